@@ -1,3 +1,263 @@
-/* placeholder until the config parser lands */
-int cfg_placeholder(void);
-int cfg_placeholder(void) { return 0; }
+/* The configuration parser: INI text in (inih does the lexing), a validated
+ * struct cfg out. It owns the conversion and range checks of every key; the
+ * schema table owns which keys exist. Never reads files or the environment. */
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/cfg.h"
+
+/* inih's INI_MAX_LINE (200) minus the newline and NUL it stores. */
+#define CFG_LINE_MAX 198
+
+static const char *const cfg_level_names[] = {"error", "warning", "info", "debug"};
+
+const char *
+cfg_log_level_name(int level)
+{
+	if (level < 0 || level > CFG_LOG_DEBUG)
+		return "?";
+	return cfg_level_names[level];
+}
+
+static const struct cfg_key *
+cfg_key_find(const char *section, const char *name)
+{
+	size_t n;
+	const struct cfg_key *keys = cfg_schema(&n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+cfg_parse_number(const struct cfg_key *k, const char *value, long *out, struct cfg_err *err)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0') {
+		snprintf(err->msg, sizeof err->msg, "[%s] %s: '%.64s' is not an integer",
+			 k->section, k->name, value);
+		return -1;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(err->msg, sizeof err->msg, "[%s] %s: %ld is out of range %ld..%ld",
+			 k->section, k->name, v, k->min, k->max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cfg_err *err)
+{
+	char *field = (char *)cfg + k->offset;
+	long v;
+	switch (k->type) {
+	case CFG_T_STRING:
+		if (strlen(value) >= CFG_STR_MAX) {
+			snprintf(err->msg, sizeof err->msg, "[%s] %s: value longer than %d bytes",
+				 k->section, k->name, CFG_STR_MAX - 1);
+			return -1;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case CFG_T_INT:
+		if (cfg_parse_number(k, value, &v, err) != 0)
+			return -1;
+		*(int *)(void *)field = (int)v;
+		return 0;
+	case CFG_T_LONG:
+		if (cfg_parse_number(k, value, &v, err) != 0)
+			return -1;
+		*(long *)(void *)field = v;
+		return 0;
+	case CFG_T_LOG_LEVEL:
+		for (int i = 0; i <= CFG_LOG_DEBUG; i++) {
+			if (strcasecmp(value, cfg_level_names[i]) == 0) {
+				*(int *)(void *)field = i;
+				return 0;
+			}
+		}
+		snprintf(err->msg, sizeof err->msg,
+			 "[%s] %s: '%.64s' is not one of error, warning, info, debug", k->section,
+			 k->name, value);
+		return -1;
+	}
+	return -1;
+}
+
+int
+cfg_set(struct cfg *cfg, const char *section, const char *name, const char *value,
+	struct cfg_err *err)
+{
+	const struct cfg_key *k = cfg_key_find(section, name);
+	err->line = 0;
+	if (k == NULL) {
+		snprintf(err->msg, sizeof err->msg, "unknown key '%.64s' in section [%.64s]", name,
+			 section);
+		return -1;
+	}
+	return cfg_apply(cfg, k, value, err);
+}
+
+struct cfg *
+cfg_new_defaults(void)
+{
+	struct cfg *cfg = calloc(1, sizeof *cfg);
+	size_t n;
+	const struct cfg_key *keys = cfg_schema(&n);
+	struct cfg_err err;
+	if (cfg == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (cfg_apply(cfg, &keys[i], keys[i].default_value, &err) != 0) {
+			/* A default outside its own range is a schema bug. */
+			free(cfg);
+			return NULL;
+		}
+	}
+	return cfg;
+}
+
+struct cfg_parse_state {
+	struct cfg *cfg;
+	struct cfg_err *err;
+	bool failed;
+	unsigned char seen[128]; /* schema rows already set in this file */
+};
+
+static int
+cfg_parse_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parse_state *st = user;
+	size_t n;
+	const struct cfg_key *keys = cfg_schema(&n);
+	if (st->failed)
+		return 1;
+	if (name == NULL) /* a section header alone */
+		return 1;
+	const struct cfg_key *k = cfg_key_find(section, name);
+	if (k == NULL) {
+		snprintf(st->err->msg, sizeof st->err->msg, "unknown key '%.64s' in section [%.64s]",
+			 name, section);
+		st->failed = true;
+		return 0;
+	}
+	size_t idx = (size_t)(k - keys);
+	if (idx < sizeof st->seen && st->seen[idx]) {
+		snprintf(st->err->msg, sizeof st->err->msg, "[%s] %s: set twice", k->section,
+			 k->name);
+		st->failed = true;
+		return 0;
+	}
+	if (idx < sizeof st->seen)
+		st->seen[idx] = 1;
+	if (cfg_apply(st->cfg, k, value, st->err) != 0) {
+		st->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+struct cfg *
+cfg_parse(const char *buf, size_t len, struct cfg_err *err)
+{
+	struct cfg_parse_state st = {0};
+	char *text;
+	int rc;
+
+	err->line = 0;
+	err->msg[0] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err->msg, sizeof err->msg, "file contains a NUL byte");
+		return NULL;
+	}
+	/* inih reads lines into a fixed buffer and would silently split a longer
+	 * one into two: refuse it here, naming the line. */
+	int lineno = 1;
+	size_t linelen = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			lineno++;
+			linelen = 0;
+		} else if (++linelen > CFG_LINE_MAX) {
+			err->line = lineno;
+			snprintf(err->msg, sizeof err->msg, "line longer than %d characters",
+				 CFG_LINE_MAX);
+			return NULL;
+		}
+	}
+	st.cfg = cfg_new_defaults();
+	st.err = err;
+	text = malloc(len + 1);
+	if (st.cfg == NULL || text == NULL) {
+		snprintf(err->msg, sizeof err->msg, "out of memory");
+		goto fail;
+	}
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	rc = ini_parse_string(text, cfg_parse_handler, &st);
+	free(text);
+	text = NULL;
+	if (rc != 0) {
+		err->line = rc > 0 ? rc : 0;
+		if (!st.failed)
+			snprintf(err->msg, sizeof err->msg, "syntax error (expected 'key = value' or "
+							    "'[section]')");
+		goto fail;
+	}
+	if (st.cfg->pg_reconnect_min_ms > st.cfg->pg_reconnect_max_ms ||
+	    st.cfg->redis_reconnect_min_ms > st.cfg->redis_reconnect_max_ms) {
+		snprintf(err->msg, sizeof err->msg,
+			 "reconnect_min_ms must not exceed reconnect_max_ms");
+		goto fail;
+	}
+	return st.cfg;
+fail:
+	free(text);
+	cfg_free(st.cfg);
+	return NULL;
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	free(cfg);
+}
+
+const struct cfg_key *
+cfg_first_fixed_change(const struct cfg *a, const struct cfg *b)
+{
+	size_t n;
+	const struct cfg_key *keys = cfg_schema(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_key *k = &keys[i];
+		const char *fa = (const char *)a + k->offset;
+		const char *fb = (const char *)b + k->offset;
+		bool same;
+		if (k->reloadable)
+			continue;
+		switch (k->type) {
+		case CFG_T_STRING:
+			same = strcmp(fa, fb) == 0;
+			break;
+		case CFG_T_LONG:
+			same = memcmp(fa, fb, sizeof(long)) == 0;
+			break;
+		default:
+			same = memcmp(fa, fb, sizeof(int)) == 0;
+			break;
+		}
+		if (!same)
+			return k;
+	}
+	return NULL;
+}

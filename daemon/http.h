@@ -1,0 +1,96 @@
+/* The HTTP layer: evhttp setup, the routing table, the per-request object
+ * (struct dm_req) and reply helpers (JSON, problem+json). Handlers live in
+ * h_<resource>.c files, each exporting a table of struct dm_route. */
+#ifndef DM_HTTP_H
+#define DM_HTTP_H
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct dm_daemon;
+struct dm_req;
+
+/* A request handler: parse, call a core, reply (now or from a callback). */
+typedef void dm_handler_fn(struct dm_req *r);
+
+#define DM_HTTP_MAX_PATH_PARAMS 4
+
+/* One row of a resource's routing table. */
+struct dm_route {
+	int methods;           /* bitmask of enum evhttp_cmd_type */
+	const char *pattern;   /* "/v1/orders/{id}": {name} matches one path segment */
+	dm_handler_fn *handler;
+	long body_limit;       /* bytes; 0 means the server's max_body_bytes */
+};
+
+/* A resource's routes: a static table and its length. */
+struct dm_route_table {
+	const struct dm_route *routes;
+	size_t count;
+};
+
+/* One in-flight request. Refcounted: the request itself holds one reference
+ * until it is answered; each pending backend operation holds one more. */
+struct dm_req {
+	struct dm_daemon *d;
+	struct evhttp_request *req;    /* NULL once answered */
+	const struct dm_route *route;
+	const char *method;            /* "GET", ... (static) */
+	struct evkeyvalq query;        /* decoded query string */
+	char params[DM_HTTP_MAX_PATH_PARAMS][128]; /* path {params}, in pattern order */
+	int nparams;
+	struct dm_cfg_snap *cfg;       /* the settings this request started with */
+	struct event *deadline;
+	double start_s;
+	char id[32];                   /* X-Request-Id, echoed or generated */
+	int refs;
+	bool cancelled;                /* the client went away */
+	bool answered;
+};
+
+/* Start the HTTP server of d on the configured address/port (or on the
+ * systemd socket-activated fds). Returns 0, or -1 and logs why. */
+int dm_http_start(struct dm_daemon *d);
+
+/* Stop accepting new connections (drain); in-flight requests continue. */
+void dm_http_stop_accepting(struct dm_daemon *d);
+
+/* Apply reloadable HTTP limits from the current config. */
+void dm_http_configure(struct dm_daemon *d);
+
+/* Take a reference on r for a pending operation. */
+void dm_req_ref(struct dm_req *r, const char *who);
+
+/* Drop a reference; the last one frees r. */
+void dm_req_unref(struct dm_req *r, const char *who);
+
+/* True once r has been answered (e.g. by its deadline): callbacks then only
+ * clean up and unref. */
+bool dm_req_answered(const struct dm_req *r);
+
+/* A query-string value, or NULL. Borrowed from r. */
+const char *dm_req_query(struct dm_req *r, const char *name);
+
+/* A request header value, or NULL. Borrowed from r. */
+const char *dm_req_header(struct dm_req *r, const char *name);
+
+/* Parse the body as a JSON object. On failure answers 400 problem+json and
+ * returns NULL. The caller owns the result (json_decref). */
+json_t *dm_req_body_json(struct dm_req *r);
+
+/* Answer with body bytes and a content type; adds metrics and the access
+ * log line, and drops the request's own reference. No-op if answered. */
+void dm_req_reply(struct dm_req *r, int status, const char *content_type, const char *body,
+		  size_t len);
+
+/* Answer with a JSON value (stolen: decref'd here). */
+void dm_req_reply_json(struct dm_req *r, int status, json_t *body);
+
+/* Answer application/problem+json (RFC 9457) with a detail message;
+ * extra (stolen, may be NULL) adds extension members such as "errors". */
+void dm_req_problem(struct dm_req *r, int status, const char *detail, json_t *extra);
+
+#endif

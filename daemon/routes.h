@@ -1,0 +1,13 @@
+/* The route tables exported by the h_<resource>.c files. */
+#ifndef DM_ROUTES_H
+#define DM_ROUTES_H
+
+#include "daemon/http.h"
+
+/* /healthz, /readyz, /metrics */
+extern const struct dm_route_table dm_h_health_table;
+
+/* /v1/admin/migrations, /v1/admin/log-level */
+extern const struct dm_route_table dm_h_admin_table;
+
+#endif

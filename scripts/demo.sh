@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Start dispatchd against the services of up.sh and show it working.
+# Re-runnable: a demo daemon already running is restarted. It keeps running
+# afterwards on 127.0.0.1:$HTTP_PORT; `make down` stops everything.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+BUILD_DIR=${DISPATCH_BUILD_DIR:-$ROOT/build}
+CONF="$RUN_DIR/dispatchd.conf"
+cat >"$CONF" <<CONF
+[server]
+listen_address = 127.0.0.1
+listen_port = $HTTP_PORT
+
+[postgres]
+dsn = $PG_DSN
+
+[redis]
+host = 127.0.0.1
+port = $REDIS_PORT
+
+[paths]
+migrations_dir = $ROOT/data/migrations
+CONF
+
+"$BUILD_DIR/dispatchd" --check-config -c "$CONF"
+"$BUILD_DIR/dispatchctl" migrate -c "$CONF"
+
+if [ -f "$RUN_DIR/dispatchd.pid" ] && kill -0 "$(cat "$RUN_DIR/dispatchd.pid")" 2>/dev/null; then
+	echo "demo: stopping the previous demo daemon"
+	kill -TERM "$(cat "$RUN_DIR/dispatchd.pid")"
+	while kill -0 "$(cat "$RUN_DIR/dispatchd.pid")" 2>/dev/null; do sleep 0.1; done
+fi
+setsid "$BUILD_DIR/dispatchd" -c "$CONF" >>"$RUN_DIR/dispatchd.log" 2>&1 </dev/null &
+echo $! >"$RUN_DIR/dispatchd.pid"
+
+BASE="http://127.0.0.1:$HTTP_PORT"
+for _ in $(seq 1 100); do
+	curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+show() {
+	echo
+	echo "\$ curl -s $BASE$1"
+	curl -sS -w '\n(HTTP %{http_code})\n' "$BASE$1" | head -n "${2:-40}"
+}
+show /healthz
+show /readyz
+show /metrics 25
+show /v1/nowhere
+echo
+echo "demo: dispatchd is running (pid $(cat "$RUN_DIR/dispatchd.pid"), log $RUN_DIR/dispatchd.log)"
+echo "demo: try: curl -s $BASE/readyz ; stop everything with: make down"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages the project builds, runs and tests with,
+# when any is missing. Re-runnable: does nothing when all are present.
+set -euo pipefail
+PACKAGES=(
+	build-essential cmake pkg-config
+	libevent-dev libpq-dev libhiredis-dev libgeos-dev libjansson-dev libsystemd-dev
+	libinih-dev libcmocka-dev
+	postgresql-15 postgresql-15-postgis-3 postgresql-client-15 redis-server
+	systemd python3 curl wrk
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

@@ -1,0 +1,16 @@
+# Shared settings of the project's scripts: sourced, never run.
+# The throwaway PostgreSQL and Redis live under run/ on loopback ports that
+# do not clash with system services.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUN_DIR=${DISPATCH_RUN_DIR:-$ROOT/run}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_PORT=${DISPATCH_PG_PORT:-55432}
+PG_USER_OS=${DISPATCH_PG_OS_USER:-postgres}
+REDIS_PORT=${DISPATCH_REDIS_PORT:-56379}
+HTTP_PORT=${DISPATCH_HTTP_PORT:-58080}
+PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=dispatchd user=dispatchd"
+
+# Run a command as the PostgreSQL OS user (PostgreSQL refuses to run as root).
+as_pg() {
+	if [ "$(id -un)" = "$PG_USER_OS" ]; then "$@"; else runuser -u "$PG_USER_OS" -- "$@"; fi
+}

@@ -1,0 +1,160 @@
+"""The HTTP surface of the foundation: health, readiness, metrics, admin,
+and the error contract (problem+json for 400/404/405/413/422)."""
+import socket
+import time
+
+import harness
+
+
+def test_healthz_and_readyz(w):
+    d = w.daemon()
+    r = d.get("/healthz")
+    assert r.status == 200 and r.json()["status"] == "ok", r
+    r = harness.wait_until(lambda: (lambda x: x if x.status == 200 else None)(d.get("/readyz")),
+                           what="ready")
+    body = r.json()
+    assert body["checks"]["postgres"]["up"] is True and body["checks"]["redis"]["up"] is True
+    assert r.headers["content-type"] == "application/json"
+    assert "x-request-id" in r.headers
+
+
+def test_request_id_is_echoed(w):
+    d = w.daemon()
+    r = d.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123", r.headers
+
+
+def test_unknown_route_is_404_problem(w):
+    d = w.daemon()
+    r = d.get("/v1/nowhere")
+    assert r.status == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    p = r.json()
+    assert p["status"] == 404 and p["title"] == "Not Found" and p["detail"], p
+
+
+def test_wrong_method_is_405_with_allow(w):
+    d = w.daemon()
+    r = d.request("DELETE", "/healthz")
+    assert r.status == 405, r
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "GET" in r.headers["allow"], r.headers
+    assert "DELETE" in r.json()["detail"]
+
+
+def test_route_body_limit_is_413_problem(w):
+    d = w.daemon()
+    r = d.request("PUT", "/v1/admin/log-level", body="x" * 5000,
+                  headers={"Content-Type": "application/json"})
+    assert r.status == 413, r
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "4096" in r.json()["detail"]
+
+
+def test_server_body_limit_is_413(w):
+    """Over max_body_bytes the body is refused from its Content-Length,
+    before any of it is read."""
+    d = w.daemon()
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    s.sendall(b"PUT /v1/admin/log-level HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 2097152\r\n\r\n")
+    head = s.recv(4096).decode("latin-1")
+    s.close()
+    assert head.startswith("HTTP/1.1 413"), head
+    assert d.get("/healthz").status == 200
+
+
+def test_malformed_json_is_400_problem(w):
+    d = w.daemon()
+    r = d.request("PUT", "/v1/admin/log-level", body='{"level": ',
+                  headers={"Content-Type": "application/json"})
+    assert r.status == 400, r
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "malformed JSON" in r.json()["detail"]
+    r = d.request("PUT", "/v1/admin/log-level", body='[1,2]')
+    assert r.status == 400 and "object" in r.json()["detail"], r
+
+
+def test_invalid_field_is_422_listing_it(w):
+    d = w.daemon()
+    r = d.request("PUT", "/v1/admin/log-level", body={"level": "loud"})
+    assert r.status == 422, r
+    p = r.json()
+    assert p["errors"][0]["field"] == "level", p
+    r = d.request("PUT", "/v1/admin/log-level", body={"level": "debug"})
+    assert r.status == 200 and r.json()["level"] == "debug", r
+
+
+def test_migrations_listed_from_postgres(w):
+    d = w.daemon()
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    r = d.get("/v1/admin/migrations")
+    assert r.status == 200, r
+    names = [m["name"] for m in r.json()["migrations"]]
+    assert names[0] == "001_foundation.sql", names
+
+
+def test_metrics_count_requests_per_route_and_status(w):
+    d = w.daemon()
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    for _ in range(3):
+        d.get("/healthz")
+    d.get("/v1/nowhere")
+    r = d.get("/metrics")
+    assert r.status == 200
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = r.body
+    assert 'dispatchd_http_requests_total{route="/healthz",method="GET",status="200"} ' in text
+    line = [l for l in text.splitlines()
+            if l.startswith('dispatchd_http_requests_total{route="/healthz",method="GET",status="200"}')][0]
+    assert int(line.split()[-1]) >= 4, line  # 3 + the start-up probe
+    assert 'dispatchd_http_requests_total{route="unmatched",method="GET",status="404"} 1' in text
+    assert 'dispatchd_http_request_duration_seconds_bucket{route="/healthz",method="GET",status="200",le="+Inf"}' in text
+    assert 'dispatchd_dependency_up{dependency="postgres"} 1' in text
+    assert 'dispatchd_dependency_up{dependency="redis"} 1' in text
+
+
+def test_client_gone_with_query_in_flight(w):
+    """A client that disconnects while its PostgreSQL query waits on a lock:
+    the daemon must neither crash nor leak (the ASan build checks) and keep serving."""
+    d = w.daemon()
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    lock = w.pg.session()
+    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
+    lock.stdin.flush()
+    time.sleep(0.3)
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"GET /v1/admin/migrations HTTP/1.1\r\nHost: x\r\n\r\n")
+    harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
+                       what="the request in flight")
+    s.close()
+    time.sleep(0.2)
+    lock.stdin.write("COMMIT;\n")
+    lock.stdin.close()
+    lock.wait(timeout=10)
+    r = d.get("/v1/admin/migrations")
+    assert r.status == 200, r
+    assert d.get("/healthz").status == 200
+
+
+def test_backend_wait_past_request_timeout_is_503(w):
+    d = w.daemon(server_conf="request_timeout_ms = 300\n")
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    lock = w.pg.session()
+    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
+    lock.stdin.flush()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    r = d.get("/v1/admin/migrations")
+    took = time.monotonic() - t0
+    lock.stdin.write("COMMIT;\n")
+    lock.stdin.close()
+    lock.wait(timeout=10)
+    assert r.status == 503, r
+    assert "timed out" in r.json()["detail"], r
+    assert took < 5, took
+    assert d.get("/v1/admin/migrations").status == 200
+
+
+if __name__ == "__main__":
+    harness.run(globals())

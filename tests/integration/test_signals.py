@@ -1,0 +1,113 @@
+"""Signals: SIGHUP reloads (a broken file keeps the running config and the
+daemon keeps serving), SIGTERM drains in-flight requests and exits 0."""
+import signal
+import socket
+import threading
+import time
+
+import harness
+
+
+def reloads(d, result):
+    return d.metric(f'dispatchd_config_reloads_total{{result="{result}"}}')
+
+
+def test_good_reload_applies_new_limits(w):
+    d = w.daemon()
+    big = '{"level":"info","pad":"' + "x" * 3000 + '"}'
+    assert d.request("PUT", "/v1/admin/log-level", body=big).status == 200
+    d.write_conf(d.conf_text().replace("[server]\n", "[server]\nmax_body_bytes = 2048\n"))
+    d.signal(signal.SIGHUP)
+    harness.wait_until(lambda: reloads(d, "ok") == 1, what="reload counted")
+    r = d.request("PUT", "/v1/admin/log-level", body=big)
+    assert r.status == 413, r
+    assert "reloaded" in d.log()
+
+
+def test_broken_reload_keeps_serving_old_config(w):
+    d = w.daemon()
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    d.write_conf(d.conf_text() + "\n[server]\nlisten_port = not-a-port\n")
+    d.signal(signal.SIGHUP)
+    harness.wait_until(lambda: reloads(d, "failed") == 1, what="failed reload counted")
+    assert d.get("/healthz").status == 200
+    assert d.get("/readyz").status == 200
+    log = d.log()
+    assert "reload failed, keeping the running config" in log, log
+    assert "listen_port" in log and "line " in log, log
+    # And the daemon still reloads once the file is fixed.
+    d.write_conf()
+    d.signal(signal.SIGHUP)
+    harness.wait_until(lambda: reloads(d, "ok") == 1, what="good reload after a bad one")
+
+
+def test_fixed_key_change_is_kept_on_reload(w):
+    d = w.daemon()
+    d.write_conf(d.conf_text().replace("pool_size = 2", "pool_size = 7"))
+    d.signal(signal.SIGHUP)
+    harness.wait_until(lambda: reloads(d, "ok") == 1, what="reload")
+    assert "[postgres] pool_size cannot change on reload" in d.log()
+    body = harness.wait_until(lambda: (lambda r: r if r.status == 200 else None)(d.get("/readyz")),
+                              what="ready").json()
+    assert body["checks"]["postgres"]["connections_total"] == 2
+
+
+def test_sigterm_drains_in_flight_requests(w):
+    d = w.daemon()
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    lock = w.pg.session()
+    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
+    lock.stdin.flush()
+    time.sleep(0.3)
+    result = {}
+
+    def slow():
+        result["r"] = d.get("/v1/admin/migrations", timeout=20)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
+                       what="the slow request in flight")
+    d.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert d.proc.poll() is None, "exited with a request in flight"
+    # New connections are refused while draining.
+    try:
+        socket.create_connection(("127.0.0.1", d.port), timeout=1).close()
+        refused = False
+    except OSError:
+        refused = True
+    assert refused, "still accepting while draining"
+    lock.stdin.write("COMMIT;\n")
+    lock.stdin.close()
+    lock.wait(timeout=10)
+    t.join(timeout=20)
+    assert result["r"].status == 200, result
+    assert d.wait_exit(timeout=10) == 0
+    assert "drained; exiting" in d.log()
+
+
+def test_sigterm_drain_deadline(w):
+    d = w.daemon(server_conf="drain_timeout_ms = 500\n")
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    lock = w.pg.session()
+    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
+    lock.stdin.flush()
+    time.sleep(0.3)
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"GET /v1/admin/migrations HTTP/1.1\r\nHost: x\r\n\r\n")
+    harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
+                       what="the slow request in flight")
+    t0 = time.monotonic()
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(timeout=10) == 0
+    assert time.monotonic() - t0 < 5
+    assert "drain deadline passed" in d.log()
+    s.close()
+    lock.stdin.write("COMMIT;\n")
+    lock.stdin.close()
+    lock.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    harness.run(globals())
