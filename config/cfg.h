@@ -26,6 +26,7 @@ struct cfg {
 	long max_header_bytes;
 	int request_timeout_ms;
 	int drain_timeout_ms;
+	int worker_threads;
 	/* [postgres] */
 	char pg_dsn[CFG_STR_MAX];
 	int pg_pool_size;

@@ -20,6 +20,8 @@ static const struct cfg_key cfg_schema_table[] = {
 	 true, false, "a request still waiting on a backend after this gets 503"},
 	{"server", "drain_timeout_ms", CFG_T_INT, F(drain_timeout_ms), "10000", 0, 600000, true,
 	 false, "on SIGTERM, how long in-flight requests may take before exit"},
+	{"server", "worker_threads", CFG_T_INT, F(worker_threads), "2", 1, 64, false, false,
+	 "threads for CPU-heavy jobs (area indexes, route planning)"},
 	{"postgres", "dsn", CFG_T_STRING, F(pg_dsn), "host=127.0.0.1 port=5432 dbname=dispatchd",
 	 0, 0, false, true, "libpq connection string; env DISPATCH_PG_DSN overrides"},
 	{"postgres", "pool_size", CFG_T_INT, F(pg_pool_size), "4", 1, 64, false, false,

@@ -18,6 +18,9 @@ struct ctl_command {
 static const struct ctl_command ctl_commands[] = {
 	{"migrate", "migrate [-c FILE] [--dsn DSN] [--dir DIR]   apply pending schema migrations",
 	 ctl_migrate_main},
+	{"areas", "areas import FILE --kind station|district|warehouse [--dry-run] [-c FILE] "
+		  "[--dsn DSN]   validate, repair and import service areas",
+	 ctl_areas_main},
 	{"network", "network generate --districts FILE --out FILE [--seed N] [--stations N]   "
 		    "regenerate the sample network",
 	 ctl_network_main},

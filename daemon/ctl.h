@@ -8,6 +8,9 @@
 /* dispatchctl migrate [-c FILE] [--dsn DSN] [--dir DIR] */
 int ctl_migrate_main(int argc, char **argv);
 
+/* dispatchctl areas import FILE --kind station|district|warehouse [--dry-run] [-c FILE|--dsn DSN] */
+int ctl_areas_main(int argc, char **argv);
+
 /* dispatchctl network generate --districts FILE --out FILE [--seed N] [--stations N] */
 int ctl_network_main(int argc, char **argv);
 

@@ -23,6 +23,8 @@ struct dm_daemon {
 	struct dm_pg *pg;
 	struct dm_rds *rds;
 	struct dm_metrics *metrics;
+	struct dm_work *work;             /* worker pool for CPU-heavy jobs */
+	struct dm_geo_loader *geo_loader; /* geo.c's state: the current areas snapshot */
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "daemon/daemon.h"
+#include "daemon/geo.h"
 #include "daemon/http.h"
 #include "daemon/metrics.h"
 #include "daemon/pg.h"
@@ -26,10 +27,16 @@ dm_h_health_readyz(struct dm_req *r)
 	bool pg_up = dm_pg_up(d->pg);
 	bool rds_up = dm_rds_up(d->rds);
 	bool ready = pg_up && rds_up && !d->draining;
-	json_t *body = json_pack("{s:s,s:b,s:{s:{s:b,s:i,s:i},s:{s:b}}}", "status",
+	struct dm_geo *geo = dm_geo_current(d);
+	size_t stations = dm_geo_station_count(geo);
+	dm_geo_unref(geo);
+	/* Areas are reported, not required: a fresh install serves health and
+	 * admin before any area is imported. */
+	json_t *body = json_pack("{s:s,s:b,s:{s:{s:b,s:i,s:i},s:{s:b},s:{s:b,s:i}}}", "status",
 				 ready ? "ready" : "not ready", "draining", d->draining, "checks",
 				 "postgres", "up", pg_up, "connections_up", ps.connections_up,
-				 "connections_total", ps.connections_total, "redis", "up", rds_up);
+				 "connections_total", ps.connections_total, "redis", "up", rds_up,
+				 "areas", "loaded", stations > 0, "stations", (int)stations);
 	dm_req_reply_json(r, ready ? 200 : 503, body);
 }
 

@@ -32,6 +32,7 @@
 static const struct dm_route_table *const dm_http_tables[] = {
 	&dm_h_health_table,
 	&dm_h_admin_table,
+	&dm_h_geo_table,
 };
 
 #define DM_HTTP_ALL_METHODS                                                                        \
@@ -255,7 +256,7 @@ dm_req_reply(struct dm_req *r, int status, const char *content_type, const char 
 void
 dm_req_reply_json(struct dm_req *r, int status, json_t *body)
 {
-	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(body);
 	if (text == NULL) {
 		static const char oom[] = "{\"title\":\"Service Unavailable\",\"status\":503}";
@@ -276,7 +277,7 @@ dm_req_problem(struct dm_req *r, int status, const char *detail, json_t *extra)
 	if (p != NULL && extra != NULL)
 		json_object_update(p, extra);
 	json_decref(extra);
-	char *text = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
+	char *text = p != NULL ? json_dumps(p, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(p);
 	if (text == NULL) {
 		static const char oom[] = "{\"title\":\"Service Unavailable\",\"status\":503}";

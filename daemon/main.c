@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "daemon/geo.h"
 #include "daemon/http.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -21,6 +22,7 @@
 #include "daemon/rds.h"
 #include "daemon/reload.h"
 #include "daemon/sd.h"
+#include "daemon/work.h"
 
 static void
 dm_main_usage(FILE *out)
@@ -92,6 +94,7 @@ dm_main_reload(struct dm_daemon *d)
 	dm_rds_configure(d->rds, d->cfg->cfg);
 	d->reloads_total++;
 	dm_log_info("cfg", "reloaded %s", d->config_path);
+	dm_geo_reload(d);
 	dm_main_status_text(d, status, sizeof status);
 	dm_sd_ready(status);
 }
@@ -167,6 +170,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot install signal handlers");
 		return -1;
 	}
+	d->work = dm_work_new(d->base, d->cfg->cfg->worker_threads);
+	if (d->work == NULL) {
+		dm_log_error("main", "cannot start the worker threads");
+		return -1;
+	}
 	if (dm_http_start(d) != 0)
 		return -1;
 	d->pg = dm_pg_new(d->base, d->cfg->cfg);
@@ -175,6 +183,7 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "out of memory starting the backends");
 		return -1;
 	}
+	dm_geo_reload(d); /* in the background: retried until PostgreSQL answers */
 	uint64_t wd_usec = dm_sd_watchdog_usec();
 	if (wd_usec > 0) {
 		if (dm_main_add_timer(d, &d->watchdog, dm_main_watchdog_cb, (long)(wd_usec / 2)) != 0)
@@ -189,10 +198,12 @@ dm_main_teardown(struct dm_daemon *d)
 {
 	/* Backends first: their pending callbacks answer the requests still in
 	 * flight (503) while the HTTP connections exist; then close those. */
+	dm_geo_shutdown(d);
 	dm_pg_free(d->pg);
 	d->pg = NULL;
 	dm_rds_free(d->rds);
 	d->rds = NULL;
+	dm_work_free(d->work);
 	if (d->http != NULL)
 		evhttp_free(d->http);
 	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog, d->status, d->drain};

@@ -10,4 +10,7 @@ extern const struct dm_route_table dm_h_health_table;
 /* /v1/admin/migrations, /v1/admin/log-level */
 extern const struct dm_route_table dm_h_admin_table;
 
+/* /v1/locate, /v1/stations, /v1/stations/{id} */
+extern const struct dm_route_table dm_h_geo_table;
+
 #endif

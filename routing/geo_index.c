@@ -316,8 +316,12 @@ rt_geo_index_area(struct rt_geo_index_bld *b, size_t i, const GEOSGeometry *g,
 			long s0 = (long)((fmin(p[1], p[3]) - a->ymin) * a->slab_inv);
 			long s1 = (long)((fmax(p[1], p[3]) - a->ymin) * a->slab_inv);
 
+			/* An edge lying on ymax itself maps to slab nslabs: both ends
+			 * clamp into the last slab, or the top edge would be in none. */
 			if (s1 >= (long)a->nslabs)
 				s1 = (long)a->nslabs - 1;
+			if (s0 > s1)
+				s0 = s1;
 			for (long s = s0 < 0 ? 0 : s0; s <= s1; s++) {
 				if (pass == 0)
 					count[s + 1]++;

@@ -25,6 +25,13 @@ CONF
 
 "$BUILD_DIR/dispatchd" --check-config -c "$CONF"
 "$BUILD_DIR/dispatchctl" migrate -c "$CONF"
+# The Beijing sample network: districts (dirty, repaired on import), then the
+# stations and warehouses generated from them (data/beijing/README.md).
+for kind in district station warehouse; do
+	file="$ROOT/data/beijing/network.geojson"
+	[ "$kind" = district ] && file="$ROOT/data/cities/beijing.geojson"
+	"$BUILD_DIR/dispatchctl" areas import "$file" --kind "$kind" -c "$CONF" >/dev/null
+done
 
 if [ -f "$RUN_DIR/dispatchd.pid" ] && kill -0 "$(cat "$RUN_DIR/dispatchd.pid")" 2>/dev/null; then
 	echo "demo: stopping the previous demo daemon"
@@ -44,9 +51,21 @@ show() {
 	echo "\$ curl -s $BASE$1"
 	curl -sS -w '\n(HTTP %{http_code})\n' "$BASE$1" | head -n "${2:-40}"
 }
+for _ in $(seq 1 50); do
+	curl -fsS "$BASE/v1/stations/bj-st-001" >/dev/null 2>&1 && break
+	sleep 0.1
+done
 show /healthz
 show /readyz
-show /metrics 25
+echo
+echo "\$ curl -s $BASE/metrics | grep -E 'dependency_up|requests_total'"
+curl -sS "$BASE/metrics" | grep -E 'dependency_up|requests_total'
+show "/v1/locate?lat=39.9087&lon=116.3975"
+show "/v1/locate?lat=31.2304&lon=121.4737"
+echo
+echo "\$ curl -s $BASE/v1/stations/bj-st-001 | head -c 400"
+curl -sS "$BASE/v1/stations/bj-st-001" | head -c 400
+echo
 show /v1/nowhere
 echo
 echo "demo: dispatchd is running (pid $(cat "$RUN_DIR/dispatchd.pid"), log $RUN_DIR/dispatchd.log)"

@@ -79,6 +79,15 @@ test_gap_rule(void **state)
 	assert_int_equal(h.area, 0);
 	h = at(idx, 0.0151, 0.005);
 	assert_int_equal(h.area, 1);
+	/* Just north and south of A (the top edge lies on the area's ymax, the
+	 * last slab's boundary): 0.002 deg = 222 m, within 500 m. */
+	h = at(idx, 0.005, 0.012);
+	assert_int_equal(h.kind, RT_GEO_HIT_NEAR);
+	assert_int_equal(h.area, 0);
+	assert_true(fabs(h.dist_m - 222.4) < 1.0);
+	h = at(idx, 0.005, -0.002);
+	assert_int_equal(h.kind, RT_GEO_HIT_NEAR);
+	assert_int_equal(h.area, 0);
 	/* North of A by 0.006 deg = 667 m: outside. */
 	h = at(idx, 0.005, 0.016);
 	assert_int_equal(h.kind, RT_GEO_HIT_OUTSIDE);
