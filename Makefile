@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build build-asan up down migrate demo test test-unit bench clean
+.PHONY: all deps build build-asan build-fuzz up down migrate demo test test-unit bench clean
 
 all: build
 
@@ -19,6 +19,11 @@ build-asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDISPATCH_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
+# libFuzzer harnesses need clang.
+build-fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_FUZZERS=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_cfg fuzz_geojson
+
 up: deps
 	@scripts/up.sh
 
@@ -31,8 +36,8 @@ migrate: build up
 demo: build up
 	@scripts/demo.sh
 
-# Unit tests, then integration tests, in the normal and the sanitizer build.
-test: build build-asan up
+# Unit and integration tests in the normal and the sanitizer build, then the fuzzers.
+test: build build-asan build-fuzz up
 	@scripts/test.sh
 
 test-unit: build
@@ -42,4 +47,4 @@ bench: build up
 	@scripts/bench.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

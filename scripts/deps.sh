@@ -7,7 +7,7 @@ PACKAGES=(
 	libevent-dev libpq-dev libhiredis-dev libgeos-dev libjansson-dev libsystemd-dev
 	libinih-dev libcmocka-dev
 	postgresql-15 postgresql-15-postgis-3 postgresql-client-15 redis-server
-	systemd python3 curl wrk
+	systemd python3 curl wrk clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

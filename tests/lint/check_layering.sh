@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The cores stay sans-I/O: routing/, warehouse/ and config/ must not include
+# libevent, libpq, hiredis, systemd or daemon/ headers, nor call the clock,
+# the environment, randomness or file functions (STYLE.md section 2). CMake
+# already denies them the include paths; this is the second check.
+set -u
+cd "$(dirname "$0")/../.."
+status=0
+bad_includes=$(grep -nE '#include *[<"](event2/|libpq-fe|hiredis/|systemd/|daemon/)' \
+	routing/*.[ch] warehouse/*.[ch] config/*.[ch] 2>/dev/null)
+if [ -n "$bad_includes" ]; then
+	echo "I/O headers included by a core:"
+	echo "$bad_includes"
+	status=1
+fi
+# Calls that read the world. (Comments and strings could trip this; none do today.)
+bad_calls=$(grep -nE '\b(time|getenv|rand|srand|fopen|open|socket|gettimeofday|clock_gettime)\s*\(' \
+	routing/*.c warehouse/*.c config/*.c 2>/dev/null | grep -vE '^\S+:\s*[0-9]+:\s*(/\*|\*)')
+if [ -n "$bad_calls" ]; then
+	echo "clock, environment, randomness or file calls in a core:"
+	echo "$bad_calls"
+	status=1
+fi
+# routing/ and warehouse/ do not include each other.
+cross=$(grep -nE '#include *"warehouse/' routing/*.[ch]; grep -nE '#include *"routing/' warehouse/*.[ch])
+if [ -n "$cross" ]; then
+	echo "routing/ and warehouse/ include each other:"
+	echo "$cross"
+	status=1
+fi
+[ $status -eq 0 ] && echo "ok   cores are sans-I/O"
+exit $status
