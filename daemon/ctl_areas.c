@@ -12,7 +12,6 @@
  * warehouse: "rdc" and "fdc"; district: "district"), so the generated network
  * file imports in one command per kind; a file without kinds is all of the
  * requested kind (warehouses must say rdc or fdc). */
-#include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -21,6 +20,7 @@
 #include <string.h>
 
 #include "daemon/ctl.h"
+#include "daemon/file.h"
 #include "routing/geo_areas.h"
 #include "routing/geo_ctx.h"
 #include "routing/geo_json.h"
@@ -39,46 +39,6 @@ ctl_areas_usage(FILE *out)
 {
 	fprintf(out, "usage: dispatchctl areas import FILE --kind station|district|warehouse "
 		     "[--dry-run] [-c FILE] [--dsn DSN]\n");
-}
-
-static char *
-ctl_areas_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		fprintf(stderr, "dispatchctl: cannot open %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 20, n = 0;
-	char *buf = malloc(cap);
-	while (buf != NULL) {
-		n += fread(buf + n, 1, cap - n, f);
-		if (n < cap || ferror(f))
-			break;
-		if (cap >= CTL_AREAS_MAX_FILE) {
-			fprintf(stderr, "dispatchctl: %s is larger than %zu MiB\n", path,
-				CTL_AREAS_MAX_FILE >> 20);
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		char *bigger = realloc(buf, cap * 2);
-		if (bigger == NULL) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = bigger;
-		cap *= 2;
-	}
-	if (buf != NULL && ferror(f)) {
-		fprintf(stderr, "dispatchctl: cannot read %s\n", path);
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = n;
-	return buf;
 }
 
 /* Parse, repair and (for district/station) resolve the features of one
@@ -264,7 +224,10 @@ ctl_areas_import(const char *file, const char *kind, bool dry_run, const char *d
 		fprintf(stderr, "dispatchctl: --kind must be station, district or warehouse\n");
 		return 2;
 	}
-	char *buf = ctl_areas_read(file, &len);
+	char why[512];
+	char *buf = dm_file_read(file, CTL_AREAS_MAX_FILE, &len, why, sizeof why);
+	if (buf == NULL)
+		fprintf(stderr, "dispatchctl: %s\n", why);
 	struct rt_geo_ctx *ctx = rt_geo_ctx_new(&err);
 	if (buf == NULL || ctx == NULL)
 		goto out;

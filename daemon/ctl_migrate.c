@@ -13,9 +13,11 @@
 #include <stddef.h>
 
 #include "daemon/ctl.h"
+#include "daemon/file.h"
 
 #define CTL_MIGRATE_MAX_FILES 512
 #define CTL_MIGRATE_LOCK_KEY "74201"
+#define CTL_MIGRATE_MAX_BYTES ((size_t)16 << 20)
 
 struct ctl_migration {
 	int version;
@@ -71,29 +73,16 @@ ctl_migrate_list(const char *dir, struct ctl_migration *out, int cap)
 static char *
 ctl_migrate_read(const char *dir, const char *name)
 {
-	char path[2048];
+	char path[2048], why[512];
+	size_t len;
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
 		fprintf(stderr, "dispatchctl: path too long: %s/%s\n", dir, name);
 		return NULL;
 	}
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		fprintf(stderr, "dispatchctl: cannot open %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-	if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		fprintf(stderr, "dispatchctl: cannot read %s\n", path);
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
+	char *sql = dm_file_read(path, CTL_MIGRATE_MAX_BYTES, &len, why, sizeof why);
+	if (sql == NULL)
+		fprintf(stderr, "dispatchctl: %s\n", why);
+	return sql;
 }
 
 /* Run sql; print the server's message and return -1 unless it succeeded. */

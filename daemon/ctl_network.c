@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "daemon/ctl.h"
+#include "daemon/file.h"
 #include "routing/geo_ctx.h"
 #include "routing/geo_network.h"
 
@@ -25,52 +26,6 @@ ctl_network_usage(FILE *out)
 {
 	fprintf(out, "usage: dispatchctl network generate --districts FILE --out FILE "
 		     "[--seed N] [--stations N]\n");
-}
-
-/* Read a whole file into a malloc'd buffer; NULL with a message on failure. */
-static char *
-ctl_network_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (f == NULL) {
-		fprintf(stderr, "dispatchctl: cannot open %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (n == cap) {
-			char *p;
-
-			cap = cap ? cap * 2 : 1 << 20;
-			if (cap > CTL_NETWORK_MAX_INPUT + 1)
-				cap = CTL_NETWORK_MAX_INPUT + 1;
-			p = n < cap ? realloc(buf, cap) : NULL;
-			if (p == NULL) {
-				fprintf(stderr, "dispatchctl: %s: too large or out of memory\n",
-					path);
-				goto fail;
-			}
-			buf = p;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "dispatchctl: cannot read %s\n", path);
-		goto fail;
-	}
-	fclose(f);
-	*len = n;
-	return buf;
-fail:
-	free(buf);
-	fclose(f);
-	return NULL;
 }
 
 static int
@@ -163,9 +118,12 @@ ctl_network_main(int argc, char **argv)
 		ctl_network_usage(stderr);
 		return 2;
 	}
-	in = ctl_network_read(districts, &in_len);
-	if (in == NULL)
+	char why[512];
+	in = dm_file_read(districts, CTL_NETWORK_MAX_INPUT, &in_len, why, sizeof why);
+	if (in == NULL) {
+		fprintf(stderr, "dispatchctl: %s\n", why);
 		return 1;
+	}
 	ctx = rt_geo_ctx_new(&err);
 	if (ctx == NULL ||
 	    rt_geo_network_generate(ctx, in, in_len, rt_geo_network_spec_beijing(), seed,

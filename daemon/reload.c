@@ -2,47 +2,15 @@
  * pure parser, apply environment secrets, and keep fixed keys fixed. The
  * swap itself (and re-applying settings to the pool, Redis and HTTP) is
  * main.c's, which owns those objects. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/file.h"
 #include "daemon/log.h"
 #include "daemon/reload.h"
 
 #define DM_RELOAD_MAX_FILE (1 << 20)
-
-static char *
-dm_reload_read_file(const char *path, size_t *len, struct cfg_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	if (f == NULL) {
-		snprintf(err->msg, sizeof err->msg, "cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(DM_RELOAD_MAX_FILE + 1);
-	if (buf == NULL) {
-		snprintf(err->msg, sizeof err->msg, "out of memory");
-		goto fail;
-	}
-	*len = fread(buf, 1, DM_RELOAD_MAX_FILE + 1, f);
-	if (ferror(f)) {
-		snprintf(err->msg, sizeof err->msg, "cannot read %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (*len > DM_RELOAD_MAX_FILE) {
-		snprintf(err->msg, sizeof err->msg, "%s is larger than %d bytes", path,
-			 DM_RELOAD_MAX_FILE);
-		goto fail;
-	}
-	fclose(f);
-	return buf;
-fail:
-	free(buf);
-	fclose(f);
-	return NULL;
-}
 
 struct dm_cfg_snap *
 dm_reload_load(const char *path, struct cfg_err *err)
@@ -57,7 +25,7 @@ dm_reload_load(const char *path, struct cfg_err *err)
 	};
 
 	err->line = 0;
-	char *buf = dm_reload_read_file(path, &len, err);
+	char *buf = dm_file_read(path, DM_RELOAD_MAX_FILE, &len, err->msg, sizeof err->msg);
 	if (buf == NULL)
 		return NULL;
 	struct cfg *cfg = cfg_parse(buf, len, err);

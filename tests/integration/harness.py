@@ -87,6 +87,23 @@ class Postgres:
                              check=True, capture_output=True, text=True)
         return out.stdout.strip()
 
+    def hold_lock(self, table, db="dispatchd"):
+        """Take an ACCESS EXCLUSIVE lock on table from another session, so that
+        the daemon's queries on it wait; returns the session: pass it to release()."""
+        sess = self.session(db)
+        sess.stdin.write(f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n")
+        sess.stdin.flush()
+        wait_until(lambda: self.psql(db, "SELECT count(*) FROM pg_locks WHERE granted AND "
+                                         f"mode = 'AccessExclusiveLock' AND relation = '{table}'::regclass")
+                   == "1", what=f"the lock on {table}")
+        return sess
+
+    @staticmethod
+    def release(sess):
+        sess.stdin.write("COMMIT;\n")
+        sess.stdin.close()
+        sess.wait(timeout=10)
+
     def session(self, db="dispatchd"):
         """An interactive psql whose stdin the test writes to (to hold locks)."""
         return subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",

@@ -119,19 +119,14 @@ def test_client_gone_with_query_in_flight(w):
     the daemon must neither crash nor leak (the ASan build checks) and keep serving."""
     d = w.daemon()
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
-    lock = w.pg.session()
-    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
-    lock.stdin.flush()
-    time.sleep(0.3)
+    lock = w.pg.hold_lock("schema_migrations")
     s = socket.create_connection(("127.0.0.1", d.port))
     s.sendall(b"GET /v1/admin/migrations HTTP/1.1\r\nHost: x\r\n\r\n")
     harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
                        what="the request in flight")
     s.close()
     time.sleep(0.2)
-    lock.stdin.write("COMMIT;\n")
-    lock.stdin.close()
-    lock.wait(timeout=10)
+    w.pg.release(lock)
     r = d.get("/v1/admin/migrations")
     assert r.status == 200, r
     assert d.get("/healthz").status == 200
@@ -140,16 +135,11 @@ def test_client_gone_with_query_in_flight(w):
 def test_backend_wait_past_request_timeout_is_503(w):
     d = w.daemon(server_conf="request_timeout_ms = 300\n")
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
-    lock = w.pg.session()
-    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
-    lock.stdin.flush()
-    time.sleep(0.3)
+    lock = w.pg.hold_lock("schema_migrations")
     t0 = time.monotonic()
     r = d.get("/v1/admin/migrations")
     took = time.monotonic() - t0
-    lock.stdin.write("COMMIT;\n")
-    lock.stdin.close()
-    lock.wait(timeout=10)
+    w.pg.release(lock)
     assert r.status == 503, r
     assert "timed out" in r.json()["detail"], r
     assert took < 5, took

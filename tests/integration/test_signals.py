@@ -55,10 +55,7 @@ def test_fixed_key_change_is_kept_on_reload(w):
 def test_sigterm_drains_in_flight_requests(w):
     d = w.daemon()
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
-    lock = w.pg.session()
-    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
-    lock.stdin.flush()
-    time.sleep(0.3)
+    lock = w.pg.hold_lock("schema_migrations")
     result = {}
 
     def slow():
@@ -78,9 +75,7 @@ def test_sigterm_drains_in_flight_requests(w):
     except OSError:
         refused = True
     assert refused, "still accepting while draining"
-    lock.stdin.write("COMMIT;\n")
-    lock.stdin.close()
-    lock.wait(timeout=10)
+    w.pg.release(lock)
     t.join(timeout=20)
     assert result["r"].status == 200, result
     assert d.wait_exit(timeout=10) == 0
@@ -90,10 +85,7 @@ def test_sigterm_drains_in_flight_requests(w):
 def test_sigterm_drain_deadline(w):
     d = w.daemon(server_conf="drain_timeout_ms = 500\n")
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
-    lock = w.pg.session()
-    lock.stdin.write("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\n")
-    lock.stdin.flush()
-    time.sleep(0.3)
+    lock = w.pg.hold_lock("schema_migrations")
     s = socket.create_connection(("127.0.0.1", d.port))
     s.sendall(b"GET /v1/admin/migrations HTTP/1.1\r\nHost: x\r\n\r\n")
     harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
@@ -104,9 +96,7 @@ def test_sigterm_drain_deadline(w):
     assert time.monotonic() - t0 < 5
     assert "drain deadline passed" in d.log()
     s.close()
-    lock.stdin.write("COMMIT;\n")
-    lock.stdin.close()
-    lock.wait(timeout=10)
+    w.pg.release(lock)
 
 
 if __name__ == "__main__":
