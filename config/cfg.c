@@ -1,6 +1,7 @@
 /* The configuration parser: INI text in (inih does the lexing), a validated
  * struct cfg out. It owns the conversion and range checks of every key; the
  * schema table owns which keys exist. Never reads files or the environment. */
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -55,6 +56,127 @@ cfg_parse_number(const struct cfg_key *k, const char *value, long *out, struct c
 	return 0;
 }
 
+/* "HH:MM" (00:00 .. 24:00) into seconds since midnight at *p; advances *p. */
+static int
+cfg_parse_hhmm(const char **p, int *out)
+{
+	const char *s = *p;
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
+	    !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+		return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (m > 59 || h > 24 || (h == 24 && m != 0))
+		return -1;
+	*out = h * 3600 + m * 60;
+	*p = s + 5;
+	return 0;
+}
+
+static const char *const cfg_day_names[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+static int
+cfg_parse_day(const char **p)
+{
+	for (int d = 0; d < 7; d++) {
+		if (strncasecmp(*p, cfg_day_names[d], 3) == 0) {
+			*p += 3;
+			return d;
+		}
+	}
+	return -1;
+}
+
+/* "Mon-Fri", "Sat", "Mon-Fri+Sun": a set of weekdays (bit 0 = Monday). */
+static int
+cfg_parse_days(const char **p, unsigned *out)
+{
+	*out = 0;
+	for (;;) {
+		int a = cfg_parse_day(p), b = a;
+		if (a < 0)
+			return -1;
+		if (**p == '-') {
+			(*p)++;
+			if ((b = cfg_parse_day(p)) < 0)
+				return -1;
+		}
+		for (int d = a;; d = (d + 1) % 7) {
+			*out |= 1u << d;
+			if (d == b)
+				break;
+		}
+		if (**p != '+')
+			return 0;
+		(*p)++;
+	}
+}
+
+/* A comma-separated list of "HH:MM-HH:MM/N[@days]". */
+static int
+cfg_parse_windows(const struct cfg_key *k, const char *value, struct cfg_windows *out,
+		  struct cfg_err *err)
+{
+	struct cfg_windows ws;
+	const char *p = value;
+	memset(&ws, 0, sizeof ws);
+	while (*p != '\0') {
+		struct cfg_window w = {0, 0, 0, 0x7f};
+		char *end;
+		while (*p == ' ')
+			p++;
+		if (ws.n == CFG_MAX_WINDOWS)
+			goto bad;
+		if (cfg_parse_hhmm(&p, &w.start_s) != 0 || *p++ != '-' ||
+		    cfg_parse_hhmm(&p, &w.end_s) != 0 || *p++ != '/')
+			goto bad;
+		long n = strtol(p, &end, 10);
+		if (end == p || n < 1 || n > 10000)
+			goto bad;
+		w.count = (int)n;
+		p = end;
+		if (*p == '@') {
+			p++;
+			if (cfg_parse_days(&p, &w.weekdays) != 0)
+				goto bad;
+		}
+		if (w.end_s <= w.start_s) {
+			snprintf(err->msg, sizeof err->msg, "[%s] %s: window %d ends before it starts",
+				 k->section, k->name, ws.n + 1);
+			return -1;
+		}
+		ws.w[ws.n++] = w;
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			goto bad;
+	}
+	if (ws.n < k->min) {
+		snprintf(err->msg, sizeof err->msg, "[%s] %s: at least %ld window(s) needed",
+			 k->section, k->name, k->min);
+		return -1;
+	}
+	*out = ws;
+	return 0;
+bad:
+	snprintf(err->msg, sizeof err->msg,
+		 "[%s] %s: window %d of '%.64s' is not HH:MM-HH:MM/N[@Mon-Fri] (at most %d)",
+		 k->section, k->name, ws.n + 1, value, CFG_MAX_WINDOWS);
+	return -1;
+}
+
+size_t
+cfg_key_size(const struct cfg_key *k)
+{
+	switch (k->type) {
+	case CFG_T_STRING: return CFG_STR_MAX;
+	case CFG_T_LONG: return sizeof(long);
+	case CFG_T_WINDOWS: return sizeof(struct cfg_windows);
+	default: return sizeof(int);
+	}
+}
+
 static int
 cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cfg_err *err)
 {
@@ -90,6 +212,19 @@ cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cf
 			 "[%s] %s: '%.64s' is not one of error, warning, info, debug", k->section,
 			 k->name, value);
 		return -1;
+	case CFG_T_TIME: {
+		const char *p = value;
+		int secs;
+		if (cfg_parse_hhmm(&p, &secs) != 0 || *p != '\0') {
+			snprintf(err->msg, sizeof err->msg, "[%s] %s: '%.64s' is not a time HH:MM",
+				 k->section, k->name, value);
+			return -1;
+		}
+		*(int *)(void *)field = secs;
+		return 0;
+	}
+	case CFG_T_WINDOWS:
+		return cfg_parse_windows(k, value, (struct cfg_windows *)(void *)field, err);
 	}
 	return -1;
 }
@@ -242,20 +377,11 @@ cfg_first_fixed_change(const struct cfg *a, const struct cfg *b)
 		const struct cfg_key *k = &keys[i];
 		const char *fa = (const char *)a + k->offset;
 		const char *fb = (const char *)b + k->offset;
-		bool same;
 		if (k->reloadable)
 			continue;
-		switch (k->type) {
-		case CFG_T_STRING:
-			same = strcmp(fa, fb) == 0;
-			break;
-		case CFG_T_LONG:
-			same = memcmp(fa, fb, sizeof(long)) == 0;
-			break;
-		default:
-			same = memcmp(fa, fb, sizeof(int)) == 0;
-			break;
-		}
+		/* Strings may hold stale bytes after their NUL: compare them as strings. */
+		bool same = k->type == CFG_T_STRING ? strcmp(fa, fb) == 0
+						    : memcmp(fa, fb, cfg_key_size(k)) == 0;
 		if (!same)
 			return k;
 	}

@@ -17,6 +17,22 @@ enum cfg_log_level {
 	CFG_LOG_DEBUG = 3,
 };
 
+#define CFG_MAX_WINDOWS 8
+
+/* A daily window with a head count: "09:00-13:00/24" or "09:00-13:00/24@Mon-Fri". */
+struct cfg_window {
+	int start_s;       /* seconds since local midnight */
+	int end_s;         /* seconds since local midnight, > start_s, <= 86400 */
+	int count;         /* couriers (or crews) on shift */
+	unsigned weekdays; /* bit 0 = Monday ... bit 6 = Sunday */
+};
+
+/* A list of windows, in the order written. */
+struct cfg_windows {
+	int n;
+	struct cfg_window w[CFG_MAX_WINDOWS];
+};
+
 /* Every setting, grouped by INI section. Units are in the names. */
 struct cfg {
 	/* [server] */
@@ -49,6 +65,25 @@ struct cfg {
 	int log_level; /* enum cfg_log_level */
 	/* [paths] */
 	char migrations_dir[CFG_STR_MAX];
+	/* [promise]: the region's delivery promise (times are local, seconds since midnight) */
+	char promise_timezone[CFG_STR_MAX];
+	int promise_same_day_cutoff_s;
+	int promise_same_day_deadline_s;
+	int promise_next_day_cutoff_s;
+	int promise_next_day_deadline_s;
+	int promise_station_sort_min;
+	struct cfg_windows promise_waves;
+	int promise_stops_per_courier_wave;
+	int promise_stops_per_courier_slot;
+	int promise_slot_min;
+	int promise_slot_first_s;
+	int promise_slot_last_end_s;
+	int promise_slot_days_ahead;
+	struct cfg_windows promise_large_windows;
+	int promise_large_stops_per_crew;
+	int promise_installs_per_crew;
+	int promise_large_prep_min;
+	int promise_large_days_ahead;
 };
 
 /* Parse failure: the 1-based line (0 when not tied to a line) and a message
@@ -63,6 +98,8 @@ enum cfg_type {
 	CFG_T_INT,
 	CFG_T_LONG,
 	CFG_T_LOG_LEVEL,
+	CFG_T_TIME,    /* "HH:MM" local time of day (24:00 allowed), stored as seconds */
+	CFG_T_WINDOWS, /* comma-separated "HH:MM-HH:MM/N[@Mon-Fri]" */
 };
 
 /* One row of the schema table. */
@@ -100,6 +137,9 @@ void cfg_free(struct cfg *cfg);
 /* The first non-reloadable key whose value differs between a and b (a schema
  * row), or NULL when a reload may apply b whole. */
 const struct cfg_key *cfg_first_fixed_change(const struct cfg *a, const struct cfg *b);
+
+/* Bytes the value of key k occupies in struct cfg. */
+size_t cfg_key_size(const struct cfg_key *k);
 
 /* Name of a log level ("error", "warning", "info", "debug"). */
 const char *cfg_log_level_name(int level);

@@ -8,6 +8,7 @@
 
 #include "daemon/file.h"
 #include "daemon/log.h"
+#include "daemon/promise_cfg.h"
 #include "daemon/reload.h"
 
 #define DM_RELOAD_MAX_FILE (1 << 20)
@@ -47,6 +48,11 @@ dm_reload_load(const char *path, struct cfg_err *err)
 		cfg_free(cfg);
 		return NULL;
 	}
+	if (dm_promise_cfg_build(cfg, &snap->promise, err) != 0) {
+		cfg_free(cfg);
+		free(snap);
+		return NULL;
+	}
 	snap->refs = 1;
 	snap->cfg = cfg;
 	return snap;
@@ -76,9 +82,6 @@ dm_reload_keep_fixed(const struct cfg *cur, struct cfg *next)
 		dm_log_warning("cfg", "[%s] %s cannot change on reload; keeping the running value "
 				      "(restart to apply)",
 			       k->section, k->name);
-		size_t size = k->type == CFG_T_STRING ? CFG_STR_MAX
-			      : k->type == CFG_T_LONG ? sizeof(long)
-						      : sizeof(int);
-		memcpy((char *)next + k->offset, (const char *)cur + k->offset, size);
+		memcpy((char *)next + k->offset, (const char *)cur + k->offset, cfg_key_size(k));
 	}
 }

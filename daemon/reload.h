@@ -4,11 +4,13 @@
 #define DM_RELOAD_H
 
 #include "config/cfg.h"
+#include "warehouse/promise.h"
 
 /* One immutable, refcounted configuration. */
 struct dm_cfg_snap {
 	int refs;
 	struct cfg *cfg; /* owned */
+	struct wh_promise_config promise; /* cfg's [promise] section, validated */
 };
 
 /* Read path, parse it and apply the environment overrides of secrets

@@ -38,6 +38,9 @@ def test_check_config_names_key_and_line(w):
         ("[redis]\nport = 6379\n[log]\nlevel = loud\n", "line 4", "level"),
         ("[postgres]\npool_size = many\n", "line 2", "pool_size"),
         ("[server]\nthis is not ini\n", "line 2", "syntax"),
+        ("[promise]\nwaves = 09:00-13:00\n", "line 2", "waves"),
+        # Valid alone, inconsistent together: named, though not tied to one line.
+        ("[promise]\nsame_day_cutoff = 23:30\nnext_day_cutoff = 22:00\n", "[promise]", "cutoff"),
     ]
     for text, line, key in cases:
         path = write(w, "bad.conf", text)

@@ -81,6 +81,48 @@ test_errors_name_line_and_key(void **state)
 }
 
 static void
+test_times_and_windows(void **state)
+{
+	(void)state;
+	struct cfg_err err;
+	struct cfg *cfg = parse("[promise]\nsame_day_cutoff = 10:30\nslot_last_end = 24:00\n"
+				"waves = 08:00-12:00/5@Mon-Fri, 12:00-16:00/3@Sat+Sun,16:00-20:00/2\n",
+				&err);
+	if (cfg == NULL)
+		fail_msg("line %d: %s", err.line, err.msg);
+	assert_int_equal(cfg->promise_same_day_cutoff_s, 10 * 3600 + 30 * 60);
+	assert_int_equal(cfg->promise_slot_last_end_s, 86400);
+	assert_int_equal(cfg->promise_waves.n, 3);
+	assert_int_equal(cfg->promise_waves.w[0].start_s, 8 * 3600);
+	assert_int_equal(cfg->promise_waves.w[0].end_s, 12 * 3600);
+	assert_int_equal(cfg->promise_waves.w[0].count, 5);
+	assert_int_equal(cfg->promise_waves.w[0].weekdays, 0x1f);
+	assert_int_equal(cfg->promise_waves.w[1].weekdays, 0x60);
+	assert_int_equal(cfg->promise_waves.w[2].weekdays, 0x7f);
+	/* Defaults are the sample region's. */
+	assert_int_equal(cfg->promise_large_windows.n, 2);
+	assert_string_equal(cfg->promise_timezone, "Asia/Shanghai");
+	cfg_free(cfg);
+
+	static const struct bad_case bad[] = {
+		{"[promise]\nsame_day_cutoff = 11\n", 2, "HH:MM"},
+		{"[promise]\nsame_day_cutoff = 24:30\n", 2, "HH:MM"},
+		{"[promise]\nwaves = 09:00-13:00\n", 2, "window 1"},
+		{"[promise]\nwaves = 13:00-09:00/4\n", 2, "ends before it starts"},
+		{"[promise]\nwaves = 09:00-13:00/4@Funday\n", 2, "window 1"},
+		{"[promise]\nwaves = 09:00-10:00/1,10:00-11:00/0\n", 2, "window 2"},
+		{"[promise]\nwaves =\n", 2, "at least 1"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cfg = parse(bad[i].text, &err);
+		if (cfg != NULL)
+			fail_msg("case %zu parsed: %s", i, bad[i].text);
+		if (err.line != bad[i].line || strstr(err.msg, bad[i].needle) == NULL)
+			fail_msg("case %zu: got line %d '%s'", i, err.line, err.msg);
+	}
+}
+
+static void
 test_nul_byte_is_refused(void **state)
 {
 	(void)state;
@@ -195,6 +237,7 @@ main(void)
 		cmocka_unit_test(test_empty_file_gives_defaults),
 		cmocka_unit_test(test_values_are_read),
 		cmocka_unit_test(test_errors_name_line_and_key),
+		cmocka_unit_test(test_times_and_windows),
 		cmocka_unit_test(test_nul_byte_is_refused),
 		cmocka_unit_test(test_long_string_is_refused),
 		cmocka_unit_test(test_fixed_key_changes_are_found),
