@@ -25,6 +25,7 @@ struct dm_daemon {
 	struct dm_metrics *metrics;
 	struct dm_work *work;             /* worker pool for CPU-heavy jobs */
 	struct dm_geo_loader *geo_loader; /* geo.c's state: the current areas snapshot */
+	struct dm_slots_state *slots;     /* slots.c's state: capacity counters in Redis */
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */

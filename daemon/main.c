@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/geo.h"
 #include "daemon/http.h"
@@ -22,6 +23,7 @@
 #include "daemon/rds.h"
 #include "daemon/reload.h"
 #include "daemon/sd.h"
+#include "daemon/slots.h"
 #include "daemon/work.h"
 
 static void
@@ -89,6 +91,7 @@ dm_main_reload(struct dm_daemon *d)
 	dm_cfg_snap_unref(d->cfg);
 	d->cfg = next;
 	dm_log_set_level(d->cfg->cfg->log_level);
+	dm_clock_set_zone(d->cfg->promise.tz); /* validated by the load */
 	dm_http_configure(d);
 	dm_pg_configure(d->pg, d->cfg->cfg);
 	dm_rds_configure(d->rds, d->cfg->cfg);
@@ -184,6 +187,10 @@ dm_main_setup(struct dm_daemon *d)
 		return -1;
 	}
 	dm_geo_reload(d); /* in the background: retried until PostgreSQL answers */
+	if (dm_slots_start(d) != 0) {
+		dm_log_error("main", "cannot start the capacity counters");
+		return -1;
+	}
 	uint64_t wd_usec = dm_sd_watchdog_usec();
 	if (wd_usec > 0) {
 		if (dm_main_add_timer(d, &d->watchdog, dm_main_watchdog_cb, (long)(wd_usec / 2)) != 0)
@@ -198,6 +205,7 @@ dm_main_teardown(struct dm_daemon *d)
 {
 	/* Backends first: their pending callbacks answer the requests still in
 	 * flight (503) while the HTTP connections exist; then close those. */
+	dm_slots_stop(d);
 	dm_geo_shutdown(d);
 	dm_pg_free(d->pg);
 	d->pg = NULL;
@@ -259,6 +267,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	dm_log_set_level(d.cfg->cfg->log_level);
+	dm_clock_set_zone(d.cfg->promise.tz); /* validated by the load */
 	signal(SIGPIPE, SIG_IGN);
 	d.started_s = dm_daemon_now_s();
 	dm_log_info("main", "dispatchd %s starting with %s", DISPATCH_VERSION, d.config_path);

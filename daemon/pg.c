@@ -72,6 +72,7 @@ struct dm_pg {
 	int queued;
 	struct event *health;
 	bool was_up;
+	bool warned;  /* the reason of the current outage has been logged */
 	bool closing; /* dm_pg_free runs: refuse new queries from callbacks */
 	struct dm_pg_stats stats;
 };
@@ -128,10 +129,12 @@ dm_pg_update_up(struct dm_pg *pg)
 {
 	bool up = dm_pg_up(pg);
 	if (up != pg->was_up) {
-		if (up)
+		if (up) {
 			dm_log_info("pg", "postgresql is up");
-		else
+			pg->warned = false;
+		} else {
 			dm_log_warning("pg", "postgresql is down: no connection established");
+		}
 		pg->was_up = up;
 	}
 	if (!up) {
@@ -190,10 +193,15 @@ dm_pg_conn_drop(struct dm_pg_conn *c, const char *why)
 	char msg[256];
 
 	snprintf(msg, sizeof msg, "%s", why);
-	if (c->state == DM_PG_IDLE || c->state == DM_PG_BUSY)
+	if (c->state == DM_PG_IDLE || c->state == DM_PG_BUSY) {
 		dm_log_warning("pg", "connection %d lost: %s", c->idx, msg);
-	else
+	} else if (!pg->warned && !dm_pg_up(pg)) {
+		/* Say once why PostgreSQL cannot be reached; the retries stay quiet. */
+		dm_log_warning("pg", "cannot connect (retrying with backoff): %s", msg);
+		pg->warned = true;
+	} else {
 		dm_log_debug("pg", "connection %d attempt failed: %s", c->idx, msg);
+	}
 	if (c->io != NULL) {
 		event_free(c->io);
 		c->io = NULL;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/clock.h"
 #include "daemon/promise_cfg.h"
 
 static void
@@ -27,7 +28,12 @@ dm_promise_cfg_build(const struct cfg *cfg, struct wh_promise_config *out, struc
 		snprintf(err->msg, sizeof err->msg, "[promise] timezone: too long");
 		return -1;
 	}
-	snprintf(out->tz, sizeof out->tz, "%s", cfg->promise_timezone);
+	if (!dm_clock_zone_valid(cfg->promise_timezone)) {
+		snprintf(err->msg, sizeof err->msg, "[promise] timezone: unknown zone '%.64s'",
+			 cfg->promise_timezone);
+		return -1;
+	}
+	memcpy(out->tz, cfg->promise_timezone, strlen(cfg->promise_timezone) + 1);
 	out->same_day_cutoff_s = cfg->promise_same_day_cutoff_s;
 	out->same_day_deadline_s = cfg->promise_same_day_deadline_s;
 	out->next_day_cutoff_s = cfg->promise_next_day_cutoff_s;

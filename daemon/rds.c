@@ -40,6 +40,7 @@ struct dm_rds {
 	struct event *health; /* PING interval */
 	int backoff_ms;
 	bool was_up;
+	bool warned;  /* the reason of the current outage has been logged */
 	bool closing; /* dm_rds_free runs: refuse new commands from callbacks */
 	struct dm_rds_stats stats;
 };
@@ -67,10 +68,12 @@ dm_rds_set_state(struct dm_rds *rds, enum dm_rds_state state)
 	rds->state = state;
 	bool up = state == DM_RDS_UP;
 	if (up != rds->was_up) {
-		if (up)
+		if (up) {
 			dm_log_info("redis", "redis is up at %s:%d", rds->host, rds->port);
-		else
+			rds->warned = false;
+		} else {
 			dm_log_warning("redis", "redis is down");
+		}
 		rds->was_up = up;
 	}
 }
@@ -79,10 +82,15 @@ dm_rds_set_state(struct dm_rds *rds, enum dm_rds_state state)
 static void
 dm_rds_schedule_reconnect(struct dm_rds *rds, const char *why)
 {
-	if (rds->state == DM_RDS_UP)
+	if (rds->state == DM_RDS_UP) {
 		dm_log_warning("redis", "link lost: %s", why);
-	else
+	} else if (!rds->warned) {
+		/* Say once why Redis cannot be reached; the retries stay quiet. */
+		dm_log_warning("redis", "cannot connect (retrying with backoff): %s", why);
+		rds->warned = true;
+	} else {
 		dm_log_debug("redis", "connect failed: %s", why);
+	}
 	rds->ac = NULL;
 	dm_rds_set_state(rds, DM_RDS_DOWN);
 	rds->backoff_ms = rds->backoff_ms == 0 ? rds->reconnect_min_ms : rds->backoff_ms * 2;

@@ -43,10 +43,11 @@ rt_vrp_check_loads(const struct rt_vrp_problem *p, const struct rt_vrp_route *r,
 						  "capacity %g",
 						  ri, d, load, r->visits[k].stop, v->capacity[d]);
 			if (!rt_vrp_check_close(load, r->visits[k].load[d]))
-				return rt_err_set(err, RT_E_INFEASIBLE,
-						  "route %zu: load[%d] after stop %u is %g, reported "
-						  "%g",
-						  ri, d, r->visits[k].stop, load, r->visits[k].load[d]);
+				return rt_err_set(
+				    err, RT_E_INFEASIBLE,
+				    "route %zu: load[%d] after stop %u is %g, reported "
+				    "%g",
+				    ri, d, r->visits[k].stop, load, r->visits[k].load[d]);
 		}
 	}
 	return RT_OK;
@@ -62,8 +63,8 @@ rt_vrp_check_times(const struct rt_vrp_problem *p, const struct rt_vrp_route *r,
 	uint32_t prev = v->start_loc;
 
 	if (r->depart_s < v->shift_start_s - RT_VRP_CHECK_EPS)
-		return rt_err_set(err, RT_E_INFEASIBLE, "route %zu: departs %g before shift %g",
-				  ri, r->depart_s, v->shift_start_s);
+		return rt_err_set(err, RT_E_INFEASIBLE, "route %zu: departs %g before shift %g", ri,
+				  r->depart_s, v->shift_start_s);
 	for (size_t k = 0; k < r->n_visits; k++) {
 		const struct rt_vrp_visit *vis = &r->visits[k];
 		const struct rt_vrp_stop *s = &p->stops[vis->stop];
@@ -99,9 +100,10 @@ rt_vrp_check_times(const struct rt_vrp_problem *p, const struct rt_vrp_route *r,
 				  "route %zu: returns at %g after shift end %g", ri, t,
 				  v->shift_end_s);
 	if (!rt_vrp_check_close(t, r->return_s) || !rt_vrp_check_close(dist, r->dist_m))
-		return rt_err_set(err, RT_E_INFEASIBLE,
-				  "route %zu: return %g / distance %g disagree with reported %g / %g",
-				  ri, t, dist, r->return_s, r->dist_m);
+		return rt_err_set(
+		    err, RT_E_INFEASIBLE,
+		    "route %zu: return %g / distance %g disagree with reported %g / %g", ri, t,
+		    dist, r->return_s, r->dist_m);
 	*dist_out = dist;
 	return RT_OK;
 }
@@ -122,8 +124,8 @@ rt_vrp_check_warm(const struct rt_vrp_problem *p, const struct rt_vrp_solution *
 			if (sol->routes[i].vehicle == wr->vehicle)
 				r = &sol->routes[i];
 		if (r == NULL || r->n_visits < wr->n_fixed)
-			return rt_err_set(err, RT_E_INFEASIBLE,
-					  "vehicle %u lost its fixed prefix", wr->vehicle);
+			return rt_err_set(err, RT_E_INFEASIBLE, "vehicle %u lost its fixed prefix",
+					  wr->vehicle);
 		for (size_t k = 0; k < wr->n_fixed; k++)
 			if (r->visits[k].stop != wr->stops[k])
 				return rt_err_set(err, RT_E_INFEASIBLE,
@@ -134,9 +136,8 @@ rt_vrp_check_warm(const struct rt_vrp_problem *p, const struct rt_vrp_solution *
 }
 
 static enum rt_status
-rt_vrp_check_route(const struct rt_vrp_problem *p, const struct rt_vrp_solution *sol,
-		   size_t ri, unsigned char *seen, unsigned char *vused, double *dist,
-		   struct rt_err *err)
+rt_vrp_check_route(const struct rt_vrp_problem *p, const struct rt_vrp_solution *sol, size_t ri,
+		   unsigned char *seen, unsigned char *vused, double *dist, struct rt_err *err)
 {
 	const struct rt_vrp_route *r = &sol->routes[ri];
 	enum rt_status st;
@@ -203,8 +204,9 @@ rt_vrp_check_solution(const struct rt_vrp_problem *p, const struct rt_vrp_soluti
 			goto out;
 		}
 	if (!rt_vrp_check_close(total, sol->dist_m) || !rt_vrp_check_close(cost, sol->cost)) {
-		st = rt_err_set(err, RT_E_INFEASIBLE, "total distance %g / cost %g reported as %g / %g",
-				total, cost, sol->dist_m, sol->cost);
+		st = rt_err_set(err, RT_E_INFEASIBLE,
+				"total distance %g / cost %g reported as %g / %g", total, cost,
+				sol->dist_m, sol->cost);
 		goto out;
 	}
 	if (warm != NULL)

@@ -27,25 +27,25 @@ struct rt_vrp_matrix {
  * and must be back at end_loc no later than shift_end_s. */
 struct rt_vrp_vehicle {
 	double capacity[RT_VRP_DIMS]; /* load limit per dimension, >= 0 */
-	double shift_start_s;	      /* earliest departure from start_loc */
-	double shift_end_s;	      /* latest arrival at end_loc */
-	uint32_t start_loc;	      /* location index of the route start (the depot) */
-	uint32_t end_loc;	      /* location index of the route end (the depot) */
-	uint32_t profile;	      /* index into problem->matrices */
-	double fixed_cost;	      /* added once if the vehicle is used (distance objective) */
-	uint64_t skills;	      /* skills this vehicle offers (bitmask) */
+	double shift_start_s;         /* earliest departure from start_loc */
+	double shift_end_s;           /* latest arrival at end_loc */
+	uint32_t start_loc;           /* location index of the route start (the depot) */
+	uint32_t end_loc;             /* location index of the route end (the depot) */
+	uint32_t profile;             /* index into problem->matrices */
+	double fixed_cost;            /* added once if the vehicle is used (distance objective) */
+	uint64_t skills;              /* skills this vehicle offers (bitmask) */
 };
 
 /* A stop: a delivery (goods loaded at the depot), a pickup (goods brought back
  * to the depot), or both at once. */
 struct rt_vrp_stop {
-	uint32_t loc;		      /* location index */
+	uint32_t loc;                 /* location index */
 	double delivery[RT_VRP_DIMS]; /* dropped here, carried from the depot */
 	double pickup[RT_VRP_DIMS];   /* collected here, carried to the route end */
-	double tw_open_s;	      /* earliest start of service */
-	double tw_close_s;	      /* latest start of service */
-	double service_s;	      /* service duration, >= 0 */
-	uint64_t skills;	      /* skills required (all bits must be offered) */
+	double tw_open_s;             /* earliest start of service */
+	double tw_close_s;            /* latest start of service */
+	double service_s;             /* service duration, >= 0 */
+	uint64_t skills;              /* skills required (all bits must be offered) */
 };
 
 /* The problem. All pointers are borrowed from the caller. */
@@ -69,7 +69,7 @@ enum rt_vrp_reason {
 	RT_VRP_REASON_SKILL = 1,    /* no vehicle offers the required skills */
 	RT_VRP_REASON_CAPACITY = 2, /* its demand exceeds every eligible vehicle's capacity */
 	RT_VRP_REASON_WINDOW = 3,   /* its window cannot be reached from any start in time */
-	RT_VRP_REASON_SHIFT = 4,    /* served in its window, no vehicle can return before shift end */
+	RT_VRP_REASON_SHIFT = 4, /* served in its window, no vehicle can return before shift end */
 	RT_VRP_REASON_NO_VEHICLE = 5, /* feasible alone, but the fleet cannot absorb it */
 };
 
@@ -81,7 +81,7 @@ struct rt_vrp_warm_route {
 	uint32_t vehicle;
 	size_t n_stops;
 	const uint32_t *stops; /* stop indices, borrowed */
-	size_t n_fixed;	       /* length of the fixed prefix, <= n_stops */
+	size_t n_fixed;        /* length of the fixed prefix, <= n_stops */
 };
 
 struct rt_vrp_warm {
@@ -89,15 +89,16 @@ struct rt_vrp_warm {
 	const struct rt_vrp_warm_route *routes; /* borrowed; one entry per vehicle at most */
 };
 
-/* Check a problem's sizes, indices and numbers (finite, non-negative, windows
- * ordered, skills and profiles in range). Returns RT_OK or RT_E_INVAL with the first offending item in err. */
+/* Check a problem's sizes, indices and numbers (finite, non-negative,
+ * windows ordered, profiles in range). Returns RT_OK or RT_E_INVAL naming
+ * the first offending item in err. */
 RT_MUST_CHECK enum rt_status rt_vrp_problem_check(const struct rt_vrp_problem *p,
 						  struct rt_err *err);
 
 /* Fill caller-allocated n x n matrices from planar coordinates (xy[2*i], xy[2*i+1]):
  * dist = Euclidean distance, time = dist / speed. speed must be > 0. */
-void rt_vrp_problem_matrix_euclidean(const double *xy, size_t n, double speed,
-				     double *dist_out, double *time_out);
+void rt_vrp_problem_matrix_euclidean(const double *xy, size_t n, double speed, double *dist_out,
+				     double *time_out);
 
 /* Fill caller-allocated n x n matrices from WGS84 lon/lat degrees (lonlat[2*i],
  * lonlat[2*i+1]): dist = haversine * detour (>= 1 typical), time = dist / speed_mps. */

@@ -23,7 +23,7 @@ rt_vrp_route_geom_line(GEOSContextHandle_t ctx, const struct rt_vrp_problem *p,
 		return NULL;
 	}
 	for (unsigned int i = 0; i < n; i++) {
-		uint32_t loc = i == 0 ? v->start_loc
+		uint32_t loc = i == 0       ? v->start_loc
 			       : i == n - 1 ? v->end_loc
 					    : p->stops[r->visits[i - 1].stop].loc;
 		if (!GEOSCoordSeq_setXY_r(ctx, seq, i, lonlat[2 * loc], lonlat[2 * loc + 1])) {
@@ -88,9 +88,10 @@ rt_vrp_route_geom_props(const struct rt_vrp_route *r)
 	}
 	for (size_t k = 0; k < r->n_visits; k++) {
 		const struct rt_vrp_visit *v = &r->visits[k];
-		json_t *o = json_pack("{s:I,s:f,s:f,s:f,s:[f,f]}", "stop", (json_int_t)v->stop,
-				      "arrival_s", v->arrival_s, "start_s", v->start_s,
-				      "departure_s", v->departure_s, "load", v->load[0], v->load[1]);
+		json_t *o =
+		    json_pack("{s:I,s:f,s:f,s:f,s:[f,f]}", "stop", (json_int_t)v->stop, "arrival_s",
+			      v->arrival_s, "start_s", v->start_s, "departure_s", v->departure_s,
+			      "load", v->load[0], v->load[1]);
 		if (o == NULL || json_array_append_new(stops, o) != 0) {
 			json_decref(props);
 			json_decref(stops);
@@ -147,9 +148,9 @@ rt_vrp_route_geom_unassigned(const struct rt_vrp_solution *sol)
 	json_t *list = json_array();
 
 	for (size_t i = 0; list != NULL && i < sol->n_unassigned; i++) {
-		json_t *o = json_pack("{s:I,s:s}", "stop", (json_int_t)sol->unassigned[i].stop,
-				      "reason",
-				      rt_vrp_problem_reason_name(sol->unassigned[i].reason));
+		json_t *o =
+		    json_pack("{s:I,s:s}", "stop", (json_int_t)sol->unassigned[i].stop, "reason",
+			      rt_vrp_problem_reason_name(sol->unassigned[i].reason));
 		if (o == NULL || json_array_append_new(list, o) != 0) {
 			json_decref(list);
 			return NULL;

@@ -107,7 +107,8 @@ rt_vrp_search_exclusions(struct rt_vrp_search *s)
 		if (s->nv == 0)
 			worst = RT_VRP_REASON_NO_VEHICLE;
 		for (size_t v = 0; v < s->nv && !ok; v++) {
-			enum rt_vrp_reason r = rt_vrp_search_alone(s, &s->st[i], &s->p->vehicles[v]);
+			enum rt_vrp_reason r =
+			    rt_vrp_search_alone(s, &s->st[i], &s->p->vehicles[v]);
 			if (r == 0)
 				ok = 1;
 			else if (r > worst)
@@ -125,8 +126,7 @@ rt_vrp_search_same_class(const struct rt_vrp_vehicle *a, const struct rt_vrp_veh
 			return 0;
 	return a->shift_start_s == b->shift_start_s && a->shift_end_s == b->shift_end_s &&
 	       a->start_loc == b->start_loc && a->end_loc == b->end_loc &&
-	       a->profile == b->profile && a->fixed_cost == b->fixed_cost &&
-	       a->skills == b->skills;
+	       a->profile == b->profile && a->fixed_cost == b->fixed_cost && a->skills == b->skills;
 }
 
 static enum rt_status
@@ -193,7 +193,7 @@ rt_vrp_search_neighbours(struct rt_vrp_search *s)
 			/* symmetric closeness: a string is removed around i either way */
 			keys[j].d = i == j ? -1.0
 					   : s->D0[(size_t)s->st[i].loc * s->nl + s->st[j].loc] +
-						     s->D0[(size_t)s->st[j].loc * s->nl + s->st[i].loc];
+						 s->D0[(size_t)s->st[j].loc * s->nl + s->st[i].loc];
 			keys[j].id = (uint32_t)j;
 		}
 		qsort(keys, s->n, sizeof *keys, rt_vrp_search_key_cmp);

@@ -60,12 +60,12 @@ struct rt_vrp_search {
 	size_t n, nv, nl;
 	struct rt_vrp_sstop *st;   /* n */
 	struct rt_vrp_tour *tours; /* nv */
-	uint32_t *where;	   /* stop -> tour, RT_VRP_NONE if absent or excluded */
-	uint32_t *pos;		   /* stop -> position in its tour */
-	uint32_t *absent;	   /* stops waiting for insertion */
+	uint32_t *where;           /* stop -> tour, RT_VRP_NONE if absent or excluded */
+	uint32_t *pos;             /* stop -> position in its tour */
+	uint32_t *absent;          /* stops waiting for insertion */
 	size_t n_absent;
 	unsigned char *excluded; /* stop -> reason (enum rt_vrp_reason) or 0 */
-	uint32_t *adj;		 /* n x n_adj: other stops by increasing distance */
+	uint32_t *adj;           /* n x n_adj: other stops by increasing distance */
 	size_t n_adj;
 	const double *D0; /* profile 0 distances, for neighbourhoods */
 	size_t max_used;  /* cap on non-empty tours (fleet minimisation) */
@@ -105,10 +105,6 @@ RT_MUST_CHECK enum rt_status rt_vrp_tour_reserve(struct rt_vrp_tour *t, uint32_t
 int rt_vrp_tour_update(struct rt_vrp_search *s, uint32_t ti);
 /* 1 if tour ti respects skills, capacity and time everywhere (after update). */
 int rt_vrp_tour_feasible(struct rt_vrp_search *s, uint32_t ti);
-/* Cost delta of inserting stop c after position p of tour ti, or a value
- * >= limit when infeasible or not better than limit. O(1). */
-double rt_vrp_tour_insert_delta(const struct rt_vrp_search *s, const struct rt_vrp_tour *t,
-				uint32_t c, uint32_t p, double limit);
 /* Insert stop c after position p (room must be reserved) and update. */
 void rt_vrp_tour_insert(struct rt_vrp_search *s, uint32_t ti, uint32_t c, uint32_t p);
 
@@ -120,6 +116,36 @@ void rt_vrp_search_touch(struct rt_vrp_search *s, uint32_t ti);
 void rt_vrp_search_rollback(struct rt_vrp_search *s);
 /* Keep the step. */
 void rt_vrp_search_commit(struct rt_vrp_search *s);
+
+/* Cost delta of inserting stop c after position p of tour t, or `limit` when
+ * infeasible or not better than limit. O(1): the time check uses the
+ * departure from p and the latest start at p+1, the capacity check the
+ * maximum load before and after p. Inline: it is the innermost loop. */
+static inline double
+rt_vrp_tour_insert_delta(const struct rt_vrp_search *s, const struct rt_vrp_tour *t, uint32_t c,
+			 uint32_t p, double limit)
+{
+	const struct rt_vrp_sstop *cs = &s->st[c];
+	const size_t nl = s->nl;
+	const uint32_t a = t->loc[p], b = t->loc[p + 1], v = cs->loc;
+	double delta =
+	    t->D[(size_t)a * nl + v] + t->D[(size_t)v * nl + b] - t->D[(size_t)a * nl + b];
+	double arr, start;
+
+	if (t->n == 0) /* an unused vehicle costs nothing, not even its depot leg */
+		delta += t->open_cost + t->D[(size_t)a * nl + b];
+	if (delta >= limit)
+		return limit;
+	arr = t->dep[p] + t->T[(size_t)a * nl + v];
+	start = arr > cs->open ? arr : cs->open;
+	if (start > cs->close || start + cs->svc + t->T[(size_t)v * nl + b] > t->latest[p + 1])
+		return limit;
+	for (int d = 0; d < RT_VRP_DIMS; d++)
+		if (t->pmax[p * RT_VRP_DIMS + d] + cs->del[d] > t->capy[d] ||
+		    t->smax[p * RT_VRP_DIMS + d] + cs->pick[d] > t->capy[d])
+			return limit;
+	return delta;
+}
 
 /* Remove strings of stops around a random seed stop (SISR ruin), appending
  * them to s->absent. Touches the tours it changes. */

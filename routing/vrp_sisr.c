@@ -35,7 +35,8 @@ rt_vrp_sisr_remove(struct rt_vrp_search *s, uint32_t ti, uint32_t from, uint32_t
 		s->where[c] = RT_VRP_NONE;
 		s->absent[s->n_absent++] = c;
 	}
-	memmove(&t->stop[w], &t->stop[from + len], (size_t)(t->n + 2 - from - len) * sizeof *t->stop);
+	memmove(&t->stop[w], &t->stop[from + len],
+		(size_t)(t->n + 2 - from - len) * sizeof *t->stop);
 	t->n -= from + len - w;
 }
 
@@ -75,8 +76,7 @@ rt_vrp_sisr_ruin_tour(struct rt_vrp_search *s, uint32_t ti, uint32_t c, double l
 
 	if (len > movable)
 		len = movable;
-	if (len == movable || len + 1 > movable ||
-	    rt_vrp_search_unif(s) < RT_VRP_SISR_SPLIT_RATE) {
+	if (len == movable || len + 1 > movable || rt_vrp_search_unif(s) < RT_VRP_SISR_SPLIT_RATE) {
 		uint32_t from = rt_vrp_sisr_string_start(s, t, pc, len);
 		rt_vrp_sisr_remove(s, ti, from, len, 0, 0);
 	} else {
@@ -84,8 +84,8 @@ rt_vrp_sisr_ruin_tour(struct rt_vrp_search *s, uint32_t ti, uint32_t c, double l
 		while (len + keep < movable && rt_vrp_search_unif(s) >= RT_VRP_SISR_SPLIT_DEPTH)
 			keep++;
 		from = rt_vrp_sisr_string_start(s, t, pc, len + keep);
-		rt_vrp_sisr_remove(s, ti, from, len + keep,
-				   from + rt_vrp_search_below(s, len + 1), keep);
+		rt_vrp_sisr_remove(s, ti, from, len + keep, from + rt_vrp_search_below(s, len + 1),
+				   keep);
 	}
 	rt_vrp_sisr_repair(s, ti);
 }
@@ -111,8 +111,7 @@ rt_vrp_sisr_ruin(struct rt_vrp_search *s)
 	ks = 1 + (uint32_t)floor(rt_vrp_search_unif(s) * ks_max);
 	do /* a seed among the movable stops */
 		seed = rt_vrp_search_below(s, (uint32_t)s->n);
-	while (s->where[seed] == RT_VRP_NONE ||
-	       s->pos[seed] <= s->tours[s->where[seed]].n_fixed);
+	while (s->where[seed] == RT_VRP_NONE || s->pos[seed] <= s->tours[s->where[seed]].n_fixed);
 	for (size_t k = 0; k < s->n_adj && ruined < ks; k++) {
 		uint32_t c = s->adj[(size_t)seed * s->n_adj + k];
 		uint32_t ti = s->where[c];
@@ -205,10 +204,23 @@ rt_vrp_sisr_sort(struct rt_vrp_search *s, struct rt_vrp_sisr_key *keys)
 		s->absent[i] = keys[i].c;
 }
 
-/* Cheapest feasible insertion of c over all tours; *bt = RT_VRP_NONE if none. */
+/* Positions to evaluate before the next blink: geometric with parameter
+ * blink, so one random draw serves about 1/blink positions. */
+static uint64_t
+rt_vrp_sisr_blink_gap(struct rt_vrp_search *s, double blink)
+{
+	double u = 1.0 - rt_vrp_search_unif(s); /* (0, 1] */
+
+	if (blink <= 0.0)
+		return UINT64_MAX;
+	return (uint64_t)floor(log(u) / log1p(-blink));
+}
+
+/* Cheapest feasible insertion of c over all tours; *bt = RT_VRP_NONE if none.
+ * *gap counts down to the next blinked (skipped) position. */
 static void
-rt_vrp_sisr_best(struct rt_vrp_search *s, uint32_t c, double blink, uint32_t *bt, uint32_t *bp,
-		 unsigned char *class_seen)
+rt_vrp_sisr_best(struct rt_vrp_search *s, uint32_t c, double blink, uint64_t *gap, uint32_t *bt,
+		 uint32_t *bp, unsigned char *class_seen)
 {
 	const struct rt_vrp_sstop *cs = &s->st[c];
 	const size_t nl = s->nl;
@@ -235,8 +247,11 @@ rt_vrp_sisr_best(struct rt_vrp_search *s, uint32_t c, double blink, uint32_t *bt
 			if (t->dep[p] + t->T[(size_t)t->loc[p] * nl + cs->loc] > cs->close)
 				break; /* later positions are later still */
 			evals++;
-			if (blink > 0.0 && rt_vrp_search_unif(s) < blink)
+			if (*gap == 0) {
+				*gap = rt_vrp_sisr_blink_gap(s, blink);
 				continue;
+			}
+			(*gap)--;
 			d = rt_vrp_tour_insert_delta(s, t, c, p, best);
 			if (d < best) {
 				best = d;
@@ -256,6 +271,7 @@ rt_vrp_sisr_recreate(struct rt_vrp_search *s, double blink)
 	struct rt_vrp_sisr_key *keys = malloc((s->n_absent + 1) * sizeof *keys);
 	unsigned char *class_seen = calloc(s->nv + 1, 1);
 	size_t keep = 0;
+	uint64_t gap = rt_vrp_sisr_blink_gap(s, blink);
 	enum rt_status st = RT_OK;
 
 	if (keys == NULL || class_seen == NULL) {
@@ -265,7 +281,7 @@ rt_vrp_sisr_recreate(struct rt_vrp_search *s, double blink)
 	rt_vrp_sisr_sort(s, keys);
 	for (size_t i = 0; i < s->n_absent; i++) {
 		uint32_t c = s->absent[i], bt, bp = 0;
-		rt_vrp_sisr_best(s, c, blink, &bt, &bp, class_seen);
+		rt_vrp_sisr_best(s, c, blink, &gap, &bt, &bp, class_seen);
 		if (bt == RT_VRP_NONE) {
 			s->absent[keep++] = c;
 			continue;

@@ -121,9 +121,9 @@ rt_vrp_solomon_rows(struct rt_vrp_solomon_lex *lx, double **rows, size_t *n_rows
 		row = *rows + n * 7;
 		for (int f = 0; f < 7; f++) {
 			if (f > 0 && !(have = rt_vrp_solomon_next(lx)))
-				return rt_err_set(err, RT_E_PARSE,
-						  "line %d: customer row truncated (%d of 7 fields)",
-						  line, f);
+				return rt_err_set(
+				    err, RT_E_PARSE,
+				    "line %d: customer row truncated (%d of 7 fields)", line, f);
 			if (!rt_vrp_solomon_number(lx->tok, &row[f]))
 				return rt_err_set(err, RT_E_PARSE,
 						  "line %d: expected a number, got '%s'", lx->line,
@@ -142,8 +142,8 @@ rt_vrp_solomon_rows(struct rt_vrp_solomon_lex *lx, double **rows, size_t *n_rows
 		have = rt_vrp_solomon_next(lx);
 	}
 	if (n < 2)
-		return rt_err_set(err, RT_E_PARSE, "line %d: need the depot and at least one customer",
-				  lx->line);
+		return rt_err_set(err, RT_E_PARSE,
+				  "line %d: need the depot and at least one customer", lx->line);
 	*n_rows = n;
 	return RT_OK;
 }

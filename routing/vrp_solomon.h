@@ -19,10 +19,10 @@ struct rt_vrp_solomon {
 	size_t n_customers;
 	size_t fleet;
 	double capacity;
-	double *xy;		    /* 2 * (n_customers + 1): x, y per location */
-	double *dist;		    /* (n_customers + 1)^2 */
-	double *time;		    /* (n_customers + 1)^2, equal to dist */
-	struct rt_vrp_stop *stops;  /* n_customers */
+	double *xy;                      /* 2 * (n_customers + 1): x, y per location */
+	double *dist;                    /* (n_customers + 1)^2 */
+	double *time;                    /* (n_customers + 1)^2, equal to dist */
+	struct rt_vrp_stop *stops;       /* n_customers */
 	struct rt_vrp_vehicle *vehicles; /* fleet, all alike */
 	struct rt_vrp_matrix matrix;
 	struct rt_vrp_problem problem; /* points into the arrays above */

@@ -8,12 +8,12 @@
 
 static void
 rt_vrp_solution_simulate(const struct rt_vrp_problem *p, struct rt_vrp_route *r,
-			 const uint32_t *seq)
+			 const uint32_t *seq, double depart)
 {
 	const struct rt_vrp_vehicle *v = &p->vehicles[r->vehicle];
 	const struct rt_vrp_matrix *m = &p->matrices[v->profile];
 	double load[RT_VRP_DIMS] = {0};
-	double t = v->shift_start_s;
+	double t = depart;
 	uint32_t prev = v->start_loc;
 
 	for (size_t k = 0; k < r->n_visits; k++)
@@ -42,6 +42,23 @@ rt_vrp_solution_simulate(const struct rt_vrp_problem *p, struct rt_vrp_route *r,
 	}
 	r->return_s = t + m->time_s[(size_t)prev * p->n_locs + v->end_loc];
 	r->dist_m += m->dist_m[(size_t)prev * p->n_locs + v->end_loc];
+}
+
+/* Simulate from the shift start, then leave the depot just in time for the
+ * first stop: no waiting at the door, and no later time changes. */
+static void
+rt_vrp_solution_schedule(const struct rt_vrp_problem *p, struct rt_vrp_route *r,
+			 const uint32_t *seq)
+{
+	const struct rt_vrp_vehicle *v = &p->vehicles[r->vehicle];
+	const struct rt_vrp_matrix *m = &p->matrices[v->profile];
+	double lead, depart;
+
+	rt_vrp_solution_simulate(p, r, seq, v->shift_start_s);
+	lead = m->time_s[(size_t)v->start_loc * p->n_locs + p->stops[seq[0]].loc];
+	depart = r->visits[0].start_s - lead;
+	if (depart > v->shift_start_s)
+		rt_vrp_solution_simulate(p, r, seq, depart);
 }
 
 struct rt_vrp_solution *
@@ -80,7 +97,7 @@ rt_vrp_solution_new(const struct rt_vrp_problem *p, size_t n_routes, const uint3
 		out->vehicle = vehicles[r];
 		out->n_visits = len;
 		sol->n_routes++;
-		rt_vrp_solution_simulate(p, out, seq + seq_start[r]);
+		rt_vrp_solution_schedule(p, out, seq + seq_start[r]);
 		sol->dist_m += out->dist_m;
 		sol->cost += out->dist_m + p->vehicles[out->vehicle].fixed_cost;
 	}

@@ -16,16 +16,18 @@
 #define RT_VRP_SOLVER_TF_REL 0.03
 /* Blink rate of the recreate step (paper: 0.01). */
 #define RT_VRP_SOLVER_BLINK 0.01
-/* Share of the budget given to fleet minimisation (hierarchical only; with
- * the distance objective it did not pay off on Solomon). */
+/* Share of the budget given to fleet minimisation first. With the distance
+ * objective it only builds a compact start (the annealing may add vehicles
+ * back): it keeps long-route instances (C2) out of a many-vehicle trap. */
 #define RT_VRP_SOLVER_FLEET_SHARE 0.4
+#define RT_VRP_SOLVER_FLEET_SHARE_DISTANCE 0.1
 /* Check the caller's clock every this many iterations. */
 #define RT_VRP_SOLVER_CLOCK_EVERY 64
 
 /* A saved solution: tour sequences back to back plus the absent stops. */
 struct rt_vrp_solver_best {
-	uint32_t *seq;	 /* n */
-	uint32_t *len;	 /* nv */
+	uint32_t *seq;    /* n */
+	uint32_t *len;    /* nv */
 	uint32_t *absent; /* n */
 	size_t n_absent;
 	double cost;
@@ -108,6 +110,7 @@ rt_vrp_solver_step(struct rt_vrp_solver_run *run)
 	rt_vrp_search_begin(&run->s);
 	rt_vrp_sisr_ruin(&run->s);
 	run->iterations++;
+	run->s.work += 16; /* every step costs something, so every budget ends */
 	return rt_vrp_sisr_recreate(&run->s, RT_VRP_SOLVER_BLINK);
 }
 
@@ -117,7 +120,15 @@ rt_vrp_solver_anneal(struct rt_vrp_solver_run *run, double t0, double tf)
 	struct rt_vrp_search *s = &run->s;
 	double cur = rt_vrp_search_cost(s);
 	uint64_t start = s->work, span = run->limit > start ? run->limit - start : 1;
+	size_t movable = 0;
 	enum rt_status st;
+
+	for (size_t v = 0; v < s->nv; v++)
+		movable += s->tours[v].n - s->tours[v].n_fixed;
+	/* Nothing placed that could move: everything is fixed, or no absent stop
+	 * fits even into an otherwise empty plan, and never will. */
+	if (movable == 0)
+		return RT_OK;
 
 	while (!rt_vrp_solver_out_of_time(run, run->limit)) {
 		double frac = (double)(s->work - start) / (double)span;
@@ -202,7 +213,7 @@ rt_vrp_solver_fleet(struct rt_vrp_solver_run *run, uint64_t limit)
 				counter[s->absent[i]]++;
 			if (s->n_absent < before ||
 			    rt_vrp_solver_absence(counter, s->absent, s->n_absent) <
-				    rt_vrp_solver_absence(counter, s->absent_snap, s->n_absent_snap))
+				rt_vrp_solver_absence(counter, s->absent_snap, s->n_absent_snap))
 				rt_vrp_search_commit(s);
 			else
 				rt_vrp_search_rollback(s);
@@ -306,8 +317,8 @@ rt_vrp_solver_export(struct rt_vrp_solver_run *run, struct rt_err *err)
 		if (s->where[c] != RT_VRP_NONE)
 			continue;
 		un[nu].stop = (uint32_t)c;
-		un[nu++].reason = s->excluded[c] ? (enum rt_vrp_reason)s->excluded[c]
-						 : RT_VRP_REASON_NO_VEHICLE;
+		un[nu++].reason =
+		    s->excluded[c] ? (enum rt_vrp_reason)s->excluded[c] : RT_VRP_REASON_NO_VEHICLE;
 	}
 	sol = rt_vrp_solution_new(s->p, s->nv, veh, start, seq, un, nu, err);
 	if (sol != NULL) {
@@ -338,13 +349,12 @@ rt_vrp_solver_edge_scale(const struct rt_vrp_search *s)
 }
 
 static enum rt_status
-rt_vrp_solver_run(struct rt_vrp_solver_run *run, const struct rt_vrp_warm *warm,
-		  struct rt_err *err)
+rt_vrp_solver_run(struct rt_vrp_solver_run *run, const struct rt_vrp_warm *warm, struct rt_err *err)
 {
 	struct rt_vrp_search *s = &run->s;
 	const struct rt_vrp_params *pr = run->params;
 	enum rt_status st;
-	double scale;
+	double scale, share;
 
 	if ((st = rt_vrp_solver_warm(s, warm, err)) != RT_OK)
 		return st;
@@ -352,10 +362,14 @@ rt_vrp_solver_run(struct rt_vrp_solver_run *run, const struct rt_vrp_warm *warm,
 		return rt_err_set(err, RT_E_NOMEM, "out of memory");
 	rt_vrp_search_commit(s);
 	rt_vrp_solver_save(run, rt_vrp_search_cost(s));
-	if (pr->objective == RT_VRP_OBJ_HIERARCHICAL &&
+	share = pr->objective == RT_VRP_OBJ_HIERARCHICAL ? RT_VRP_SOLVER_FLEET_SHARE
+							 : RT_VRP_SOLVER_FLEET_SHARE_DISTANCE;
+	if (share > 0.0 &&
 	    rt_vrp_solver_fleet(run, s->work + (uint64_t)((double)(run->limit - s->work) *
-							RT_VRP_SOLVER_FLEET_SHARE)) != RT_OK)
+							share)) != RT_OK)
 		return rt_err_set(err, RT_E_NOMEM, "out of memory");
+	if (pr->objective == RT_VRP_OBJ_DISTANCE) /* a small fleet was a start, not a rule */
+		s->max_used = s->nv;
 	scale = rt_vrp_solver_edge_scale(s);
 	if (s->n > 0 && rt_vrp_solver_anneal(run, RT_VRP_SOLVER_T0_REL * scale,
 					     RT_VRP_SOLVER_TF_REL * scale) != RT_OK)
@@ -382,8 +396,8 @@ rt_vrp_solver_solve(const struct rt_vrp_problem *p, const struct rt_vrp_params *
 	memset(&run, 0, sizeof run);
 	run.params = params;
 	run.limit = params->work_limit > 0
-			    ? params->work_limit
-			    : (uint64_t)(params->seconds * RT_VRP_SOLVER_WORK_PER_SECOND);
+			? params->work_limit
+			: (uint64_t)(params->seconds * RT_VRP_SOLVER_WORK_PER_SECOND);
 	if (params->clock != NULL)
 		run.clock_start = params->clock(params->clock_arg);
 	if ((st = rt_vrp_search_init(&run.s, p, params->objective, params->seed, err)) != RT_OK)

@@ -21,8 +21,8 @@ typedef double rt_vrp_clock_fn(void *arg);
 struct rt_vrp_params {
 	enum rt_vrp_objective objective;
 	uint64_t seed;
-	double seconds;	     /* budget, turned into seconds * RT_VRP_SOLVER_WORK_PER_SECOND work units */
-	uint64_t work_limit; /* if > 0, the budget in work units (overrides seconds) */
+	double seconds; /* budget, turned into seconds * RT_VRP_SOLVER_WORK_PER_SECOND work units */
+	uint64_t work_limit;    /* if > 0, the budget in work units (overrides seconds) */
 	rt_vrp_clock_fn *clock; /* optional; NULL disables the wall-clock cap */
 	void *clock_arg;
 	double wall_cap_s; /* stop early after this many clock seconds (0: no cap); breaks

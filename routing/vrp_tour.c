@@ -16,12 +16,12 @@ rt_vrp_tour_reserve(struct rt_vrp_tour *t, uint32_t need)
 		return RT_OK;
 	while (cap < need + 2)
 		cap *= 2;
-#define RT_VRP_TOUR_GROW(field, per)                                               \
-	do {                                                                       \
-		np = realloc(t->field, (size_t)cap * (per) * sizeof *t->field);    \
-		if (np == NULL)                                                    \
-			return RT_E_NOMEM;                                         \
-		t->field = np;                                                     \
+#define RT_VRP_TOUR_GROW(field, per)                                                               \
+	do {                                                                                       \
+		np = realloc(t->field, (size_t)cap * (per) * sizeof *t->field);                    \
+		if (np == NULL)                                                                    \
+			return RT_E_NOMEM;                                                         \
+		t->field = np;                                                                     \
 	} while (0)
 	RT_VRP_TOUR_GROW(stop, 1);
 	RT_VRP_TOUR_GROW(loc, 1);
@@ -119,8 +119,7 @@ rt_vrp_tour_feasible(struct rt_vrp_search *s, uint32_t ti)
 	if (!rt_vrp_tour_update(s, ti))
 		return 0;
 	for (int d = 0; d < RT_VRP_DIMS; d++)
-		if (t->pmax[t->n * RT_VRP_DIMS + d] > t->capy[d] ||
-		    t->smax[d] > t->capy[d])
+		if (t->pmax[t->n * RT_VRP_DIMS + d] > t->capy[d] || t->smax[d] > t->capy[d])
 			return 0;
 	for (uint32_t p = 1; p <= t->n; p++) {
 		uint64_t need = s->st[t->stop[p]].skills;
@@ -128,33 +127,6 @@ rt_vrp_tour_feasible(struct rt_vrp_search *s, uint32_t ti)
 			return 0;
 	}
 	return 1;
-}
-
-double
-rt_vrp_tour_insert_delta(const struct rt_vrp_search *s, const struct rt_vrp_tour *t, uint32_t c,
-			 uint32_t p, double limit)
-{
-	const struct rt_vrp_sstop *cs = &s->st[c];
-	const size_t nl = s->nl;
-	const uint32_t a = t->loc[p], b = t->loc[p + 1], v = cs->loc;
-	double delta = t->D[(size_t)a * nl + v] + t->D[(size_t)v * nl + b] -
-		       t->D[(size_t)a * nl + b];
-	double arr, start;
-
-	if (t->n == 0) /* an unused vehicle costs nothing, not even its depot leg */
-		delta += t->open_cost + t->D[(size_t)a * nl + b];
-	if (delta >= limit)
-		return limit;
-	arr = t->dep[p] + t->T[(size_t)a * nl + v];
-	start = arr > cs->open ? arr : cs->open;
-	if (start > cs->close ||
-	    start + cs->svc + t->T[(size_t)v * nl + b] > t->latest[p + 1])
-		return limit;
-	for (int d = 0; d < RT_VRP_DIMS; d++)
-		if (t->pmax[p * RT_VRP_DIMS + d] + cs->del[d] > t->capy[d] ||
-		    t->smax[p * RT_VRP_DIMS + d] + cs->pick[d] > t->capy[d])
-			return limit;
-	return delta;
 }
 
 void

@@ -73,12 +73,14 @@ bench_vrp_bks_load(const char *dir, enum rt_vrp_objective obj, struct bench_vrp_
 		fprintf(stderr, "dispatch-bench: cannot read %s\n", path);
 		return -1;
 	}
-	for (line = strtok_r(buf, "\r\n", &save); line != NULL; line = strtok_r(NULL, "\r\n", &save)) {
+	for (line = strtok_r(buf, "\r\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\r\n", &save)) {
 		char name[32], objective[32];
 		int vehicles;
 		double dist;
 		if (sscanf(line, "%31[^,],%*[^,],%*[^,],%*[^,],%*[^,],%31[^,],%d,%lf", name,
-			   objective, &vehicles, &dist) != 4 || strcmp(objective, want) != 0)
+			   objective, &vehicles, &dist) != 4 ||
+		    strcmp(objective, want) != 0)
 			continue;
 		if (n == BENCH_VRP_MAX_INSTANCES)
 			break;
@@ -302,7 +304,8 @@ bench_vrp_station(const struct bench_vrp_opts *o)
 	static struct rt_vrp_stop stops[BENCH_VRP_ST_STOPS];
 	static struct rt_vrp_vehicle veh[BENCH_VRP_ST_COURIERS];
 	struct rt_vrp_matrix m = {dist, tim};
-	struct rt_vrp_problem p = {NL, BENCH_VRP_ST_STOPS, BENCH_VRP_ST_COURIERS, 1, stops, veh, &m};
+	struct rt_vrp_problem p = {NL, BENCH_VRP_ST_STOPS, BENCH_VRP_ST_COURIERS, 1, stops, veh,
+				   &m};
 	struct rt_vrp_solution *sol = NULL;
 	struct rt_vrp_params pr;
 	struct rt_err err = {0};

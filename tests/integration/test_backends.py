@@ -54,6 +54,10 @@ def test_starts_with_backends_down_and_recovers(w):
         d = w.daemon()
         assert d.get("/healthz").status == 200
         assert ready_status(d) == 503
+        # Each outage's reason is logged once, at warning level.
+        harness.wait_until(lambda: "pg: cannot connect (retrying with backoff)" in d.log()
+                           and "redis: cannot connect (retrying with backoff)" in d.log(),
+                           what="the outage reasons in the log")
     finally:
         w.redis.start()
         w.pg.start()

@@ -190,8 +190,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_insertion_agrees_with_validator),
-		cmocka_unit_test(test_ruin_recreate_rollback),
+	    cmocka_unit_test(test_insertion_agrees_with_validator),
+	    cmocka_unit_test(test_ruin_recreate_rollback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

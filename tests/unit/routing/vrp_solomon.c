@@ -12,8 +12,9 @@
 #include "routing/vrp_solomon.h"
 #include "vrp_fixture.h"
 
-#define HEAD "T1\r\n\r\nVEHICLE\r\nNUMBER     CAPACITY\r\n  3   50\r\n\r\nCUSTOMER\r\n" \
-	     "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME\r\n"
+#define HEAD                                                                                       \
+	"T1\r\n\r\nVEHICLE\r\nNUMBER     CAPACITY\r\n  3   50\r\n\r\nCUSTOMER\r\n"                 \
+	"CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME\r\n"
 
 static void
 test_parses_small_instance(void **state)
@@ -41,8 +42,8 @@ static void
 test_vendored_instances_parse(void **state)
 {
 	(void)state;
-	static const char *names[] = {"C101", "C109", "C201", "C208", "R101", "R112", "R201",
-				      "R211", "RC101", "RC108", "RC201", "RC208"};
+	static const char *names[] = {"C101", "C109", "C201",  "C208",  "R101",  "R112",
+				      "R201", "R211", "RC101", "RC108", "RC201", "RC208"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		struct rt_vrp_solomon *inst = vrp_fixture_solomon(names[i]);
 		assert_non_null(inst);
@@ -64,26 +65,26 @@ test_rejects_malformed(void **state)
 {
 	(void)state;
 	static const struct bad_case cases[] = {
-		{"", RT_E_PARSE, "empty input"},
-		{"T1\nVEHICLES\n", RT_E_PARSE, "line 2: expected 'VEHICLE', got 'VEHICLES'"},
-		{"T1\nVEHICLE\nNUMBER CAPACITY\n x 50\n", RT_E_PARSE,
-		 "expected vehicle number and capacity"},
-		{"T1\nVEHICLE\nNUMBER CAPACITY\n 0 50\nCUSTOMER\n", RT_E_INVAL, "bad fleet size"},
-		{"T1\nVEHICLE\nNUMBER CAPACITY\n 2 50\nCUSTOMERS\n", RT_E_PARSE,
-		 "expected 'CUSTOMER'"},
-		{HEAD "0 0 0 0 0 100 0\r\n", RT_E_PARSE, "at least one customer"},
-		{HEAD "0 0 0 0 0 100 0\r\n1 3 4 10 5\r\n", RT_E_PARSE, "line 10: customer row truncated"},
-		{HEAD "0 0 0 0 0 100 0\r\n1 3 4 1O 5 20 2\r\n", RT_E_PARSE,
-		 "line 10: expected a number, got '1O'"},
-		{HEAD "0 0 0 0 0 100 0\r\n2 3 4 10 5 20 2\r\n", RT_E_PARSE, "out of order"},
-		{HEAD "0 0 0 0 0 100 0\r\n1 3 4 10 50 20 2\r\n", RT_E_INVAL, "unordered window"},
-		{HEAD "0 0 0 0 0 100 0\r\n1 3 4 -1 5 20 2\r\n", RT_E_INVAL, "negative demand"},
-		{HEAD "0 0 0 0 0 100 0\r\n1 3 4 inf 5 20 2\r\n", RT_E_PARSE, "expected a number"},
+	    {"", RT_E_PARSE, "empty input"},
+	    {"T1\nVEHICLES\n", RT_E_PARSE, "line 2: expected 'VEHICLE', got 'VEHICLES'"},
+	    {"T1\nVEHICLE\nNUMBER CAPACITY\n x 50\n", RT_E_PARSE,
+	     "expected vehicle number and capacity"},
+	    {"T1\nVEHICLE\nNUMBER CAPACITY\n 0 50\nCUSTOMER\n", RT_E_INVAL, "bad fleet size"},
+	    {"T1\nVEHICLE\nNUMBER CAPACITY\n 2 50\nCUSTOMERS\n", RT_E_PARSE, "expected 'CUSTOMER'"},
+	    {HEAD "0 0 0 0 0 100 0\r\n", RT_E_PARSE, "at least one customer"},
+	    {HEAD "0 0 0 0 0 100 0\r\n1 3 4 10 5\r\n", RT_E_PARSE,
+	     "line 10: customer row truncated"},
+	    {HEAD "0 0 0 0 0 100 0\r\n1 3 4 1O 5 20 2\r\n", RT_E_PARSE,
+	     "line 10: expected a number, got '1O'"},
+	    {HEAD "0 0 0 0 0 100 0\r\n2 3 4 10 5 20 2\r\n", RT_E_PARSE, "out of order"},
+	    {HEAD "0 0 0 0 0 100 0\r\n1 3 4 10 50 20 2\r\n", RT_E_INVAL, "unordered window"},
+	    {HEAD "0 0 0 0 0 100 0\r\n1 3 4 -1 5 20 2\r\n", RT_E_INVAL, "negative demand"},
+	    {HEAD "0 0 0 0 0 100 0\r\n1 3 4 inf 5 20 2\r\n", RT_E_PARSE, "expected a number"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct rt_err err = {0};
 		struct rt_vrp_solomon *inst =
-			rt_vrp_solomon_parse(cases[i].text, strlen(cases[i].text), &err);
+		    rt_vrp_solomon_parse(cases[i].text, strlen(cases[i].text), &err);
 		if (inst != NULL)
 			fail_msg("case %zu parsed", i);
 		if (err.code != cases[i].code || strstr(err.msg, cases[i].needle) == NULL)
@@ -102,9 +103,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parses_small_instance),
-		cmocka_unit_test(test_vendored_instances_parse),
-		cmocka_unit_test(test_rejects_malformed),
+	    cmocka_unit_test(test_parses_small_instance),
+	    cmocka_unit_test(test_vendored_instances_parse),
+	    cmocka_unit_test(test_rejects_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,8 +95,11 @@ test_unassigned_reasons(void **state)
 	struct rt_vrp_matrix m = {dist, tim};
 	struct rt_vrp_problem p = {7, 6, 1, 1, st, &v, &m};
 	struct rt_vrp_solution *sol;
-	enum rt_vrp_reason want[6] = {0, RT_VRP_REASON_SKILL, RT_VRP_REASON_CAPACITY,
-				      RT_VRP_REASON_WINDOW, RT_VRP_REASON_SHIFT,
+	enum rt_vrp_reason want[6] = {0,
+				      RT_VRP_REASON_SKILL,
+				      RT_VRP_REASON_CAPACITY,
+				      RT_VRP_REASON_WINDOW,
+				      RT_VRP_REASON_SHIFT,
 				      RT_VRP_REASON_NO_VEHICLE};
 
 	rt_vrp_problem_matrix_euclidean(xy, 7, 1.0, dist, tim);
@@ -105,12 +108,12 @@ test_unassigned_reasons(void **state)
 		st[i].tw_close_s = 600;
 		st[i].delivery[0] = 1;
 	}
-	st[1].skills = 4;	    /* nobody offers skill bit 2 */
-	st[2].pickup[1] = 11;	    /* volume above the only vehicle's */
-	st[3].tw_close_s = 20;	    /* 30 away from the depot, closes at 20 */
-	st[4].loc = 5;		    /* 500 away: reachable in window, no way back by 600 */
+	st[1].skills = 4;      /* nobody offers skill bit 2 */
+	st[2].pickup[1] = 11;  /* volume above the only vehicle's */
+	st[3].tw_close_s = 20; /* 30 away from the depot, closes at 20 */
+	st[4].loc = 5;         /* 500 away: reachable in window, no way back by 600 */
 	st[4].tw_close_s = 550;
-	st[5].delivery[0] = 9;	    /* fits alone, not with stop 0 on the same van */
+	st[5].delivery[0] = 9; /* fits alone, not with stop 0 on the same van */
 	st[5].tw_open_s = st[5].tw_close_s = 50;
 	st[0].tw_open_s = st[0].tw_close_s = 10;
 	st[0].delivery[0] = 5;
@@ -287,18 +290,57 @@ test_bad_arguments(void **state)
 	vrp_fixture_free(&f);
 }
 
+static void
+test_degenerate_problems(void **state)
+{
+	(void)state;
+	struct vrp_fixture f;
+	struct rt_vrp_solution *sol;
+	uint32_t all[4] = {0, 1, 2, 3};
+	struct rt_vrp_warm_route wr = {0, 4, all, 4};
+	struct rt_vrp_warm warm = {1, &wr};
+
+	vrp_fixture_random(&f, 4, 2, 3);
+	for (int i = 0; i < 4; i++) {
+		f.stops[i].tw_open_s = 0;
+		f.stops[i].tw_close_s = 1000;
+		f.stops[i].delivery[0] = f.stops[i].pickup[0] = 1;
+	}
+	/* no vehicles: every stop unassigned, with a reason */
+	f.p.n_vehicles = 0;
+	sol = solve(&f.p, RT_VRP_OBJ_DISTANCE, 100000, 1, NULL);
+	assert_int_equal(sol->n_routes, 0);
+	assert_int_equal(sol->n_unassigned, 4);
+	assert_int_equal(sol->unassigned[0].reason, RT_VRP_REASON_NO_VEHICLE);
+	rt_vrp_solution_free(sol);
+	/* no stops */
+	f.p.n_vehicles = 2;
+	f.p.n_stops = 0;
+	sol = solve(&f.p, RT_VRP_OBJ_HIERARCHICAL, 100000, 1, NULL);
+	assert_int_equal(sol->n_routes, 0);
+	rt_vrp_solution_free(sol);
+	/* everything fixed: the plan is the warm start, whatever the budget */
+	f.p.n_stops = 4;
+	sol = solve(&f.p, RT_VRP_OBJ_HIERARCHICAL, 100000, 1, &warm);
+	assert_int_equal(sol->n_routes, 1);
+	assert_int_equal(sol->routes[0].n_visits, 4);
+	rt_vrp_solution_free(sol);
+	vrp_fixture_free(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pickups_and_deliveries_mixed),
-		cmocka_unit_test(test_unassigned_reasons),
-		cmocka_unit_test(test_warm_start_keeps_fixed_stops),
-		cmocka_unit_test(test_same_seed_same_answer),
-		cmocka_unit_test(test_random_problems_valid),
-		cmocka_unit_test(test_solomon_c101_within_bks),
-		cmocka_unit_test(test_solomon_r101_within_bks),
-		cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_pickups_and_deliveries_mixed),
+	    cmocka_unit_test(test_unassigned_reasons),
+	    cmocka_unit_test(test_warm_start_keeps_fixed_stops),
+	    cmocka_unit_test(test_same_seed_same_answer),
+	    cmocka_unit_test(test_random_problems_valid),
+	    cmocka_unit_test(test_solomon_c101_within_bks),
+	    cmocka_unit_test(test_solomon_r101_within_bks),
+	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_degenerate_problems),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,61 @@
+/* Station capacity counters in Redis: the fast, shared copy of the booked
+ * counts whose record is PostgreSQL's capacity_counters table (010). The
+ * promise reads them (one HGETALL per station) instead of the database;
+ * bookings pass a Redis check-and-increment gate (a Lua script, atomic
+ * across daemons) before the order's transaction makes them real. When
+ * Redis has lost the counts (restart, FLUSHALL), they are rebuilt from
+ * PostgreSQL, and until then no precise slot is offered and bookings rely on
+ * PostgreSQL alone. A periodic reconcile corrects any drift (a daemon that
+ * died between the gate and its transaction). */
+#ifndef DM_SLOTS_H
+#define DM_SLOTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "warehouse/capacity.h"
+
+struct dm_daemon;
+
+#define DM_SLOTS_MAX_COUNTS 512
+
+/* The booked counts of one station, as read from Redis. */
+struct dm_slots_counts {
+	bool ready;                   /* false: counts are being rebuilt; offer no slot */
+	size_t n;
+	struct wh_capacity_count counts[DM_SLOTS_MAX_COUNTS];
+};
+
+/* Read completion: counts is borrowed for the call; NULL when Redis failed. */
+typedef void dm_slots_read_fn(const struct dm_slots_counts *counts, void *arg);
+
+/* Read station's counts. Returns 0 (done called later, once) or -1 at once
+ * when Redis is down (done never called). */
+int dm_slots_read(struct dm_daemon *d, const char *station, dm_slots_read_fn *done, void *arg);
+
+enum dm_slots_gate {
+	DM_SLOTS_GATE_OK = 0,    /* counted in Redis: release it if the order fails */
+	DM_SLOTS_GATE_FULL,      /* a counter is full: refuse without asking PostgreSQL */
+	DM_SLOTS_GATE_SKIPPED,   /* Redis down or rebuilding: PostgreSQL alone decides */
+};
+
+/* Gate completion: which counter was full (index into counters) when FULL. */
+typedef void dm_slots_gate_fn(enum dm_slots_gate result, size_t full_index, void *arg);
+
+/* Check-and-increment every counter atomically (all or none). Always calls
+ * done exactly once (at once when Redis is down). counters is copied. */
+void dm_slots_gate(struct dm_daemon *d, const char *station,
+		   const struct wh_capacity_counter *counters, size_t n, dm_slots_gate_fn *done,
+		   void *arg);
+
+/* Give back what a gate counted (the order failed, or was cancelled). Fire and forget. */
+void dm_slots_release(struct dm_daemon *d, const char *station,
+		      const struct wh_capacity_counter *counters, size_t n);
+
+/* Start the rebuild/reconcile timer (call once, after Redis and PostgreSQL exist). */
+int dm_slots_start(struct dm_daemon *d);
+
+/* Stop the timer and free the module's state. */
+void dm_slots_stop(struct dm_daemon *d);
+
+#endif
