@@ -24,6 +24,7 @@ static const struct ctl_command ctl_commands[] = {
 	{"network", "network generate --districts FILE --out FILE [--seed N] [--stations N]   "
 		    "regenerate the sample network",
 	 ctl_network_main},
+	{"seed", "seed --catalogue DIR [-c FILE] [--dsn DSN]   load SKUs and stock", ctl_seed_main},
 };
 
 int

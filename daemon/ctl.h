@@ -14,6 +14,9 @@ int ctl_areas_main(int argc, char **argv);
 /* dispatchctl network generate --districts FILE --out FILE [--seed N] [--stations N] */
 int ctl_network_main(int argc, char **argv);
 
+/* dispatchctl seed --catalogue DIR [-c FILE] [--dsn DSN] */
+int ctl_seed_main(int argc, char **argv);
+
 /* Resolve the DSN and migrations folder from -c FILE, --dsn, --dir and the
  * environment (DISPATCH_PG_DSN), in that order of precedence: flags, env,
  * file. Returns 0, or prints why and returns -1. Output buffers of cap bytes. */

@@ -33,6 +33,9 @@ static const struct dm_route_table *const dm_http_tables[] = {
 	&dm_h_health_table,
 	&dm_h_admin_table,
 	&dm_h_geo_table,
+	&dm_h_promise_table,
+	&dm_h_orders_table,
+	&dm_h_stock_table,
 };
 
 #define DM_HTTP_ALL_METHODS                                                                        \
@@ -179,6 +182,22 @@ const char *
 dm_req_query(struct dm_req *r, const char *name)
 {
 	return evhttp_find_header(&r->query, name);
+}
+
+size_t
+dm_req_query_all(struct dm_req *r, const char *name, const char **out, size_t cap)
+{
+	size_t n = 0;
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, &r->query, next)
+	{
+		if (strcmp(kv->key, name) != 0)
+			continue;
+		if (n < cap)
+			out[n] = kv->value;
+		n++;
+	}
+	return n;
 }
 
 const char *

@@ -74,6 +74,10 @@ bool dm_req_answered(const struct dm_req *r);
 /* A query-string value, or NULL. Borrowed from r. */
 const char *dm_req_query(struct dm_req *r, const char *name);
 
+/* Every value of a repeated query parameter (e.g. sku=a&sku=b), in order:
+ * up to cap into out (borrowed from r); returns how many there are. */
+size_t dm_req_query_all(struct dm_req *r, const char *name, const char **out, size_t cap);
+
 /* A request header value, or NULL. Borrowed from r. */
 const char *dm_req_header(struct dm_req *r, const char *name);
 

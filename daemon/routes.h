@@ -13,4 +13,11 @@ extern const struct dm_route_table dm_h_admin_table;
 /* /v1/locate, /v1/stations, /v1/stations/{id} */
 extern const struct dm_route_table dm_h_geo_table;
 
+/* /v1/orders, /v1/orders/{id}, /v1/orders/{id}/cancel (h_orders.c);
+ * /v1/warehouses/{id}/stock[/{sku}] (h_stock.c) */
+extern const struct dm_route_table dm_h_orders_table, dm_h_stock_table;
+
+/* /v1/promise */
+extern const struct dm_route_table dm_h_promise_table;
+
 #endif

@@ -10,4 +10,6 @@ echo "== vrp (Solomon, 1 s per instance)"
 build/dispatch-bench vrp --solomon data/solomon --seconds 1 || status=1
 echo "== vrp (station-sized problem)"
 build/dispatch-bench vrp --station || status=1
+echo "== intake (wrk on POST /v1/orders vs pgbench -N, same PostgreSQL)"
+scripts/bench_intake.sh || status=1
 exit $status

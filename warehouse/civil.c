@@ -91,6 +91,25 @@ wh_civil_format(int64_t local_s, int32_t utc_offset_s, char *buf, size_t len)
 	int n;
 
 	wh_civil_ymd_from_days(wh_civil_day(local_s), &y, &m, &d);
+	/* The promise endpoint formats dozens of these per request: write the
+	 * common case (years 0..9999, 25 bytes) digit by digit. */
+	if (y >= 0 && y <= 9999 && len >= 26) {
+		int v[] = {(int)(y / 100), (int)(y % 100), m, d, (int)(sod / 3600),
+			   (int)(sod / 60 % 60), (int)(sod % 60), (int)(off / 3600), (int)(off / 60 % 60)};
+		/* what precedes each pair of digits; 's' is the offset's sign */
+		static const char before[] = {0, 0, '-', '-', 'T', ':', ':', 's', ':'};
+		char *o = buf;
+		for (int i = 0; i < 9; i++) {
+			if (before[i] == 's')
+				*o++ = utc_offset_s < 0 ? '-' : '+';
+			else if (before[i] != 0)
+				*o++ = before[i];
+			*o++ = (char)('0' + v[i] / 10);
+			*o++ = (char)('0' + v[i] % 10);
+		}
+		*o = '\0';
+		return (size_t)(o - buf);
+	}
 	n = snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (long long)y, m, d,
 		     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60),
 		     utc_offset_s < 0 ? '-' : '+', (int)(off / 3600), (int)(off / 60 % 60));

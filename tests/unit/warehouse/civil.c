@@ -98,6 +98,12 @@ civil_format(void **state)
 	assert_string_equal(buf, "2024-01-31T23:00:05-05:30");
 	assert_int_equal(wh_civil_format(local, 0, buf, 10), 0);
 	assert_string_equal(buf, "");
+	/* Leading zeros in every field, and years beyond the fast path. */
+	wh_civil_format(wh_civil_at(wh_civil_days_from_ymd(987, 1, 2), 3 * 3600 + 4 * 60 + 5),
+			9 * 3600, buf, sizeof buf);
+	assert_string_equal(buf, "0987-01-02T03:04:05+09:00");
+	wh_civil_format(wh_civil_at(wh_civil_days_from_ymd(12345, 6, 7), 0), 0, buf, sizeof buf);
+	assert_string_equal(buf, "12345-06-07T00:00:00+00:00");
 }
 
 static void

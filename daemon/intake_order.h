@@ -1,0 +1,77 @@
+/* An order as POST /v1/orders receives it: validation of the request into
+ * plain data, and the two documents made from a planned order (the 201
+ * body, replayed byte for byte for the same idempotency key, and the entry
+ * intake_commit() stores). No I/O; used on the loop by h_orders.c. */
+#ifndef DM_INTAKE_ORDER_H
+#define DM_INTAKE_ORDER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/geo.h"
+#include "daemon/intake_cache.h"
+#include "warehouse/alloc.h"
+#include "warehouse/plan.h"
+
+#define DM_INTAKE_KEY_MAX 255       /* Idempotency-Key bytes */
+#define DM_INTAKE_QTY_MAX 100000    /* units per line */
+#define DM_INTAKE_REASON_MAX 200    /* cancel reason bytes */
+
+struct dm_intake_line {
+	char sku[DM_INTAKE_ID_MAX];
+	int64_t qty; /* units, 1..DM_INTAKE_QTY_MAX */
+};
+
+struct dm_intake_order {
+	char key[DM_INTAKE_KEY_MAX + 1];
+	char *canon;                 /* owned: the body as compact JSON with sorted keys */
+	char ext[DM_INTAKE_ID_MAX];  /* the shop's order id */
+	bool has_loc;
+	double lon, lat;             /* WGS84 degrees, rounded to 1e-7 */
+	char station[DM_GEO_ID_MAX]; /* "" unless given */
+	char option[16];             /* delivery option: "standard" */
+	bool install;                /* an installation visit with the large items */
+	size_t nlines;
+	struct dm_intake_line lines[WH_ALLOC_MAX_LINES];
+	const char *skus[WH_ALLOC_MAX_LINES]; /* lines[i].sku, for cache calls */
+};
+
+/* What planning decided about an order; all borrowed. */
+struct dm_intake_alloc {
+	const char *id;          /* the new order id */
+	const char *created_at;  /* RFC 3339 UTC with milliseconds */
+	const struct dm_geo_place *place;
+	const struct wh_plan *plan;
+	const char *ship_wh[WH_ALLOC_MAX_SEARCH]; /* warehouse id of each shipment */
+	int32_t utc_offset_s;    /* of the region's local time */
+};
+
+/* Fill o from the Idempotency-Key header (NULL when absent) and the JSON
+ * body. Returns NULL when valid, else a JSON array of {"field","message"},
+ * one per problem (the caller owns it). Call dm_intake_order_fini after. */
+json_t *dm_intake_order_parse(struct dm_intake_order *o, const char *key, const json_t *body);
+
+/* Release what o owns. */
+void dm_intake_order_fini(struct dm_intake_order *o);
+
+/* The 201 body and the intake_commit() entry of a planned order, as
+ * malloc'd strings the caller frees. Returns 0, or -1 when out of memory. */
+int dm_intake_order_build(const struct dm_intake_order *o, const struct dm_intake_alloc *a,
+			  char **resp, char **entry);
+
+/* The intake_commit() entry that only looks the key up (order not placed). */
+char *dm_intake_order_check_entry(const struct dm_intake_order *o, const char *id);
+
+/* A new order id: "ord_" and 26 Crockford base32 characters (48 bits of
+ * milliseconds, 80 random bits), sortable by time. out must hold 31 bytes. */
+void dm_intake_order_new_id(int64_t now_ms, char *out);
+
+/* now_ms as "YYYY-MM-DDTHH:MM:SS.mmmZ"; out must hold 32 bytes. */
+void dm_intake_order_format_utc(int64_t now_ms, char *out);
+
+/* True when s is 1..63 bytes of [A-Za-z0-9_.:/-] (SKUs, order and warehouse ids). */
+bool dm_intake_order_valid_id(const char *s);
+
+#endif
