@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/geo.h"
 #include "daemon/http.h"
@@ -29,15 +30,17 @@
 #include "daemon/intake_order.h"
 #include "daemon/log.h"
 #include "daemon/pg.h"
+#include "daemon/plan.h"
+#include "daemon/reload.h"
 #include "daemon/routes.h"
+#include "daemon/slots.h"
 #include "warehouse/civil.h"
 #include "warehouse/plan.h"
+#include "warehouse/slot.h"
 
 #define DM_H_ORDERS_BODY_MAX 65536
 #define DM_H_ORDERS_ATTEMPTS 4
-/* The sample region's offset (Asia/Shanghai, no DST). Per-region zones
- * arrive with the promise configuration (issue 5). */
-#define DM_H_ORDERS_UTC_OFFSET_S (8 * 3600)
+#define DM_H_ORDERS_NEXT_SLOTS 8
 
 /* One POST /v1/orders in flight. Holds a reference on its request. */
 struct dm_h_order {
@@ -51,16 +54,37 @@ struct dm_h_order {
 	char created_at[32];
 	int attempts;   /* commits tried */
 	bool fresh;     /* the hints were read from PostgreSQL for this order */
-	struct wh_plan plan;
+	int64_t qty[WH_ALLOC_MAX_LINES]; /* in.lines[i].qty, for planning */
+	struct dm_plan_result planned;
+	int32_t offset_s;  /* the region's UTC offset at arrival */
+	int counts_state;  /* 0: not read yet, 1: read, 2: Redis unavailable */
+	struct dm_slots_counts counts; /* the station's booked capacity, as read */
+	struct wh_capacity_counter cap[4]; /* the counters the order books */
+	size_t ncap;
+	bool gated;        /* cap is counted in Redis: give it back unless placed */
+	bool has_slot;     /* a precise slot was chosen and checked */
+	struct wh_slot_offer slot;
 	char *resp;     /* owned: the 201 body */
 	char *entry;    /* owned: the job's entry */
 };
 
 static void dm_h_orders_plan(struct dm_h_order *o);
+static void dm_h_orders_full(struct dm_h_order *o, const char *detail);
+static void dm_h_orders_mark_full(struct dm_h_order *o, const struct wh_capacity_ref *ref);
+
+/* Give back what the Redis gate counted for an order that was not placed. */
+static void
+dm_h_orders_ungate(struct dm_h_order *o)
+{
+	if (o->gated)
+		dm_slots_release(o->r->d, o->place.station_id, o->cap, o->ncap);
+	o->gated = false;
+}
 
 static void
 dm_h_orders_free(struct dm_h_order *o)
 {
+	dm_h_orders_ungate(o);
 	dm_intake_order_fini(&o->in);
 	free(o->resp);
 	free(o->entry);
@@ -75,7 +99,7 @@ dm_h_orders_no_stock(struct dm_h_order *o, const char *detail)
 	static const char *const names[] = {"ok", "not_served", "no_stock", "unassigned"};
 	json_t *lines = json_array();
 	for (size_t i = 0; i < o->in.nlines; i++) {
-		const struct wh_alloc_line_result *l = &o->plan.alloc.lines[i];
+		const struct wh_alloc_line_result *l = &o->planned.plan.alloc.lines[i];
 		json_array_append_new(lines, json_pack("{s:s,s:I,s:s,s:I}", "sku", o->in.lines[i].sku,
 						       "qty", (json_int_t)o->in.lines[i].qty, "status",
 						       names[l->status], "best_available",
@@ -109,6 +133,13 @@ dm_h_orders_committed(struct dm_intake_job *job, int status, const json_t *res)
 	const char *r = json_string_value(json_object_get(res, "r"));
 	if (r != NULL && strcmp(r, "ok") == 0)
 		dm_intake_cache_note_json(o->cache, json_object_get(res, "stock"), false);
+	/* Not placed (and not about to be retried as it is): the counts taken by
+	 * the Redis gate go back. A lost link may have placed it: then the
+	 * reconcile (slots.c) puts the count right again. */
+	if (r == NULL || (strcmp(r, "ok") != 0 && strcmp(r, "retry") != 0))
+		dm_h_orders_ungate(o);
+	else if (strcmp(r, "ok") == 0)
+		o->gated = false; /* placed: the counts stay */
 	if (dm_req_answered(o->r))
 		goto done;
 	if (status != 0 || r == NULL) {
@@ -133,6 +164,15 @@ dm_h_orders_committed(struct dm_intake_job *job, int status, const json_t *res)
 			 o->in.ext, other != NULL ? other : "?");
 		dm_req_problem(o->r, 409, detail,
 			       json_pack("{s:s}", "order_id", other != NULL ? other : ""));
+	} else if (strcmp(r, "capacity_full") == 0) {
+		dm_intake_cache_note_json(o->cache, json_object_get(res, "stock"), true);
+		const char *k = json_string_value(json_object_get(json_object_get(res, "counter"), "k"));
+		struct wh_capacity_ref ref;
+		struct wh_err err;
+		if (k != NULL && wh_capacity_key_parse(k, strlen(k), &ref, &err) == WH_OK)
+			dm_h_orders_mark_full(o, &ref);
+		dm_h_orders_full(o, o->has_slot ? "the chosen slot is full"
+						: "the station's delivery capacity is full");
 	} else if (strcmp(r, "no_stock") == 0 && ++o->attempts < DM_H_ORDERS_ATTEMPTS) {
 		/* Lost a race for the last units: plan again on the levels the
 		 * transaction saw. */
@@ -186,82 +226,184 @@ dm_h_orders_refuse(struct dm_h_order *o)
 	dm_h_orders_submit(o, entry);
 }
 
-/* Candidates: the warehouses serving the customer's station that intake
- * knows, each with its stock hints for the order's SKUs. */
-static size_t
-dm_h_orders_candidates(struct dm_h_order *o, struct wh_plan_candidate *cands,
-		       struct wh_stock_level (*levels)[WH_ALLOC_MAX_LINES])
+/* The capacity view of what was read from Redis, or NULL when unknown. */
+static const struct wh_capacity_view *
+dm_h_orders_view(const struct dm_h_order *o, struct wh_capacity_view *view)
 {
-	size_t n = 0;
-	for (int g = 0; g < o->place.nwarehouses; g++) {
-		const struct dm_geo_warehouse *gw = &o->place.warehouses[g];
-		long w = dm_intake_cache_wh_find(o->cache, gw->id);
-		if (w < 0 || dm_intake_cache_wh(o->cache, (size_t)w)->gone)
-			continue;
-		const struct dm_intake_wh *wh = dm_intake_cache_wh(o->cache, (size_t)w);
-		for (size_t i = 0; i < o->in.nlines; i++) {
-			const struct dm_intake_sku *e = dm_intake_cache_sku(o->cache, o->in.skus[i]);
-			levels[n][i] = (struct wh_stock_level){.sku = o->in.skus[i], .available = 0};
-			for (size_t k = 0; e != NULL && k < e->nlevels; k++)
-				if (e->levels[k].wh == (size_t)w)
-					levels[n][i].available = e->levels[k].available;
-		}
-		/* Territory was applied by the geography (the station's district),
-		 * so every candidate here serves the order. */
-		cands[n] = (struct wh_plan_candidate){
-			.wh = {.id = wh->id,
-			       .kind = WH_ALLOC_REGIONAL,
-			       .region = "",
-			       .stock = levels[n],
-			       .n_stock = o->in.nlines,
-			       .dist_m = llround(gw->dist_m)},
-			.chain = wh->chain,
-		};
-		n++;
+	if (o->counts_state != 1 || !o->counts.ready)
+		return NULL;
+	view->counts = o->counts.counts;
+	view->n_counts = o->counts.n;
+	return view;
+}
+
+/* Record in o's view of the counts that counter ref is full (the gate or
+ * PostgreSQL just said so), so that it is not proposed again. */
+static void
+dm_h_orders_mark_full(struct dm_h_order *o, const struct wh_capacity_ref *ref)
+{
+	if (o->counts_state != 1 || !o->counts.ready) {
+		o->counts_state = 1;
+		o->counts.ready = true;
+		o->counts.n = 0;
 	}
-	return n;
+	for (size_t i = 0; i < o->counts.n; i++) {
+		struct wh_capacity_ref *c = &o->counts.counts[i].ref;
+		if (c->kind == ref->kind && c->day == ref->day && c->start_s == ref->start_s) {
+			o->counts.counts[i].booked = UINT32_MAX / 2;
+			return;
+		}
+	}
+	if (o->counts.n < DM_SLOTS_MAX_COUNTS)
+		o->counts.counts[o->counts.n++] =
+			(struct wh_capacity_count){.ref = *ref, .booked = UINT32_MAX / 2};
+}
+
+/* 409 for a full slot or station, with the next slots that have room. */
+static void
+dm_h_orders_full(struct dm_h_order *o, const char *detail)
+{
+	struct wh_slot_offer offers[DM_H_ORDERS_NEXT_SLOTS];
+	struct wh_capacity_view view;
+	struct wh_err err;
+	size_t n = 0;
+	const struct wh_plan *plan = &o->planned.plan;
+	struct wh_station station = {.id = o->place.station_id, .offers_slots = true};
+	int64_t now_local = wh_civil_from_utc(o->now_ms / 1000, o->offset_s);
+	if (plan->has_standard &&
+	    wh_slot_list(&o->r->cfg->promise, &station, now_local, plan->standard_at_station_s,
+			 dm_h_orders_view(o, &view), offers, DM_H_ORDERS_NEXT_SLOTS, &n,
+			 &err) != WH_OK)
+		n = 0;
+	json_t *slots = json_array();
+	char a[WH_CIVIL_RFC3339_LEN], b[WH_CIVIL_RFC3339_LEN];
+	for (size_t i = 0; i < n; i++) {
+		wh_civil_format(offers[i].start_s, o->offset_s, a, sizeof a);
+		wh_civil_format(offers[i].end_s, o->offset_s, b, sizeof b);
+		json_array_append_new(slots, json_pack("{s:s,s:s,s:i}", "start", a, "end", b,
+						       "remaining", (int)offers[i].remaining));
+	}
+	dm_req_problem(o->r, 409, detail, json_pack("{s:o}", "slots", slots));
+}
+
+/* Which station counters the order books: the chosen precise slot (slot and
+ * wave) or the standard promise's wave, plus the large-item window. Returns
+ * 0, or answers (409 full, 422 not offered) and returns -1. */
+static int
+dm_h_orders_counters(struct dm_h_order *o)
+{
+	const struct wh_plan *plan = &o->planned.plan;
+	struct wh_capacity_view view;
+	struct wh_err err;
+	struct wh_station station = {.id = o->place.station_id, .offers_slots = true};
+	int64_t now_local = wh_civil_from_utc(o->now_ms / 1000, o->offset_s);
+	o->ncap = 0;
+	o->has_slot = false;
+	if (o->in.has_slot) {
+		enum wh_status st = plan->has_standard
+			? wh_slot_check(&o->r->cfg->promise, &station, now_local,
+					plan->standard_at_station_s, dm_h_orders_view(o, &view),
+					false, false, wh_civil_from_utc(o->in.slot_utc_s, o->offset_s),
+					&o->slot, &err)
+			: WH_E_SLOT_INVALID;
+		if (st == WH_E_SLOT_FULL) {
+			dm_h_orders_full(o, "the chosen slot is full");
+			return -1;
+		}
+		if (st != WH_OK) {
+			dm_req_problem(o->r, 422, "the chosen slot is not offered for this order",
+				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "slot.start",
+						 "message", "not a slot GET /v1/promise offers for this "
+							    "order now"));
+			return -1;
+		}
+		o->has_slot = true;
+		for (size_t i = 0; i < o->slot.n_counters; i++)
+			o->cap[o->ncap++] = o->slot.counters[i];
+	} else if (plan->has_standard) {
+		for (size_t i = 0; i < plan->standard.n_counters; i++)
+			o->cap[o->ncap++] = plan->standard.counters[i];
+	}
+	for (size_t i = 0; plan->has_large && i < plan->large.n_counters; i++)
+		o->cap[o->ncap++] = plan->large.counters[i];
+	return 0;
+}
+
+static void
+dm_h_orders_gated(enum dm_slots_gate result, size_t full, void *arg)
+{
+	struct dm_h_order *o = arg;
+	(void)full;
+	if (dm_req_answered(o->r)) {
+		dm_h_orders_free(o);
+		return;
+	}
+	if (result == DM_SLOTS_GATE_FULL) {
+		if (full < o->ncap)
+			dm_h_orders_mark_full(o, &o->cap[full].ref);
+		dm_h_orders_full(o, o->has_slot ? "the chosen slot is full"
+						: "the station's delivery capacity is full");
+		dm_h_orders_free(o);
+		return;
+	}
+	o->gated = result == DM_SLOTS_GATE_OK;
+	struct dm_intake_alloc a = {.id = o->id,
+				    .created_at = o->created_at,
+				    .place = &o->place,
+				    .plan = &o->planned.plan,
+				    .utc_offset_s = o->offset_s,
+				    .cap = o->cap,
+				    .ncap = o->ncap,
+				    .slot = o->has_slot ? &o->slot : NULL};
+	for (size_t k = 0; k < o->planned.plan.alloc.n_shipments; k++)
+		a.ship_wh[k] = o->planned.ship_wh[k];
+	char *entry;
+	free(o->resp);
+	if (dm_intake_order_build(&o->in, &a, &o->resp, &entry) != 0) {
+		dm_req_problem(o->r, 503, "out of memory", NULL);
+		dm_h_orders_free(o);
+		return;
+	}
+	dm_h_orders_submit(o, entry);
+}
+
+static void
+dm_h_orders_counts(const struct dm_slots_counts *counts, void *arg)
+{
+	struct dm_h_order *o = arg;
+	o->counts_state = counts != NULL ? 1 : 2;
+	if (counts != NULL)
+		o->counts = *counts;
+	dm_h_orders_plan(o);
 }
 
 static void
 dm_h_orders_plan(struct dm_h_order *o)
 {
-	static struct wh_promise_config cfg;
-	static bool cfg_ready;
-	struct wh_plan_candidate cands[DM_GEO_MAX_SERVING];
-	struct wh_stock_level levels[DM_GEO_MAX_SERVING][WH_ALLOC_MAX_LINES];
-	struct wh_alloc_line lines[WH_ALLOC_MAX_LINES];
-	struct wh_alloc_cost cost;
+	struct wh_capacity_view view;
 	struct wh_err err;
-	if (!cfg_ready) {
-		wh_promise_config_defaults(&cfg);
-		cfg_ready = true;
-	}
 	if (dm_req_answered(o->r)) {
 		dm_h_orders_free(o);
 		return;
 	}
-	for (size_t i = 0; i < o->in.nlines; i++) {
-		const struct dm_intake_sku *e = dm_intake_cache_sku(o->cache, o->in.skus[i]);
-		lines[i] = (struct wh_alloc_line){.sku = o->in.skus[i],
-						  .qty = o->in.lines[i].qty,
-						  .unit_weight_g = e != NULL ? e->weight_g : 0,
-						  .large = e != NULL && e->large};
+	/* The station's booked capacity first (once), so the plan picks a wave
+	 * with room; PostgreSQL's count at commit is what decides. */
+	if (o->counts_state == 0) {
+		if (dm_slots_read(o->r->d, o->place.station_id, dm_h_orders_counts, o) != 0)
+			dm_h_orders_counts(NULL, o);
+		return;
 	}
-	size_t nc = dm_h_orders_candidates(o, cands, levels);
-	struct wh_alloc_order order = {.lines = lines, .n_lines = o->in.nlines, .region = ""};
-	struct wh_station station = {.id = o->place.station_id};
-	wh_alloc_cost_defaults(&cost);
-	struct wh_plan_input in = {
-		.cfg = &cfg,
-		.station = &station,
-		.now_local_s = wh_civil_from_utc(o->now_ms / 1000, DM_H_ORDERS_UTC_OFFSET_S),
-		.order = &order,
-		.cands = cands,
-		.n_cands = nc,
-		.cost = &cost,
+	struct dm_plan_request req = {
+		.place = &o->place,
+		.cfg = &o->r->cfg->promise,
+		.capacity = dm_h_orders_view(o, &view),
+		.now_local_s = wh_civil_from_utc(o->now_ms / 1000, o->offset_s),
+		.skus = o->in.skus,
+		.qty = o->qty,
+		.n = o->in.nlines,
 		.install = o->in.install,
 	};
-	switch (wh_plan_order(&in, &o->plan, &err)) {
+	switch (dm_plan_run(o->cache, &req, &o->planned, &err)) {
 	case WH_OK: break;
 	case WH_E_NO_STOCK: dm_h_orders_refuse(o); return;
 	case WH_E_NO_CAPACITY:
@@ -276,21 +418,11 @@ dm_h_orders_plan(struct dm_h_order *o)
 		dm_h_orders_free(o);
 		return;
 	}
-	struct dm_intake_alloc a = {.id = o->id,
-				    .created_at = o->created_at,
-				    .place = &o->place,
-				    .plan = &o->plan,
-				    .utc_offset_s = DM_H_ORDERS_UTC_OFFSET_S};
-	for (size_t k = 0; k < o->plan.alloc.n_shipments; k++)
-		a.ship_wh[k] = cands[o->plan.alloc.shipments[k].warehouse].wh.id;
-	char *entry;
-	free(o->resp);
-	if (dm_intake_order_build(&o->in, &a, &o->resp, &entry) != 0) {
-		dm_req_problem(o->r, 503, "out of memory", NULL);
+	if (dm_h_orders_counters(o) != 0) {
 		dm_h_orders_free(o);
 		return;
 	}
-	dm_h_orders_submit(o, entry);
+	dm_slots_gate(o->r->d, o->place.station_id, o->cap, o->ncap, dm_h_orders_gated, o);
 }
 
 static void
@@ -385,6 +517,10 @@ dm_h_orders_post(struct dm_req *r)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	o->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t utc_s;
+	dm_clock_now(&utc_s, &o->offset_s);
+	for (size_t i = 0; i < o->in.nlines; i++)
+		o->qty[i] = o->in.lines[i].qty;
 	dm_intake_order_new_id(o->now_ms, o->id);
 	dm_intake_order_format_utc(o->now_ms, o->created_at);
 	if (dm_h_orders_locate(o) != 0) {
@@ -440,6 +576,28 @@ dm_h_orders_get(struct dm_req *r)
 
 /* ---- POST /v1/orders/{id}/cancel ---- */
 
+/* Give back in Redis the counters a cancellation released in PostgreSQL
+ * ([{"st","k"}...], all of one station). */
+static void
+dm_h_orders_release_capacity(struct dm_daemon *d, const json_t *cap)
+{
+	struct wh_capacity_counter counters[4];
+	size_t n = 0, i;
+	const char *station = NULL;
+	json_t *c;
+	json_array_foreach(cap, i, c)
+	{
+		const char *k = json_string_value(json_object_get(c, "k"));
+		struct wh_err err;
+		station = json_string_value(json_object_get(c, "st"));
+		if (n < 4 && k != NULL &&
+		    wh_capacity_key_parse(k, strlen(k), &counters[n].ref, &err) == WH_OK)
+			n++;
+	}
+	if (station != NULL && n > 0)
+		dm_slots_release(d, station, counters, n);
+}
+
 static void
 dm_h_orders_cancel_done(const struct dm_pg_reply *reply, void *arg)
 {
@@ -451,6 +609,8 @@ dm_h_orders_cancel_done(const struct dm_pg_reply *reply, void *arg)
 	struct dm_intake_cache *cache = dm_intake_cache_get(r->d);
 	if (what != NULL && strcmp(what, "ok") == 0 && cache != NULL)
 		dm_intake_cache_note_json(cache, json_object_get(res, "stock"), false);
+	if (what != NULL && strcmp(what, "ok") == 0)
+		dm_h_orders_release_capacity(r->d, json_object_get(res, "capacity"));
 	if (dm_req_answered(r))
 		goto out;
 	if (what == NULL) {

@@ -141,6 +141,9 @@ dm_intake_order_parse_lines(struct dm_intake_order *o, const json_t *body, json_
 	}
 }
 
+static void dm_intake_order_parse_slot(struct dm_intake_order *o, const json_t *body,
+				       const char *opt, json_t *errors);
+
 json_t *
 dm_intake_order_parse(struct dm_intake_order *o, const char *key, const json_t *body)
 {
@@ -159,12 +162,13 @@ dm_intake_order_parse(struct dm_intake_order *o, const char *key, const json_t *
 	dm_intake_order_parse_where(o, body, errors);
 	dm_intake_order_parse_lines(o, body, errors);
 	const char *opt = json_string_value(json_object_get(body, "delivery_option"));
-	if (opt == NULL || strcmp(opt, "standard") != 0)
+	if (opt == NULL || (strcmp(opt, "standard") != 0 && strcmp(opt, "slot") != 0))
 		dm_intake_order_error(errors, "delivery_option",
-				      "must be \"standard\" (the 211 promise; precise slots come "
-				      "with the promise API)");
+				      "must be \"standard\" (the 211 promise) or \"slot\" (a precise "
+				      "window from GET /v1/promise, given as slot.start)");
 	else
 		snprintf(o->option, sizeof o->option, "%s", opt);
+	dm_intake_order_parse_slot(o, body, opt, errors);
 	const json_t *inst = json_object_get(body, "install");
 	if (inst != NULL && !json_is_boolean(inst))
 		dm_intake_order_error(errors, "install", "must be true or false");
@@ -178,6 +182,35 @@ dm_intake_order_parse(struct dm_intake_order *o, const char *key, const json_t *
 		dm_intake_order_error(errors, "body", "out of memory");
 	}
 	return errors;
+}
+
+/* "slot": {"start": "2026-11-23T09:00:00+08:00"}, required with option "slot". */
+static void
+dm_intake_order_parse_slot(struct dm_intake_order *o, const json_t *body, const char *opt,
+			   json_t *errors)
+{
+	const json_t *slot = json_object_get(body, "slot");
+	bool wanted = opt != NULL && strcmp(opt, "slot") == 0;
+	if (slot == NULL && !wanted)
+		return;
+	if (!wanted) {
+		dm_intake_order_error(errors, "slot", "only with delivery_option \"slot\"");
+		return;
+	}
+	const char *start = json_string_value(json_object_get(slot, "start"));
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *end = start != NULL ? strptime(start, "%Y-%m-%dT%H:%M:%S%z", &tm) : NULL;
+	if (end == NULL || *end != '\0') {
+		dm_intake_order_error(errors, "slot.start",
+				      "must be an RFC 3339 time with its offset, as GET /v1/promise "
+				      "gives it (e.g. 2026-11-23T09:00:00+08:00)");
+		return;
+	}
+	/* timegm normalizes tm (and clears tm_gmtoff): read the offset first. */
+	long offset_s = tm.tm_gmtoff;
+	o->has_slot = true;
+	o->slot_utc_s = (int64_t)timegm(&tm) - offset_s;
 }
 
 void
@@ -245,12 +278,19 @@ dm_intake_order_doc(const struct dm_intake_order *o, const struct dm_intake_allo
 						       dm_intake_order_ship_lines(o, plan, k)));
 	json_t *cust = o->has_loc ? json_pack("{s:f,s:f}", "lat", o->lat, "lon", o->lon)
 				  : json_null();
+	json_t *promise = dm_intake_order_promise(plan, a->utc_offset_s);
+	if (a->slot != NULL)
+		json_object_set_new(promise, "slot",
+				    json_pack("{s:o,s:o}", "start",
+					      dm_intake_order_time(a->slot->start_s, a->utc_offset_s),
+					      "end",
+					      dm_intake_order_time(a->slot->end_s, a->utc_offset_s)));
 	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:o,s:s,s:b,s:o,s:o,s:o}", "id", a->id,
 			 "external_id", o->ext, "status", "allocated", "created_at", a->created_at,
 			 "station", "id", a->place->station_id, "name", a->place->station_name,
 			 "district", a->place->district_id, "customer", cust, "delivery_option",
 			 o->option, "install", o->install, "lines", lines, "shipments", ships,
-			 "promise", dm_intake_order_promise(plan, a->utc_offset_s));
+			 "promise", promise);
 }
 
 static json_t *
@@ -280,6 +320,16 @@ dm_intake_order_entry(const struct dm_intake_order *o, const struct dm_intake_al
 	if (e != NULL) {
 		json_object_set_new(e, "lon", o->has_loc ? json_real(o->lon) : json_null());
 		json_object_set_new(e, "lat", o->has_loc ? json_real(o->lat) : json_null());
+		/* The station counters to book with the order (011_capacity_booking.sql). */
+		json_t *cap = json_array();
+		char key[WH_CAPACITY_KEY_LEN];
+		for (size_t i = 0; i < a->ncap; i++) {
+			wh_capacity_key(&a->cap[i].ref, key, sizeof key);
+			json_array_append_new(cap, json_pack("{s:s,s:s,s:i}", "st",
+							     a->place->station_id, "k", key, "c",
+							     (int)a->cap[i].capacity));
+		}
+		json_object_set_new(e, "cap", cap);
 	}
 	return e;
 }

@@ -14,6 +14,7 @@
 #include "daemon/intake_cache.h"
 #include "warehouse/alloc.h"
 #include "warehouse/plan.h"
+#include "warehouse/slot.h"
 
 #define DM_INTAKE_KEY_MAX 255       /* Idempotency-Key bytes */
 #define DM_INTAKE_QTY_MAX 100000    /* units per line */
@@ -31,7 +32,9 @@ struct dm_intake_order {
 	bool has_loc;
 	double lon, lat;             /* WGS84 degrees, rounded to 1e-7 */
 	char station[DM_GEO_ID_MAX]; /* "" unless given */
-	char option[16];             /* delivery option: "standard" */
+	char option[16];             /* delivery option: "standard" or "slot" */
+	bool has_slot;               /* option "slot": the precise window chosen */
+	int64_t slot_utc_s;          /* its start, UTC seconds since the epoch */
 	bool install;                /* an installation visit with the large items */
 	size_t nlines;
 	struct dm_intake_line lines[WH_ALLOC_MAX_LINES];
@@ -46,6 +49,9 @@ struct dm_intake_alloc {
 	const struct wh_plan *plan;
 	const char *ship_wh[WH_ALLOC_MAX_SEARCH]; /* warehouse id of each shipment */
 	int32_t utc_offset_s;    /* of the region's local time */
+	const struct wh_capacity_counter *cap; /* the station counters it books */
+	size_t ncap;
+	const struct wh_slot_offer *slot; /* the precise slot booked, or NULL */
 };
 
 /* Fill o from the Idempotency-Key header (NULL when absent) and the JSON

@@ -65,7 +65,8 @@ static const char dm_slots_rebuild_lua[] =
 struct dm_slots_state {
 	struct event *tick;
 	double last_reconcile_s;
-	bool busy; /* a check or rebuild is in flight */
+	bool busy;       /* a check or rebuild is in flight */
+	bool after_loss; /* this rebuild follows a loss of the counts in Redis */
 	char token[48];
 };
 
@@ -234,8 +235,14 @@ dm_slots_rebuild_done_cb(const redisReply *reply, const char *error, void *arg)
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
 		dm_log_warning("redis", "capacity rebuild failed: %s",
 			       reply != NULL ? reply->str : error);
-	else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+	else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
 		dm_log_info("redis", "capacity counters rebuilt from postgresql");
+		/* Bookings committed while the rebuild read PostgreSQL are not in
+		 * it: reconcile once more, soon. */
+		if (st->after_loss)
+			st->last_reconcile_s = dm_daemon_now_s() - DM_SLOTS_RECONCILE_S + 2;
+		st->after_loss = false;
+	}
 }
 
 /* First row (rows sorted by station, C collation) whose station is >= id. */
@@ -387,6 +394,7 @@ dm_slots_ready_cb(const redisReply *reply, const char *error, void *arg)
 	bool ready = reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
 	if (reply != NULL && !ready) {
 		dm_log_info("redis", "capacity counters missing in redis; rebuilding from postgresql");
+		st->after_loss = true;
 		dm_slots_rebuild(d);
 	} else if (ready && dm_daemon_now_s() - st->last_reconcile_s > DM_SLOTS_RECONCILE_S) {
 		dm_slots_rebuild(d);

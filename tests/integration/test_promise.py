@@ -26,9 +26,9 @@ def setup_network(w):
     w.network_ready = True
 
 
-def ready_daemon(w):
+def ready_daemon(w, extra_conf=""):
     setup_network(w)
-    d = w.daemon()
+    d = w.daemon(extra_conf=extra_conf)
     harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     harness.wait_until(lambda: d.get(f"/v1/promise?{TIANANMEN}&sku=SKU-00001:1").json()
                        .get("capacity") == "live", what="capacity counters live")
@@ -113,6 +113,138 @@ def test_flushall_rebuilds_counters_before_offering_slots(w):
     harness.wait_until(live, what="counters rebuilt after FLUSHALL", interval=0.01)
     assert w.redis.cli("EXISTS", "dispatchd:cap:ready") == "1"
     assert "rebuilt from postgresql" in d.log()
+
+
+# Small stations: each 2-hour slot of a 1-courier wave holds SLOT_CAP stops.
+SLOT_CAP = 3
+SMALL = ("[promise]\nwaves = 09:00-13:00/1, 13:00-17:00/1, 17:00-21:00/1, 21:00-23:00/1\n"
+         f"stops_per_courier_slot = {SLOT_CAP}\nstops_per_courier_wave = 40\n")
+SKU = "SKU-00001"
+
+
+def plenty_of_stock(w):
+    w.pg.psql("dispatchd", "UPDATE stock SET on_hand = 1000000, available = 1000000 - reserved")
+
+
+def order_body(ext, slot_start=None):
+    b = {"external_id": ext, "customer": {"lat": 39.9087, "lon": 116.3975},
+         "lines": [{"sku": SKU, "qty": 1}], "delivery_option": "standard"}
+    if slot_start:
+        b["delivery_option"] = "slot"
+        b["slot"] = {"start": slot_start}
+    return b
+
+
+def post_order(d, ext, slot_start=None):
+    return d.request("POST", "/v1/orders", body=order_body(ext, slot_start),
+                     headers={"Idempotency-Key": "k-" + ext})
+
+
+def first_slot(d):
+    return d.get(f"/v1/promise?{TIANANMEN}&sku={SKU}:1").json()["slots"][0]
+
+
+def pg_counter(w, station, start):
+    """booked of the slot counter starting at RFC 3339 start."""
+    key = start[0:4] + start[5:7] + start[8:10] + "-S" + start[11:13] + start[14:16]
+    v = w.pg.psql("dispatchd", "SELECT booked FROM capacity_counters WHERE station_id = "
+                               f"'{station}' AND counter_key = '{key}'")
+    return int(v or 0), key
+
+
+def test_order_books_the_chosen_slot(w):
+    d = ready_daemon(w, SMALL)
+    plenty_of_stock(w)
+    slot = first_slot(d)
+    assert slot["remaining"] == SLOT_CAP, slot
+    r = post_order(d, "slot-one", slot["start"])
+    assert r.status == 201, r
+    o = r.json()
+    assert o["delivery_option"] == "slot" and o["promise"]["slot"]["start"] == slot["start"], o
+    booked, key = pg_counter(w, o["station"]["id"], slot["start"])
+    assert booked == 1, key
+    assert first_slot(d)["remaining"] == SLOT_CAP - 1
+    assert w.redis.cli("HGET", "dispatchd:cap:" + o["station"]["id"], key) == "1"
+    # A slot that is not offered is refused, naming the field.
+    r = post_order(d, "slot-bad", "2026-01-01T03:00:00+08:00")
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "slot.start", r
+    r = d.request("POST", "/v1/orders", body=dict(order_body("slot-bad2"), delivery_option="slot"),
+                  headers={"Idempotency-Key": "k-slot-bad2"})
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "slot.start", r
+    # Cancelling gives the place back, in PostgreSQL and in Redis.
+    r = d.request("POST", f"/v1/orders/{o['id']}/cancel")
+    assert r.status == 200, r
+    assert pg_counter(w, o["station"]["id"], slot["start"])[0] == 0
+    harness.wait_until(lambda: first_slot(d)["remaining"] == SLOT_CAP, what="place given back")
+
+
+def race(d, prefix, slot_start, clients):
+    import threading
+    results = [None] * clients
+
+    def one(i):
+        results[i] = post_order(d, f"{prefix}-{i}", slot_start)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_race_for_the_last_places_of_a_slot(w):
+    d = ready_daemon(w, SMALL)
+    plenty_of_stock(w)
+    slot = d.get(f"/v1/promise?{TIANANMEN}&sku={SKU}:1").json()["slots"][1]
+    results = race(d, "race", slot["start"], 100)
+    ok = [r for r in results if r.status == 201]
+    full = [r for r in results if r.status == 409]
+    assert len(ok) == slot["remaining"], [r.status for r in results]
+    assert len(ok) + len(full) == 100, {r.status for r in results}
+    nxt = full[0].json()["slots"]
+    assert nxt and all(s["start"] != slot["start"] for s in nxt), full[0]
+    station = ok[0].json()["station"]["id"]
+    booked, key = pg_counter(w, station, slot["start"])
+    assert booked == SLOT_CAP, booked
+    assert w.pg.psql("dispatchd", "SELECT count(*) FROM order_capacity WHERE counter_key = "
+                                  f"'{key}' AND NOT released") == str(SLOT_CAP)
+    assert w.redis.cli("HGET", "dispatchd:cap:" + station, key) == str(SLOT_CAP)
+
+
+def test_flushall_mid_burst_never_double_books(w):
+    d = ready_daemon(w, SMALL)
+    plenty_of_stock(w)
+    slots = d.get(f"/v1/promise?{TIANANMEN}&sku={SKU}:1").json()["slots"][2:6]
+    import threading
+    flusher = threading.Timer(0.05, lambda: w.redis.cli("FLUSHALL"))
+    flusher.start()
+    results = []
+    for i, s in enumerate(slots):
+        results += race(d, f"burst{i}", s["start"], 25)
+    flusher.join()
+    assert all(r.status in (201, 409) for r in results), {r.status for r in results}
+    station = next(r for r in results if r.status == 201).json()["station"]["id"]
+    # PostgreSQL never over capacity (the CHECK is the backstop), and the
+    # Redis counts converge to PostgreSQL's once rebuilt and reconciled.
+    over = w.pg.psql("dispatchd", "SELECT count(*) FROM capacity_counters WHERE booked > capacity")
+    assert over == "0"
+    for s in slots:
+        booked, key = pg_counter(w, station, s["start"])
+        assert booked <= SLOT_CAP, (s, booked)
+        placed = w.pg.psql("dispatchd", "SELECT count(*) FROM order_capacity WHERE counter_key = "
+                                        f"'{key}' AND NOT released")
+        assert int(placed) == booked
+    pg = dict(l.split("|") for l in w.pg.psql(
+        "dispatchd", f"SELECT counter_key, booked FROM capacity_counters WHERE station_id = "
+                     f"'{station}' AND booked > 0").splitlines())
+
+    def redis_matches():
+        raw = w.redis.cli("HGETALL", "dispatchd:cap:" + station).splitlines()
+        got = {raw[i]: raw[i + 1] for i in range(0, len(raw) - 1, 2) if raw[i + 1] != "0"}
+        return got == pg
+
+    harness.wait_until(redis_matches, timeout=20, what="redis counts equal postgresql's")
 
 
 if __name__ == "__main__":
