@@ -41,6 +41,7 @@
 #define DM_H_ORDERS_BODY_MAX 65536
 #define DM_H_ORDERS_ATTEMPTS 4
 #define DM_H_ORDERS_NEXT_SLOTS 8
+#define DM_H_ORDERS_CAP_ATTEMPTS 8 /* re-plans of a standard order onto a later wave */
 
 /* One POST /v1/orders in flight. Holds a reference on its request. */
 struct dm_h_order {
@@ -62,6 +63,7 @@ struct dm_h_order {
 	struct wh_capacity_counter cap[4]; /* the counters the order books */
 	size_t ncap;
 	bool gated;        /* cap is counted in Redis: give it back unless placed */
+	int cap_attempts;  /* re-plans after a full wave */
 	bool has_slot;     /* a precise slot was chosen and checked */
 	struct wh_slot_offer slot;
 	char *resp;     /* owned: the 201 body */
@@ -171,6 +173,10 @@ dm_h_orders_committed(struct dm_intake_job *job, int status, const json_t *res)
 		struct wh_err err;
 		if (k != NULL && wh_capacity_key_parse(k, strlen(k), &ref, &err) == WH_OK)
 			dm_h_orders_mark_full(o, &ref);
+		if (!o->has_slot && ++o->cap_attempts < DM_H_ORDERS_CAP_ATTEMPTS) {
+			dm_h_orders_plan(o);
+			return;
+		}
 		dm_h_orders_full(o, o->has_slot ? "the chosen slot is full"
 						: "the station's delivery capacity is full");
 	} else if (strcmp(r, "no_stock") == 0 && ++o->attempts < DM_H_ORDERS_ATTEMPTS) {
@@ -341,6 +347,12 @@ dm_h_orders_gated(enum dm_slots_gate result, size_t full, void *arg)
 	if (result == DM_SLOTS_GATE_FULL) {
 		if (full < o->ncap)
 			dm_h_orders_mark_full(o, &o->cap[full].ref);
+		/* A wave filled since the counts were read: a standard order
+		 * simply goes to the next one with room. */
+		if (!o->has_slot && ++o->cap_attempts < DM_H_ORDERS_CAP_ATTEMPTS) {
+			dm_h_orders_plan(o);
+			return;
+		}
 		dm_h_orders_full(o, o->has_slot ? "the chosen slot is full"
 						: "the station's delivery capacity is full");
 		dm_h_orders_free(o);

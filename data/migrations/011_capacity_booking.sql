@@ -53,12 +53,12 @@ BEGIN
 	  FROM unnest(owned) AS x(i), jsonb_array_elements(batch->(x.i - 1)->'cap') AS c
 	 ORDER BY c->>'st', c->>'k'
 	ON CONFLICT (station_id, counter_key) DO NOTHING;
-	FOR r IN SELECT DISTINCT c->>'st' AS st, c->>'k' AS k
-		   FROM unnest(owned) AS x(i), jsonb_array_elements(batch->(x.i - 1)->'cap') AS c
-		  ORDER BY 1, 2 LOOP
-		PERFORM 1 FROM capacity_counters WHERE station_id = r.st AND counter_key = r.k
-		   FOR UPDATE;
-	END LOOP;
+	PERFORM 1 FROM capacity_counters
+	 WHERE (station_id, counter_key) IN (
+		SELECT c->>'st', c->>'k'
+		  FROM unnest(owned) AS x(i), jsonb_array_elements(batch->(x.i - 1)->'cap') AS c)
+	 ORDER BY station_id, counter_key
+	   FOR UPDATE;
 
 	-- 3. Reserve, order by order: one conditional UPDATE per line; an order
 	-- missing any line gives back what it took.
@@ -82,7 +82,10 @@ BEGIN
 			booked := '[]';
 			FOR cc IN SELECT * FROM jsonb_to_recordset(coalesce(o->'cap', '[]'))
 					AS x(st text, k text, c integer) LOOP
-				EXIT WHEN NOT coalesce(capacity_book(cc.st, cc.k, cc.c), false);
+				-- The row exists and is ours (2b): one conditional increment.
+				UPDATE capacity_counters AS t SET booked = t.booked + 1, capacity = cc.c
+				 WHERE t.station_id = cc.st AND t.counter_key = cc.k AND t.booked < cc.c;
+				EXIT WHEN NOT FOUND;
 				booked := booked || jsonb_build_object('st', cc.st, 'k', cc.k);
 			END LOOP;
 			IF jsonb_array_length(booked) < jsonb_array_length(coalesce(o->'cap', '[]')) THEN
