@@ -230,10 +230,18 @@ dm_intake_order_time(int64_t local_s, int32_t offset_s)
 	return json_string(buf);
 }
 
+/* The order's promise: standard and/or large, and the precise slot booked. */
 static json_t *
-dm_intake_order_promise(const struct wh_plan *plan, int32_t offset_s)
+dm_intake_order_promise(const struct dm_intake_alloc *a)
 {
+	const struct wh_plan *plan = a->plan;
+	int32_t offset_s = a->utc_offset_s;
 	json_t *p = json_object();
+	if (a->slot != NULL)
+		json_object_set_new(p, "slot",
+				    json_pack("{s:o,s:o}", "start",
+					      dm_intake_order_time(a->slot->start_s, offset_s), "end",
+					      dm_intake_order_time(a->slot->end_s, offset_s)));
 	const struct wh_promise *ps[2] = {plan->has_standard ? &plan->standard : NULL,
 					  plan->has_large ? &plan->large : NULL};
 	static const char *const names[2] = {"standard", "large"};
@@ -278,13 +286,7 @@ dm_intake_order_doc(const struct dm_intake_order *o, const struct dm_intake_allo
 						       dm_intake_order_ship_lines(o, plan, k)));
 	json_t *cust = o->has_loc ? json_pack("{s:f,s:f}", "lat", o->lat, "lon", o->lon)
 				  : json_null();
-	json_t *promise = dm_intake_order_promise(plan, a->utc_offset_s);
-	if (a->slot != NULL)
-		json_object_set_new(promise, "slot",
-				    json_pack("{s:o,s:o}", "start",
-					      dm_intake_order_time(a->slot->start_s, a->utc_offset_s),
-					      "end",
-					      dm_intake_order_time(a->slot->end_s, a->utc_offset_s)));
+	json_t *promise = dm_intake_order_promise(a);
 	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:o,s:s,s:b,s:o,s:o,s:o}", "id", a->id,
 			 "external_id", o->ext, "status", "allocated", "created_at", a->created_at,
 			 "station", "id", a->place->station_id, "name", a->place->station_name,
@@ -315,7 +317,7 @@ dm_intake_order_entry(const struct dm_intake_order *o, const struct dm_intake_al
 			      a->place->station_id, "stn", a->place->station_name, "dist",
 			      a->place->district_id, "opt", o->option, "inst", o->install, "at",
 			      a->created_at, "resp", resp, "promise",
-			      dm_intake_order_promise(plan, a->utc_offset_s), "lines", lines, "ships",
+			      dm_intake_order_promise(a), "lines", lines, "ships",
 			      ships);
 	if (e != NULL) {
 		json_object_set_new(e, "lon", o->has_loc ? json_real(o->lon) : json_null());

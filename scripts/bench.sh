@@ -12,4 +12,6 @@ echo "== vrp (station-sized problem)"
 build/dispatch-bench vrp --station || status=1
 echo "== intake (wrk on POST /v1/orders vs pgbench -N, same PostgreSQL)"
 scripts/bench_intake.sh || status=1
+echo "== promise (wrk on GET /v1/promise, cached state only)"
+scripts/bench_promise.sh || status=1
 exit $status

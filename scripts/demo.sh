@@ -32,6 +32,8 @@ for kind in district station warehouse; do
 	[ "$kind" = district ] && file="$ROOT/data/cities/beijing.geojson"
 	"$BUILD_DIR/dispatchctl" areas import "$file" --kind "$kind" -c "$CONF" >/dev/null
 done
+# The sample catalogue (268 SKUs) and the warehouses' stock.
+"$BUILD_DIR/dispatchctl" seed --catalogue "$ROOT/data/catalogue" -c "$CONF"
 
 if [ -f "$RUN_DIR/dispatchd.pid" ] && kill -0 "$(cat "$RUN_DIR/dispatchd.pid")" 2>/dev/null; then
 	echo "demo: stopping the previous demo daemon"
@@ -66,6 +68,17 @@ echo
 echo "\$ curl -s $BASE/v1/stations/bj-st-001 | head -c 400"
 curl -sS "$BASE/v1/stations/bj-st-001" | head -c 400
 echo
+show "/v1/promise?lat=39.9087&lon=116.3975&sku=SKU-00001:2&sku=SKU-00233:1&install=true" 60
+SLOT=$(curl -s "$BASE/v1/promise?lat=39.9087&lon=116.3975&sku=SKU-00001:2" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["slots"][0]["start"])')
+KEY="demo-$(date +%s)"
+BODY="{\"external_id\":\"$KEY\",\"customer\":{\"lat\":39.9087,\"lon\":116.3975},\"lines\":[{\"sku\":\"SKU-00001\",\"qty\":2}],\"delivery_option\":\"slot\",\"slot\":{\"start\":\"$SLOT\"}}"
+echo
+echo "\$ curl -s -X POST $BASE/v1/orders -H 'Idempotency-Key: $KEY' -d '$BODY'"
+ORDER=$(curl -sS -X POST "$BASE/v1/orders" -H "Idempotency-Key: $KEY" -d "$BODY")
+echo "$ORDER"
+ID=$(echo "$ORDER" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+show "/v1/orders/$ID"
 show /v1/nowhere
 echo
 echo "demo: dispatchd is running (pid $(cat "$RUN_DIR/dispatchd.pid"), log $RUN_DIR/dispatchd.log)"

@@ -163,6 +163,8 @@ def test_order_books_the_chosen_slot(w):
     assert o["delivery_option"] == "slot" and o["promise"]["slot"]["start"] == slot["start"], o
     booked, key = pg_counter(w, o["station"]["id"], slot["start"])
     assert booked == 1, key
+    stored = d.get(f"/v1/orders/{o['id']}").json()
+    assert stored["promise"]["slot"] == o["promise"]["slot"], stored["promise"]
     assert first_slot(d)["remaining"] == SLOT_CAP - 1
     assert w.redis.cli("HGET", "dispatchd:cap:" + o["station"]["id"], key) == "1"
     # A slot that is not offered is refused, naming the field.
