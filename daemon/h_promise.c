@@ -24,6 +24,7 @@
 #include "daemon/geo.h"
 #include "daemon/http.h"
 #include "daemon/intake_cache.h"
+#include "daemon/jsonw.h"
 #include "daemon/log.h"
 #include "daemon/plan.h"
 #include "daemon/reload.h"
@@ -106,38 +107,44 @@ dm_h_promise_coord(struct dm_req *r, const char *name, double limit, double *out
 	return why != NULL ? -1 : 0;
 }
 
-static json_t *
-dm_h_promise_time(const struct dm_h_promise *p, int64_t local_s)
+static void
+dm_h_promise_time(struct dm_jsonw *w, const struct dm_h_promise *p, const char *key,
+		  int64_t local_s)
 {
 	char buf[WH_CIVIL_RFC3339_LEN];
 	wh_civil_format(local_s, p->offset_s, buf, sizeof buf);
-	return json_string(buf);
+	dm_jsonw_string(w, key, buf);
 }
 
-static json_t *
-dm_h_promise_offers(const struct dm_h_promise *p, const struct wh_slot_offer *offers, size_t n,
-		    bool large)
+static void
+dm_h_promise_offers(struct dm_jsonw *w, const struct dm_h_promise *p, const char *key,
+		    const struct wh_slot_offer *offers, size_t n, bool large)
 {
-	json_t *list = json_array();
+	dm_jsonw_array(w, key);
 	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_pack("{s:o,s:o,s:i}", "start", dm_h_promise_time(p, offers[i].start_s),
-				      "end", dm_h_promise_time(p, offers[i].end_s), "remaining",
-				      (int)offers[i].remaining);
+		dm_jsonw_object(w, NULL);
+		dm_h_promise_time(w, p, "start", offers[i].start_s);
+		dm_h_promise_time(w, p, "end", offers[i].end_s);
+		dm_jsonw_int(w, "remaining", offers[i].remaining);
 		if (large)
-			json_object_set_new(o, "install", json_boolean(offers[i].install));
-		json_array_append_new(list, o);
+			dm_jsonw_bool(w, "install", offers[i].install);
+		dm_jsonw_end_object(w);
 	}
-	return list;
+	dm_jsonw_end_array(w);
 }
 
-static json_t *
-dm_h_promise_standard(const struct dm_h_promise *p, const struct wh_promise *pr)
+/* The members of a promise (standard or large) into the open object. */
+static void
+dm_h_promise_members(struct dm_jsonw *w, const struct dm_h_promise *p, const struct wh_promise *pr)
 {
-	return json_pack("{s:o,s:o*,s:b,s:{s:o,s:o}}", "deliver_by",
-			 dm_h_promise_time(p, pr->deliver_by_s), "target",
-			 pr->target_s != 0 ? dm_h_promise_time(p, pr->target_s) : NULL, "late",
-			 pr->late, "wave", "start", dm_h_promise_time(p, pr->window_start_s), "end",
-			 dm_h_promise_time(p, pr->window_end_s));
+	dm_h_promise_time(w, p, "deliver_by", pr->deliver_by_s);
+	if (pr->target_s != 0)
+		dm_h_promise_time(w, p, "target", pr->target_s);
+	dm_jsonw_bool(w, "late", pr->late);
+	dm_jsonw_object(w, "wave");
+	dm_h_promise_time(w, p, "start", pr->window_start_s);
+	dm_h_promise_time(w, p, "end", pr->window_end_s);
+	dm_jsonw_end_object(w);
 }
 
 static void
@@ -195,29 +202,45 @@ dm_h_promise_answer(struct dm_h_promise *p, const struct dm_slots_counts *counts
 		return;
 	}
 	const struct wh_plan *plan = &p->plan.plan;
-	json_t *ships = json_array();
+	struct evbuffer *out = evbuffer_new();
+	struct dm_jsonw w;
+	if (out == NULL) {
+		dm_req_problem(p->r, 503, "out of memory", NULL);
+		return;
+	}
+	dm_jsonw_init(&w, out);
+	dm_jsonw_object(&w, NULL);
+	dm_jsonw_object(&w, "station");
+	dm_jsonw_string(&w, "id", p->place.station_id);
+	dm_jsonw_string(&w, "name", p->place.station_name);
+	dm_jsonw_end_object(&w);
+	dm_jsonw_array(&w, "shipments");
 	for (size_t k = 0; k < plan->alloc.n_shipments; k++) {
-		json_t *skus = json_array();
+		dm_jsonw_object(&w, NULL);
+		dm_jsonw_string(&w, "warehouse", p->plan.ship_wh[k]);
+		dm_jsonw_array(&w, "skus");
 		for (size_t i = 0; i < p->n; i++)
 			if (plan->alloc.lines[i].shipment == (int)k)
-				json_array_append_new(skus, json_string(p->skus[i]));
-		json_array_append_new(ships, json_pack("{s:s,s:o,s:o}", "warehouse", p->plan.ship_wh[k],
-						       "skus", skus, "at_station",
-						       dm_h_promise_time(p, plan->legs[k].at_station_s)));
+				dm_jsonw_string(&w, NULL, p->skus[i]);
+		dm_jsonw_end_array(&w);
+		dm_h_promise_time(&w, p, "at_station", plan->legs[k].at_station_s);
+		dm_jsonw_end_object(&w);
 	}
-	json_t *body = json_pack("{s:{s:s,s:s},s:o,s:s,s:s}", "station", "id", p->place.station_id,
-				 "name", p->place.station_name, "shipments", ships, "timezone",
-				 cfg->tz, "capacity", known ? "live" : counts != NULL ? "rebuilding" : "unavailable");
+	dm_jsonw_end_array(&w);
+	dm_jsonw_string(&w, "timezone", cfg->tz);
+	dm_jsonw_string(&w, "capacity", known ? "live" : counts != NULL ? "rebuilding" : "unavailable");
 	struct wh_slot_offer offers[DM_H_PROMISE_MAX_OFFERS];
 	size_t n = 0;
 	struct wh_station station = {.id = p->place.station_id, .offers_slots = true};
 	if (plan->has_standard) {
-		json_object_set_new(body, "standard", dm_h_promise_standard(p, &plan->standard));
+		dm_jsonw_object(&w, "standard");
+		dm_h_promise_members(&w, p, &plan->standard);
+		dm_jsonw_end_object(&w);
 		/* Without live counts no precise slot is offered: it might be full. */
 		if (known && wh_slot_list(cfg, &station, now_local, plan->standard_at_station_s, &view,
 					  offers, DM_H_PROMISE_MAX_OFFERS, &n, &err) != WH_OK)
 			n = 0;
-		json_object_set_new(body, "slots", dm_h_promise_offers(p, offers, known ? n : 0, false));
+		dm_h_promise_offers(&w, p, "slots", offers, known ? n : 0, false);
 	}
 	if (plan->has_large) {
 		n = 0;
@@ -225,11 +248,15 @@ dm_h_promise_answer(struct dm_h_promise *p, const struct dm_slots_counts *counts
 						p->install, offers, DM_H_PROMISE_MAX_OFFERS, &n,
 						&err) != WH_OK)
 			n = 0;
-		json_t *large = dm_h_promise_standard(p, &plan->large);
-		json_object_set_new(large, "dates", dm_h_promise_offers(p, offers, known ? n : 0, true));
-		json_object_set_new(body, "large", large);
+		dm_jsonw_object(&w, "large");
+		dm_h_promise_members(&w, p, &plan->large);
+		dm_h_promise_offers(&w, p, "dates", offers, known ? n : 0, true);
+		dm_jsonw_end_object(&w);
 	}
-	dm_req_reply_json(p->r, 200, body);
+	dm_jsonw_end_object(&w);
+	size_t len = evbuffer_get_length(out);
+	dm_req_reply(p->r, 200, "application/json", (const char *)evbuffer_pullup(out, -1), len);
+	evbuffer_free(out);
 }
 
 static void
