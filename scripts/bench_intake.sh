@@ -14,6 +14,7 @@
 # connections of the daemon), INTAKE_KEEP=1 keeps the databases.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/bench_lib.sh"
 
 BUILD_DIR=${DISPATCH_BUILD_DIR:-$ROOT/build}
 CONNS=${INTAKE_CONNECTIONS:-64}
@@ -22,53 +23,16 @@ POOL=${INTAKE_POOL:-8}
 DB=dispatchd_bench
 PGB_DB=dispatchd_pgbench
 WORK="$RUN_DIR/bench-intake"
-DSN="host=127.0.0.1 port=$PG_PORT dbname=$DB user=dispatchd"
 mkdir -p "$WORK"
 export PGOPTIONS="-c client_min_messages=warning"
 
-psql_su() { as_pg psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+psql_su -d postgres -c "DROP DATABASE IF EXISTS $PGB_DB WITH (FORCE)"
+psql_su -d postgres -c "CREATE DATABASE $PGB_DB OWNER dispatchd"
+bench_db_setup "$DB" "$WORK"
+bench_daemon_start "$DB" "$WORK" "$POOL"
+PORT=$BENCH_PORT
+trap bench_daemon_stop EXIT
 psql_db() { psql -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U dispatchd -d "$DB" -v ON_ERROR_STOP=1 "$@"; }
-
-for db in "$DB" "$PGB_DB"; do
-	psql_su -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-	psql_su -d postgres -c "CREATE DATABASE $db OWNER dispatchd"
-done
-"$BUILD_DIR/dispatchctl" migrate --dsn "$DSN" >/dev/null
-for kind in station warehouse; do
-	"$BUILD_DIR/dispatchctl" areas import "$ROOT/data/beijing/network.geojson" --kind "$kind" \
-		--dsn "$DSN" >/dev/null 2>&1
-done
-"$BUILD_DIR/dispatchctl" seed --catalogue "$ROOT/data/catalogue" --dsn "$DSN" >/dev/null
-psql_db -c "UPDATE stock SET on_hand = 100000000, available = 100000000 - reserved" >/dev/null
-psql_db -c "VACUUM ANALYZE stock, skus, areas" >/dev/null
-psql_db -c "SELECT ST_Y(point), ST_X(point) FROM areas WHERE kind = 'station'" -F ' ' \
-	>"$WORK/points.txt"
-# SKUs the regional centre holds: every customer can get them.
-psql_db -c "SELECT sku FROM stock WHERE warehouse_id = 'bj-rdc-01' ORDER BY 1" >"$WORK/skus.txt"
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$WORK/dispatchd.conf" <<CONF
-[server]
-listen_address = 127.0.0.1
-listen_port = $PORT
-[postgres]
-dsn = $DSN
-pool_size = $POOL
-[redis]
-host = 127.0.0.1
-port = $REDIS_PORT
-[log]
-level = warning
-[paths]
-migrations_dir = $ROOT/data/migrations
-CONF
-"$BUILD_DIR/dispatchd" -c "$WORK/dispatchd.conf" >"$WORK/dispatchd.log" 2>&1 &
-DPID=$!
-trap 'kill -TERM $DPID 2>/dev/null || true' EXIT
-for _ in $(seq 1 200); do
-	curl -fsS "http://127.0.0.1:$PORT/v1/stations/bj-st-001" >/dev/null 2>&1 && break
-	sleep 0.1
-done
 
 wrk -t 2 -c "$CONNS" -d "${SECS}s" --timeout 10s -s "$ROOT/tests/bench/intake.lua" \
 	"http://127.0.0.1:$PORT" -- "$WORK/points.txt" "$WORK/skus.txt" >"$WORK/wrk.out"
@@ -76,8 +40,7 @@ grep -E '^(intake_|socket_errors)' "$WORK/wrk.out" | tr ' ' '\n'
 ORDERS_PS=$(sed -n 's/.*intake_orders_per_s=\([0-9.]*\).*/\1/p' "$WORK/wrk.out")
 echo "intake_orders_in_db=$(psql_db -c 'SELECT count(*) FROM orders')"
 curl -s "http://127.0.0.1:$PORT/metrics" | grep -E "^dispatchd_http_requests_total\{route=\"/v1/orders\"|^dispatchd_pg_" >"$WORK/metrics.txt" || true
-kill -TERM $DPID
-wait $DPID || true
+bench_daemon_stop
 trap - EXIT
 
 pgbench -i -q -s 10 -h 127.0.0.1 -p "$PG_PORT" -U dispatchd "$PGB_DB" >/dev/null 2>&1
