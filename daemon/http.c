@@ -36,6 +36,7 @@ static const struct dm_route_table *const dm_http_tables[] = {
 	&dm_h_promise_table,
 	&dm_h_orders_table,
 	&dm_h_stock_table,
+	&dm_h_routes_table,
 };
 
 #define DM_HTTP_ALL_METHODS                                                                        \

@@ -20,4 +20,7 @@ extern const struct dm_route_table dm_h_orders_table, dm_h_stock_table;
 /* /v1/promise */
 extern const struct dm_route_table dm_h_promise_table;
 
+/* /v1/stations/{id}/waves/{key}/plan, /v1/stations/{id}/waves/{key}/routes */
+extern const struct dm_route_table dm_h_routes_table;
+
 #endif

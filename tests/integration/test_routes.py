@@ -1,0 +1,182 @@
+"""Courier routes of a station wave against the real stack: orders placed
+over HTTP, POST .../waves/{key}/plan runs the VRPTW planner on the worker
+pool and stores the plan; GET .../routes returns it; replanning replaces it."""
+import random
+
+import harness
+from test_promise import ready_daemon, plenty_of_stock, SKU, TIANANMEN
+
+N_ORDERS = 20
+
+
+def station_points(d, n):
+    """n points served by Tiananmen's station, and that station's id and point."""
+    st = d.get(f"/v1/locate?{TIANANMEN}").json()["station"]
+    rng = random.Random(7)
+    pts = []
+    for _ in range(400):
+        lat = st["lat"] + rng.uniform(-0.02, 0.02)
+        lon = st["lon"] + rng.uniform(-0.02, 0.02)
+        r = d.get(f"/v1/locate?lat={lat:.6f}&lon={lon:.6f}")
+        if r.status == 200 and r.json()["station"]["id"] == st["id"]:
+            pts.append((lat, lon))
+            if len(pts) == n:
+                break
+    assert len(pts) == n, len(pts)
+    return st, pts
+
+
+def place_orders(w, d):
+    st, pts = station_points(d, N_ORDERS)
+    ids = []
+    for i, (lat, lon) in enumerate(pts):
+        body = {"external_id": f"rt-{i}", "customer": {"lat": lat, "lon": lon},
+                "lines": [{"sku": SKU, "qty": 1 + i % 3}], "delivery_option": "standard"}
+        if i == 0:  # placed with the station only: no location, planned at the station point
+            del body["customer"]
+            body["station_id"] = st["id"]
+        if i == 3:  # heavier than any courier carries (150 kg): unassigned, "capacity"
+            body["lines"][0]["qty"] = 800
+        if i in (1, 2):  # a booked precise slot narrows the window
+            body["delivery_option"] = "slot"
+            body["slot"] = {"start": d.get(f"/v1/promise?{TIANANMEN}&sku={SKU}:1")
+                            .json()["slots"][0]["start"]}
+        r = d.request("POST", "/v1/orders", body=body, headers={"Idempotency-Key": f"rt-{i}"})
+        assert r.status == 201, r
+        assert r.json()["station"]["id"] == st["id"], r.json()["station"]
+        ids.append(r.json()["id"])
+    waves = {}
+    for line in w.pg.psql("dispatchd", "SELECT order_id, counter_key FROM order_capacity "
+                                       "WHERE counter_key LIKE '%-W%'").splitlines():
+        oid, key = line.split("|")
+        waves.setdefault(key, set()).add(oid)
+    assert set().union(*waves.values()) == set(ids), waves
+    return st, waves, ids[3]
+
+
+def check_plan(plan, st, key, orders, couriers_max):
+    assert plan["station"] == st["id"] and plan["wave"] == key, plan
+    seen = []
+    for route in plan["routes"]:
+        assert route["distance_m"] > 0 and route["duration_s"] > 0, route
+        assert route["depart"] <= route["return"], route
+        for s in route["stops"]:
+            assert s["window"]["start"] <= s["eta"] <= s["window"]["end"], s
+            assert s["arrival"] <= s["eta"] < s["departure"], s
+            assert s["eta"].endswith("+08:00"), s
+            seen.append(s["order_id"])
+    seen += [u["order_id"] for u in plan["unassigned"]]
+    for u in plan["unassigned"]:
+        assert u["reason"] in ("skill", "capacity", "window", "shift", "no_vehicle"), u
+    assert sorted(seen) == sorted(orders), (sorted(seen), sorted(orders))
+    assert len(plan["routes"]) <= couriers_max, plan["routes"]
+    assert len({r["courier"] for r in plan["routes"]}) == len(plan["routes"])
+    fc = plan["geojson"]
+    assert fc["type"] == "FeatureCollection", fc
+    lines = [f for f in fc["features"] if f["geometry"] is not None]
+    assert len(lines) == len(plan["routes"])
+    for f, route in zip(lines, plan["routes"]):
+        assert f["geometry"]["type"] == "LineString"
+        assert len(f["geometry"]["coordinates"]) == len(route["stops"]) + 2
+        assert [s["order_id"] for s in f["properties"]["stops"]] == \
+            [s["order_id"] for s in route["stops"]]
+
+
+def test_plan_store_get_replan(w):
+    d = ready_daemon(w)
+    plenty_of_stock(w)
+    st, waves, heavy = place_orders(w, d)
+    for key, orders in waves.items():
+        base = f"/v1/stations/{st['id']}/waves/{key}"
+        r = d.get(base + "/routes")
+        assert r.status == 404, r
+        r = d.request("POST", base + "/plan")
+        assert r.status == 200, r
+        plan = r.json()
+        check_plan(plan, st, key, orders, plan["params"]["couriers"])
+        assert plan["params"]["orders"] == len(orders), plan["params"]
+        if heavy in orders:
+            assert {"order_id": heavy, "reason": "capacity"} in plan["unassigned"], plan
+        stored = d.get(base + "/routes")
+        assert stored.status == 200 and stored.json() == plan, stored
+        db = w.pg.psql("dispatchd", "SELECT count(*), sum(jsonb_array_length(stops)), "
+                                    "bool_and(ST_NPoints(geometry) = jsonb_array_length(stops) + 2)"
+                                    f" FROM routes WHERE station_id = '{st['id']}'"
+                                    f" AND wave_key = '{key}'")
+        n, nstops, geom_ok = db.split("|")
+        assert int(n) == len(plan["routes"]) and int(nstops or 0) == \
+            len(orders) - len(plan["unassigned"]) and geom_ok in ("t", ""), db
+        # Replanning replaces the plan whole: a cancelled order leaves it.
+        gone = sorted(orders - {heavy})[-1]
+        assert d.request("POST", f"/v1/orders/{gone}/cancel").status == 200
+        again = d.request("POST", base + "/plan")
+        assert again.status == 200, again
+        p2 = again.json()
+        assert p2["plan_id"] != plan["plan_id"]
+        check_plan(p2, st, key, orders - {gone}, p2["params"]["couriers"])
+        assert d.get(base + "/routes").json() == p2
+        plans = w.pg.psql("dispatchd", "SELECT count(*) FROM route_plans WHERE station_id = "
+                                       f"'{st['id']}' AND wave_key = '{key}'")
+        assert plans == "1", plans
+        other = w.pg.psql("dispatchd", "SELECT count(*) FROM routes WHERE plan_id <> "
+                                       f"'{p2['plan_id']}' AND wave_key = '{key}'")
+        assert other == "0", other
+
+
+def test_errors(w):
+    d = ready_daemon(w)
+    st = d.get(f"/v1/locate?{TIANANMEN}").json()["station"]["id"]
+    r = d.request("POST", "/v1/stations/no-such-station/waves/20270104-W0900/plan")
+    assert r.status == 404 and r.headers.get("content-type") == "application/problem+json", r
+    r = d.get("/v1/stations/no-such-station/waves/20270104-W0900/routes")
+    assert r.status == 404, r
+    for bad in ("20261123-S0900", "2026-11-23", "20270104-W09000", "20261332-W0900", "x"):
+        r = d.request("POST", f"/v1/stations/{st}/waves/{bad}/plan")
+        assert r.status == 422 and r.json()["errors"][0]["field"] == "key", (bad, r)
+        r = d.get(f"/v1/stations/{st}/waves/{bad}/routes")
+        assert r.status == 422, (bad, r)
+    r = d.request("POST", f"/v1/stations/{st}/waves/20270104-W0300/plan")
+    assert r.status == 404 and "no wave" in r.json()["detail"], r
+    r = d.get(f"/v1/stations/{st}/waves/20270104-W0900/plan")
+    assert r.status == 405, r
+    # A wave with nothing booked: an empty plan, stored.
+    r = d.request("POST", f"/v1/stations/{st}/waves/20270104-W0900/plan")
+    assert r.status == 200, r
+    assert r.json()["routes"] == [] and r.json()["unassigned"] == [], r.json()
+    assert d.get(f"/v1/stations/{st}/waves/20270104-W0900/routes").json() == r.json()
+
+
+def test_postgres_down_is_503(w):
+    d = ready_daemon(w)
+    st = d.get(f"/v1/locate?{TIANANMEN}").json()["station"]["id"]
+    w.pg.stop()
+    try:
+        harness.wait_until(lambda: d.get("/readyz").status == 503, what="postgresql down")
+        r = d.request("POST", f"/v1/stations/{st}/waves/20270104-W0900/plan")
+        assert r.status == 503, r
+        r = d.get(f"/v1/stations/{st}/waves/20270104-W0900/routes")
+        assert r.status == 503, r
+    finally:
+        w.pg.start()
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="postgresql back")
+
+
+def test_sigterm_with_a_plan_in_flight(w):
+    import signal
+    import threading
+    import time
+    d = ready_daemon(w)
+    st = d.get(f"/v1/locate?{TIANANMEN}").json()["station"]["id"]
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        d.request("POST", f"/v1/stations/{st}/waves/20270104-W0900/plan")))
+    t.start()
+    time.sleep(0.02)
+    d.signal(signal.SIGTERM)
+    t.join()
+    assert d.wait_exit() == 0, d.log()[-2000:]
+    assert got and got[0].status in (200, 503), got
+
+
+if __name__ == "__main__":
+    harness.run(globals())
