@@ -31,6 +31,7 @@ struct dm_daemon {
 	struct event *status;      /* STATUS= refresher */
 	struct event *drain;       /* drain progress timer */
 	double drain_deadline_s;
+	double drain_writes_until_s; /* once idle, how long answers may take to go out */
 	bool draining;
 	int inflight;              /* requests not yet answered */
 	int writing;               /* answers not yet fully written to their sockets */

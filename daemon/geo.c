@@ -360,6 +360,7 @@ dm_geo_rows_cb(const struct dm_pg_reply *reply, void *arg)
 	if (dm_work_submit(d->work, dm_geo_build_run, dm_geo_build_done, job) != 0) {
 		dm_geo_job_free(job);
 		l->loading = false;
+		dm_geo_schedule_retry(d);
 	}
 }
 

@@ -340,6 +340,9 @@ dm_h_orders_gated(enum dm_slots_gate result, size_t full, void *arg)
 {
 	struct dm_h_order *o = arg;
 	(void)full;
+	/* Counted (or maybe counted) in Redis: given back unless placed, even
+	 * when the request has meanwhile been answered by its deadline. */
+	o->gated = result == DM_SLOTS_GATE_OK || result == DM_SLOTS_GATE_UNKNOWN;
 	if (dm_req_answered(o->r)) {
 		dm_h_orders_free(o);
 		return;
@@ -358,7 +361,6 @@ dm_h_orders_gated(enum dm_slots_gate result, size_t full, void *arg)
 		dm_h_orders_free(o);
 		return;
 	}
-	o->gated = result == DM_SLOTS_GATE_OK;
 	struct dm_intake_alloc a = {.id = o->id,
 				    .created_at = o->created_at,
 				    .place = &o->place,

@@ -198,7 +198,9 @@ dm_h_promise_answer(struct dm_h_promise *p, const struct dm_slots_counts *counts
 		return;
 	}
 	if (st != WH_OK) {
-		dm_req_problem(p->r, 422, err.msg, NULL);
+		dm_log_error("http", "%s planning failed: %s: %s", p->r->id, wh_err_name(err.code),
+			     err.msg);
+		dm_req_problem(p->r, 500, "planning the promise failed", NULL);
 		return;
 	}
 	const struct wh_plan *plan = &p->plan.plan;

@@ -209,8 +209,19 @@ dm_intake_order_parse_slot(struct dm_intake_order *o, const json_t *body, const 
 	}
 	/* timegm normalizes tm (and clears tm_gmtoff): read the offset first. */
 	long offset_s = tm.tm_gmtoff;
+	int64_t utc_s = (int64_t)timegm(&tm) - offset_s;
+	/* strptime accepts 31 February, second 60 and leading blanks, and
+	 * timegm rolls them over: only a time that reads back the same is one. */
+	char back[WH_CIVIL_RFC3339_LEN];
+	wh_civil_format(wh_civil_from_utc(utc_s, (int32_t)offset_s), (int32_t)offset_s, back,
+			sizeof back);
+	if (offset_s < -18 * 3600 || offset_s > 18 * 3600 || strcmp(back, start) != 0) {
+		dm_intake_order_error(errors, "slot.start",
+				      "is not a valid time (e.g. 2026-11-23T09:00:00+08:00)");
+		return;
+	}
 	o->has_slot = true;
-	o->slot_utc_s = (int64_t)timegm(&tm) - offset_s;
+	o->slot_utc_s = utc_s;
 }
 
 void

@@ -108,10 +108,15 @@ dm_main_drain_cb(evutil_socket_t fd, short what, void *arg)
 	struct dm_daemon *d = arg;
 	(void)fd;
 	(void)what;
-	if (d->inflight == 0 && d->writing <= 0) {
+	double now = dm_daemon_now_s();
+	/* Once idle, answers still being written get a second at most: a
+	 * client that vanished mid-write never completes its reply. */
+	if (d->inflight == 0 && d->drain_writes_until_s == 0)
+		d->drain_writes_until_s = now + 1.0;
+	if (d->inflight == 0 && (d->writing <= 0 || now >= d->drain_writes_until_s)) {
 		dm_log_info("main", "drained; exiting");
 		event_base_loopexit(d->base, NULL);
-	} else if (dm_daemon_now_s() >= d->drain_deadline_s) {
+	} else if (now >= d->drain_deadline_s) {
 		dm_log_warning("main", "drain deadline passed with %d request(s) in flight; exiting",
 			       d->inflight);
 		event_base_loopexit(d->base, NULL);

@@ -7,7 +7,9 @@
  * and any failure goes back to DOWN with a doubling delay (capped). Queries
  * carry their own deadline timer; one that expires in flight also drops its
  * connection, since the link's state is then unknown. The server enforces
- * statement_timeout too, so a dropped query does not keep running. */
+ * statement_timeout too, which bounds a dropped query's execution (not its
+ * wait in our queue: a query that timed out while queued may still run
+ * afterwards; callers treat a timeout as "outcome unknown"). */
 #include <event2/event.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -252,7 +254,14 @@ dm_pg_conn_connect(struct dm_pg_conn *c)
 static void
 dm_pg_conn_connect_step(struct dm_pg_conn *c)
 {
-	switch (PQconnectPoll(c->conn)) {
+	PostgresPollingStatusType st = PQconnectPoll(c->conn);
+	/* libpq may have closed and reopened its socket (the next address of
+	 * the DSN), often under the same fd number: always watch afresh. */
+	if (c->io != NULL) {
+		event_free(c->io);
+		c->io = NULL;
+	}
+	switch (st) {
 	case PGRES_POLLING_READING:
 		if (dm_pg_conn_watch(c, EV_READ) != 0)
 			dm_pg_conn_drop(c, "cannot watch the socket");

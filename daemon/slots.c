@@ -1,7 +1,7 @@
 /* Station capacity counters in Redis (see slots.h for the contract). Owns
  * the Lua scripts, the rebuild/reconcile timer and the rebuild lock shared
  * by all daemons on the same Redis. Keys:
- *   dispatchd:cap:<station>   hash  counter key ("20261122-S0900") -> booked
+ *   dispatchd:cap:st:<station> hash counter key ("20261122-S0900") -> booked
  *   dispatchd:cap:ready       set once the hashes mirror PostgreSQL
  *   dispatchd:cap:rebuilding  the lock of the daemon rebuilding them (10 s) */
 #include <event2/event.h>
@@ -19,7 +19,7 @@
 #include "daemon/slots.h"
 #include "warehouse/civil.h"
 
-#define DM_SLOTS_PREFIX "dispatchd:cap:"
+#define DM_SLOTS_PREFIX "dispatchd:cap:st:"
 #define DM_SLOTS_READY "dispatchd:cap:ready"
 #define DM_SLOTS_LOCK "dispatchd:cap:rebuilding"
 #define DM_SLOTS_TICK_MS 500
@@ -49,16 +49,27 @@ static const char dm_slots_release_lua[] =
 	"    redis.call('HINCRBY', KEYS[1], ARGV[i], -1) end "
 	"end return 0";
 
-/* KEYS = ready marker, lock, then one hash per station; ARGV = token, then per
- * station: n, then n field/value pairs. Replaces every hash whole, then marks
- * the counts ready; only while holding the lock (token). */
+/* KEYS = ready marker, lock, then one hash per station; ARGV = token, mode,
+ * then per station: n, then n field/value pairs. Mode "replace" (after Redis
+ * lost the counts) rewrites every hash whole and marks the counts ready;
+ * mode "raise" (the periodic reconcile) only raises counts below
+ * PostgreSQL's, so that bookings in flight (counted by the gate, not yet
+ * committed) are not erased. Only while holding the lock (token). */
 static const char dm_slots_rebuild_lua[] =
 	"if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end "
-	"local a = 2 "
+	"local replace = ARGV[2] == 'replace' "
+	"if not replace and redis.call('EXISTS', KEYS[1]) == 0 then "
+	"  redis.call('DEL', KEYS[2]) return 0 end "
+	"local a = 3 "
 	"for k = 3, #KEYS do "
-	"  redis.call('DEL', KEYS[k]) "
+	"  if replace then redis.call('DEL', KEYS[k]) end "
 	"  local n = tonumber(ARGV[a]) a = a + 1 "
-	"  for i = 1, n do redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 1]) a = a + 2 end "
+	"  for i = 1, n do "
+	"    if replace or tonumber(redis.call('HGET', KEYS[k], ARGV[a]) or '0') < "
+	"       tonumber(ARGV[a + 1]) then "
+	"      redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 1]) end "
+	"    a = a + 2 "
+	"  end "
 	"end "
 	"redis.call('SET', KEYS[1], '1') redis.call('DEL', KEYS[2]) return 1";
 
@@ -142,7 +153,9 @@ dm_slots_gate_cb(const redisReply *reply, const char *error, void *arg)
 {
 	struct dm_slots_gate_op *op = arg;
 	(void)error;
-	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0)
+	if (reply == NULL)
+		op->done(DM_SLOTS_GATE_UNKNOWN, 0, op->arg);
+	else if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0)
 		op->done(DM_SLOTS_GATE_SKIPPED, 0, op->arg);
 	else if (reply->integer == 0)
 		op->done(DM_SLOTS_GATE_OK, 0, op->arg);
@@ -300,7 +313,7 @@ dm_slots_rows_cb(const struct dm_pg_reply *reply, void *arg)
 	struct dm_geo *geo = dm_geo_current(d);
 	size_t maxst = dm_geo_station_count(geo) + (size_t)rows;
 	/* argv: EVAL script numkeys marker lock station-keys... token (n pairs...)... */
-	size_t maxargv = 6 + 2 * maxst + 2 * (size_t)rows;
+	size_t maxargv = 7 + 2 * maxst + 2 * (size_t)rows;
 	const char **stations = calloc(maxst + 1, sizeof *stations);
 	const char **argv = calloc(maxargv, sizeof *argv);
 	char (*keys)[DM_SLOTS_KEY_MAX] = calloc(maxst + 1, sizeof *keys);
@@ -321,6 +334,7 @@ dm_slots_rows_cb(const struct dm_pg_reply *reply, void *arg)
 		argv[argc++] = keys[i];
 	}
 	argv[argc++] = st->token;
+	argv[argc++] = st->after_loss ? "replace" : "raise";
 	for (size_t i = 0; i < nst; i++) {
 		int r0 = dm_slots_rows_find(res, rows, stations[i]), r = r0;
 		size_t count_at = (size_t)argc++;

@@ -5,8 +5,9 @@
  * across daemons) before the order's transaction makes them real. When
  * Redis has lost the counts (restart, FLUSHALL), they are rebuilt from
  * PostgreSQL, and until then no precise slot is offered and bookings rely on
- * PostgreSQL alone. A periodic reconcile corrects any drift (a daemon that
- * died between the gate and its transaction). */
+ * PostgreSQL alone. A periodic reconcile raises any count below
+ * PostgreSQL's (an increment lost with a link); it never lowers one, since
+ * a count above PostgreSQL's is usually a booking in flight. */
 #ifndef DM_SLOTS_H
 #define DM_SLOTS_H
 
@@ -37,6 +38,9 @@ enum dm_slots_gate {
 	DM_SLOTS_GATE_OK = 0,    /* counted in Redis: release it if the order fails */
 	DM_SLOTS_GATE_FULL,      /* a counter is full: refuse without asking PostgreSQL */
 	DM_SLOTS_GATE_SKIPPED,   /* Redis down or rebuilding: PostgreSQL alone decides */
+	DM_SLOTS_GATE_UNKNOWN,   /* no answer (timeout, link lost): it may have counted, so
+				  * treat it as counted (release it unless placed); an
+				  * undercount is harmless, PostgreSQL decides */
 };
 
 /* Gate completion: which counter was full (index into counters) when FULL. */

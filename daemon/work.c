@@ -4,6 +4,7 @@
  * watches, so done callbacks always run on the loop thread. */
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ struct dm_work {
 	struct dm_work_job *todo_head, *todo_tail;
 	struct dm_work_job *done_head, *done_tail;
 	bool stopping;
-	int pending;
+	atomic_int pending; /* read without the lock by dm_work_pending */
 	int nthreads;
 	pthread_t *threads;
 	int efd;
@@ -151,7 +152,7 @@ dm_work_submit(struct dm_work *w, dm_work_run_fn *run, dm_work_done_fn *done, vo
 int
 dm_work_pending(const struct dm_work *w)
 {
-	return w->pending;
+	return atomic_load(&w->pending);
 }
 
 void

@@ -166,10 +166,14 @@ def test_order_books_the_chosen_slot(w):
     stored = d.get(f"/v1/orders/{o['id']}").json()
     assert stored["promise"]["slot"] == o["promise"]["slot"], stored["promise"]
     assert first_slot(d)["remaining"] == SLOT_CAP - 1
-    assert w.redis.cli("HGET", "dispatchd:cap:" + o["station"]["id"], key) == "1"
+    assert w.redis.cli("HGET", "dispatchd:cap:st:" + o["station"]["id"], key) == "1"
     # A slot that is not offered is refused, naming the field.
     r = post_order(d, "slot-bad", "2026-01-01T03:00:00+08:00")
     assert r.status == 422 and r.json()["errors"][0]["field"] == "slot.start", r
+    for bad in ("2026-02-31T09:00:00+08:00", " " + slot["start"], slot["start"][:17] + "60+08:00",
+                slot["start"][:19] + "+99:00", "tomorrow morning"):
+        r = post_order(d, "slot-bad-time", bad)
+        assert r.status == 422 and r.json()["errors"][0]["field"] == "slot.start", (bad, r)
     r = d.request("POST", "/v1/orders", body=dict(order_body("slot-bad2"), delivery_option="slot"),
                   headers={"Idempotency-Key": "k-slot-bad2"})
     assert r.status == 422 and r.json()["errors"][0]["field"] == "slot.start", r
@@ -211,7 +215,7 @@ def test_race_for_the_last_places_of_a_slot(w):
     assert booked == SLOT_CAP, booked
     assert w.pg.psql("dispatchd", "SELECT count(*) FROM order_capacity WHERE counter_key = "
                                   f"'{key}' AND NOT released") == str(SLOT_CAP)
-    assert w.redis.cli("HGET", "dispatchd:cap:" + station, key) == str(SLOT_CAP)
+    assert w.redis.cli("HGET", "dispatchd:cap:st:" + station, key) == str(SLOT_CAP)
 
 
 def test_flushall_mid_burst_never_double_books(w):
@@ -242,7 +246,7 @@ def test_flushall_mid_burst_never_double_books(w):
                      f"'{station}' AND booked > 0").splitlines())
 
     def redis_matches():
-        raw = w.redis.cli("HGETALL", "dispatchd:cap:" + station).splitlines()
+        raw = w.redis.cli("HGETALL", "dispatchd:cap:st:" + station).splitlines()
         got = {raw[i]: raw[i + 1] for i in range(0, len(raw) - 1, 2) if raw[i + 1] != "0"}
         return got == pg
 
