@@ -64,6 +64,9 @@ struct dm_h_order {
 	size_t ncap;
 	bool gated;        /* cap is counted in Redis: give it back unless placed */
 	int cap_attempts;  /* re-plans after a full wave */
+	bool counts_fetched; /* counts were read from Redis (not assumed empty) */
+	size_t nfull;      /* counters found full by the gate or PostgreSQL */
+	struct wh_capacity_ref full[DM_H_ORDERS_CAP_ATTEMPTS];
 	bool has_slot;     /* a precise slot was chosen and checked */
 	struct wh_slot_offer slot;
 	char *resp;     /* owned: the 201 body */
@@ -73,6 +76,7 @@ struct dm_h_order {
 static void dm_h_orders_plan(struct dm_h_order *o);
 static void dm_h_orders_full(struct dm_h_order *o, const char *detail);
 static void dm_h_orders_mark_full(struct dm_h_order *o, const struct wh_capacity_ref *ref);
+static void dm_h_orders_replan(struct dm_h_order *o);
 
 /* Give back what the Redis gate counted for an order that was not placed. */
 static void
@@ -174,7 +178,7 @@ dm_h_orders_committed(struct dm_intake_job *job, int status, const json_t *res)
 		if (k != NULL && wh_capacity_key_parse(k, strlen(k), &ref, &err) == WH_OK)
 			dm_h_orders_mark_full(o, &ref);
 		if (!o->has_slot && ++o->cap_attempts < DM_H_ORDERS_CAP_ATTEMPTS) {
-			dm_h_orders_plan(o);
+			dm_h_orders_replan(o);
 			return;
 		}
 		dm_h_orders_full(o, o->has_slot ? "the chosen slot is full"
@@ -243,10 +247,9 @@ dm_h_orders_view(const struct dm_h_order *o, struct wh_capacity_view *view)
 	return view;
 }
 
-/* Record in o's view of the counts that counter ref is full (the gate or
- * PostgreSQL just said so), so that it is not proposed again. */
+/* Set counter ref to full in o's view of the counts. */
 static void
-dm_h_orders_mark_full(struct dm_h_order *o, const struct wh_capacity_ref *ref)
+dm_h_orders_apply_full(struct dm_h_order *o, const struct wh_capacity_ref *ref)
 {
 	if (o->counts_state != 1 || !o->counts.ready) {
 		o->counts_state = 1;
@@ -263,6 +266,27 @@ dm_h_orders_mark_full(struct dm_h_order *o, const struct wh_capacity_ref *ref)
 	if (o->counts.n < DM_SLOTS_MAX_COUNTS)
 		o->counts.counts[o->counts.n++] =
 			(struct wh_capacity_count){.ref = *ref, .booked = UINT32_MAX / 2};
+}
+
+/* Record that counter ref is full (the gate or PostgreSQL just said so), so
+ * that it is not planned or proposed again, even after the counts are read. */
+static void
+dm_h_orders_mark_full(struct dm_h_order *o, const struct wh_capacity_ref *ref)
+{
+	if (o->nfull < DM_H_ORDERS_CAP_ATTEMPTS)
+		o->full[o->nfull++] = *ref;
+	dm_h_orders_apply_full(o, ref);
+}
+
+/* A standard order planned on assumed-empty counts met a full counter:
+ * read the station's real counts before planning again, so that one
+ * re-plan skips every full wave or window, not just this one. */
+static void
+dm_h_orders_replan(struct dm_h_order *o)
+{
+	if (!o->counts_fetched)
+		o->counts_state = 0;
+	dm_h_orders_plan(o);
 }
 
 /* 409 for a full slot or station, with the next slots that have room. */
@@ -353,7 +377,7 @@ dm_h_orders_gated(enum dm_slots_gate result, size_t full, void *arg)
 		/* A wave filled since the counts were read: a standard order
 		 * simply goes to the next one with room. */
 		if (!o->has_slot && ++o->cap_attempts < DM_H_ORDERS_CAP_ATTEMPTS) {
-			dm_h_orders_plan(o);
+			dm_h_orders_replan(o);
 			return;
 		}
 		dm_h_orders_full(o, o->has_slot ? "the chosen slot is full"
@@ -386,8 +410,11 @@ dm_h_orders_counts(const struct dm_slots_counts *counts, void *arg)
 {
 	struct dm_h_order *o = arg;
 	o->counts_state = counts != NULL ? 1 : 2;
+	o->counts_fetched = true;
 	if (counts != NULL)
 		o->counts = *counts;
+	for (size_t i = 0; i < o->nfull; i++)
+		dm_h_orders_apply_full(o, &o->full[i]);
 	dm_h_orders_plan(o);
 }
 
@@ -400,8 +427,16 @@ dm_h_orders_plan(struct dm_h_order *o)
 		dm_h_orders_free(o);
 		return;
 	}
-	/* The station's booked capacity first (once), so the plan picks a wave
-	 * with room; PostgreSQL's count at commit is what decides. */
+	/* A standard order plans as if every wave had room: the gate says
+	 * which is full and the order moves on (one Redis round trip when
+	 * there is room, the common case). A chosen slot needs the station's
+	 * counts first, to check it and to propose others. PostgreSQL's count
+	 * at commit is what decides either way. */
+	if (o->counts_state == 0 && !o->in.has_slot && o->cap_attempts == 0) {
+		o->counts_state = 1;
+		o->counts.ready = true;
+		o->counts.n = 0;
+	}
 	if (o->counts_state == 0) {
 		if (dm_slots_read(o->r->d, o->place.station_id, dm_h_orders_counts, o) != 0)
 			dm_h_orders_counts(NULL, o);

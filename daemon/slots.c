@@ -49,27 +49,20 @@ static const char dm_slots_release_lua[] =
 	"    redis.call('HINCRBY', KEYS[1], ARGV[i], -1) end "
 	"end return 0";
 
-/* KEYS = ready marker, lock, then one hash per station; ARGV = token, mode,
- * then per station: n, then n field/value pairs. Mode "replace" (after Redis
- * lost the counts) rewrites every hash whole and marks the counts ready;
- * mode "raise" (the periodic reconcile) only raises counts below
- * PostgreSQL's, so that bookings in flight (counted by the gate, not yet
- * committed) are not erased. Only while holding the lock (token). */
+/* KEYS = ready marker, lock, then one hash per station; ARGV = token, then per
+ * station: n, then n field/value pairs. Rewrites every hash whole from
+ * PostgreSQL's counts and marks them ready; only while holding the lock.
+ * A booking in flight (counted by the gate, not yet committed) is erased by
+ * it: a count briefly below PostgreSQL's is harmless (PostgreSQL refuses
+ * the overflow and the order moves on), whereas a count left above it
+ * would hide free places for good, so the counts are always replaced. */
 static const char dm_slots_rebuild_lua[] =
 	"if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end "
-	"local replace = ARGV[2] == 'replace' "
-	"if not replace and redis.call('EXISTS', KEYS[1]) == 0 then "
-	"  redis.call('DEL', KEYS[2]) return 0 end "
-	"local a = 3 "
+	"local a = 2 "
 	"for k = 3, #KEYS do "
-	"  if replace then redis.call('DEL', KEYS[k]) end "
+	"  redis.call('DEL', KEYS[k]) "
 	"  local n = tonumber(ARGV[a]) a = a + 1 "
-	"  for i = 1, n do "
-	"    if replace or tonumber(redis.call('HGET', KEYS[k], ARGV[a]) or '0') < "
-	"       tonumber(ARGV[a + 1]) then "
-	"      redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 1]) end "
-	"    a = a + 2 "
-	"  end "
+	"  for i = 1, n do redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 1]) a = a + 2 end "
 	"end "
 	"redis.call('SET', KEYS[1], '1') redis.call('DEL', KEYS[2]) return 1";
 
@@ -313,7 +306,7 @@ dm_slots_rows_cb(const struct dm_pg_reply *reply, void *arg)
 	struct dm_geo *geo = dm_geo_current(d);
 	size_t maxst = dm_geo_station_count(geo) + (size_t)rows;
 	/* argv: EVAL script numkeys marker lock station-keys... token (n pairs...)... */
-	size_t maxargv = 7 + 2 * maxst + 2 * (size_t)rows;
+	size_t maxargv = 6 + 2 * maxst + 2 * (size_t)rows;
 	const char **stations = calloc(maxst + 1, sizeof *stations);
 	const char **argv = calloc(maxargv, sizeof *argv);
 	char (*keys)[DM_SLOTS_KEY_MAX] = calloc(maxst + 1, sizeof *keys);
@@ -334,7 +327,6 @@ dm_slots_rows_cb(const struct dm_pg_reply *reply, void *arg)
 		argv[argc++] = keys[i];
 	}
 	argv[argc++] = st->token;
-	argv[argc++] = st->after_loss ? "replace" : "raise";
 	for (size_t i = 0; i < nst; i++) {
 		int r0 = dm_slots_rows_find(res, rows, stations[i]), r = r0;
 		size_t count_at = (size_t)argc++;

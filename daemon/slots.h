@@ -5,9 +5,9 @@
  * across daemons) before the order's transaction makes them real. When
  * Redis has lost the counts (restart, FLUSHALL), they are rebuilt from
  * PostgreSQL, and until then no precise slot is offered and bookings rely on
- * PostgreSQL alone. A periodic reconcile raises any count below
- * PostgreSQL's (an increment lost with a link); it never lowers one, since
- * a count above PostgreSQL's is usually a booking in flight. */
+ * PostgreSQL alone. A periodic reconcile rewrites the counts from
+ * PostgreSQL, correcting any drift (a lost increment, or a daemon that died
+ * between the gate and its transaction). */
 #ifndef DM_SLOTS_H
 #define DM_SLOTS_H
 

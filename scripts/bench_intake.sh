@@ -29,7 +29,7 @@ export PGOPTIONS="-c client_min_messages=warning"
 psql_su -d postgres -c "DROP DATABASE IF EXISTS $PGB_DB WITH (FORCE)"
 psql_su -d postgres -c "CREATE DATABASE $PGB_DB OWNER dispatchd"
 bench_db_setup "$DB" "$WORK"
-bench_daemon_start "$DB" "$WORK" "$POOL"
+bench_daemon_start "$DB" "$WORK" "$POOL" 1
 PORT=$BENCH_PORT
 trap bench_daemon_stop EXIT
 psql_db() { psql -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U dispatchd -d "$DB" -v ON_ERROR_STOP=1 "$@"; }

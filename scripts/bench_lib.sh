@@ -29,10 +29,13 @@ bench_db_setup() {
 	$q -c "SELECT sku FROM stock WHERE warehouse_id = 'bj-rdc-01' ORDER BY 1" >"$work/skus.txt"
 }
 
-# bench_daemon_start DB WORKDIR POOL: start dispatchd over DB; sets
-# BENCH_PORT and BENCH_PID and waits until its areas are loaded.
+# bench_daemon_start DB WORKDIR POOL REDIS_DB: start dispatchd over DB with
+# its own, emptied Redis database (capacity counts are per station id, so
+# two databases must never share one); sets BENCH_PORT and BENCH_PID and
+# waits until its areas are loaded.
 bench_daemon_start() {
-	local db=$1 work=$2 pool=$3
+	local db=$1 work=$2 pool=$3 rdb=$4
+	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$rdb" FLUSHDB >/dev/null
 	BENCH_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	cat >"$work/dispatchd.conf" <<CONF
 [server]
@@ -44,6 +47,7 @@ pool_size = $pool
 [redis]
 host = 127.0.0.1
 port = $REDIS_PORT
+db = $rdb
 [log]
 level = warning
 [paths]

@@ -16,7 +16,7 @@ DB=dispatchd_bench_promise
 WORK="$RUN_DIR/bench-promise"
 
 bench_db_setup "$DB" "$WORK"
-bench_daemon_start "$DB" "$WORK" 4
+bench_daemon_start "$DB" "$WORK" 4 2
 trap bench_daemon_stop EXIT
 BASE="http://127.0.0.1:$BENCH_PORT"
 # Warm: the capacity counters, then every SKU's stock hints.

@@ -218,6 +218,35 @@ def test_race_for_the_last_places_of_a_slot(w):
     assert w.redis.cli("HGET", "dispatchd:cap:st:" + station, key) == str(SLOT_CAP)
 
 
+def test_full_waves_spill_to_the_next_ones(w):
+    """Standard orders are never refused while a later wave has room: with 3
+    stops per wave, 10 concurrent orders fill waves in turn, none over."""
+    tiny = SMALL.replace("stops_per_courier_wave = 40", "stops_per_courier_wave = 3")
+    d = ready_daemon(w, tiny)
+    plenty_of_stock(w)
+    import threading
+    station = "bj-st-040"  # a station no other test books
+    results = [None] * 10
+
+    def one(i):
+        body = {"external_id": f"spill-{i}", "station_id": station,
+                "lines": [{"sku": SKU, "qty": 1}], "delivery_option": "standard"}
+        results[i] = d.request("POST", "/v1/orders", body=body,
+                               headers={"Idempotency-Key": f"k-spill-{i}"})
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert all(r.status == 201 for r in results), [(r.status, r.body[:120]) for r in results]
+    rows = [l.split("|") for l in w.pg.psql(
+        "dispatchd", "SELECT counter_key, booked, capacity FROM capacity_counters WHERE "
+                     f"station_id = '{station}' AND counter_key LIKE '%-W%' AND booked > 0").splitlines()]
+    booked = {k: int(b) for k, b, c in rows}
+    assert sum(booked.values()) == 10 and max(booked.values()) <= 3 and len(booked) >= 4, rows
+    windows = {r.json()["promise"]["standard"]["window_start"] for r in results}
+    assert len(windows) == len(booked), (windows, booked)
+
+
 def test_flushall_mid_burst_never_double_books(w):
     d = ready_daemon(w, SMALL)
     plenty_of_stock(w)
