@@ -16,7 +16,12 @@ if [ ! -f "$RUN_DIR/pg/data/PG_VERSION" ]; then
 	echo "up: initdb $RUN_DIR/pg/data"
 	as_pg "$PG_BIN/initdb" -D "$RUN_DIR/pg/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
 fi
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if ! as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg/data" status >/dev/null 2>&1; then
+	if port_taken "$PG_PORT"; then
+		echo "up: 127.0.0.1:$PG_PORT is taken by another program; set DISPATCH_PG_PORT" >&2
+		exit 1
+	fi
 	echo "up: starting PostgreSQL on 127.0.0.1:$PG_PORT"
 	as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg/data" -l "$RUN_DIR/pg/postgresql.log" -w -t 60 \
 		-o "-p $PG_PORT -k $RUN_DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200" \
