@@ -21,6 +21,8 @@ DECLARE
 	avail integer;
 	booked jsonb;
 	cc record;
+	tight text[];  -- "station|key" of counters without room for all their orders
+	missed jsonb;  -- the counter an order could not get
 BEGIN
 	-- 1. Claim the keys, in key order. A key inserted by a transaction still
 	-- running makes this wait for it; then it is someone else's (step 5).
@@ -77,27 +79,6 @@ BEGIN
 							   'available', avail);
 		END LOOP;
 		IF got = jsonb_array_length(o->'lines') THEN
-			-- Then its station capacity (wave; precise slot; large window):
-			-- one conditional increment per counter, all or none.
-			booked := '[]';
-			FOR cc IN SELECT * FROM jsonb_to_recordset(coalesce(o->'cap', '[]'))
-					AS x(st text, k text, c integer) LOOP
-				-- The row exists and is ours (2b): one conditional increment.
-				UPDATE capacity_counters AS t SET booked = t.booked + 1, capacity = cc.c
-				 WHERE t.station_id = cc.st AND t.counter_key = cc.k AND t.booked < cc.c;
-				EXIT WHEN NOT FOUND;
-				booked := booked || jsonb_build_object('st', cc.st, 'k', cc.k);
-			END LOOP;
-			IF jsonb_array_length(booked) < jsonb_array_length(coalesce(o->'cap', '[]')) THEN
-				PERFORM capacity_release(b->>'st', b->>'k')
-				   FROM jsonb_array_elements(booked) AS b;
-				PERFORM intake_release(took);
-				DELETE FROM idempotency_keys WHERE scope = 'orders' AND key = o->>'key';
-				res[i] := jsonb_build_object('r', 'capacity_full',
-					'stock', intake_stock_of(o),
-					'counter', o->'cap'->jsonb_array_length(booked));
-				CONTINUE;
-			END IF;
 			placed := placed || i;
 			res[i] := jsonb_build_object('r', 'ok', 'stock', took);
 		ELSE
@@ -106,6 +87,61 @@ BEGIN
 			res[i] := jsonb_build_object('r', 'no_stock', 'stock', intake_stock_of(o));
 		END IF;
 	END LOOP;
+
+	-- 3b. Their station capacity (wave; precise slot; large window), set-wise:
+	-- one UPDATE books every counter with room for all the orders that want
+	-- it (the common case)...
+	WITH want AS (
+		SELECT c->>'st' AS st, c->>'k' AS ck, count(*)::integer AS nb,
+		       max((c->>'c')::integer) AS cap
+		  FROM unnest(placed) AS x(i),
+		       jsonb_array_elements(coalesce(batch->(x.i - 1)->'cap', '[]')) AS c
+		 GROUP BY 1, 2),
+	up AS (
+		UPDATE capacity_counters AS t SET booked = t.booked + w.nb, capacity = w.cap
+		  FROM want w
+		 WHERE t.station_id = w.st AND t.counter_key = w.ck AND t.booked + w.nb <= w.cap
+		RETURNING t.station_id, t.counter_key)
+	SELECT coalesce(array_agg(w.st || '|' || w.ck), '{}') INTO tight
+	  FROM want w
+	 WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.station_id = w.st AND up.counter_key = w.ck);
+
+	-- ...and counters without room for all go order by order: one conditional
+	-- increment each; an order that misses one gives back its stock and the
+	-- places it holds (set-wise or here), alone.
+	IF cardinality(tight) > 0 THEN
+		kept := '{}';
+		FOREACH i IN ARRAY placed LOOP
+			o := batch->(i - 1);
+			took := res[i]->'stock';
+			booked := '[]';
+			missed := NULL;
+			FOR cc IN SELECT * FROM jsonb_to_recordset(coalesce(o->'cap', '[]'))
+					AS x(st text, k text, c integer) LOOP
+				CONTINUE WHEN NOT (cc.st || '|' || cc.k) = ANY (tight);
+				UPDATE capacity_counters AS t SET booked = t.booked + 1, capacity = cc.c
+				 WHERE t.station_id = cc.st AND t.counter_key = cc.k AND t.booked < cc.c;
+				IF NOT FOUND THEN
+					missed := jsonb_build_object('st', cc.st, 'k', cc.k, 'c', cc.c);
+					EXIT;
+				END IF;
+				booked := booked || jsonb_build_object('st', cc.st, 'k', cc.k);
+			END LOOP;
+			IF missed IS NULL THEN
+				kept := kept || i;
+				CONTINUE;
+			END IF;
+			PERFORM capacity_release(b->>'st', b->>'k') FROM jsonb_array_elements(booked) AS b;
+			PERFORM capacity_release(c->>'st', c->>'k')
+			   FROM jsonb_array_elements(coalesce(o->'cap', '[]')) AS c
+			  WHERE NOT ((c->>'st') || '|' || (c->>'k')) = ANY (tight);
+			PERFORM intake_release(took);
+			DELETE FROM idempotency_keys WHERE scope = 'orders' AND key = o->>'key';
+			res[i] := jsonb_build_object('r', 'capacity_full', 'stock', intake_stock_of(o),
+						     'counter', missed);
+		END LOOP;
+		placed := kept;
+	END IF;
 
 	-- 4. The orders; an external id already taken gives its stock back.
 	WITH ins AS (
