@@ -8,9 +8,9 @@ if [ -f "$RUN_DIR/dispatchd.pid" ]; then
 	kill -TERM "$(cat "$RUN_DIR/dispatchd.pid")" 2>/dev/null || true
 	rm -f "$RUN_DIR/dispatchd.pid"
 fi
-if [ -f "$RUN_DIR/pg/data/PG_VERSION" ] &&
-	as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg/data" status >/dev/null 2>&1; then
-	as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg/data" -m fast -w stop >/dev/null
+if [ -f "$PG_DIR/data/PG_VERSION" ] &&
+	as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
+	as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
 	echo "down: PostgreSQL stopped"
 fi
 if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then

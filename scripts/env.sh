@@ -14,3 +14,11 @@ PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=dispatchd user=dispatchd"
 as_pg() {
 	if [ "$(id -un)" = "$PG_USER_OS" ]; then "$@"; else runuser -u "$PG_USER_OS" -- "$@"; fi
 }
+
+# PostgreSQL's folder: run/pg, unless its OS user cannot reach the checkout
+# (say, a clone under root's private home): then one under /var/tmp, named
+# after the checkout so that up and down agree.
+PG_DIR=$RUN_DIR/pg
+if id "$PG_USER_OS" >/dev/null 2>&1 && ! as_pg test -x "$ROOT" 2>/dev/null; then
+	PG_DIR=/var/tmp/dispatchd-pg-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)
+fi

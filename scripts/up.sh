@@ -5,26 +5,26 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-mkdir -p "$RUN_DIR/pg" "$RUN_DIR/redis"
-chown "$PG_USER_OS" "$RUN_DIR/pg" 2>/dev/null || true
-if ! as_pg test -w "$RUN_DIR/pg"; then
-	echo "up: the $PG_USER_OS user cannot write $RUN_DIR/pg (check the folder permissions)" >&2
+mkdir -p "$PG_DIR" "$RUN_DIR/redis"
+chown "$PG_USER_OS" "$PG_DIR" 2>/dev/null || true
+if ! as_pg test -w "$PG_DIR"; then
+	echo "up: the $PG_USER_OS user cannot write $PG_DIR (check the folder permissions)" >&2
 	exit 1
 fi
 
-if [ ! -f "$RUN_DIR/pg/data/PG_VERSION" ]; then
-	echo "up: initdb $RUN_DIR/pg/data"
-	as_pg "$PG_BIN/initdb" -D "$RUN_DIR/pg/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
+if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+	echo "up: initdb $PG_DIR/data"
+	as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
 fi
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-if ! as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg/data" status >/dev/null 2>&1; then
+if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
 	if port_taken "$PG_PORT"; then
 		echo "up: 127.0.0.1:$PG_PORT is taken by another program; set DISPATCH_PG_PORT" >&2
 		exit 1
 	fi
 	echo "up: starting PostgreSQL on 127.0.0.1:$PG_PORT"
-	as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg/data" -l "$RUN_DIR/pg/postgresql.log" -w -t 60 \
-		-o "-p $PG_PORT -k $RUN_DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200" \
+	as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgresql.log" -w -t 60 \
+		-o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" \
 		start >/dev/null
 fi
 psql_su() { as_pg psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }

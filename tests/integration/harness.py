@@ -50,14 +50,27 @@ def as_pg_user(argv):
     return argv
 
 
+def pg_can_reach(path):
+    """Whether the PostgreSQL OS user can enter path (a checkout under a
+    private home, such as /root, cannot host its cluster)."""
+    if os.geteuid() != 0:
+        return True
+    return subprocess.run(as_pg_user(["test", "-x", path])).returncode == 0
+
+
 class Postgres:
     """A throwaway cluster in its own folder, run as the postgres OS user."""
 
     def __init__(self, root):
-        self.dir = os.path.join(root, "pg")
-        os.makedirs(self.dir)
+        if pg_can_reach(root):
+            self.dir = os.path.join(root, "pg")
+            os.makedirs(self.dir)
+        else:
+            self.dir = tempfile.mkdtemp(prefix="dispatchd-test-pg-", dir="/var/tmp")
+        self.owns_dir = not self.dir.startswith(root)
         if os.geteuid() == 0:
-            shutil.chown(root, PG_OS_USER)
+            if not self.owns_dir:
+                shutil.chown(root, PG_OS_USER)
             shutil.chown(self.dir, PG_OS_USER)
         self.port = free_port()
         subprocess.run(as_pg_user([f"{PG_BIN}/initdb", "-D", self.dir + "/data", "-U", "postgres",
@@ -269,6 +282,8 @@ class World:
             pass
         if not os.environ.get("DISPATCH_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
+            if self.pg.owns_dir:
+                shutil.rmtree(self.pg.dir, ignore_errors=True)
 
 
 def run(module_globals):
