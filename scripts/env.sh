@@ -12,7 +12,8 @@ PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=dispatchd user=dispatchd"
 
 # Run a command as the PostgreSQL OS user (PostgreSQL refuses to run as root).
 as_pg() {
-	if [ "$(id -un)" = "$PG_USER_OS" ]; then "$@"; else runuser -u "$PG_USER_OS" -- "$@"; fi
+	# From /: the checkout itself may be out of the PostgreSQL user's reach.
+	if [ "$(id -un)" = "$PG_USER_OS" ]; then "$@"; else (cd / && runuser -u "$PG_USER_OS" -- "$@"); fi
 }
 
 # PostgreSQL's folder: run/pg, unless its OS user cannot reach the checkout

@@ -55,7 +55,7 @@ def pg_can_reach(path):
     private home, such as /root, cannot host its cluster)."""
     if os.geteuid() != 0:
         return True
-    return subprocess.run(as_pg_user(["test", "-x", path])).returncode == 0
+    return subprocess.run(as_pg_user(["test", "-x", path]), cwd="/").returncode == 0
 
 
 class Postgres:
@@ -75,7 +75,7 @@ class Postgres:
         self.port = free_port()
         subprocess.run(as_pg_user([f"{PG_BIN}/initdb", "-D", self.dir + "/data", "-U", "postgres",
                                    "-A", "trust", "-E", "UTF8", "--no-sync"]),
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, cwd="/")
         self.start()
         self.psql("postgres", "CREATE ROLE dispatchd LOGIN CREATEDB")
         # As scripts/up.sh does: PostGIS in template1, so every database has it.
@@ -88,11 +88,11 @@ class Postgres:
                                    self.dir + "/log", "-w", "-t", "60", "-o",
                                    f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
                                    "-c fsync=off -c max_connections=100", "start"]),
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, cwd="/")
 
     def stop(self, mode="fast"):
         subprocess.run(as_pg_user([f"{PG_BIN}/pg_ctl", "-D", self.dir + "/data", "-m", mode,
-                                   "-w", "stop"]), check=True, stdout=subprocess.DEVNULL)
+                                   "-w", "stop"]), check=True, stdout=subprocess.DEVNULL, cwd="/")
 
     def psql(self, db, sql, user="postgres"):
         out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
