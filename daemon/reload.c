@@ -2,6 +2,9 @@
  * pure parser, apply environment secrets, and keep fixed keys fixed. The
  * swap itself (and re-applying settings to the pool, Redis and HTTP) is
  * main.c's, which owns those objects. */
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,65 @@
 #include "daemon/reload.h"
 
 #define DM_RELOAD_MAX_FILE (1 << 20)
+
+/* True for an IPv4 or IPv6 literal. */
+static bool
+dm_reload_is_ip(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* The backends must be reachable without name resolution: libpq and hiredis
+ * resolve host names with blocking calls, which would stall the event loop
+ * at every reconnect. IP addresses, PostgreSQL socket folders and an
+ * explicit hostaddr are fine. Returns 0, or -1 with err filled. */
+static int
+dm_reload_check_hosts(const struct cfg *cfg, struct cfg_err *err)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(cfg->pg_dsn, &why);
+	int rc = 0;
+	if (opts == NULL) {
+		snprintf(err->msg, sizeof err->msg, "[postgres] dsn: %.200s",
+			 why != NULL ? why : "cannot be parsed");
+		PQfreemem(why);
+		return -1;
+	}
+	const char *host = NULL, *hostaddr = NULL;
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+	}
+	if (hostaddr == NULL && host != NULL && host[0] != '\0' && host[0] != '/') {
+		/* A list of hosts is comma-separated: every one must be an address. */
+		char list[CFG_STR_MAX];
+		snprintf(list, sizeof list, "%s", host);
+		for (char *save = NULL, *h = strtok_r(list, ",", &save); h != NULL;
+		     h = strtok_r(NULL, ",", &save)) {
+			if (!dm_reload_is_ip(h) && h[0] != '/') {
+				snprintf(err->msg, sizeof err->msg,
+					 "[postgres] dsn: host '%.64s' is a name; give an IP address, a "
+					 "socket folder or hostaddr= (resolving names would block the "
+					 "event loop)",
+					 h);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	PQconninfoFree(opts);
+	if (rc == 0 && !dm_reload_is_ip(cfg->redis_host)) {
+		snprintf(err->msg, sizeof err->msg,
+			 "[redis] host: '%.64s' is not an IP address (resolving names would block "
+			 "the event loop)",
+			 cfg->redis_host);
+		rc = -1;
+	}
+	return rc;
+}
 
 struct dm_cfg_snap *
 dm_reload_load(const char *path, struct cfg_err *err)
@@ -41,6 +103,10 @@ dm_reload_load(const char *path, struct cfg_err *err)
 			cfg_free(cfg);
 			return NULL;
 		}
+	}
+	if (dm_reload_check_hosts(cfg, err) != 0) {
+		cfg_free(cfg);
+		return NULL;
 	}
 	snap = calloc(1, sizeof *snap);
 	if (snap == NULL) {

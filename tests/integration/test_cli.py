@@ -47,6 +47,18 @@ def test_check_config_names_key_and_line(w):
         r = subprocess.run([DISPATCHD, "--check-config", "-c", path], capture_output=True, text=True)
         assert r.returncode == 1, (text, r)
         assert line in r.stderr and key in r.stderr, (text, r.stderr)
+    # Backends by name would need blocking DNS on the event loop: refused.
+    for text, key in (("[postgres]\ndsn = host=db.example.com dbname=x\n", "[postgres] dsn"),
+                      ("[redis]\nhost = redis.example.com\n", "[redis] host")):
+        path = write(w, "names.conf", text)
+        r = subprocess.run([DISPATCHD, "--check-config", "-c", path], capture_output=True, text=True)
+        assert r.returncode == 1 and key in r.stderr and "block" in r.stderr, (text, r.stderr)
+    for ok in ("[postgres]\ndsn = host=/var/run/postgresql dbname=x\n",
+               "[postgres]\ndsn = host=db hostaddr=10.0.0.5 dbname=x\n",
+               "[redis]\nhost = ::1\n"):
+        path = write(w, "addrs.conf", ok)
+        r = subprocess.run([DISPATCHD, "--check-config", "-c", path], capture_output=True, text=True)
+        assert r.returncode == 0, (ok, r.stderr)
     r = subprocess.run([DISPATCHD, "--check-config", "-c", "/nonexistent.conf"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "cannot open" in r.stderr, r
