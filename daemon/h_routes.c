@@ -114,13 +114,7 @@ dm_h_routes_get_done(const struct dm_pg_reply *reply, void *arg)
 	struct dm_req *r = arg;
 	if (dm_req_answered(r))
 		goto out;
-	if (!reply->ok)
-		dm_req_problem(r, 503, "postgresql query failed", NULL);
-	else if (PQntuples(reply->res) != 1 || PQgetisnull(reply->res, 0, 0))
-		dm_req_problem(r, 404, "no plan stored for this wave", NULL);
-	else
-		dm_req_reply(r, 200, "application/json", PQgetvalue(reply->res, 0, 0),
-			     (size_t)PQgetlength(reply->res, 0, 0));
+	dm_req_reply_pg_doc(r, reply, "no plan stored for this wave");
 out:
 	dm_req_unref(r, "routes");
 }

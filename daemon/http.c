@@ -23,6 +23,7 @@
 #include "daemon/http.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/pg.h"
 #include "daemon/reload.h"
 #include "daemon/sd.h"
 
@@ -285,6 +286,18 @@ dm_req_reply_json(struct dm_req *r, int status, json_t *body)
 	}
 	dm_req_reply(r, status, "application/json", text, strlen(text));
 	free(text);
+}
+
+void
+dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply, const char *not_found)
+{
+	if (!reply->ok)
+		dm_req_problem(r, 503, "postgresql query failed", NULL);
+	else if (PQntuples(reply->res) != 1 || PQgetisnull(reply->res, 0, 0))
+		dm_req_problem(r, 404, not_found, NULL);
+	else
+		dm_req_reply(r, 200, "application/json", PQgetvalue(reply->res, 0, 0),
+			     (size_t)PQgetlength(reply->res, 0, 0));
 }
 
 void

@@ -93,6 +93,14 @@ void dm_req_reply(struct dm_req *r, int status, const char *content_type, const 
 /* Answer with a JSON value (stolen: decref'd here). */
 void dm_req_reply_json(struct dm_req *r, int status, json_t *body);
 
+struct dm_pg_reply;
+
+/* Answer a query that returns one JSON document (one row, one column):
+ * 200 with it, 404 with not_found when there is no row or it is NULL, 503
+ * when the query failed. */
+void dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply,
+			 const char *not_found);
+
 /* Answer application/problem+json (RFC 9457) with a detail message;
  * extra (stolen, may be NULL) adds extension members such as "errors". */
 void dm_req_problem(struct dm_req *r, int status, const char *detail, json_t *extra);

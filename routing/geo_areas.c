@@ -318,14 +318,7 @@ rt_geo_areas_geojson(const struct rt_geo_areas *areas, size_t i, char **out, str
 	if (i >= areas->n)
 		return rt_err_set(err, RT_E_INVAL, "area index %zu out of range", i);
 	st = rt_geo_json_buf_geom(&b, areas->ctx->h, areas->v[i].geom, err);
-	if (st == RT_OK && b.oom)
-		st = rt_err_set(err, RT_E_NOMEM, "geo: out of memory");
-	if (st != RT_OK) {
-		free(b.p);
-		return st;
-	}
-	*out = b.p;
-	return RT_OK;
+	return rt_geo_json_buf_take(&b, st, out, err);
 }
 
 /* ---- overlap resolution ---- */

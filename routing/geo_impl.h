@@ -86,6 +86,10 @@ void rt_geo_json_buf_fmt(struct rt_geo_json_buf *b, const char *fmt, ...)
 void rt_geo_json_buf_num(struct rt_geo_json_buf *b, double v);
 /* A JSON string literal, escaped. */
 void rt_geo_json_buf_quote(struct rt_geo_json_buf *b, const char *s);
+/* Finish a writer whose status so far is st: on success (and no OOM) hand
+ * the text to *out (the caller frees it), else free it and return the error. */
+enum rt_status rt_geo_json_buf_take(struct rt_geo_json_buf *b, enum rt_status st, char **out,
+				    struct rt_err *err);
 /* A polygonal geometry as a GeoJSON Polygon or MultiPolygon object. */
 enum rt_status rt_geo_json_buf_geom(struct rt_geo_json_buf *b, GEOSContextHandle_t h,
 				    const GEOSGeometry *g, struct rt_err *err);

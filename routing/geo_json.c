@@ -79,6 +79,20 @@ rt_geo_json_buf_num(struct rt_geo_json_buf *b, double v)
 		rt_geo_json_buf_add(b, tmp, (size_t)n);
 }
 
+enum rt_status
+rt_geo_json_buf_take(struct rt_geo_json_buf *b, enum rt_status st, char **out, struct rt_err *err)
+{
+	if (st == RT_OK && b->oom)
+		st = rt_err_set(err, RT_E_NOMEM, "geo: out of memory");
+	if (st != RT_OK) {
+		free(b->p);
+		b->p = NULL;
+		return st;
+	}
+	*out = b->p;
+	return RT_OK;
+}
+
 void
 rt_geo_json_buf_quote(struct rt_geo_json_buf *b, const char *s)
 {
@@ -205,15 +219,10 @@ rt_geo_json_write(const struct rt_geo_areas *areas, const char *members, char **
 		rt_geo_json_buf_str(&b, i + 1 < areas->n ? "},\n" : "}\n");
 	}
 	rt_geo_json_buf_str(&b, "]}\n");
-	if (st == RT_OK && b.oom)
-		st = rt_err_set(err, RT_E_NOMEM, "geo: out of memory");
-	if (st != RT_OK) {
-		free(b.p);
-		return st;
-	}
-	*out = b.p;
-	*len = b.len;
-	return RT_OK;
+	st = rt_geo_json_buf_take(&b, st, out, err);
+	if (st == RT_OK)
+		*len = b.len;
+	return st;
 }
 
 /* ---- reader ---- */
