@@ -2,7 +2,6 @@
  * warehouses), list the stations, and one station with its service area as
  * GeoJSON. They read the current areas snapshot (geo.c); none waits on a
  * backend. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,30 +10,6 @@
 #include "daemon/geo.h"
 #include "daemon/http.h"
 #include "daemon/routes.h"
-
-/* Parse a coordinate query parameter into *out; on failure add an entry to
- * errors and return -1. */
-static int
-dm_h_geo_coord(struct dm_req *r, const char *name, double limit, double *out, json_t *errors)
-{
-	const char *text = dm_req_query(r, name);
-	const char *why = NULL;
-	char *end = NULL;
-	if (text == NULL || text[0] == '\0') {
-		why = "is required";
-	} else {
-		errno = 0;
-		*out = strtod(text, &end);
-		if (errno != 0 || *end != '\0' || !isfinite(*out))
-			why = "must be a decimal number";
-		else if (fabs(*out) > limit)
-			why = limit == 90 ? "must be within -90..90" : "must be within -180..180";
-	}
-	if (why == NULL)
-		return 0;
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", name, "message", why));
-	return -1;
-}
 
 static json_t *
 dm_h_geo_place_json(const struct dm_geo_place *p)
@@ -65,9 +40,7 @@ dm_h_geo_locate(struct dm_req *r)
 {
 	double lat = 0, lon = 0;
 	json_t *errors = json_array();
-	int bad = dm_h_geo_coord(r, "lat", 90, &lat, errors);
-	bad |= dm_h_geo_coord(r, "lon", 180, &lon, errors);
-	if (bad) {
+	if (dm_req_query_latlon(r, &lat, &lon, errors) != 0) {
 		dm_req_problem(r, 422, "invalid coordinates", json_pack("{s:o}", "errors", errors));
 		return;
 	}

@@ -88,25 +88,6 @@ dm_h_promise_line(struct dm_h_promise *p, const char *text)
 	return NULL;
 }
 
-static int
-dm_h_promise_coord(struct dm_req *r, const char *name, double limit, double *out, json_t *errors)
-{
-	const char *text = dm_req_query(r, name), *why = NULL;
-	char *end = NULL;
-	if (text == NULL || text[0] == '\0') {
-		why = "is required";
-	} else {
-		errno = 0;
-		*out = strtod(text, &end);
-		if (errno != 0 || *end != '\0' || !isfinite(*out) || fabs(*out) > limit)
-			why = limit == 90 ? "must be a number within -90..90"
-					  : "must be a number within -180..180";
-	}
-	if (why != NULL)
-		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", name, "message", why));
-	return why != NULL ? -1 : 0;
-}
-
 static void
 dm_h_promise_time(struct dm_jsonw *w, const struct dm_h_promise *p, const char *key,
 		  int64_t local_s)
@@ -340,8 +321,7 @@ dm_h_promise_get(struct dm_req *r)
 	}
 	p->r = r;
 	dm_req_ref(r, "promise");
-	dm_h_promise_coord(r, "lat", 90, &lat, errors);
-	dm_h_promise_coord(r, "lon", 180, &lon, errors);
+	(void)dm_req_query_latlon(r, &lat, &lon, errors);
 	const char *lines[WH_ALLOC_MAX_LINES + 1];
 	size_t nlines = dm_req_query_all(r, "sku", lines, WH_ALLOC_MAX_LINES + 1);
 	for (size_t i = 0; i < nlines && i <= WH_ALLOC_MAX_LINES; i++) {

@@ -11,7 +11,9 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +202,37 @@ dm_req_query_all(struct dm_req *r, const char *name, const char **out, size_t ca
 		n++;
 	}
 	return n;
+}
+
+/* One coordinate parameter; on failure add its entry to errors, return -1. */
+static int
+dm_req_query_coord(struct dm_req *r, const char *name, double limit, double *out, json_t *errors)
+{
+	const char *text = dm_req_query(r, name);
+	const char *why = NULL;
+	char *end = NULL;
+	if (text == NULL || text[0] == '\0') {
+		why = "is required";
+	} else {
+		errno = 0;
+		*out = strtod(text, &end);
+		if (errno != 0 || *end != '\0' || !isfinite(*out))
+			why = "must be a decimal number";
+		else if (fabs(*out) > limit)
+			why = limit == 90 ? "must be within -90..90" : "must be within -180..180";
+	}
+	if (why == NULL)
+		return 0;
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", name, "message", why));
+	return -1;
+}
+
+int
+dm_req_query_latlon(struct dm_req *r, double *lat, double *lon, json_t *errors)
+{
+	int bad = dm_req_query_coord(r, "lat", 90, lat, errors);
+	bad |= dm_req_query_coord(r, "lon", 180, lon, errors);
+	return bad;
 }
 
 const char *

@@ -78,6 +78,11 @@ const char *dm_req_query(struct dm_req *r, const char *name);
  * up to cap into out (borrowed from r); returns how many there are. */
 size_t dm_req_query_all(struct dm_req *r, const char *name, const char **out, size_t cap);
 
+/* The query parameters lat and lon (WGS84 degrees) into *lat and *lon.
+ * Returns 0, or -1 after adding one {"field","message"} per bad or missing
+ * parameter to errors. */
+int dm_req_query_latlon(struct dm_req *r, double *lat, double *lon, json_t *errors);
+
 /* A request header value, or NULL. Borrowed from r. */
 const char *dm_req_header(struct dm_req *r, const char *name);
 
