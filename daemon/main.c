@@ -13,18 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/clock.h"
-#include "daemon/daemon.h"
-#include "daemon/geo.h"
-#include "daemon/http.h"
-#include "daemon/log.h"
-#include "daemon/metrics.h"
-#include "daemon/pg.h"
-#include "daemon/rds.h"
-#include "daemon/reload.h"
-#include "daemon/sd.h"
-#include "daemon/slots.h"
-#include "daemon/work.h"
+#include "daemon/api/tables.h"
+#include "daemon/base/clock.h"
+#include "daemon/base/daemon.h"
+#include "daemon/svc/areas.h"
+#include "daemon/io/http.h"
+#include "daemon/base/log.h"
+#include "daemon/base/metrics.h"
+#include "daemon/io/pg.h"
+#include "daemon/io/rds.h"
+#include "daemon/base/reload.h"
+#include "daemon/base/sd.h"
+#include "daemon/svc/counters.h"
+#include "daemon/base/work.h"
 
 static void
 dm_main_usage(FILE *out)
@@ -97,7 +98,7 @@ dm_main_reload(struct dm_daemon *d)
 	dm_rds_configure(d->rds, d->cfg->cfg);
 	d->reloads_total++;
 	dm_log_info("cfg", "reloaded %s", d->config_path);
-	dm_geo_reload(d);
+	dm_areas_reload(d);
 	dm_main_status_text(d, status, sizeof status);
 	dm_sd_ready(status);
 }
@@ -108,7 +109,7 @@ dm_main_drain_cb(evutil_socket_t fd, short what, void *arg)
 	struct dm_daemon *d = arg;
 	(void)fd;
 	(void)what;
-	double now = dm_daemon_now_s();
+	double now = dm_clock_mono_s();
 	/* Once idle, answers still being written get a second at most: a
 	 * client that vanished mid-write never completes its reply. */
 	if (d->inflight == 0 && d->drain_writes_until_s == 0)
@@ -132,7 +133,7 @@ dm_main_stop(struct dm_daemon *d, const char *signame)
 	dm_sd_stopping();
 	d->draining = true;
 	dm_http_stop_accepting(d);
-	d->drain_deadline_s = dm_daemon_now_s() + d->cfg->cfg->drain_timeout_ms / 1000.0;
+	d->drain_deadline_s = dm_clock_mono_s() + d->cfg->cfg->drain_timeout_ms / 1000.0;
 	d->drain = event_new(d->base, -1, EV_PERSIST, dm_main_drain_cb, d);
 	struct timeval tv = {0, 20000};
 	if (d->drain == NULL || event_add(d->drain, &tv) != 0)
@@ -191,8 +192,8 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "out of memory starting the backends");
 		return -1;
 	}
-	dm_geo_reload(d); /* in the background: retried until PostgreSQL answers */
-	if (dm_slots_start(d) != 0) {
+	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
+	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
 		return -1;
 	}
@@ -210,8 +211,8 @@ dm_main_teardown(struct dm_daemon *d)
 {
 	/* Backends first: their pending callbacks answer the requests still in
 	 * flight (503) while the HTTP connections exist; then close those. */
-	dm_slots_stop(d);
-	dm_geo_shutdown(d);
+	dm_counters_stop(d);
+	dm_areas_shutdown(d);
 	dm_pg_free(d->pg);
 	d->pg = NULL;
 	dm_rds_free(d->rds);
@@ -258,6 +259,8 @@ main(int argc, char **argv)
 	}
 	dm_log_init();
 	struct cfg_err err;
+	d.route_tables = dm_api_tables;
+	d.nroute_tables = dm_api_ntables;
 	d.cfg = dm_reload_load(d.config_path, &err);
 	if (d.cfg == NULL) {
 		if (err.line > 0)
@@ -274,7 +277,7 @@ main(int argc, char **argv)
 	dm_log_set_level(d.cfg->cfg->log_level);
 	dm_clock_set_zone(d.cfg->promise.tz); /* validated by the load */
 	signal(SIGPIPE, SIG_IGN);
-	d.started_s = dm_daemon_now_s();
+	d.started_s = dm_clock_mono_s();
 	dm_log_info("main", "dispatchd %s starting with %s", DISPATCH_VERSION, d.config_path);
 	if (dm_main_setup(&d) != 0) {
 		dm_main_teardown(&d);

@@ -25,6 +25,14 @@ def test_version(w):
     assert r.returncode == 0 and r.stdout.startswith("dispatchctl "), r
 
 
+def test_dispatchctl_links_no_event_loop(w):
+    # dispatchctl is the cores, the config and libpq: no libevent, hiredis or libsystemd.
+    out = subprocess.run(["ldd", DISPATCHCTL], capture_output=True, text=True, check=True).stdout
+    assert "libpq" in out, out
+    for lib in ("libevent", "libhiredis", "libsystemd"):
+        assert lib not in out, f"dispatchctl links {lib}:\n{out}"
+
+
 def test_check_config_accepts_the_example(w):
     example = os.path.join(harness.SOURCE_DIR, "config", "dispatchd.conf")
     r = subprocess.run([DISPATCHD, "--check-config", "-c", example], capture_output=True, text=True)

@@ -28,5 +28,38 @@ if [ -n "$cross" ]; then
 	echo "$cross"
 	status=1
 fi
-[ $status -eq 0 ] && echo "ok   cores are sans-I/O"
+# daemon/ layers: base <- io <- svc <- api <- main. A lower layer never
+# includes a higher one; only main.c lives in daemon/ itself.
+layer_check() { # folder, the daemon/ folders it must not include
+	local dir=$1; shift
+	for up in "$@"; do
+		local hits
+		hits=$(grep -nE "#include *\"daemon/$up/" daemon/$dir/*.[ch] 2>/dev/null)
+		if [ -n "$hits" ]; then
+			echo "daemon/$dir includes the higher layer daemon/$up:"
+			echo "$hits"
+			status=1
+		fi
+	done
+}
+layer_check base io svc api ctl
+layer_check io svc api ctl
+layer_check svc api ctl
+layer_check api ctl
+layer_check ctl io svc api
+stray=$(find daemon -maxdepth 1 -type f ! -name main.c ! -name CMakeLists.txt)
+if [ -n "$stray" ]; then
+	echo "files in daemon/ outside a layer folder:"
+	echo "$stray"
+	status=1
+fi
+# dispatchctl has no event loop: no libevent, hiredis or systemd headers.
+ctl_io=$(grep -nE '#include *[<"](event2/|hiredis/|systemd/)' daemon/ctl/*.[ch] daemon/base/log.c \
+	daemon/base/file.c daemon/base/clock.c daemon/base/reload.c daemon/base/promise_cfg.c)
+if [ -n "$ctl_io" ]; then
+	echo "dispatchctl's sources include libevent, hiredis or systemd:"
+	echo "$ctl_io"
+	status=1
+fi
+[ $status -eq 0 ] && echo "ok   cores are sans-I/O; daemon/ layers include downwards only"
 exit $status

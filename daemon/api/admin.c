@@ -1,0 +1,81 @@
+/* Operator resources under /v1/admin: the schema migrations the daemon's
+ * database has applied, and the log level at run time (until the next
+ * reload, which re-reads it from the file). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/cfg.h"
+#include "daemon/base/daemon.h"
+#include "daemon/io/http.h"
+#include "daemon/base/log.h"
+#include "daemon/io/pg.h"
+#include "daemon/api/tables.h"
+
+static void
+dm_api_admin_migrations_done(const struct dm_pg_reply *reply, void *arg)
+{
+	struct dm_req *r = arg;
+	if (dm_req_answered(r))
+		goto out;
+	if (!reply->ok) {
+		if (strcmp(reply->sqlstate, "42P01") == 0)
+			dm_req_problem(r, 503, "the schema is not migrated: run dispatchctl migrate", NULL);
+		else
+			dm_req_problem(r, 503, "postgresql query failed", NULL);
+		goto out;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < PQntuples(reply->res); i++)
+		json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "version",
+						      atoi(PQgetvalue(reply->res, i, 0)), "name",
+						      PQgetvalue(reply->res, i, 1), "applied_at",
+						      PQgetvalue(reply->res, i, 2)));
+	dm_req_reply_json(r, 200, json_pack("{s:o}", "migrations", list));
+out:
+	dm_req_unref(r, __func__);
+}
+
+static void
+dm_api_admin_migrations(struct dm_req *r)
+{
+	dm_req_ref(r, __func__);
+	if (dm_pg_query(r->d->pg,
+			"SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
+			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations ORDER BY version",
+			0, NULL, dm_api_admin_migrations_done, r) != 0) {
+		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_unref(r, __func__);
+	}
+}
+
+static void
+dm_api_admin_log_level(struct dm_req *r)
+{
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	const char *level = json_string_value(json_object_get(body, "level"));
+	int found = -1;
+	for (int i = CFG_LOG_ERROR; level != NULL && i <= CFG_LOG_DEBUG; i++)
+		if (strcasecmp(level, cfg_log_level_name(i)) == 0)
+			found = i;
+	if (found < 0) {
+		json_t *errors = json_pack("{s:[{s:s,s:s}]}", "errors", "field", "level", "message",
+					   "must be one of error, warning, info, debug");
+		dm_req_problem(r, 422, "invalid log level", errors);
+	} else {
+		dm_log_set_level(found);
+		dm_log_info("cfg", "log level set to %s over the API", cfg_log_level_name(found));
+		dm_req_reply_json(r, 200, json_pack("{s:s}", "level", cfg_log_level_name(found)));
+	}
+	json_decref(body);
+}
+
+static const struct dm_route dm_api_admin_routes[] = {
+	{EVHTTP_REQ_GET, "/v1/admin/migrations", dm_api_admin_migrations, 1},
+	{EVHTTP_REQ_PUT, "/v1/admin/log-level", dm_api_admin_log_level, 4096},
+};
+
+const struct dm_route_table dm_api_admin_table = {
+	dm_api_admin_routes, sizeof dm_api_admin_routes / sizeof dm_api_admin_routes[0]};

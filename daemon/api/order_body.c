@@ -1,0 +1,415 @@
+/* Order requests and documents (see order_body.h). It owns the request
+ * schema of POST /v1/orders (which fields, which limits, the messages of a
+ * 422) and the shape of the order document; it does not plan, store or
+ * answer anything.
+ *
+ * Coordinates are rounded to 1e-7 degree (about 1 cm) and printed with 10
+ * significant digits, so the 201 body and PostgreSQL's rendering of the
+ * stored double (GET /v1/orders/{id}) show the same number. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "daemon/api/order_body.h"
+#include "warehouse/civil.h"
+
+#define DM_INTAKE_ORDER_DUMP (JSON_COMPACT | JSON_REAL_PRECISION(10))
+
+bool
+dm_order_body_valid_id(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n < DM_INTAKE_ID_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-") == n;
+}
+
+static void
+dm_order_body_error(json_t *errors, const char *field, const char *message)
+{
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
+}
+
+static bool
+dm_order_body_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static void
+dm_order_body_parse_key(struct dm_order_body *o, const char *key, json_t *errors)
+{
+	size_t n = key != NULL ? strlen(key) : 0;
+	if (key == NULL || n == 0) {
+		dm_order_body_error(errors, "Idempotency-Key", "the header is required");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (key[i] < 0x21 || key[i] > 0x7e || n > DM_ORDER_BODY_KEY_MAX) {
+			dm_order_body_error(errors, "Idempotency-Key",
+					      "must be 1 to 255 visible ASCII characters");
+			return;
+		}
+	}
+	memcpy(o->key, key, n + 1);
+}
+
+static void
+dm_order_body_parse_where(struct dm_order_body *o, const json_t *body, json_t *errors)
+{
+	const json_t *cust = json_object_get(body, "customer");
+	const json_t *st = json_object_get(body, "station_id");
+	if (cust != NULL && !json_is_null(cust)) {
+		const json_t *lat = json_object_get(cust, "lat"), *lon = json_object_get(cust, "lon");
+		if (!json_is_object(cust)) {
+			dm_order_body_error(errors, "customer", "must be an object {lat, lon}");
+		} else if (!json_is_number(lat) || fabs(json_number_value(lat)) > 90) {
+			dm_order_body_error(errors, "customer.lat",
+					      "must be a number of degrees in -90..90");
+		} else if (!json_is_number(lon) || fabs(json_number_value(lon)) > 180) {
+			dm_order_body_error(errors, "customer.lon",
+					      "must be a number of degrees in -180..180");
+		} else {
+			o->has_loc = true;
+			o->lat = round(json_number_value(lat) * 1e7) / 1e7;
+			o->lon = round(json_number_value(lon) * 1e7) / 1e7;
+		}
+	}
+	if (st != NULL && !json_is_null(st)) {
+		const char *s = json_string_value(st);
+		if (s == NULL || !dm_order_body_valid_id(s))
+			dm_order_body_error(errors, "station_id",
+					      "must be a station id (1 to 63 characters)");
+		else
+			snprintf(o->station, sizeof o->station, "%s", s);
+	}
+	if ((cust == NULL || json_is_null(cust)) && (st == NULL || json_is_null(st)))
+		dm_order_body_error(errors, "customer",
+				      "give the customer's location {lat, lon} or a station_id");
+}
+
+static void
+dm_order_body_parse_lines(struct dm_order_body *o, const json_t *body, json_t *errors)
+{
+	const json_t *lines = json_object_get(body, "lines");
+	char field[48];
+	size_t i;
+	json_t *line;
+	if (!json_is_array(lines) || json_array_size(lines) == 0 ||
+	    json_array_size(lines) > WH_ALLOC_MAX_LINES) {
+		dm_order_body_error(errors, "lines", "must be an array of 1 to 64 lines");
+		return;
+	}
+	json_array_foreach(lines, i, line)
+	{
+		const char *sku = json_string_value(json_object_get(line, "sku"));
+		const json_t *qty = json_object_get(line, "qty");
+		bool ok = true;
+		snprintf(field, sizeof field, "lines[%zu].sku", i);
+		if (sku == NULL || !dm_order_body_valid_id(sku)) {
+			dm_order_body_error(errors, field,
+					      "must be a SKU (1 to 63 of A-Z a-z 0-9 _ . : / -)");
+			ok = false;
+		} else {
+			for (size_t k = 0; k < o->nlines; k++) {
+				if (strcmp(o->lines[k].sku, sku) == 0) {
+					dm_order_body_error(errors, field,
+							      "appears twice; merge the lines");
+					ok = false;
+				}
+			}
+		}
+		snprintf(field, sizeof field, "lines[%zu].qty", i);
+		if (!json_is_integer(qty) || json_integer_value(qty) < 1 ||
+		    json_integer_value(qty) > DM_ORDER_BODY_QTY_MAX) {
+			dm_order_body_error(errors, field, "must be an integer in 1..100000");
+			ok = false;
+		}
+		if (ok) {
+			struct dm_order_body_line *l = &o->lines[o->nlines];
+			snprintf(l->sku, sizeof l->sku, "%s", sku);
+			l->qty = json_integer_value(qty);
+			o->skus[o->nlines] = l->sku;
+			o->nlines++;
+		}
+	}
+}
+
+static void dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body,
+				       const char *opt, json_t *errors);
+
+json_t *
+dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body)
+{
+	json_t *errors = json_array();
+	memset(o, 0, sizeof *o);
+	if (errors == NULL)
+		return json_array();
+	dm_order_body_parse_key(o, key, errors);
+	const char *ext = json_string_value(json_object_get(body, "external_id"));
+	if (ext == NULL || ext[0] == '\0' || strlen(ext) >= sizeof o->ext ||
+	    !dm_order_body_printable(ext))
+		dm_order_body_error(errors, "external_id",
+				      "must be a string of 1 to 63 printable characters");
+	else
+		snprintf(o->ext, sizeof o->ext, "%s", ext);
+	dm_order_body_parse_where(o, body, errors);
+	dm_order_body_parse_lines(o, body, errors);
+	const char *opt = json_string_value(json_object_get(body, "delivery_option"));
+	if (opt == NULL || (strcmp(opt, "standard") != 0 && strcmp(opt, "slot") != 0))
+		dm_order_body_error(errors, "delivery_option",
+				      "must be \"standard\" (the 211 promise) or \"slot\" (a precise "
+				      "window from GET /v1/promise, given as slot.start)");
+	else
+		snprintf(o->option, sizeof o->option, "%s", opt);
+	dm_order_body_parse_slot(o, body, opt, errors);
+	const json_t *inst = json_object_get(body, "install");
+	if (inst != NULL && !json_is_boolean(inst))
+		dm_order_body_error(errors, "install", "must be true or false");
+	o->install = json_is_true(inst);
+	if (json_array_size(errors) == 0) {
+		o->canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+		if (o->canon != NULL) {
+			json_decref(errors);
+			return NULL;
+		}
+		dm_order_body_error(errors, "body", "out of memory");
+	}
+	return errors;
+}
+
+/* "slot": {"start": "2026-11-23T09:00:00+08:00"}, required with option "slot". */
+static void
+dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body, const char *opt,
+			   json_t *errors)
+{
+	const json_t *slot = json_object_get(body, "slot");
+	bool wanted = opt != NULL && strcmp(opt, "slot") == 0;
+	if (slot == NULL && !wanted)
+		return;
+	if (!wanted) {
+		dm_order_body_error(errors, "slot", "only with delivery_option \"slot\"");
+		return;
+	}
+	const char *start = json_string_value(json_object_get(slot, "start"));
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *end = start != NULL ? strptime(start, "%Y-%m-%dT%H:%M:%S%z", &tm) : NULL;
+	if (end == NULL || *end != '\0') {
+		dm_order_body_error(errors, "slot.start",
+				      "must be an RFC 3339 time with its offset, as GET /v1/promise "
+				      "gives it (e.g. 2026-11-23T09:00:00+08:00)");
+		return;
+	}
+	/* timegm normalizes tm (and clears tm_gmtoff): read the offset first. */
+	long offset_s = tm.tm_gmtoff;
+	int64_t utc_s = (int64_t)timegm(&tm) - offset_s;
+	/* strptime accepts 31 February, second 60 and leading blanks, and
+	 * timegm rolls them over: only a time that reads back the same is one. */
+	char back[WH_CIVIL_RFC3339_LEN];
+	wh_civil_format(wh_civil_from_utc(utc_s, (int32_t)offset_s), (int32_t)offset_s, back,
+			sizeof back);
+	if (offset_s < -18 * 3600 || offset_s > 18 * 3600 || strcmp(back, start) != 0) {
+		dm_order_body_error(errors, "slot.start",
+				      "is not a valid time (e.g. 2026-11-23T09:00:00+08:00)");
+		return;
+	}
+	o->has_slot = true;
+	o->slot_utc_s = utc_s;
+}
+
+void
+dm_order_body_fini(struct dm_order_body *o)
+{
+	free(o->canon);
+	o->canon = NULL;
+}
+
+/* ---- documents ---- */
+
+static json_t *
+dm_order_body_time(int64_t local_s, int32_t offset_s)
+{
+	char buf[WH_CIVIL_RFC3339_LEN];
+	wh_civil_format(local_s, offset_s, buf, sizeof buf);
+	return json_string(buf);
+}
+
+/* The order's promise: standard and/or large, and the precise slot booked. */
+static json_t *
+dm_order_body_promise(const struct dm_order_body_alloc *a)
+{
+	const struct wh_plan *plan = a->plan;
+	int32_t offset_s = a->utc_offset_s;
+	json_t *p = json_object();
+	if (a->slot != NULL)
+		json_object_set_new(p, "slot",
+				    json_pack("{s:o,s:o}", "start",
+					      dm_order_body_time(a->slot->start_s, offset_s), "end",
+					      dm_order_body_time(a->slot->end_s, offset_s)));
+	const struct wh_promise *ps[2] = {plan->has_standard ? &plan->standard : NULL,
+					  plan->has_large ? &plan->large : NULL};
+	static const char *const names[2] = {"standard", "large"};
+	for (int i = 0; i < 2; i++) {
+		if (ps[i] == NULL)
+			continue;
+		json_object_set_new(
+			p, names[i],
+			json_pack("{s:o,s:b,s:o,s:o}", "deliver_by",
+				  dm_order_body_time(ps[i]->deliver_by_s, offset_s), "late",
+				  ps[i]->late, "window_start",
+				  dm_order_body_time(ps[i]->window_start_s, offset_s), "window_end",
+				  dm_order_body_time(ps[i]->window_end_s, offset_s)));
+	}
+	return p;
+}
+
+/* The lines of shipment k as [{"sku","qty"}]. */
+static json_t *
+dm_order_body_ship_lines(const struct dm_order_body *o, const struct wh_plan *plan, size_t k)
+{
+	json_t *lines = json_array();
+	for (size_t i = 0; i < o->nlines; i++)
+		if (plan->alloc.lines[i].shipment == (int)k)
+			json_array_append_new(lines, json_pack("{s:s,s:I}", "sku", o->lines[i].sku,
+							       "qty", (json_int_t)o->lines[i].qty));
+	return lines;
+}
+
+static json_t *
+dm_order_body_doc(const struct dm_order_body *o, const struct dm_order_body_alloc *a)
+{
+	const struct wh_plan *plan = a->plan;
+	json_t *lines = json_array(), *ships = json_array();
+	for (size_t i = 0; i < o->nlines; i++)
+		json_array_append_new(lines, json_pack("{s:s,s:I}", "sku", o->lines[i].sku, "qty",
+						       (json_int_t)o->lines[i].qty));
+	for (size_t k = 0; k < plan->alloc.n_shipments; k++)
+		json_array_append_new(ships, json_pack("{s:I,s:s,s:s,s:o}", "seq", (json_int_t)k + 1,
+						       "warehouse", a->ship_wh[k], "status",
+						       "allocated", "lines",
+						       dm_order_body_ship_lines(o, plan, k)));
+	json_t *cust = o->has_loc ? json_pack("{s:f,s:f}", "lat", o->lat, "lon", o->lon)
+				  : json_null();
+	json_t *promise = dm_order_body_promise(a);
+	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:o,s:s,s:b,s:o,s:o,s:o}", "id", a->id,
+			 "external_id", o->ext, "status", "allocated", "created_at", a->created_at,
+			 "station", "id", a->place->station_id, "name", a->place->station_name,
+			 "district", a->place->district_id, "customer", cust, "delivery_option",
+			 o->option, "install", o->install, "lines", lines, "shipments", ships,
+			 "promise", promise);
+}
+
+static json_t *
+dm_order_body_entry(const struct dm_order_body *o, const struct dm_order_body_alloc *a,
+		      const char *resp)
+{
+	const struct wh_plan *plan = a->plan;
+	json_t *lines = json_array(), *ships = json_array();
+	for (size_t i = 0; i < o->nlines; i++) {
+		int k = plan->alloc.lines[i].shipment;
+		json_array_append_new(lines, json_pack("{s:I,s:s,s:I,s:I,s:s}", "n", (json_int_t)i + 1,
+						       "sku", o->lines[i].sku, "qty",
+						       (json_int_t)o->lines[i].qty, "ship",
+						       (json_int_t)k + 1, "w", a->ship_wh[k]));
+	}
+	for (size_t k = 0; k < plan->alloc.n_shipments; k++)
+		json_array_append_new(ships, json_pack("{s:I,s:s,s:o}", "seq", (json_int_t)k + 1, "w",
+						       a->ship_wh[k], "lines",
+						       dm_order_body_ship_lines(o, plan, k)));
+	json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:o,s:o,s:o}", "key",
+			      o->key, "body", o->canon, "id", a->id, "ext", o->ext, "st",
+			      a->place->station_id, "stn", a->place->station_name, "dist",
+			      a->place->district_id, "opt", o->option, "inst", o->install, "at",
+			      a->created_at, "resp", resp, "promise",
+			      dm_order_body_promise(a), "lines", lines, "ships",
+			      ships);
+	if (e != NULL) {
+		json_object_set_new(e, "lon", o->has_loc ? json_real(o->lon) : json_null());
+		json_object_set_new(e, "lat", o->has_loc ? json_real(o->lat) : json_null());
+		/* The station counters to book with the order (011_capacity_booking.sql). */
+		json_t *cap = json_array();
+		char key[WH_CAPACITY_KEY_LEN];
+		for (size_t i = 0; i < a->ncap; i++) {
+			wh_capacity_key(&a->cap[i].ref, key, sizeof key);
+			json_array_append_new(cap, json_pack("{s:s,s:s,s:i}", "st",
+							     a->place->station_id, "k", key, "c",
+							     (int)a->cap[i].capacity));
+		}
+		json_object_set_new(e, "cap", cap);
+	}
+	return e;
+}
+
+int
+dm_order_body_build(const struct dm_order_body *o, const struct dm_order_body_alloc *a,
+		      char **resp, char **entry)
+{
+	json_t *doc = dm_order_body_doc(o, a);
+	*resp = doc != NULL ? json_dumps(doc, DM_INTAKE_ORDER_DUMP) : NULL;
+	json_decref(doc);
+	json_t *e = *resp != NULL ? dm_order_body_entry(o, a, *resp) : NULL;
+	*entry = e != NULL ? json_dumps(e, DM_INTAKE_ORDER_DUMP) : NULL;
+	json_decref(e);
+	if (*entry == NULL) {
+		free(*resp);
+		*resp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+char *
+dm_order_body_check_entry(const struct dm_order_body *o, const char *id)
+{
+	json_t *e = json_pack("{s:s,s:s,s:s,s:b}", "key", o->key, "body", o->canon, "id", id, "chk",
+			      1);
+	char *s = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	return s;
+}
+
+void
+dm_order_body_new_id(int64_t now_ms, char *out)
+{
+	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	static uint64_t fallback;
+	unsigned char rnd[10];
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+		/* No entropy yet (early boot): still unique within the process. */
+		uint64_t x = ++fallback * 0x9e3779b97f4a7c15ULL ^ (uint64_t)now_ms;
+		memcpy(rnd, &x, 8);
+		rnd[8] = rnd[9] = 0;
+	}
+	/* 128 bits: 48 of time, 80 random; 26 characters of 5 bits (the first 3). */
+	unsigned char v[16];
+	for (int i = 0; i < 6; i++)
+		v[i] = (unsigned char)((uint64_t)now_ms >> (40 - 8 * i));
+	memcpy(v + 6, rnd, 10);
+	memcpy(out, "ord_", 4);
+	for (int i = 0; i < 26; i++) {
+		int bit = i == 0 ? 0 : 3 + (i - 1) * 5, width = i == 0 ? 3 : 5, val = 0;
+		for (int b = 0; b < width; b++) {
+			int pos = bit + b;
+			val = val << 1 | ((v[pos / 8] >> (7 - pos % 8)) & 1);
+		}
+		out[4 + i] = b32[val];
+	}
+	out[30] = '\0';
+}
+
+void
+dm_order_body_format_utc(int64_t now_ms, char *out)
+{
+	time_t s = (time_t)(now_ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(now_ms % 1000) % 1000u);
+}

@@ -1,0 +1,179 @@
+/* The stock resource: PUT /v1/warehouses/{id}/stock/{sku} sets the units on
+ * hand (after receiving goods, or a count) and GET /v1/warehouses/{id}/stock
+ * lists a warehouse's stock, a page at a time. The arithmetic (available
+ * moves by the delta, never below what is reserved) is stock_set() in
+ * data/migrations/003_orders.sql, one statement under the row lock; this
+ * file validates, calls it and maps the answer. Changes also refresh
+ * intake's stock hints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/base/daemon.h"
+#include "daemon/io/http.h"
+#include "daemon/svc/stock_hints.h"
+#include "daemon/api/order_body.h"
+#include "daemon/base/log.h"
+#include "daemon/io/pg.h"
+#include "daemon/api/tables.h"
+
+#define DM_H_STOCK_ON_HAND_MAX 1000000000
+#define DM_H_STOCK_PAGE_DEFAULT 200
+#define DM_H_STOCK_PAGE_MAX 1000
+
+static json_t *
+dm_api_stock_doc(const json_t *s)
+{
+	return json_pack("{s:O,s:O,s:O,s:O,s:O}", "warehouse", json_object_get(s, "warehouse_id"),
+			 "sku", json_object_get(s, "sku"), "on_hand", json_object_get(s, "on_hand"),
+			 "reserved", json_object_get(s, "reserved"), "available",
+			 json_object_get(s, "available"));
+}
+
+static void
+dm_api_stock_put_done(const struct dm_pg_reply *reply, void *arg)
+{
+	struct dm_req *r = arg;
+	json_t *res = NULL;
+	if (reply->ok && PQntuples(reply->res) == 1)
+		res = json_loads(PQgetvalue(reply->res, 0, 0), 0, NULL);
+	const char *what = json_string_value(json_object_get(res, "r"));
+	const json_t *s = json_object_get(res, "stock");
+	struct dm_stock_hints *cache = dm_stock_hints_get(r->d);
+	if (what != NULL && strcmp(what, "ok") == 0 && cache != NULL)
+		dm_stock_hints_note(cache, r->params[0], r->params[1],
+				     json_integer_value(json_object_get(s, "available")));
+	if (dm_req_answered(r))
+		goto out;
+	if (what == NULL) {
+		if (reply->ok || !reply->unavailable)
+			dm_log_error("pg", "%s setting stock failed: %s", r->id,
+				     reply->ok ? "unexpected result" : reply->error);
+		dm_req_problem(r, 503, "postgresql query failed", NULL);
+	} else if (strcmp(what, "ok") == 0) {
+		dm_req_reply_json(r, 200, dm_api_stock_doc(s));
+	} else if (strcmp(what, "no_warehouse") == 0) {
+		dm_req_problem(r, 404, "no such warehouse", NULL);
+	} else if (strcmp(what, "no_sku") == 0) {
+		dm_req_problem(r, 404, "no such SKU", NULL);
+	} else {
+		char detail[160];
+		snprintf(detail, sizeof detail, "%lld units are reserved: on_hand cannot go below that",
+			 (long long)json_integer_value(json_object_get(s, "reserved")));
+		dm_req_problem(r, 409, detail, json_pack("{s:o}", "stock", dm_api_stock_doc(s)));
+	}
+out:
+	json_decref(res);
+	dm_req_unref(r, __func__);
+}
+
+static void
+dm_api_stock_put(struct dm_req *r)
+{
+	char on_hand[24];
+	if (!dm_order_body_valid_id(r->params[0])) {
+		dm_req_problem(r, 404, "no such warehouse", NULL);
+		return;
+	}
+	if (!dm_order_body_valid_id(r->params[1])) {
+		dm_req_problem(r, 404, "no such SKU", NULL);
+		return;
+	}
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	const json_t *v = json_object_get(body, "on_hand");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > DM_H_STOCK_ON_HAND_MAX) {
+		json_decref(body);
+		dm_req_problem(r, 422, "invalid stock level",
+			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "on_hand", "message",
+					 "must be an integer in 0..1000000000"));
+		return;
+	}
+	snprintf(on_hand, sizeof on_hand, "%lld", (long long)json_integer_value(v));
+	json_decref(body);
+	const char *params[] = {r->params[0], r->params[1], on_hand};
+	dm_req_ref(r, __func__);
+	if (dm_pg_query(r->d->pg, "SELECT stock_set($1, $2, $3)", 3, params, dm_api_stock_put_done,
+			r) != 0) {
+		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_unref(r, __func__);
+	}
+}
+
+static void
+dm_api_stock_list_done(const struct dm_pg_reply *reply, void *arg)
+{
+	struct dm_req *r = arg;
+	json_t *items = NULL;
+	if (dm_req_answered(r))
+		goto out;
+	if (!reply->ok || PQntuples(reply->res) != 1) {
+		dm_req_problem(r, 503, "postgresql query failed", NULL);
+		goto out;
+	}
+	if (strcmp(PQgetvalue(reply->res, 0, 0), "t") != 0) {
+		dm_req_problem(r, 404, "no such warehouse", NULL);
+		goto out;
+	}
+	items = json_loads(PQgetvalue(reply->res, 0, 1), 0, NULL);
+	long limit = strtol(PQgetvalue(reply->res, 0, 2), NULL, 10);
+	if (!json_is_array(items)) {
+		dm_req_problem(r, 500, "unexpected result", NULL);
+		goto out;
+	}
+	size_t n = json_array_size(items);
+	json_t *next = n > 0 && (long)n == limit
+			       ? json_incref(json_object_get(json_array_get(items, n - 1), "sku"))
+			       : json_null();
+	dm_req_reply_json(r, 200, json_pack("{s:s,s:O,s:o}", "warehouse", r->params[0], "items",
+					    items, "next", next));
+out:
+	json_decref(items);
+	dm_req_unref(r, __func__);
+}
+
+static void
+dm_api_stock_list(struct dm_req *r)
+{
+	const char *after = dm_req_query(r, "after");
+	const char *limit_s = dm_req_query(r, "limit");
+	char limit[16];
+	long n = DM_H_STOCK_PAGE_DEFAULT;
+	if (!dm_order_body_valid_id(r->params[0])) {
+		dm_req_problem(r, 404, "no such warehouse", NULL);
+		return;
+	}
+	if (limit_s != NULL) {
+		char *end;
+		n = strtol(limit_s, &end, 10);
+		if (*limit_s == '\0' || *end != '\0' || n < 1 || n > DM_H_STOCK_PAGE_MAX) {
+			dm_req_problem(r, 422, "invalid query",
+				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "limit",
+						 "message", "must be an integer in 1..1000"));
+			return;
+		}
+	}
+	snprintf(limit, sizeof limit, "%ld", n);
+	const char *params[] = {r->params[0], after != NULL ? after : "", limit};
+	dm_req_ref(r, __func__);
+	if (dm_pg_query(r->d->pg,
+			"SELECT EXISTS (SELECT 1 FROM warehouses WHERE id = $1), "
+			"(SELECT coalesce(json_agg(json_build_object('sku', x.sku, 'on_hand', "
+			"x.on_hand, 'reserved', x.reserved, 'available', x.available) ORDER BY x.sku), "
+			"'[]') FROM (SELECT * FROM stock WHERE warehouse_id = $1 AND sku > $2 "
+			"ORDER BY sku LIMIT $3::integer) AS x), $3",
+			3, params, dm_api_stock_list_done, r) != 0) {
+		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_unref(r, __func__);
+	}
+}
+
+static const struct dm_route dm_api_stock_routes[] = {
+	{EVHTTP_REQ_PUT, "/v1/warehouses/{id}/stock/{sku}", dm_api_stock_put, 4096},
+	{EVHTTP_REQ_GET, "/v1/warehouses/{id}/stock", dm_api_stock_list, 1},
+};
+
+const struct dm_route_table dm_api_stock_table = {
+	dm_api_stock_routes, sizeof dm_api_stock_routes / sizeof dm_api_stock_routes[0]};

@@ -1,0 +1,15 @@
+/* The list of the API's resource tables, handed to the HTTP server by main.c
+ * so that daemon/io never includes daemon/api. Owns nothing else. */
+#include "daemon/api/tables.h"
+
+const struct dm_route_table *const dm_api_tables[] = {
+	&dm_api_health_table,
+	&dm_api_admin_table,
+	&dm_api_stations_table,
+	&dm_api_promise_table,
+	&dm_api_orders_table,
+	&dm_api_stock_table,
+	&dm_api_wave_plans_table,
+};
+
+const size_t dm_api_ntables = sizeof dm_api_tables / sizeof dm_api_tables[0];

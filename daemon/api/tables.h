@@ -1,0 +1,36 @@
+/* The REST API: each daemon/api/<resource>.c exports one route table, and
+ * dm_api_tables lists them all for the HTTP server. */
+#ifndef DM_API_TABLES_H
+#define DM_API_TABLES_H
+
+#include <stddef.h>
+
+#include "daemon/io/http.h"
+
+/* /healthz, /readyz, /metrics (health.c) */
+extern const struct dm_route_table dm_api_health_table;
+
+/* /v1/admin/migrations, /v1/admin/log-level (admin.c) */
+extern const struct dm_route_table dm_api_admin_table;
+
+/* /v1/locate, /v1/stations, /v1/stations/{id} (stations.c) */
+extern const struct dm_route_table dm_api_stations_table;
+
+/* /v1/orders, /v1/orders/{id}, /v1/orders/{id}/cancel (orders.c) */
+extern const struct dm_route_table dm_api_orders_table;
+
+/* /v1/warehouses/{id}/stock[/{sku}] (stock.c) */
+extern const struct dm_route_table dm_api_stock_table;
+
+/* /v1/promise (promise.c) */
+extern const struct dm_route_table dm_api_promise_table;
+
+/* /v1/stations/{id}/waves/{key}/plan and .../routes (wave_plans.c) */
+extern const struct dm_route_table dm_api_wave_plans_table;
+
+/* Every resource of the API, in matching order: adding one is one line in
+ * tables.c. Static; dm_api_ntables entries. */
+extern const struct dm_route_table *const dm_api_tables[];
+extern const size_t dm_api_ntables;
+
+#endif

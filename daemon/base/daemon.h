@@ -1,0 +1,48 @@
+/* The daemon's process-wide state, shared by main.c, the HTTP layer and the
+ * handlers. One instance, owned by main(), living on the loop thread. */
+#ifndef DM_DAEMON_H
+#define DM_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct evhttp;
+struct event;
+struct evhttp_bound_socket;
+struct dm_route_table;
+
+#define DM_DAEMON_MAX_LISTENERS 8
+
+struct dm_daemon {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *listeners[DM_DAEMON_MAX_LISTENERS];
+	int nlisteners;
+	const struct dm_route_table *const *route_tables; /* the API (static, from api/tables.c) */
+	size_t nroute_tables;
+	const char *config_path;
+	struct dm_cfg_snap *cfg;   /* current settings (one reference held) */
+	struct dm_pg *pg;
+	struct dm_rds *rds;
+	struct dm_metrics *metrics;
+	struct dm_work *work;             /* worker pool for CPU-heavy jobs */
+	struct dm_areas_loader *geo_loader; /* svc/areas.c state: the current areas snapshot */
+	struct dm_counters *slots;     /* svc/counters.c state: capacity counters in Redis */
+	struct event *sig_hup, *sig_term, *sig_int;
+	struct event *watchdog;    /* WATCHDOG=1 timer */
+	struct event *status;      /* STATUS= refresher */
+	struct event *drain;       /* drain progress timer */
+	double drain_deadline_s;
+	double drain_writes_until_s; /* once idle, how long answers may take to go out */
+	bool draining;
+	int inflight;              /* requests not yet answered */
+	int writing;               /* answers not yet fully written to their sockets */
+	int listen_port;           /* the bound port (useful when configured as 0) */
+	uint64_t request_seq;
+	uint64_t reloads_total;
+	uint64_t reload_failures_total;
+	double started_s;
+};
+
+#endif

@@ -1,0 +1,106 @@
+/* dispatchctl: the administration CLI. It owns argument dispatch to the
+ * subcommands (ctl_<name>.c) and the shared settings resolution. Unlike the
+ * daemon it may block: it runs one operation and exits. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/ctl/ctl.h"
+#include "daemon/base/reload.h"
+
+struct ctl_command {
+	const char *name;
+	const char *usage;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct ctl_command ctl_commands[] = {
+	{"migrate", "migrate [-c FILE] [--dsn DSN] [--dir DIR]   apply pending schema migrations",
+	 ctl_migrate_main},
+	{"areas", "areas import FILE --kind station|district|warehouse [--dry-run] [-c FILE] "
+		  "[--dsn DSN]   validate, repair and import service areas",
+	 ctl_areas_main},
+	{"network", "network generate --districts FILE --out FILE [--seed N] [--stations N]   "
+		    "regenerate the sample network",
+	 ctl_network_main},
+	{"seed", "seed --catalogue DIR [-c FILE] [--dsn DSN]   load SKUs and stock", ctl_seed_main},
+};
+
+int
+ctl_settings(int argc, char **argv, char *dsn, char *dir, size_t cap, int *next_arg)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"dsn", required_argument, NULL, 'd'},
+		{"dir", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *dsn_flag = NULL, *dir_flag = NULL;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'd': dsn_flag = optarg; break;
+		case 'm': dir_flag = optarg; break;
+		default: return -1;
+		}
+	}
+	*next_arg = optind;
+	struct cfg *defaults = cfg_new_defaults();
+	if (defaults == NULL)
+		return -1;
+	snprintf(dsn, cap, "%s", defaults->pg_dsn);
+	snprintf(dir, cap, "%s", defaults->migrations_dir);
+	cfg_free(defaults);
+	if (config != NULL) {
+		struct cfg_err err;
+		struct dm_cfg_snap *snap = dm_reload_load(config, &err);
+		if (snap == NULL) {
+			fprintf(stderr, "dispatchctl: %s line %d: %s\n", config, err.line, err.msg);
+			return -1;
+		}
+		snprintf(dsn, cap, "%s", snap->cfg->pg_dsn);
+		snprintf(dir, cap, "%s", snap->cfg->migrations_dir);
+		dm_cfg_snap_unref(snap);
+	} else if (getenv("DISPATCH_PG_DSN") != NULL) {
+		snprintf(dsn, cap, "%s", getenv("DISPATCH_PG_DSN"));
+	}
+	if (dsn_flag != NULL)
+		snprintf(dsn, cap, "%s", dsn_flag);
+	if (dir_flag != NULL)
+		snprintf(dir, cap, "%s", dir_flag);
+	return 0;
+}
+
+static void
+ctl_usage(FILE *out)
+{
+	fprintf(out, "usage: dispatchctl COMMAND [options]\n       dispatchctl --version\ncommands:\n");
+	for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++)
+		fprintf(out, "  %s\n", ctl_commands[i].usage);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		ctl_usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("dispatchctl %s\n", DISPATCH_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		ctl_usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++)
+		if (strcmp(argv[1], ctl_commands[i].name) == 0)
+			return ctl_commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "dispatchctl: unknown command '%s'\n", argv[1]);
+	ctl_usage(stderr);
+	return 2;
+}

@@ -1,0 +1,531 @@
+/* The HTTP layer. It owns the evhttp server, route matching over the resource
+ * tables it is given, struct dm_req lifetimes, request deadlines, the
+ * access log and the mapping of replies to metrics. It does not know what
+ * any resource means: daemon/api/<resource>.c files do, and main.c hands
+ * their tables in (struct dm_daemon route_tables).
+ *
+ * Bodies larger than the server-wide max_body_bytes are refused by libevent
+ * itself before they are read (413, its own short HTML body, connection
+ * closed): reading them only to answer in JSON would defeat the limit. A
+ * route's own smaller body_limit answers 413 problem+json. */
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/base/clock.h"
+#include "daemon/base/daemon.h"
+#include "daemon/io/http.h"
+#include "daemon/base/log.h"
+#include "daemon/base/metrics.h"
+#include "daemon/io/pg.h"
+#include "daemon/base/reload.h"
+#include "daemon/base/sd.h"
+
+#define DM_HTTP_ALL_METHODS                                                                        \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |                     \
+	 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |          \
+	 EVHTTP_REQ_PATCH)
+
+static const char *
+dm_http_method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "OTHER";
+}
+
+static const char *
+dm_http_status_title(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	}
+	return status < 400 ? "OK" : "Error";
+}
+
+/* Match path against pattern, one segment at a time; {x} segments capture
+ * (percent-decoded) into params. */
+static bool
+dm_http_match(const char *pattern, const char *path, struct dm_req *r)
+{
+	const char *p = pattern, *s = path;
+	int n = 0;
+	while (*p != '\0' && *s != '\0') {
+		if (*p != '/' || *s != '/')
+			return false;
+		p++;
+		s++;
+		const char *pe = strchrnul(p, '/');
+		const char *se = strchrnul(s, '/');
+		if (*p == '{') {
+			size_t len = (size_t)(se - s);
+			if (len == 0 || n == DM_HTTP_MAX_PATH_PARAMS || len >= sizeof r->params[0])
+				return false;
+			char raw[sizeof r->params[0]];
+			memcpy(raw, s, len);
+			raw[len] = '\0';
+			char *dec = evhttp_uridecode(raw, 0, NULL);
+			if (dec == NULL)
+				return false;
+			bool ok = dec[0] != '\0' && strlen(dec) < sizeof r->params[0];
+			if (ok)
+				snprintf(r->params[n++], sizeof r->params[0], "%s", dec);
+			free(dec);
+			if (!ok)
+				return false;
+		} else if (pe - p != se - s || memcmp(p, s, (size_t)(pe - p)) != 0) {
+			return false;
+		}
+		p = pe;
+		s = se;
+	}
+	if (*p != '\0' || *s != '\0')
+		return false;
+	r->nparams = n;
+	return true;
+}
+
+/* Find r's route. Returns it, or NULL with *allowed set to the methods the
+ * path does accept (0 when the path is unknown). */
+static const struct dm_route *
+dm_http_route(struct dm_req *r, const char *path, enum evhttp_cmd_type method, int *allowed)
+{
+	*allowed = 0;
+	for (size_t t = 0; t < r->d->nroute_tables; t++) {
+		const struct dm_route_table *tab = r->d->route_tables[t];
+		for (size_t i = 0; i < tab->count; i++) {
+			const struct dm_route *route = &tab->routes[i];
+			if (!dm_http_match(route->pattern, path, r))
+				continue;
+			if (route->methods & (int)method)
+				return route;
+			*allowed |= route->methods;
+		}
+	}
+	return NULL;
+}
+
+void
+dm_req_ref(struct dm_req *r, const char *who)
+{
+	r->refs++;
+	dm_log_debug("http", "%s ref by %s -> %d", r->id, who, r->refs);
+}
+
+void
+dm_req_unref(struct dm_req *r, const char *who)
+{
+	r->refs--;
+	dm_log_debug("http", "%s unref by %s -> %d", r->id, who, r->refs);
+	if (r->refs > 0)
+		return;
+	if (r->deadline != NULL)
+		event_free(r->deadline);
+	evhttp_clear_headers(&r->query);
+	dm_cfg_snap_unref(r->cfg);
+	free(r);
+}
+
+bool
+dm_req_answered(const struct dm_req *r)
+{
+	return r->answered;
+}
+
+const char *
+dm_req_query(struct dm_req *r, const char *name)
+{
+	return evhttp_find_header(&r->query, name);
+}
+
+size_t
+dm_req_query_all(struct dm_req *r, const char *name, const char **out, size_t cap)
+{
+	size_t n = 0;
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, &r->query, next)
+	{
+		if (strcmp(kv->key, name) != 0)
+			continue;
+		if (n < cap)
+			out[n] = kv->value;
+		n++;
+	}
+	return n;
+}
+
+/* One coordinate parameter; on failure add its entry to errors, return -1. */
+static int
+dm_req_query_coord(struct dm_req *r, const char *name, double limit, double *out, json_t *errors)
+{
+	const char *text = dm_req_query(r, name);
+	const char *why = NULL;
+	char *end = NULL;
+	if (text == NULL || text[0] == '\0') {
+		why = "is required";
+	} else {
+		errno = 0;
+		*out = strtod(text, &end);
+		if (errno != 0 || *end != '\0' || !isfinite(*out))
+			why = "must be a decimal number";
+		else if (fabs(*out) > limit)
+			why = limit == 90 ? "must be within -90..90" : "must be within -180..180";
+	}
+	if (why == NULL)
+		return 0;
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", name, "message", why));
+	return -1;
+}
+
+int
+dm_req_query_latlon(struct dm_req *r, double *lat, double *lon, json_t *errors)
+{
+	int bad = dm_req_query_coord(r, "lat", 90, lat, errors);
+	bad |= dm_req_query_coord(r, "lon", 180, lon, errors);
+	return bad;
+}
+
+const char *
+dm_req_header(struct dm_req *r, const char *name)
+{
+	if (r->req == NULL)
+		return NULL;
+	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+static void
+dm_http_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct dm_req *r = arg;
+	(void)evcon;
+	r->cancelled = true;
+	dm_log_debug("http", "%s client went away before the answer", r->id);
+}
+
+static void
+dm_http_sent_cb(struct evhttp_request *req, void *arg)
+{
+	struct dm_daemon *d = arg;
+	(void)req;
+	d->writing--;
+}
+
+void
+dm_req_reply(struct dm_req *r, int status, const char *content_type, const char *body,
+	     size_t len)
+{
+	if (r->answered)
+		return;
+	r->answered = true;
+	struct evhttp_request *req = r->req;
+	r->req = NULL;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_add_header(out, "Content-Type", content_type);
+	evhttp_add_header(out, "X-Request-Id", r->id);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	if (r->d->draining)
+		evhttp_add_header(out, "Connection", "close");
+	struct evbuffer *buf = evbuffer_new();
+	if (buf != NULL)
+		evbuffer_add(buf, body, len);
+	/* Count replies until libevent has written them out, so a drain does
+	 * not close connections with answers still in their buffers. A
+	 * detached request (client gone) is freed by evhttp_send_reply itself. */
+	if (evcon != NULL) {
+		r->d->writing++;
+		evhttp_request_set_on_complete_cb(req, dm_http_sent_cb, r->d);
+	}
+	evhttp_send_reply(req, status, dm_http_status_title(status), buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+	double secs = dm_clock_mono_s() - r->start_s;
+	const char *route = r->route != NULL ? r->route->pattern : "unmatched";
+	dm_metrics_observe(r->d->metrics, route, r->method, status, secs);
+	/* 503 means a backend is down, which pg.c/rds.c already logged once. */
+	if (status >= 500 && status != 503)
+		dm_log_warning("http", "%s %s %s -> %d in %.1f ms", r->id, r->method, route, status,
+			       secs * 1e3);
+	else
+		dm_log_debug("http", "%s %s %s -> %d in %.1f ms", r->id, r->method, route, status,
+			     secs * 1e3);
+	if (r->deadline != NULL)
+		evtimer_del(r->deadline);
+	r->d->inflight--;
+	dm_req_unref(r, "answer");
+}
+
+void
+dm_req_reply_json(struct dm_req *r, int status, json_t *body)
+{
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+	json_decref(body);
+	if (text == NULL) {
+		static const char oom[] = "{\"title\":\"Service Unavailable\",\"status\":503}";
+		dm_req_reply(r, 503, "application/problem+json", oom, sizeof oom - 1);
+		return;
+	}
+	dm_req_reply(r, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+void
+dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply, const char *not_found)
+{
+	if (!reply->ok)
+		dm_req_problem(r, 503, "postgresql query failed", NULL);
+	else if (PQntuples(reply->res) != 1 || PQgetisnull(reply->res, 0, 0))
+		dm_req_problem(r, 404, not_found, NULL);
+	else
+		dm_req_reply(r, 200, "application/json", PQgetvalue(reply->res, 0, 0),
+			     (size_t)PQgetlength(reply->res, 0, 0));
+}
+
+void
+dm_req_problem(struct dm_req *r, int status, const char *detail, json_t *extra)
+{
+	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title",
+			      dm_http_status_title(status), "status", status, "detail", detail);
+	if (p != NULL && r->req != NULL)
+		json_object_set_new(p, "instance", json_string(evhttp_request_get_uri(r->req)));
+	if (p != NULL && extra != NULL)
+		json_object_update(p, extra);
+	json_decref(extra);
+	char *text = p != NULL ? json_dumps(p, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+	json_decref(p);
+	if (text == NULL) {
+		static const char oom[] = "{\"title\":\"Service Unavailable\",\"status\":503}";
+		dm_req_reply(r, 503, "application/problem+json", oom, sizeof oom - 1);
+		return;
+	}
+	dm_req_reply(r, status, "application/problem+json", text, strlen(text));
+	free(text);
+}
+
+json_t *
+dm_req_body_json(struct dm_req *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t jerr;
+	char detail[300];
+	const char *data = (const char *)evbuffer_pullup(in, -1);
+	json_t *v = json_loadb(data != NULL ? data : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		snprintf(detail, sizeof detail, "malformed JSON at line %d column %d: %s", jerr.line,
+			 jerr.column, jerr.text);
+		dm_req_problem(r, 400, detail, NULL);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		dm_req_problem(r, 400, "the body must be a JSON object", NULL);
+		return NULL;
+	}
+	return v;
+}
+
+static void
+dm_http_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dm_req *r = arg;
+	(void)fd;
+	(void)what;
+	dm_req_problem(r, 503, "timed out waiting for a backend", NULL);
+}
+
+static void
+dm_http_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct dm_daemon *d = arg;
+	struct dm_req *r = calloc(1, sizeof *r);
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	if (r == NULL) {
+		evhttp_send_error(req, 503, "out of memory");
+		return;
+	}
+	r->d = d;
+	r->req = req;
+	r->refs = 1;
+	r->start_s = dm_clock_mono_s();
+	r->method = dm_http_method_name(method);
+	r->cfg = dm_cfg_snap_ref(d->cfg);
+	TAILQ_INIT(&r->query);
+	d->inflight++;
+	const char *rid = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+	if (rid != NULL && strlen(rid) < sizeof r->id && strspn(rid, "abcdefghijklmnopqrstuvwxyz"
+								     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+								     "0123456789-_.") ==
+								  strlen(rid))
+		snprintf(r->id, sizeof r->id, "%s", rid);
+	else
+		snprintf(r->id, sizeof r->id, "r%" PRIx64, ++d->request_seq);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, dm_http_closed_cb, r);
+	r->deadline = evtimer_new(d->base, dm_http_deadline_cb, r);
+	if (r->deadline == NULL) {
+		dm_req_problem(r, 503, "out of memory", NULL);
+		return;
+	}
+	struct timeval tv = {r->cfg->cfg->request_timeout_ms / 1000,
+			     (r->cfg->cfg->request_timeout_ms % 1000) * 1000};
+	evtimer_add(r->deadline, &tv);
+
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || path[0] != '/') {
+		dm_req_problem(r, 400, "the request target must be an absolute path", NULL);
+		return;
+	}
+	const char *qs = evhttp_uri_get_query(uri);
+	if (qs != NULL && evhttp_parse_query_str(qs, &r->query) != 0) {
+		dm_req_problem(r, 400, "malformed query string", NULL);
+		return;
+	}
+	int allowed;
+	r->route = dm_http_route(r, path, method, &allowed);
+	if (r->route == NULL) {
+		if (allowed == 0) {
+			dm_req_problem(r, 404, "no such resource", NULL);
+			return;
+		}
+		char allow[96] = "";
+		for (int m = 1; m & DM_HTTP_ALL_METHODS; m <<= 1) {
+			if (!(allowed & m))
+				continue;
+			if (allow[0] != '\0')
+				strcat(allow, ", ");
+			strcat(allow, dm_http_method_name((enum evhttp_cmd_type)m));
+		}
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+		char detail[160];
+		snprintf(detail, sizeof detail, "method %s is not allowed here; allowed: %s",
+			 r->method, allow);
+		dm_req_problem(r, 405, detail, NULL);
+		return;
+	}
+	long limit = r->route->body_limit > 0 ? r->route->body_limit
+					      : r->cfg->cfg->max_body_bytes;
+	size_t blen = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	if ((long)blen > limit) {
+		char detail[128];
+		snprintf(detail, sizeof detail, "the body is %zu bytes; this resource takes at most %ld",
+			 blen, limit);
+		dm_req_problem(r, 413, detail, NULL);
+		return;
+	}
+	if (d->draining) {
+		dm_req_problem(r, 503, "shutting down", NULL);
+		return;
+	}
+	r->route->handler(r);
+}
+
+void
+dm_http_configure(struct dm_daemon *d)
+{
+	const struct cfg *cfg = d->cfg->cfg;
+	evhttp_set_max_body_size(d->http, (ev_ssize_t)cfg->max_body_bytes);
+	evhttp_set_max_headers_size(d->http, (ev_ssize_t)cfg->max_header_bytes);
+	evhttp_set_timeout(d->http, 60);
+}
+
+static int
+dm_http_bound_port(struct evhttp_bound_socket *bound)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	int fd = evhttp_bound_socket_get_fd(bound);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+int
+dm_http_start(struct dm_daemon *d)
+{
+	const struct cfg *cfg = d->cfg->cfg;
+	d->http = evhttp_new(d->base);
+	if (d->http == NULL) {
+		dm_log_error("http", "cannot create the HTTP server");
+		return -1;
+	}
+	evhttp_set_allowed_methods(d->http, DM_HTTP_ALL_METHODS);
+	evhttp_set_gencb(d->http, dm_http_request_cb, d);
+	dm_http_configure(d);
+	int nfds = dm_sd_listen_fds();
+	if (nfds > 0) {
+		dm_log_warning("http", "socket activation: %d fd(s) from systemd; listen_address "
+				       "and listen_port are ignored",
+			       nfds);
+		for (int i = 0; i < nfds && i < DM_DAEMON_MAX_LISTENERS; i++) {
+			evutil_make_socket_nonblocking(SD_LISTEN_FDS_START + i);
+			struct evhttp_bound_socket *b =
+				evhttp_accept_socket_with_handle(d->http, SD_LISTEN_FDS_START + i);
+			if (b == NULL) {
+				dm_log_error("http", "cannot accept on fd %d", SD_LISTEN_FDS_START + i);
+				return -1;
+			}
+			d->listen_port = dm_http_bound_port(b);
+			if (d->nlisteners < DM_DAEMON_MAX_LISTENERS)
+				d->listeners[d->nlisteners++] = b;
+		}
+		return 0;
+	}
+	struct evhttp_bound_socket *b =
+		evhttp_bind_socket_with_handle(d->http, cfg->listen_address, (ev_uint16_t)cfg->listen_port);
+	if (b == NULL) {
+		dm_log_error("http", "cannot listen on %s:%d", cfg->listen_address, cfg->listen_port);
+		return -1;
+	}
+	d->listen_port = dm_http_bound_port(b);
+	d->listeners[d->nlisteners++] = b;
+	dm_log_info("http", "listening on %s:%d", cfg->listen_address, d->listen_port);
+	return 0;
+}
+
+void
+dm_http_stop_accepting(struct dm_daemon *d)
+{
+	for (int i = 0; i < d->nlisteners; i++)
+		evhttp_del_accept_socket(d->http, d->listeners[i]);
+	d->nlisteners = 0;
+}
