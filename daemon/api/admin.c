@@ -20,9 +20,9 @@ dm_api_admin_migrations_done(const struct dm_pg_reply *reply, void *arg)
 		goto out;
 	if (!reply->ok) {
 		if (strcmp(reply->sqlstate, "42P01") == 0)
-			dm_req_problem(r, 503, "the schema is not migrated: run dispatchctl migrate", NULL);
+			dm_req_problem(r, DM_PROBLEM_NOT_READY, "the schema is not migrated: run dispatchctl migrate", NULL);
 		else
-			dm_req_problem(r, 503, "postgresql query failed", NULL);
+			dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 		goto out;
 	}
 	json_t *list = json_array();
@@ -44,7 +44,7 @@ dm_api_admin_migrations(struct dm_req *r)
 			"SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
 			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations ORDER BY version",
 			0, NULL, dm_api_admin_migrations_done, r) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_req_unref(r, __func__);
 	}
 }
@@ -63,7 +63,7 @@ dm_api_admin_log_level(struct dm_req *r)
 	if (found < 0) {
 		json_t *errors = json_pack("{s:[{s:s,s:s}]}", "errors", "field", "level", "message",
 					   "must be one of error, warning, info, debug");
-		dm_req_problem(r, 422, "invalid log level", errors);
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid log level", errors);
 	} else {
 		dm_log_set_level(found);
 		dm_log_info("cfg", "log level set to %s over the API", cfg_log_level_name(found));

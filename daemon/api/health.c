@@ -49,7 +49,7 @@ dm_api_health_metrics(struct dm_req *r)
 	struct dm_rds_stats rs;
 	struct evbuffer *out = evbuffer_new();
 	if (out == NULL) {
-		dm_req_problem(r, 503, "out of memory", NULL);
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		return;
 	}
 	dm_pg_stats_get(d->pg, &ps);

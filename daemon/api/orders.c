@@ -111,7 +111,7 @@ dm_api_orders_no_stock(struct dm_api_order *o, const char *detail)
 						       names[l->status], "best_available",
 						       (json_int_t)l->best_available));
 	}
-	dm_req_problem(o->r, 409, detail, json_pack("{s:o}", "lines", lines));
+	dm_req_problem(o->r, DM_PROBLEM_OUT_OF_STOCK, detail, json_pack("{s:o}", "lines", lines));
 }
 
 static void
@@ -149,7 +149,7 @@ dm_api_orders_committed(struct dm_order_committer_job *job, int status, const js
 	if (dm_req_answered(o->r))
 		goto done;
 	if (status != 0 || r == NULL) {
-		dm_req_problem(o->r, status == 503 ? 503 : 500,
+		dm_req_problem(o->r, status == 503 ? DM_PROBLEM_BACKEND_UNAVAILABLE : DM_PROBLEM_INTERNAL,
 			       status == 503 ? "postgresql unavailable; retry with the same key"
 					     : "the order could not be stored",
 			       NULL);
@@ -160,7 +160,7 @@ dm_api_orders_committed(struct dm_order_committer_job *job, int status, const js
 		dm_api_orders_reply_body(o, (int)json_integer_value(json_object_get(res, "status")),
 				       body != NULL ? body : "{}", true);
 	} else if (strcmp(r, "mismatch") == 0) {
-		dm_req_problem(o->r, 422, "the idempotency key was used with another request",
+		dm_req_problem(o->r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED, "the idempotency key was used with another request",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "Idempotency-Key",
 					 "message", "already used with a different request body"));
 	} else if (strcmp(r, "duplicate") == 0) {
@@ -168,7 +168,7 @@ dm_api_orders_committed(struct dm_order_committer_job *job, int status, const js
 		char detail[200];
 		snprintf(detail, sizeof detail, "external_id %s already belongs to order %s",
 			 o->in.ext, other != NULL ? other : "?");
-		dm_req_problem(o->r, 409, detail,
+		dm_req_problem(o->r, DM_PROBLEM_DUPLICATE_EXTERNAL_ID, detail,
 			       json_pack("{s:s}", "order_id", other != NULL ? other : ""));
 	} else if (strcmp(r, "capacity_full") == 0) {
 		dm_stock_hints_note_json(o->cache, json_object_get(res, "stock"), true);
@@ -196,7 +196,7 @@ dm_api_orders_committed(struct dm_order_committer_job *job, int status, const js
 	} else if (strcmp(r, "absent") == 0) {
 		dm_api_orders_no_stock(o, "not enough stock in the warehouses serving this customer");
 	} else {
-		dm_req_problem(o->r, 409, "stock is changing too fast for this order; retry", NULL);
+		dm_req_problem(o->r, DM_PROBLEM_STOCK_CONTENTION, "stock is changing too fast for this order; retry", NULL);
 	}
 done:
 	dm_api_orders_free(o);
@@ -222,14 +222,14 @@ dm_api_orders_refuse(struct dm_api_order *o)
 		o->fresh = true;
 		if (dm_stock_hints_fetch(o->cache, o->in.skus, o->in.nlines, dm_api_orders_fetched,
 					  o) != 0) {
-			dm_req_problem(o->r, 503, "postgresql unavailable", NULL);
+			dm_req_problem(o->r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 			dm_api_orders_free(o);
 		}
 		return;
 	}
 	char *entry = dm_order_body_check_entry(&o->in, o->id);
 	if (entry == NULL) {
-		dm_req_problem(o->r, 503, "out of memory", NULL);
+		dm_req_problem(o->r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		dm_api_orders_free(o);
 		return;
 	}
@@ -313,7 +313,7 @@ dm_api_orders_full(struct dm_api_order *o, const char *detail)
 		json_array_append_new(slots, json_pack("{s:s,s:s,s:i}", "start", a, "end", b,
 						       "remaining", (int)offers[i].remaining));
 	}
-	dm_req_problem(o->r, 409, detail, json_pack("{s:o}", "slots", slots));
+	dm_req_problem(o->r, DM_PROBLEM_CAPACITY_EXHAUSTED, detail, json_pack("{s:o}", "slots", slots));
 }
 
 /* Which station counters the order books: the chosen precise slot (slot and
@@ -341,7 +341,7 @@ dm_api_orders_counters(struct dm_api_order *o)
 			return -1;
 		}
 		if (st != WH_OK) {
-			dm_req_problem(o->r, 422, "the chosen slot is not offered for this order",
+			dm_req_problem(o->r, DM_PROBLEM_SLOT_NOT_OFFERED, "the chosen slot is not offered for this order",
 				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "slot.start",
 						 "message", "not a slot GET /v1/promise offers for this "
 							    "order now"));
@@ -398,7 +398,7 @@ dm_api_orders_gated(enum dm_counters_gate result, size_t full, void *arg)
 	char *entry;
 	free(o->resp);
 	if (dm_order_body_build(&o->in, &a, &o->resp, &entry) != 0) {
-		dm_req_problem(o->r, 503, "out of memory", NULL);
+		dm_req_problem(o->r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		dm_api_orders_free(o);
 		return;
 	}
@@ -456,14 +456,14 @@ dm_api_orders_plan(struct dm_api_order *o)
 	case WH_OK: break;
 	case WH_E_NO_STOCK: dm_api_orders_refuse(o); return;
 	case WH_E_NO_CAPACITY:
-		dm_req_problem(o->r, 409, "the station has no delivery capacity in the next 14 days",
+		dm_req_problem(o->r, DM_PROBLEM_CAPACITY_EXHAUSTED, "the station has no delivery capacity in the next 14 days",
 			       NULL);
 		dm_api_orders_free(o);
 		return;
 	default:
 		dm_log_error("http", "%s planning failed: %s: %s", o->r->id, wh_err_name(err.code),
 			     err.msg);
-		dm_req_problem(o->r, 500, "planning the order failed", NULL);
+		dm_req_problem(o->r, DM_PROBLEM_INTERNAL, "planning the order failed", NULL);
 		dm_api_orders_free(o);
 		return;
 	}
@@ -483,7 +483,7 @@ dm_api_orders_fetched(int status, void *arg)
 		return;
 	}
 	if (status != 0) {
-		dm_req_problem(o->r, status, status == 503 ? "postgresql unavailable"
+		dm_req_problem(o->r, status == 503 ? DM_PROBLEM_BACKEND_UNAVAILABLE : DM_PROBLEM_INTERNAL, status == 503 ? "postgresql unavailable"
 							   : "reading the catalogue failed",
 			       NULL);
 		dm_api_orders_free(o);
@@ -499,7 +499,7 @@ dm_api_orders_fetched(int status, void *arg)
 		}
 	}
 	if (json_array_size(errors) > 0) {
-		dm_req_problem(o->r, 422, "the order has unknown SKUs",
+		dm_req_problem(o->r, DM_PROBLEM_UNKNOWN_SKU, "the order has unknown SKUs",
 			       json_pack("{s:o}", "errors", errors));
 		dm_api_orders_free(o);
 		return;
@@ -522,16 +522,16 @@ dm_api_orders_locate(struct dm_api_order *o)
 	switch (st) {
 	case DM_AREAS_OK: return 0;
 	case DM_AREAS_NOT_LOADED:
-		dm_req_problem(o->r, 503, "no service areas are loaded yet", NULL);
+		dm_req_problem(o->r, DM_PROBLEM_NOT_READY, "no service areas are loaded yet", NULL);
 		return -1;
 	case DM_AREAS_UNKNOWN:
-		dm_req_problem(o->r, 422, "unknown station",
+		dm_req_problem(o->r, DM_PROBLEM_VALIDATION_FAILED, "unknown station",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "station_id",
 					 "message", "no such station"));
 		return -1;
 	case DM_AREAS_OUTSIDE:
 	default:
-		dm_req_problem(o->r, 422, "the customer is outside every delivery area",
+		dm_req_problem(o->r, DM_PROBLEM_OUTSIDE_COVERAGE, "the customer is outside every delivery area",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "customer",
 					 "message", "outside every delivery area"));
 		return -1;
@@ -549,7 +549,7 @@ dm_api_orders_post(struct dm_req *r)
 	if (o == NULL || cache == NULL) {
 		free(o);
 		json_decref(body);
-		dm_req_problem(r, 503, "out of memory", NULL);
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		return;
 	}
 	json_t *errors = dm_order_body_parse(&o->in, dm_req_header(r, "Idempotency-Key"), body);
@@ -557,7 +557,7 @@ dm_api_orders_post(struct dm_req *r)
 	if (errors != NULL) {
 		dm_order_body_fini(&o->in);
 		free(o);
-		dm_req_problem(r, 422, "the order is invalid", json_pack("{s:o}", "errors", errors));
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "the order is invalid", json_pack("{s:o}", "errors", errors));
 		return;
 	}
 	o->r = r;
@@ -582,7 +582,7 @@ dm_api_orders_post(struct dm_req *r)
 	}
 	o->fresh = true;
 	if (dm_stock_hints_fetch(cache, o->in.skus, o->in.nlines, dm_api_orders_fetched, o) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_api_orders_free(o);
 	}
 }
@@ -605,14 +605,14 @@ dm_api_orders_get(struct dm_req *r)
 {
 	const char *id = r->params[0];
 	if (!dm_order_body_valid_id(id)) {
-		dm_req_problem(r, 404, "no such order", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such order", NULL);
 		return;
 	}
 	const char *params[] = {id};
 	dm_req_ref(r, __func__);
 	if (dm_pg_query(r->d->pg, "SELECT order_doc_events($1)", 1, params, dm_api_orders_get_done,
 			r) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_req_unref(r, __func__);
 	}
 }
@@ -660,13 +660,13 @@ dm_api_orders_cancel_done(const struct dm_pg_reply *reply, void *arg)
 		if (reply->ok || !reply->unavailable)
 			dm_log_error("pg", "%s cancel failed: %s", r->id,
 				     reply->ok ? "unexpected result" : reply->error);
-		dm_req_problem(r, 503, "postgresql query failed", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 	} else if (strcmp(what, "ok") == 0) {
 		dm_req_reply_json(r, 200, json_incref(json_object_get(res, "order")));
 	} else if (strcmp(what, "not_found") == 0) {
-		dm_req_problem(r, 404, "no such order", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such order", NULL);
 	} else {
-		dm_req_problem(r, 409, "a shipment has left its warehouse: too late to cancel",
+		dm_req_problem(r, DM_PROBLEM_TOO_LATE_TO_CANCEL, "a shipment has left its warehouse: too late to cancel",
 			       json_pack("{s:O}", "shipments", json_object_get(res, "shipments")));
 	}
 out:
@@ -681,7 +681,7 @@ dm_api_orders_cancel(struct dm_req *r)
 	const char *reason = "";
 	json_t *body = NULL;
 	if (!dm_order_body_valid_id(id)) {
-		dm_req_problem(r, 404, "no such order", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such order", NULL);
 		return;
 	}
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) > 0) {
@@ -692,7 +692,7 @@ dm_api_orders_cancel(struct dm_req *r)
 		if ((v != NULL && reason == NULL) ||
 		    (reason != NULL && strlen(reason) > DM_INTAKE_REASON_MAX)) {
 			json_decref(body);
-			dm_req_problem(r, 422, "invalid cancellation",
+			dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid cancellation",
 				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "reason",
 						 "message", "must be a string of at most 200 bytes"));
 			return;
@@ -704,7 +704,7 @@ dm_api_orders_cancel(struct dm_req *r)
 	dm_req_ref(r, __func__);
 	if (dm_pg_query(r->d->pg, "SELECT intake_cancel($1, $2)", 2, params,
 			dm_api_orders_cancel_done, r) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_req_unref(r, __func__);
 	}
 	json_decref(body);

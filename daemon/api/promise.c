@@ -144,7 +144,7 @@ dm_api_promise_no_stock(struct dm_api_promise *p)
 							       (json_int_t)a->lines[i].best_available,
 							       "reason", why));
 	}
-	dm_req_problem(p->r, 409, "the order cannot be fulfilled from stock serving this address",
+	dm_req_problem(p->r, DM_PROBLEM_OUT_OF_STOCK, "the order cannot be fulfilled from stock serving this address",
 		       json_pack("{s:o}", "lines", lines));
 }
 
@@ -174,21 +174,21 @@ dm_api_promise_answer(struct dm_api_promise *p, const struct dm_counters_counts 
 		return;
 	}
 	if (st == WH_E_NO_CAPACITY) {
-		dm_req_problem(p->r, 409, "the station has no delivery capacity in the next 14 days",
+		dm_req_problem(p->r, DM_PROBLEM_CAPACITY_EXHAUSTED, "the station has no delivery capacity in the next 14 days",
 			       NULL);
 		return;
 	}
 	if (st != WH_OK) {
 		dm_log_error("http", "%s planning failed: %s: %s", p->r->id, wh_err_name(err.code),
 			     err.msg);
-		dm_req_problem(p->r, 500, "planning the promise failed", NULL);
+		dm_req_problem(p->r, DM_PROBLEM_INTERNAL, "planning the promise failed", NULL);
 		return;
 	}
 	const struct wh_plan *plan = &p->plan.plan;
 	struct evbuffer *out = evbuffer_new();
 	struct dm_jsonw w;
 	if (out == NULL) {
-		dm_req_problem(p->r, 503, "out of memory", NULL);
+		dm_req_problem(p->r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		return;
 	}
 	dm_jsonw_init(&w, out);
@@ -268,7 +268,7 @@ dm_api_promise_fetched(int status, void *arg)
 		return;
 	}
 	if (status != 0) {
-		dm_req_problem(p->r, 503, "stock is unavailable (postgresql)", NULL);
+		dm_req_problem(p->r, DM_PROBLEM_BACKEND_UNAVAILABLE, "stock is unavailable (postgresql)", NULL);
 		dm_api_promise_free(p);
 		return;
 	}
@@ -316,7 +316,7 @@ dm_api_promise_get(struct dm_req *r)
 	if (p == NULL || errors == NULL) {
 		free(p);
 		json_decref(errors);
-		dm_req_problem(r, 503, "out of memory", NULL);
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		return;
 	}
 	p->r = r;
@@ -339,7 +339,7 @@ dm_api_promise_get(struct dm_req *r)
 		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "install", "message",
 							"must be true or false"));
 	if (json_array_size(errors) > 0) {
-		dm_req_problem(r, 422, "invalid promise query", json_pack("{s:o}", "errors", errors));
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid promise query", json_pack("{s:o}", "errors", errors));
 		dm_api_promise_free(p);
 		return;
 	}
@@ -349,17 +349,17 @@ dm_api_promise_get(struct dm_req *r)
 	dm_areas_unref(geo);
 	if (gs != DM_AREAS_OK) {
 		if (gs == DM_AREAS_OUTSIDE)
-			dm_req_problem(r, 422, "outside coverage: no delivery station serves this point",
+			dm_req_problem(r, DM_PROBLEM_OUTSIDE_COVERAGE, "outside coverage: no delivery station serves this point",
 				       NULL);
 		else
-			dm_req_problem(r, 503, "no service areas loaded yet", NULL);
+			dm_req_problem(r, DM_PROBLEM_NOT_READY, "no service areas loaded yet", NULL);
 		dm_api_promise_free(p);
 		return;
 	}
 	dm_clock_now(&p->now_utc_s, &p->offset_s);
 	p->cache = dm_stock_hints_get(r->d);
 	if (p->cache == NULL) {
-		dm_req_problem(r, 503, "out of memory", NULL);
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		dm_api_promise_free(p);
 		return;
 	}
@@ -374,7 +374,7 @@ dm_api_promise_get(struct dm_req *r)
 		return;
 	}
 	if (dm_stock_hints_fetch(p->cache, p->sku_ptrs, p->n, dm_api_promise_fetched, p) != 0) {
-		dm_req_problem(r, 503, "stock is unavailable (postgresql)", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "stock is unavailable (postgresql)", NULL);
 		dm_api_promise_free(p);
 	}
 }

@@ -30,7 +30,7 @@ dm_api_stations_place_json(const struct dm_areas_place *p)
 static void
 dm_api_stations_not_loaded(struct dm_req *r)
 {
-	dm_req_problem(r, 503, "no service areas loaded yet (import them with dispatchctl areas "
+	dm_req_problem(r, DM_PROBLEM_NOT_READY, "no service areas loaded yet (import them with dispatchctl areas "
 			       "import, then reload)",
 		       NULL);
 }
@@ -41,7 +41,7 @@ dm_api_stations_locate(struct dm_req *r)
 	double lat = 0, lon = 0;
 	json_t *errors = json_array();
 	if (dm_req_query_latlon(r, &lat, &lon, errors) != 0) {
-		dm_req_problem(r, 422, "invalid coordinates", json_pack("{s:o}", "errors", errors));
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid coordinates", json_pack("{s:o}", "errors", errors));
 		return;
 	}
 	json_decref(errors);
@@ -56,7 +56,7 @@ dm_api_stations_locate(struct dm_req *r)
 		break;
 	}
 	case DM_AREAS_OUTSIDE:
-		dm_req_problem(r, 422, "outside coverage: no delivery station serves this point",
+		dm_req_problem(r, DM_PROBLEM_OUTSIDE_COVERAGE, "outside coverage: no delivery station serves this point",
 			       json_pack("{s:f,s:f}", "lat", lat, "lon", lon));
 		break;
 	default:
@@ -100,7 +100,7 @@ dm_api_stations_station(struct dm_req *r)
 		break;
 	}
 	case DM_AREAS_UNKNOWN:
-		dm_req_problem(r, 404, "no such station", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such station", NULL);
 		break;
 	default:
 		dm_api_stations_not_loaded(r);

@@ -49,18 +49,18 @@ dm_api_stock_put_done(const struct dm_pg_reply *reply, void *arg)
 		if (reply->ok || !reply->unavailable)
 			dm_log_error("pg", "%s setting stock failed: %s", r->id,
 				     reply->ok ? "unexpected result" : reply->error);
-		dm_req_problem(r, 503, "postgresql query failed", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 	} else if (strcmp(what, "ok") == 0) {
 		dm_req_reply_json(r, 200, dm_api_stock_doc(s));
 	} else if (strcmp(what, "no_warehouse") == 0) {
-		dm_req_problem(r, 404, "no such warehouse", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such warehouse", NULL);
 	} else if (strcmp(what, "no_sku") == 0) {
-		dm_req_problem(r, 404, "no such SKU", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such SKU", NULL);
 	} else {
 		char detail[160];
 		snprintf(detail, sizeof detail, "%lld units are reserved: on_hand cannot go below that",
 			 (long long)json_integer_value(json_object_get(s, "reserved")));
-		dm_req_problem(r, 409, detail, json_pack("{s:o}", "stock", dm_api_stock_doc(s)));
+		dm_req_problem(r, DM_PROBLEM_STOCK_RESERVED, detail, json_pack("{s:o}", "stock", dm_api_stock_doc(s)));
 	}
 out:
 	json_decref(res);
@@ -72,11 +72,11 @@ dm_api_stock_put(struct dm_req *r)
 {
 	char on_hand[24];
 	if (!dm_order_body_valid_id(r->params[0])) {
-		dm_req_problem(r, 404, "no such warehouse", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such warehouse", NULL);
 		return;
 	}
 	if (!dm_order_body_valid_id(r->params[1])) {
-		dm_req_problem(r, 404, "no such SKU", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such SKU", NULL);
 		return;
 	}
 	json_t *body = dm_req_body_json(r);
@@ -86,7 +86,7 @@ dm_api_stock_put(struct dm_req *r)
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > DM_H_STOCK_ON_HAND_MAX) {
 		json_decref(body);
-		dm_req_problem(r, 422, "invalid stock level",
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid stock level",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "on_hand", "message",
 					 "must be an integer in 0..1000000000"));
 		return;
@@ -97,7 +97,7 @@ dm_api_stock_put(struct dm_req *r)
 	dm_req_ref(r, __func__);
 	if (dm_pg_query(r->d->pg, "SELECT stock_set($1, $2, $3)", 3, params, dm_api_stock_put_done,
 			r) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_req_unref(r, __func__);
 	}
 }
@@ -110,17 +110,17 @@ dm_api_stock_list_done(const struct dm_pg_reply *reply, void *arg)
 	if (dm_req_answered(r))
 		goto out;
 	if (!reply->ok || PQntuples(reply->res) != 1) {
-		dm_req_problem(r, 503, "postgresql query failed", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 		goto out;
 	}
 	if (strcmp(PQgetvalue(reply->res, 0, 0), "t") != 0) {
-		dm_req_problem(r, 404, "no such warehouse", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such warehouse", NULL);
 		goto out;
 	}
 	items = json_loads(PQgetvalue(reply->res, 0, 1), 0, NULL);
 	long limit = strtol(PQgetvalue(reply->res, 0, 2), NULL, 10);
 	if (!json_is_array(items)) {
-		dm_req_problem(r, 500, "unexpected result", NULL);
+		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
 		goto out;
 	}
 	size_t n = json_array_size(items);
@@ -142,14 +142,14 @@ dm_api_stock_list(struct dm_req *r)
 	char limit[16];
 	long n = DM_H_STOCK_PAGE_DEFAULT;
 	if (!dm_order_body_valid_id(r->params[0])) {
-		dm_req_problem(r, 404, "no such warehouse", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such warehouse", NULL);
 		return;
 	}
 	if (limit_s != NULL) {
 		char *end;
 		n = strtol(limit_s, &end, 10);
 		if (*limit_s == '\0' || *end != '\0' || n < 1 || n > DM_H_STOCK_PAGE_MAX) {
-			dm_req_problem(r, 422, "invalid query",
+			dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
 				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "limit",
 						 "message", "must be an integer in 1..1000"));
 			return;
@@ -165,7 +165,7 @@ dm_api_stock_list(struct dm_req *r)
 			"'[]') FROM (SELECT * FROM stock WHERE warehouse_id = $1 AND sku > $2 "
 			"ORDER BY sku LIMIT $3::integer) AS x), $3",
 			3, params, dm_api_stock_list_done, r) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_req_unref(r, __func__);
 	}
 }

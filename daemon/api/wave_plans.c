@@ -30,7 +30,7 @@ dm_api_wave_plans_key(struct dm_req *r, const char *key, struct wh_capacity_ref 
 	if (len >= WH_CAPACITY_KEY_LEN || wh_capacity_key_parse(key, len, ref, &err) != WH_OK ||
 	    ref->kind != WH_CAPACITY_WAVE || wh_capacity_key(ref, again, sizeof again) != len ||
 	    memcmp(again, key, len) != 0) {
-		dm_req_problem(r, 422, "malformed wave key",
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "malformed wave key",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "key", "message",
 					 "must be a wave key such as 20261123-W0900"));
 		return -1;
@@ -49,10 +49,21 @@ dm_api_wave_plans_station(struct dm_req *r, const char *id, struct dm_areas_plac
 	if (gs == DM_AREAS_OK)
 		return 0;
 	if (gs == DM_AREAS_NOT_LOADED)
-		dm_req_problem(r, 503, "no service areas loaded yet", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_READY, "no service areas loaded yet", NULL);
 	else
-		dm_req_problem(r, 404, "no such station", NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such station", NULL);
 	return -1;
+}
+
+/* The problem kind of a planning outcome that is not 200. */
+static enum dm_problem
+dm_api_wave_plans_problem(int status)
+{
+	switch (status) {
+	case 409: return DM_PROBLEM_WAVE_TOO_LARGE;
+	case 503: return DM_PROBLEM_BACKEND_UNAVAILABLE;
+	default: return DM_PROBLEM_INTERNAL;
+	}
 }
 
 static void
@@ -63,7 +74,7 @@ dm_api_wave_plans_planned(const struct dm_wave_planner_result *res, void *arg)
 		if (res->status == 200)
 			dm_req_reply(r, 200, "application/json", res->doc, res->len);
 		else
-			dm_req_problem(r, res->status, res->detail, NULL);
+			dm_req_problem(r, dm_api_wave_plans_problem(res->status), res->detail, NULL);
 	}
 	dm_req_unref(r, "routes");
 }
@@ -86,13 +97,13 @@ dm_api_wave_plans_plan(struct dm_req *r)
 		if (waves[i].start_s == ref.start_s && wh_promise_wave_runs(&waves[i], ref.day))
 			t.wave = waves[i];
 	if (t.wave.end_s == 0) {
-		dm_req_problem(r, 404, "no wave starts at that time at this station on that day",
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no wave starts at that time at this station on that day",
 			       NULL);
 		return;
 	}
 	snprintf(t.station, sizeof t.station, "%s", place.station_id);
 	if (wh_capacity_key(&ref, t.wave_key, sizeof t.wave_key) == 0) {
-		dm_req_problem(r, 422, "malformed wave key", NULL);
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "malformed wave key", NULL);
 		return;
 	}
 	t.lon = place.station_lon;
@@ -103,7 +114,7 @@ dm_api_wave_plans_plan(struct dm_req *r)
 	dm_clock_now(&now, &t.utc_offset_s);
 	dm_req_ref(r, "routes");
 	if (dm_wave_planner_start(r->d, &t, dm_api_wave_plans_planned, r) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_req_unref(r, "routes");
 	}
 }
@@ -131,7 +142,7 @@ dm_api_wave_plans_get(struct dm_req *r)
 	dm_req_ref(r, "routes");
 	if (dm_pg_query(r->d->pg, "SELECT route_plan_doc($1, $2)", 2, params,
 			dm_api_wave_plans_get_done, r) != 0) {
-		dm_req_problem(r, 503, "postgresql unavailable", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
 		dm_req_unref(r, "routes");
 	}
 }

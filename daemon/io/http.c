@@ -306,19 +306,20 @@ void
 dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply, const char *not_found)
 {
 	if (!reply->ok)
-		dm_req_problem(r, 503, "postgresql query failed", NULL);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 	else if (PQntuples(reply->res) != 1 || PQgetisnull(reply->res, 0, 0))
-		dm_req_problem(r, 404, not_found, NULL);
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, not_found, NULL);
 	else
 		dm_req_reply(r, 200, "application/json", PQgetvalue(reply->res, 0, 0),
 			     (size_t)PQgetlength(reply->res, 0, 0));
 }
 
 void
-dm_req_problem(struct dm_req *r, int status, const char *detail, json_t *extra)
+dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_t *extra)
 {
-	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title",
-			      dm_http_status_title(status), "status", status, "detail", detail);
+	int status = dm_problem_status(kind);
+	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", dm_problem_type(kind), "title",
+			      dm_problem_title(kind), "status", status, "detail", detail);
 	if (p != NULL && r->req != NULL)
 		json_object_set_new(p, "instance", json_string(evhttp_request_get_uri(r->req)));
 	if (p != NULL && extra != NULL)
@@ -330,6 +331,12 @@ dm_req_problem(struct dm_req *r, int status, const char *detail, json_t *extra)
 		static const char oom[] = "{\"title\":\"Service Unavailable\",\"status\":503}";
 		dm_req_reply(r, 503, "application/problem+json", oom, sizeof oom - 1);
 		return;
+	}
+	int retry_s = dm_problem_retry_after_s(kind);
+	if (retry_s > 0 && r->req != NULL) {
+		char v[16];
+		snprintf(v, sizeof v, "%d", retry_s);
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", v);
 	}
 	dm_req_reply(r, status, "application/problem+json", text, strlen(text));
 	free(text);
@@ -347,12 +354,12 @@ dm_req_body_json(struct dm_req *r)
 	if (v == NULL) {
 		snprintf(detail, sizeof detail, "malformed JSON at line %d column %d: %s", jerr.line,
 			 jerr.column, jerr.text);
-		dm_req_problem(r, 400, detail, NULL);
+		dm_req_problem(r, DM_PROBLEM_MALFORMED_REQUEST, detail, NULL);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
-		dm_req_problem(r, 400, "the body must be a JSON object", NULL);
+		dm_req_problem(r, DM_PROBLEM_MALFORMED_REQUEST, "the body must be a JSON object", NULL);
 		return NULL;
 	}
 	return v;
@@ -364,7 +371,7 @@ dm_http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct dm_req *r = arg;
 	(void)fd;
 	(void)what;
-	dm_req_problem(r, 503, "timed out waiting for a backend", NULL);
+	dm_req_problem(r, DM_PROBLEM_BACKEND_TIMEOUT, "timed out waiting for a backend", NULL);
 }
 
 static void
@@ -398,7 +405,7 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 		evhttp_connection_set_closecb(evcon, dm_http_closed_cb, r);
 	r->deadline = evtimer_new(d->base, dm_http_deadline_cb, r);
 	if (r->deadline == NULL) {
-		dm_req_problem(r, 503, "out of memory", NULL);
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 		return;
 	}
 	struct timeval tv = {r->cfg->cfg->request_timeout_ms / 1000,
@@ -408,19 +415,19 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (path == NULL || path[0] != '/') {
-		dm_req_problem(r, 400, "the request target must be an absolute path", NULL);
+		dm_req_problem(r, DM_PROBLEM_MALFORMED_REQUEST, "the request target must be an absolute path", NULL);
 		return;
 	}
 	const char *qs = evhttp_uri_get_query(uri);
 	if (qs != NULL && evhttp_parse_query_str(qs, &r->query) != 0) {
-		dm_req_problem(r, 400, "malformed query string", NULL);
+		dm_req_problem(r, DM_PROBLEM_MALFORMED_REQUEST, "malformed query string", NULL);
 		return;
 	}
 	int allowed;
 	r->route = dm_http_route(r, path, method, &allowed);
 	if (r->route == NULL) {
 		if (allowed == 0) {
-			dm_req_problem(r, 404, "no such resource", NULL);
+			dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such resource", NULL);
 			return;
 		}
 		char allow[96] = "";
@@ -435,7 +442,7 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 		char detail[160];
 		snprintf(detail, sizeof detail, "method %s is not allowed here; allowed: %s",
 			 r->method, allow);
-		dm_req_problem(r, 405, detail, NULL);
+		dm_req_problem(r, DM_PROBLEM_METHOD_NOT_ALLOWED, detail, NULL);
 		return;
 	}
 	long limit = r->route->body_limit > 0 ? r->route->body_limit
@@ -445,11 +452,11 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 		char detail[128];
 		snprintf(detail, sizeof detail, "the body is %zu bytes; this resource takes at most %ld",
 			 blen, limit);
-		dm_req_problem(r, 413, detail, NULL);
+		dm_req_problem(r, DM_PROBLEM_BODY_TOO_LARGE, detail, NULL);
 		return;
 	}
 	if (d->draining) {
-		dm_req_problem(r, 503, "shutting down", NULL);
+		dm_req_problem(r, DM_PROBLEM_DRAINING, "shutting down", NULL);
 		return;
 	}
 	r->route->handler(r);

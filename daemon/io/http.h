@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/io/problem.h"
+
 struct dm_daemon;
 struct dm_req;
 
@@ -106,8 +108,10 @@ struct dm_pg_reply;
 void dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply,
 			 const char *not_found);
 
-/* Answer application/problem+json (RFC 9457) with a detail message;
- * extra (stolen, may be NULL) adds extension members such as "errors". */
-void dm_req_problem(struct dm_req *r, int status, const char *detail, json_t *extra);
+/* Answer application/problem+json (RFC 9457): kind gives the status, type
+ * and title (problem.c's table), and a Retry-After header where retrying
+ * can help; detail is free text for people; extra (stolen, may be NULL)
+ * adds extension members such as "errors". No-op if answered. */
+void dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_t *extra);
 
 #endif

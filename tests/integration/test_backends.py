@@ -38,6 +38,8 @@ def test_postgres_outage_flips_readiness(w):
     assert gauge(d, "postgres") == 0
     r = d.get("/v1/admin/migrations")
     assert r.status == 503 and r.headers["content-type"] == "application/problem+json", r
+    assert r.json()["type"] == "urn:dispatchd:problem:backend-unavailable", r
+    assert int(r.headers["retry-after"]) >= 1, r.headers
     w.pg.start()
     harness.wait_until(lambda: ready_status(d) == 200, what="200 with postgres back")
     assert gauge(d, "postgres") == 1

@@ -1,5 +1,6 @@
 """The HTTP surface of the foundation: health, readiness, metrics, admin,
 and the error contract (problem+json for 400/404/405/413/422)."""
+import os
 import socket
 import time
 
@@ -31,6 +32,7 @@ def test_unknown_route_is_404_problem(w):
     assert r.headers["content-type"] == "application/problem+json"
     p = r.json()
     assert p["status"] == 404 and p["title"] == "Not Found" and p["detail"], p
+    assert p["type"] == "urn:dispatchd:problem:not-found", p
 
 
 def test_wrong_method_is_405_with_allow(w):
@@ -40,6 +42,7 @@ def test_wrong_method_is_405_with_allow(w):
     assert r.headers["content-type"] == "application/problem+json"
     assert "GET" in r.headers["allow"], r.headers
     assert "DELETE" in r.json()["detail"]
+    assert r.json()["type"] == "urn:dispatchd:problem:method-not-allowed"
 
 
 def test_route_body_limit_is_413_problem(w):
@@ -49,6 +52,7 @@ def test_route_body_limit_is_413_problem(w):
     assert r.status == 413, r
     assert r.headers["content-type"] == "application/problem+json"
     assert "4096" in r.json()["detail"]
+    assert r.json()["type"] == "urn:dispatchd:problem:body-too-large"
 
 
 def test_server_body_limit_is_413(w):
@@ -71,6 +75,7 @@ def test_malformed_json_is_400_problem(w):
     assert r.status == 400, r
     assert r.headers["content-type"] == "application/problem+json"
     assert "malformed JSON" in r.json()["detail"]
+    assert r.json()["type"] == "urn:dispatchd:problem:malformed-request"
     r = d.request("PUT", "/v1/admin/log-level", body='[1,2]')
     assert r.status == 400 and "object" in r.json()["detail"], r
 
@@ -81,6 +86,7 @@ def test_invalid_field_is_422_listing_it(w):
     assert r.status == 422, r
     p = r.json()
     assert p["errors"][0]["field"] == "level", p
+    assert p["type"] == "urn:dispatchd:problem:validation-failed", p
     r = d.request("PUT", "/v1/admin/log-level", body={"level": "debug"})
     assert r.status == 200 and r.json()["level"] == "debug", r
 
@@ -148,3 +154,17 @@ def test_backend_wait_past_request_timeout_is_503(w):
 
 if __name__ == "__main__":
     harness.run(globals())
+
+
+def test_every_problem_type_is_documented(w):
+    """Clients branch on `type`: each one the daemon can answer is listed in
+    docs/api.md with its status, and the docs list no type that does not exist."""
+    import re
+    src = open(os.path.join(harness.SOURCE_DIR, "daemon", "io", "problem.c")).read()
+    rows = re.findall(r'\{(\d{3}), DM_PROBLEM_URN "([a-z-]+)"', src)
+    assert len(rows) >= 15, rows
+    doc = open(os.path.join(harness.SOURCE_DIR, "docs", "api.md")).read()
+    documented = dict(re.findall(r"^\| `urn:dispatchd:problem:([a-z-]+)` \| (\d{3}) \|", doc, re.M))
+    for status, slug in rows:
+        assert documented.get(slug) == status, f"{slug} ({status}) not documented as such in docs/api.md"
+    assert set(documented) == {slug for _, slug in rows}, set(documented) ^ {s for _, s in rows}
