@@ -10,20 +10,18 @@
 #include "daemon/io/http.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
+#include "daemon/io/req_pg.h"
 #include "daemon/api/tables.h"
 
 static void
-dm_api_admin_migrations_done(const struct dm_pg_reply *reply, void *arg)
+dm_api_admin_migrations_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	struct dm_req *r = arg;
-	if (dm_req_answered(r))
-		goto out;
 	if (!reply->ok) {
 		if (strcmp(reply->sqlstate, "42P01") == 0)
 			dm_req_problem(r, DM_PROBLEM_NOT_READY, "the schema is not migrated: run dispatchctl migrate", NULL);
 		else
 			dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
-		goto out;
+		return;
 	}
 	json_t *list = json_array();
 	for (int i = 0; i < PQntuples(reply->res); i++)
@@ -32,21 +30,15 @@ dm_api_admin_migrations_done(const struct dm_pg_reply *reply, void *arg)
 						      PQgetvalue(reply->res, i, 1), "applied_at",
 						      PQgetvalue(reply->res, i, 2)));
 	dm_req_reply_json(r, 200, json_pack("{s:o}", "migrations", list));
-out:
-	dm_req_unref(r, __func__);
 }
 
 static void
 dm_api_admin_migrations(struct dm_req *r)
 {
-	dm_req_ref(r, __func__);
-	if (dm_pg_query(r->d->pg,
-			"SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
-			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations ORDER BY version",
-			0, NULL, dm_api_admin_migrations_done, r) != 0) {
-		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
-		dm_req_unref(r, __func__);
-	}
+	(void)dm_req_pg_query(r,
+			      "SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
+			      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations ORDER BY version",
+			      0, NULL, DM_REQ_PG_READ, dm_api_admin_migrations_done);
 }
 
 static void

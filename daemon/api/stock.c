@@ -15,6 +15,7 @@
 #include "daemon/api/order_body.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
+#include "daemon/io/req_pg.h"
 #include "daemon/api/tables.h"
 
 #define DM_H_STOCK_ON_HAND_MAX 1000000000
@@ -31,9 +32,8 @@ dm_api_stock_doc(const json_t *s)
 }
 
 static void
-dm_api_stock_put_done(const struct dm_pg_reply *reply, void *arg)
+dm_api_stock_put_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	struct dm_req *r = arg;
 	json_t *res = NULL;
 	if (reply->ok && PQntuples(reply->res) == 1)
 		res = json_loads(PQgetvalue(reply->res, 0, 0), 0, NULL);
@@ -64,7 +64,6 @@ dm_api_stock_put_done(const struct dm_pg_reply *reply, void *arg)
 	}
 out:
 	json_decref(res);
-	dm_req_unref(r, __func__);
 }
 
 static void
@@ -94,21 +93,14 @@ dm_api_stock_put(struct dm_req *r)
 	snprintf(on_hand, sizeof on_hand, "%lld", (long long)json_integer_value(v));
 	json_decref(body);
 	const char *params[] = {r->params[0], r->params[1], on_hand};
-	dm_req_ref(r, __func__);
-	if (dm_pg_query(r->d->pg, "SELECT stock_set($1, $2, $3)", 3, params, dm_api_stock_put_done,
-			r) != 0) {
-		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
-		dm_req_unref(r, __func__);
-	}
+	(void)dm_req_pg_query(r, "SELECT stock_set($1, $2, $3)", 3, params, DM_REQ_PG_WRITE,
+			      dm_api_stock_put_done);
 }
 
 static void
-dm_api_stock_list_done(const struct dm_pg_reply *reply, void *arg)
+dm_api_stock_list_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	struct dm_req *r = arg;
 	json_t *items = NULL;
-	if (dm_req_answered(r))
-		goto out;
 	if (!reply->ok || PQntuples(reply->res) != 1) {
 		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 		goto out;
@@ -123,15 +115,18 @@ dm_api_stock_list_done(const struct dm_pg_reply *reply, void *arg)
 		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
 		goto out;
 	}
+	/* The query reads one row past the page: only its presence says there
+	 * is a next page, so an exactly full last page ends with next null. */
 	size_t n = json_array_size(items);
-	json_t *next = n > 0 && (long)n == limit
-			       ? json_incref(json_object_get(json_array_get(items, n - 1), "sku"))
-			       : json_null();
+	json_t *next = json_null();
+	if (limit > 0 && (long)n > limit) {
+		json_array_remove(items, (size_t)limit);
+		next = json_incref(json_object_get(json_array_get(items, (size_t)limit - 1), "sku"));
+	}
 	dm_req_reply_json(r, 200, json_pack("{s:s,s:O,s:o}", "warehouse", r->params[0], "items",
 					    items, "next", next));
 out:
 	json_decref(items);
-	dm_req_unref(r, __func__);
 }
 
 static void
@@ -157,17 +152,13 @@ dm_api_stock_list(struct dm_req *r)
 	}
 	snprintf(limit, sizeof limit, "%ld", n);
 	const char *params[] = {r->params[0], after != NULL ? after : "", limit};
-	dm_req_ref(r, __func__);
-	if (dm_pg_query(r->d->pg,
-			"SELECT EXISTS (SELECT 1 FROM warehouses WHERE id = $1), "
-			"(SELECT coalesce(json_agg(json_build_object('sku', x.sku, 'on_hand', "
-			"x.on_hand, 'reserved', x.reserved, 'available', x.available) ORDER BY x.sku), "
-			"'[]') FROM (SELECT * FROM stock WHERE warehouse_id = $1 AND sku > $2 "
-			"ORDER BY sku LIMIT $3::integer) AS x), $3",
-			3, params, dm_api_stock_list_done, r) != 0) {
-		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
-		dm_req_unref(r, __func__);
-	}
+	(void)dm_req_pg_query(r,
+			      "SELECT EXISTS (SELECT 1 FROM warehouses WHERE id = $1), "
+			      "(SELECT coalesce(json_agg(json_build_object('sku', x.sku, 'on_hand', "
+			      "x.on_hand, 'reserved', x.reserved, 'available', x.available) ORDER BY "
+			      "x.sku), '[]') FROM (SELECT * FROM stock WHERE warehouse_id = $1 AND sku > $2 "
+			      "ORDER BY sku LIMIT $3::integer + 1) AS x), $3",
+			      3, params, DM_REQ_PG_READ, dm_api_stock_list_done);
 }
 
 static const struct dm_route dm_api_stock_routes[] = {

@@ -15,6 +15,7 @@
 #include "daemon/svc/areas.h"
 #include "daemon/io/http.h"
 #include "daemon/io/pg.h"
+#include "daemon/io/req_pg.h"
 #include "daemon/base/reload.h"
 #include "daemon/svc/wave_planner.h"
 #include "daemon/api/tables.h"
@@ -120,14 +121,9 @@ dm_api_wave_plans_plan(struct dm_req *r)
 }
 
 static void
-dm_api_wave_plans_get_done(const struct dm_pg_reply *reply, void *arg)
+dm_api_wave_plans_get_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	struct dm_req *r = arg;
-	if (dm_req_answered(r))
-		goto out;
 	dm_req_reply_pg_doc(r, reply, "no plan stored for this wave");
-out:
-	dm_req_unref(r, "routes");
 }
 
 static void
@@ -139,12 +135,8 @@ dm_api_wave_plans_get(struct dm_req *r)
 	    dm_api_wave_plans_station(r, r->params[0], &place) != 0)
 		return;
 	const char *params[] = {place.station_id, r->params[1]};
-	dm_req_ref(r, "routes");
-	if (dm_pg_query(r->d->pg, "SELECT route_plan_doc($1, $2)", 2, params,
-			dm_api_wave_plans_get_done, r) != 0) {
-		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql unavailable", NULL);
-		dm_req_unref(r, "routes");
-	}
+	(void)dm_req_pg_query(r, "SELECT route_plan_doc($1, $2)", 2, params, DM_REQ_PG_READ,
+			      dm_api_wave_plans_get_done);
 }
 
 static const struct dm_route dm_api_wave_plans_routes[] = {

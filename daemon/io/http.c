@@ -10,6 +10,7 @@
  * route's own smaller body_limit answers 413 problem+json. */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <errno.h>
@@ -161,6 +162,25 @@ bool
 dm_req_answered(const struct dm_req *r)
 {
 	return r->answered;
+}
+
+bool
+dm_req_client_gone(struct dm_req *r)
+{
+	if (r->cancelled)
+		return true;
+	if (r->req == NULL)
+		return false;
+	/* libevent 2.1 stops reading a connection while its request is being
+	 * served, so a client's close is seen only when the answer is written:
+	 * peek at the socket instead (0 bytes readable = orderly close). */
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	char c;
+	if (fd >= 0 && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		r->cancelled = true;
+	return r->cancelled;
 }
 
 const char *

@@ -49,7 +49,7 @@ struct dm_req {
 	double start_s;
 	char id[32];                   /* X-Request-Id, echoed or generated */
 	int refs;
-	bool cancelled;                /* the client went away */
+	bool cancelled;                /* the client went away (dm_req_client_gone) */
 	bool answered;
 };
 
@@ -72,6 +72,10 @@ void dm_req_unref(struct dm_req *r, const char *who);
 /* True once r has been answered (e.g. by its deadline): callbacks then only
  * clean up and unref. */
 bool dm_req_answered(const struct dm_req *r);
+
+/* True when r's client has gone away (closed its connection) before the
+ * answer: work only it would see can be skipped. Loop thread only. */
+bool dm_req_client_gone(struct dm_req *r);
 
 /* A query-string value, or NULL. Borrowed from r. */
 const char *dm_req_query(struct dm_req *r, const char *name);

@@ -43,6 +43,8 @@ static const struct dm_problem_row dm_problem_rows[DM_PROBLEM_COUNT] = {
 	[DM_PROBLEM_DUPLICATE_EXTERNAL_ID] = {409, DM_PROBLEM_URN "duplicate-external-id",
 					      "Duplicate external id", 0},
 	[DM_PROBLEM_WAVE_TOO_LARGE] = {409, DM_PROBLEM_URN "wave-too-large", "Wave too large", 0},
+	[DM_PROBLEM_CLIENT_CLOSED] = {499, DM_PROBLEM_URN "client-closed", "Client Closed Request",
+				      0},
 	[DM_PROBLEM_INTERNAL] = {500, DM_PROBLEM_URN "internal-error", "Internal Server Error", 0},
 	[DM_PROBLEM_BACKEND_UNAVAILABLE] = {503, DM_PROBLEM_URN "backend-unavailable",
 					    "Backend unavailable", 1},

@@ -121,6 +121,11 @@ def test_get_stock_pages_through_a_warehouse(w):
     assert len(seen) == total and [i["sku"] for i in seen] == sorted(i["sku"] for i in seen)
     one = seen[0]
     assert one["available"] + one["reserved"] == one["on_hand"], one
+    # A last page that is exactly full says so: next is null.
+    r = d.get(f"/v1/warehouses/{FDC}/stock?limit={total}")
+    assert len(r.json()["items"]) == total and r.json()["next"] is None, r
+    r = d.get(f"/v1/warehouses/{FDC}/stock?limit={total - 1}")
+    assert r.json()["next"] == seen[total - 2]["sku"], r
     assert d.get("/v1/warehouses/bj-nowhere/stock").status == 404
     assert d.get(f"/v1/warehouses/{FDC}/stock?limit=0").status == 422
     assert d.request("DELETE", f"/v1/warehouses/{FDC}/stock").status == 405
