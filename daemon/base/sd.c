@@ -69,3 +69,9 @@ dm_sd_listen_fds(void)
 	int n = sd_listen_fds(1);
 	return n > 0 ? n : 0;
 }
+
+int
+dm_sd_listen_fd(int i)
+{
+	return SD_LISTEN_FDS_START + i;
+}

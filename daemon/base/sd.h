@@ -25,4 +25,7 @@ uint64_t dm_sd_watchdog_usec(void);
 /* Number of sockets passed by systemd socket activation (fds start at 3). */
 int dm_sd_listen_fds(void);
 
+/* The i-th socket-activated fd (0 <= i < dm_sd_listen_fds()). */
+int dm_sd_listen_fd(int i);
+
 #endif

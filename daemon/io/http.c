@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 
 #include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
@@ -524,11 +523,11 @@ dm_http_start(struct dm_daemon *d)
 				       "and listen_port are ignored",
 			       nfds);
 		for (int i = 0; i < nfds && i < DM_DAEMON_MAX_LISTENERS; i++) {
-			evutil_make_socket_nonblocking(SD_LISTEN_FDS_START + i);
+			evutil_make_socket_nonblocking(dm_sd_listen_fd(i));
 			struct evhttp_bound_socket *b =
-				evhttp_accept_socket_with_handle(d->http, SD_LISTEN_FDS_START + i);
+				evhttp_accept_socket_with_handle(d->http, dm_sd_listen_fd(i));
 			if (b == NULL) {
-				dm_log_error("http", "cannot accept on fd %d", SD_LISTEN_FDS_START + i);
+				dm_log_error("http", "cannot accept on fd %d", dm_sd_listen_fd(i));
 				return -1;
 			}
 			d->listen_port = dm_http_bound_port(b);

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include "config/cfg.h"
+#include "daemon/base/backoff.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
 
@@ -53,7 +54,7 @@ struct dm_pg_conn {
 	int io_fd;
 	short io_what;
 	struct event *timer; /* connect deadline, or reconnect delay */
-	int backoff_ms;
+	struct dm_backoff backoff;
 	struct dm_pg_query *query;
 	PGresult *result;
 	PGresult *error_result;
@@ -82,13 +83,6 @@ struct dm_pg {
 static void dm_pg_conn_connect(struct dm_pg_conn *c);
 static void dm_pg_conn_drop(struct dm_pg_conn *c, const char *why);
 static void dm_pg_dispatch(struct dm_pg *pg);
-
-static struct timeval
-dm_pg_tv(int ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	return tv;
-}
 
 static void
 dm_pg_query_free(struct dm_pg_query *q)
@@ -217,10 +211,8 @@ dm_pg_conn_drop(struct dm_pg_conn *c, const char *why)
 	}
 	c->query = NULL;
 	c->state = DM_PG_DOWN;
-	c->backoff_ms = c->backoff_ms == 0 ? pg->reconnect_min_ms : c->backoff_ms * 2;
-	if (c->backoff_ms > pg->reconnect_max_ms)
-		c->backoff_ms = pg->reconnect_max_ms;
-	struct timeval tv = dm_pg_tv(c->backoff_ms);
+	struct timeval tv =
+		dm_backoff_tv(dm_backoff_next_ms(&c->backoff, pg->reconnect_min_ms, pg->reconnect_max_ms));
 	evtimer_add(c->timer, &tv);
 	if (q != NULL) {
 		q->conn = NULL;
@@ -247,7 +239,7 @@ dm_pg_conn_connect(struct dm_pg_conn *c)
 		return;
 	}
 	c->state = DM_PG_CONNECTING;
-	struct timeval tv = dm_pg_tv(pg->connect_timeout_ms);
+	struct timeval tv = dm_backoff_tv(pg->connect_timeout_ms);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -273,7 +265,7 @@ dm_pg_conn_connect_step(struct dm_pg_conn *c)
 	case PGRES_POLLING_OK:
 		evtimer_del(c->timer);
 		c->state = DM_PG_IDLE;
-		c->backoff_ms = 0;
+		dm_backoff_reset(&c->backoff);
 		if (dm_pg_conn_watch(c, EV_READ) != 0) {
 			dm_pg_conn_drop(c, "cannot watch the socket");
 			return;
@@ -469,7 +461,7 @@ dm_pg_query(struct dm_pg *pg, const char *sql, int nparams, const char *const *p
 		return -1;
 	q->done = done;
 	q->arg = arg;
-	struct timeval tv = dm_pg_tv(pg->query_timeout_ms);
+	struct timeval tv = dm_backoff_tv(pg->query_timeout_ms);
 	evtimer_add(q->deadline, &tv);
 	TAILQ_INSERT_TAIL(&pg->queue, q, link);
 	pg->queued++;
@@ -491,14 +483,14 @@ dm_pg_health_cb(evutil_socket_t fd, short what, void *arg)
 		struct dm_pg_query *q = dm_pg_query_new(pg, "SELECT 1", 0, NULL);
 		if (q == NULL)
 			continue;
-		struct timeval tv = dm_pg_tv(pg->query_timeout_ms);
+		struct timeval tv = dm_backoff_tv(pg->query_timeout_ms);
 		evtimer_add(q->deadline, &tv);
 		if (dm_pg_conn_send(c, q) != 0) {
 			dm_pg_query_free(q);
 			dm_pg_conn_drop(c, PQerrorMessage(c->conn));
 		}
 	}
-	struct timeval tv = dm_pg_tv(pg->health_interval_ms);
+	struct timeval tv = dm_backoff_tv(pg->health_interval_ms);
 	evtimer_add(pg->health, &tv);
 }
 
@@ -541,7 +533,7 @@ dm_pg_new(struct event_base *base, const struct cfg *cfg)
 	}
 	for (int i = 0; i < pg->nconns; i++)
 		dm_pg_conn_connect(&pg->conns[i]);
-	struct timeval tv = dm_pg_tv(pg->health_interval_ms);
+	struct timeval tv = dm_backoff_tv(pg->health_interval_ms);
 	evtimer_add(pg->health, &tv);
 	return pg;
 fail:

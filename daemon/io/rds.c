@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config/cfg.h"
+#include "daemon/base/backoff.h"
 #include "daemon/base/log.h"
 #include "daemon/io/rds.h"
 
@@ -38,7 +39,7 @@ struct dm_rds {
 	redisAsyncContext *ac;
 	struct event *timer;  /* connect deadline or reconnect delay */
 	struct event *health; /* PING interval */
-	int backoff_ms;
+	struct dm_backoff backoff;
 	bool was_up;
 	bool warned;  /* the reason of the current outage has been logged */
 	bool closing; /* dm_rds_free runs: refuse new commands from callbacks */
@@ -54,13 +55,6 @@ struct dm_rds_cmd {
 };
 
 static void dm_rds_connect(struct dm_rds *rds);
-
-static struct timeval
-dm_rds_tv(int ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	return tv;
-}
 
 static void
 dm_rds_set_state(struct dm_rds *rds, enum dm_rds_state state)
@@ -93,10 +87,8 @@ dm_rds_schedule_reconnect(struct dm_rds *rds, const char *why)
 	}
 	rds->ac = NULL;
 	dm_rds_set_state(rds, DM_RDS_DOWN);
-	rds->backoff_ms = rds->backoff_ms == 0 ? rds->reconnect_min_ms : rds->backoff_ms * 2;
-	if (rds->backoff_ms > rds->reconnect_max_ms)
-		rds->backoff_ms = rds->reconnect_max_ms;
-	struct timeval tv = dm_rds_tv(rds->backoff_ms);
+	struct timeval tv = dm_backoff_tv(
+		dm_backoff_next_ms(&rds->backoff, rds->reconnect_min_ms, rds->reconnect_max_ms));
 	evtimer_del(rds->timer);
 	evtimer_add(rds->timer, &tv);
 }
@@ -177,7 +169,7 @@ dm_rds_send(struct dm_rds *rds, int argc, const char **argv, const size_t *argvl
 		dm_rds_cmd_free(cmd);
 		return -1;
 	}
-	struct timeval tv = dm_rds_tv(internal && rds->state == DM_RDS_CONNECTING
+	struct timeval tv = dm_backoff_tv(internal && rds->state == DM_RDS_CONNECTING
 					      ? rds->connect_timeout_ms
 					      : rds->command_timeout_ms);
 	evtimer_add(cmd->deadline, &tv);
@@ -207,7 +199,7 @@ dm_rds_handshake_cb(const redisReply *reply, const char *error, void *arg)
 		dm_rds_drop(rds, "handshake refused");
 		return;
 	}
-	rds->backoff_ms = 0;
+	dm_backoff_reset(&rds->backoff);
 	evtimer_del(rds->timer);
 	dm_rds_set_state(rds, DM_RDS_UP);
 }
@@ -294,7 +286,7 @@ dm_rds_connect(struct dm_rds *rds)
 	redisAsyncSetDisconnectCallback(ac, dm_rds_disconnect_cb);
 	rds->ac = ac;
 	rds->state = DM_RDS_CONNECTING;
-	struct timeval tv = dm_rds_tv(rds->connect_timeout_ms);
+	struct timeval tv = dm_backoff_tv(rds->connect_timeout_ms);
 	evtimer_add(rds->timer, &tv);
 }
 
@@ -320,7 +312,7 @@ dm_rds_health_cb(evutil_socket_t fd, short what, void *arg)
 		if (dm_rds_send(rds, 1, ping, NULL, dm_rds_health_reply_cb, rds, true) != 0)
 			dm_log_warning("redis", "cannot queue the health PING");
 	}
-	struct timeval tv = dm_rds_tv(rds->health_interval_ms);
+	struct timeval tv = dm_backoff_tv(rds->health_interval_ms);
 	evtimer_add(rds->health, &tv);
 }
 
@@ -353,7 +345,7 @@ dm_rds_new(struct event_base *base, const struct cfg *cfg)
 		return NULL;
 	}
 	dm_rds_connect(rds);
-	struct timeval tv = dm_rds_tv(rds->health_interval_ms);
+	struct timeval tv = dm_backoff_tv(rds->health_interval_ms);
 	evtimer_add(rds->health, &tv);
 	return rds;
 }

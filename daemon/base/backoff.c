@@ -1,0 +1,28 @@
+/* Reconnect delays (see backoff.h). Owns no state beyond the caller's
+ * struct dm_backoff; used by io/pg.c and io/rds.c. */
+#include "daemon/base/backoff.h"
+
+int
+dm_backoff_next_ms(struct dm_backoff *b, int min_ms, int max_ms)
+{
+	if (b->cur_ms <= 0)
+		b->cur_ms = min_ms;
+	else
+		b->cur_ms = b->cur_ms > max_ms / 2 ? max_ms : b->cur_ms * 2;
+	if (b->cur_ms > max_ms)
+		b->cur_ms = max_ms;
+	return b->cur_ms;
+}
+
+void
+dm_backoff_reset(struct dm_backoff *b)
+{
+	b->cur_ms = 0;
+}
+
+struct timeval
+dm_backoff_tv(int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	return tv;
+}
