@@ -72,6 +72,7 @@ struct dm_counters {
 	bool busy;       /* a check or rebuild is in flight */
 	bool after_loss; /* this rebuild follows a loss of the counts in Redis */
 	char token[48];
+	struct dm_counters_counts counts; /* the last read's result, borrowed by its done */
 };
 
 static void
@@ -83,6 +84,7 @@ dm_counters_key(char *buf, size_t cap, const char *station)
 /* ---- read ---- */
 
 struct dm_counters_read_op {
+	struct dm_counters *st;
 	dm_counters_read_fn *done;
 	void *arg;
 };
@@ -91,28 +93,30 @@ static void
 dm_counters_read_cb(const redisReply *reply, const char *error, void *arg)
 {
 	struct dm_counters_read_op *op = arg;
-	static struct dm_counters_counts counts; /* loop thread only; borrowed by done */
 	(void)error;
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		op->done(NULL, op->arg);
+		op->done(NULL, op->arg); /* also at shutdown, when st may be gone */
 		free(op);
 		return;
 	}
-	counts.n = 0;
-	counts.ready = reply->type == REDIS_REPLY_ARRAY;
-	for (size_t i = 0; counts.ready && i + 1 < reply->elements; i += 2) {
+	/* Loop thread only, and done runs before the next reply: one buffer
+	 * owned by the service serves every read. */
+	struct dm_counters_counts *out = &op->st->counts;
+	out->n = 0;
+	out->ready = reply->type == REDIS_REPLY_ARRAY;
+	for (size_t i = 0; out->ready && i + 1 < reply->elements; i += 2) {
 		const redisReply *f = reply->element[i], *v = reply->element[i + 1];
-		struct wh_capacity_count *c = &counts.counts[counts.n];
+		struct wh_capacity_count *c = &out->counts[out->n];
 		struct wh_err err;
-		if (counts.n == DM_COUNTERS_MAX_COUNTS || f->type != REDIS_REPLY_STRING ||
+		if (out->n == DM_COUNTERS_MAX_COUNTS || f->type != REDIS_REPLY_STRING ||
 		    v->type != REDIS_REPLY_STRING ||
 		    wh_capacity_key_parse(f->str, f->len, &c->ref, &err) != WH_OK)
 			continue;
 		long booked = strtol(v->str, NULL, 10);
 		c->booked = booked > 0 ? (uint32_t)booked : 0;
-		counts.n++;
+		out->n++;
 	}
-	op->done(&counts, op->arg);
+	op->done(out, op->arg);
 	free(op);
 }
 
@@ -120,9 +124,12 @@ int
 dm_counters_read(struct dm_daemon *d, const char *station, dm_counters_read_fn *done, void *arg)
 {
 	char key[DM_COUNTERS_KEY_MAX];
+	if (d->slots == NULL)
+		return -1; /* not started yet: the caller goes on without counts */
 	struct dm_counters_read_op *op = malloc(sizeof *op);
 	if (op == NULL)
 		return -1;
+	op->st = d->slots;
 	op->done = done;
 	op->arg = arg;
 	dm_counters_key(key, sizeof key, station);
