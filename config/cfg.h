@@ -63,6 +63,11 @@ struct cfg {
 	int redis_reconnect_max_ms;
 	/* [log] */
 	int log_level; /* enum cfg_log_level */
+	/* [rate_limit]: requests per second per caller and route class; 0 = off */
+	int rate_public_per_s;
+	int rate_read_per_s;
+	int rate_write_per_s;
+	int rate_plan_per_s;
 	/* [paths] */
 	char migrations_dir[CFG_STR_MAX];
 	/* [promise]: the region's delivery promise (times are local, seconds since midnight) */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/api/admission.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
@@ -25,6 +26,7 @@
 #include "daemon/base/reload.h"
 #include "daemon/base/sd.h"
 #include "daemon/svc/counters.h"
+#include "daemon/svc/rate_limit.h"
 #include "daemon/base/work.h"
 
 static void
@@ -188,10 +190,12 @@ dm_main_setup(struct dm_daemon *d)
 		return -1;
 	d->pg = dm_pg_new(d->base, d->cfg->cfg);
 	d->rds = dm_rds_new(d->base, d->cfg->cfg);
-	if (d->pg == NULL || d->rds == NULL) {
+	d->rate_limit = dm_rate_limit_new(d);
+	if (d->pg == NULL || d->rds == NULL || d->rate_limit == NULL) {
 		dm_log_error("main", "out of memory starting the backends");
 		return -1;
 	}
+	d->admit = dm_admission_check;
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -217,6 +221,8 @@ dm_main_teardown(struct dm_daemon *d)
 	d->pg = NULL;
 	dm_rds_free(d->rds);
 	d->rds = NULL;
+	dm_rate_limit_free(d->rate_limit); /* after Redis: its pending syncs complete into it */
+	d->rate_limit = NULL;
 	dm_work_free(d->work);
 	if (d->http != NULL)
 		evhttp_free(d->http);

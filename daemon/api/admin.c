@@ -65,8 +65,8 @@ dm_api_admin_log_level(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_admin_routes[] = {
-	{EVHTTP_REQ_GET, "/v1/admin/migrations", dm_api_admin_migrations, 1},
-	{EVHTTP_REQ_PUT, "/v1/admin/log-level", dm_api_admin_log_level, 4096},
+	{EVHTTP_REQ_GET, "/v1/admin/migrations", dm_api_admin_migrations, 1, 0},
+	{EVHTTP_REQ_PUT, "/v1/admin/log-level", dm_api_admin_log_level, 4096, 0},
 };
 
 const struct dm_route_table dm_api_admin_table = {

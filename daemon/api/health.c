@@ -7,6 +7,7 @@
 #include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
 #include "daemon/svc/areas.h"
+#include "daemon/svc/rate_limit.h"
 #include "daemon/io/http.h"
 #include "daemon/base/metrics.h"
 #include "daemon/io/pg.h"
@@ -82,6 +83,9 @@ dm_api_health_metrics(struct dm_req *r)
 		"# HELP dispatchd_http_inflight_requests Requests not yet answered.\n"
 		"# TYPE dispatchd_http_inflight_requests gauge\n"
 		"dispatchd_http_inflight_requests %d\n"
+		"# HELP dispatchd_rate_limited_total Requests refused 429 by the rate limits.\n"
+		"# TYPE dispatchd_rate_limited_total counter\n"
+		"dispatchd_rate_limited_total %llu\n"
 		"# TYPE dispatchd_config_reloads_total counter\n"
 		"dispatchd_config_reloads_total{result=\"ok\"} %lu\n"
 		"dispatchd_config_reloads_total{result=\"failed\"} %lu\n"
@@ -92,6 +96,7 @@ dm_api_health_metrics(struct dm_req *r)
 		dm_pg_up(d->pg), dm_rds_up(d->rds), ps.connections_up, ps.queued, ps.queries_total,
 		ps.query_errors_total, ps.reconnects_total, rs.commands_total,
 		rs.command_errors_total, rs.reconnects_total, d->inflight - 1,
+		(unsigned long long)dm_rate_limit_refused_total(d->rate_limit),
 		(unsigned long)d->reloads_total, (unsigned long)d->reload_failures_total,
 		dm_clock_mono_s() - d->started_s, DISPATCH_VERSION);
 	size_t len = evbuffer_get_length(out);
@@ -101,9 +106,11 @@ dm_api_health_metrics(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_health_routes[] = {
-	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", dm_api_health_healthz, 1},
-	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", dm_api_health_readyz, 1},
-	{EVHTTP_REQ_GET, "/metrics", dm_api_health_metrics, 1},
+	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", dm_api_health_healthz, 1,
+	 DM_ROUTE_UNLIMITED},
+	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", dm_api_health_readyz, 1,
+	 DM_ROUTE_UNLIMITED},
+	{EVHTTP_REQ_GET, "/metrics", dm_api_health_metrics, 1, DM_ROUTE_UNLIMITED},
 };
 
 const struct dm_route_table dm_api_health_table = {

@@ -711,9 +711,9 @@ dm_api_orders_cancel(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_orders_routes[] = {
-	{EVHTTP_REQ_POST, "/v1/orders", dm_api_orders_post, DM_H_ORDERS_BODY_MAX},
-	{EVHTTP_REQ_GET, "/v1/orders/{id}", dm_api_orders_get, 1},
-	{EVHTTP_REQ_POST, "/v1/orders/{id}/cancel", dm_api_orders_cancel, 4096},
+	{EVHTTP_REQ_POST, "/v1/orders", dm_api_orders_post, DM_H_ORDERS_BODY_MAX, 0},
+	{EVHTTP_REQ_GET, "/v1/orders/{id}", dm_api_orders_get, 1, 0},
+	{EVHTTP_REQ_POST, "/v1/orders/{id}/cancel", dm_api_orders_cancel, 4096, 0},
 };
 
 const struct dm_route_table dm_api_orders_table = {

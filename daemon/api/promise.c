@@ -380,7 +380,7 @@ dm_api_promise_get(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_promise_routes[] = {
-	{EVHTTP_REQ_GET, "/v1/promise", dm_api_promise_get, 1},
+	{EVHTTP_REQ_GET, "/v1/promise", dm_api_promise_get, 1, 0},
 };
 
 const struct dm_route_table dm_api_promise_table = {

@@ -110,9 +110,9 @@ dm_api_stations_station(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_stations_routes[] = {
-	{EVHTTP_REQ_GET, "/v1/locate", dm_api_stations_locate, 1},
-	{EVHTTP_REQ_GET, "/v1/stations", dm_api_stations_stations, 1},
-	{EVHTTP_REQ_GET, "/v1/stations/{id}", dm_api_stations_station, 1},
+	{EVHTTP_REQ_GET, "/v1/locate", dm_api_stations_locate, 1, 0},
+	{EVHTTP_REQ_GET, "/v1/stations", dm_api_stations_stations, 1, 0},
+	{EVHTTP_REQ_GET, "/v1/stations/{id}", dm_api_stations_station, 1, 0},
 };
 
 const struct dm_route_table dm_api_stations_table = {

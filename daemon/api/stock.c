@@ -162,8 +162,8 @@ dm_api_stock_list(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_stock_routes[] = {
-	{EVHTTP_REQ_PUT, "/v1/warehouses/{id}/stock/{sku}", dm_api_stock_put, 4096},
-	{EVHTTP_REQ_GET, "/v1/warehouses/{id}/stock", dm_api_stock_list, 1},
+	{EVHTTP_REQ_PUT, "/v1/warehouses/{id}/stock/{sku}", dm_api_stock_put, 4096, 0},
+	{EVHTTP_REQ_GET, "/v1/warehouses/{id}/stock", dm_api_stock_list, 1, 0},
 };
 
 const struct dm_route_table dm_api_stock_table = {

@@ -140,8 +140,9 @@ dm_api_wave_plans_get(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_wave_plans_routes[] = {
-	{EVHTTP_REQ_POST, "/v1/stations/{id}/waves/{key}/plan", dm_api_wave_plans_plan, 1},
-	{EVHTTP_REQ_GET, "/v1/stations/{id}/waves/{key}/routes", dm_api_wave_plans_get, 1},
+	{EVHTTP_REQ_POST, "/v1/stations/{id}/waves/{key}/plan", dm_api_wave_plans_plan, 1,
+	 DM_ROUTE_EXPENSIVE},
+	{EVHTTP_REQ_GET, "/v1/stations/{id}/waves/{key}/routes", dm_api_wave_plans_get, 1, 0},
 };
 
 const struct dm_route_table dm_api_wave_plans_table = {

@@ -11,6 +11,8 @@ struct evhttp;
 struct event;
 struct evhttp_bound_socket;
 struct dm_route_table;
+struct dm_req;
+struct dm_rate_limit;
 
 #define DM_DAEMON_MAX_LISTENERS 8
 
@@ -21,6 +23,8 @@ struct dm_daemon {
 	int nlisteners;
 	const struct dm_route_table *const *route_tables; /* the API (static, from api/tables.c) */
 	size_t nroute_tables;
+	bool (*admit)(struct dm_req *r); /* dm_admit_fn: run before every handler (api/admission.c) */
+	struct dm_rate_limit *rate_limit; /* svc/rate_limit.c */
 	const char *config_path;
 	struct dm_cfg_snap *cfg;   /* current settings (one reference held) */
 	struct dm_pg *pg;

@@ -183,6 +183,18 @@ dm_req_client_gone(struct dm_req *r)
 }
 
 const char *
+dm_req_peer(struct dm_req *r)
+{
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	struct evhttp_connection *evcon =
+		r->req != NULL ? evhttp_request_get_connection(r->req) : NULL;
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	return addr != NULL ? addr : "";
+}
+
+const char *
 dm_req_query(struct dm_req *r, const char *name)
 {
 	return evhttp_find_header(&r->query, name);
@@ -478,6 +490,8 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 		dm_req_problem(r, DM_PROBLEM_DRAINING, "shutting down", NULL);
 		return;
 	}
+	if (d->admit != NULL && !d->admit(r))
+		return;
 	r->route->handler(r);
 }
 

@@ -26,7 +26,15 @@ struct dm_route {
 	const char *pattern;   /* "/v1/orders/{id}": {name} matches one path segment */
 	dm_handler_fn *handler;
 	long body_limit;       /* bytes; 0 means the server's max_body_bytes */
+	unsigned flags;        /* DM_ROUTE_* */
 };
+
+#define DM_ROUTE_EXPENSIVE 0x1u /* CPU-heavy (planning): its own, lower rate limit */
+#define DM_ROUTE_UNLIMITED 0x2u /* answered from memory for probes (health): no rate limit */
+
+/* Admission of a matched request before its handler: authentication, rate
+ * limits. Returns true to run the handler, or false after answering r. */
+typedef bool dm_admit_fn(struct dm_req *r);
 
 /* A resource's routes: a static table and its length. */
 struct dm_route_table {
@@ -88,6 +96,10 @@ size_t dm_req_query_all(struct dm_req *r, const char *name, const char **out, si
  * Returns 0, or -1 after adding one {"field","message"} per bad or missing
  * parameter to errors. */
 int dm_req_query_latlon(struct dm_req *r, double *lat, double *lon, json_t *errors);
+
+/* The client's address as text ("127.0.0.1"), or "" when unknown.
+ * Borrowed from r's connection, valid while r is not answered. */
+const char *dm_req_peer(struct dm_req *r);
 
 /* A request header value, or NULL. Borrowed from r. */
 const char *dm_req_header(struct dm_req *r, const char *name);
