@@ -1,4 +1,4 @@
-/* The routes resource: courier routes of one station wave.
+/* The wave plans resource: courier routes of one station wave.
  *
  *   POST /v1/stations/{id}/waves/{key}/plan    plan the wave now, store, answer the plan
  *   GET  /v1/stations/{id}/waves/{key}/routes  the stored plan

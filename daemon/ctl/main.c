@@ -1,5 +1,5 @@
 /* dispatchctl: the administration CLI. It owns argument dispatch to the
- * subcommands (ctl_<name>.c) and the shared settings resolution. Unlike the
+ * subcommands (ctl/<name>.c) and the shared settings resolution. Unlike the
  * daemon it may block: it runs one operation and exits. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Station capacity counters in Redis (see slots.h for the contract). Owns
+/* Station capacity counters in Redis (see counters.h for the contract). Owns
  * the Lua scripts, the rebuild/reconcile timer and the rebuild lock shared
  * by all daemons on the same Redis. Keys:
  *   dispatchd:cap:st:<station> hash counter key ("20261122-S0900") -> booked
