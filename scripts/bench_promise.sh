@@ -27,6 +27,7 @@ SECS=${PROMISE_DURATION:-15}
 THREADS=2
 DB=dispatchd_bench_promise
 WORK="$RUN_DIR/bench-promise"
+export PGOPTIONS="-c client_min_messages=warning"
 
 # run_wrk URL NAME: the promise load on URL, figures named NAME_*.
 run_wrk() {
