@@ -43,6 +43,9 @@ test: build build-asan build-fuzz up
 test-unit: build
 	@cd build && ctest -L unit --output-on-failure -j $(JOBS)
 
+# Every benchmark, one name=value figure a line (scripts/bench.sh). Runs on
+# this checkout's `make up` stack, whose ports are fixed and shared by every
+# checkout on the machine: refuses to run if another checkout's holds them.
 bench: build up
 	@scripts/bench.sh
 

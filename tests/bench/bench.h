@@ -1,6 +1,9 @@
 /* dispatch-bench suites. Each suite is one file, bench_<name>.c, exporting
- * one entry point; main.c holds the table. Suites print their figures as
- * name=value lines on stdout, the last line being the headline figure. */
+ * one entry point; main.c holds the table. Suites print one figure a line on
+ * stdout as name=value, every name starting with the suite's name and "_"
+ * (geo_lookups_per_s, vrp_mean_gap_pct), the last line being the headline
+ * figure; detail that is not a figure goes on lines starting with "# ".
+ * scripts/bench.sh refuses any other line. */
 #ifndef BENCH_BENCH_H
 #define BENCH_BENCH_H
 

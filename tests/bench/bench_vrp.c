@@ -165,7 +165,7 @@ bench_vrp_instance(const struct bench_vrp_opts *o, const struct bench_vrp_bks *b
 	}
 	*veh = (int)sol->n_routes;
 	*gap = 100.0 * (sol->dist_m - b->dist) / b->dist;
-	printf("%-6s vehicles=%zu distance=%.2f bks_vehicles=%d bks_distance=%.2f gap_pct=%.2f "
+	printf("# %-6s vehicles=%zu distance=%.2f bks_vehicles=%d bks_distance=%.2f gap_pct=%.2f "
 	       "time_s=%.3f iterations=%llu\n",
 	       b->name, sol->n_routes, sol->dist_m, b->vehicles, b->dist, *gap, *secs,
 	       (unsigned long long)sol->iterations);
@@ -205,8 +205,9 @@ bench_vrp_solomon(const struct bench_vrp_opts *o)
 		fprintf(stderr, "dispatch-bench: no instance solved\n");
 		return 1;
 	}
-	printf("vrp_mean_gap_pct=%.3f vrp_vehicles=%d vrp_seconds_per_instance=%.3f\n",
-	       gap_sum / (double)n, veh_sum, secs_sum / (double)n);
+	printf("vrp_instances=%zu\nvrp_vehicles=%d\nvrp_seconds_per_instance=%.3f\n"
+	       "vrp_mean_gap_pct=%.3f\n",
+	       n, veh_sum, secs_sum / (double)n, gap_sum / (double)n);
 	return bad ? 1 : 0;
 }
 
@@ -324,11 +325,12 @@ bench_vrp_station(const struct bench_vrp_opts *o)
 	valid = rt_vrp_check_solution(&p, sol, NULL, &err) == RT_OK;
 	if (!valid)
 		fprintf(stderr, "dispatch-bench: station: INVALID solution: %s\n", err.msg);
-	printf("station stops=%d couriers=%d routes=%zu distance_km=%.2f iterations=%llu\n",
+	printf("vrp_station_stops=%d\nvrp_station_couriers=%d\nvrp_station_routes=%zu\n"
+	       "vrp_station_distance_km=%.2f\nvrp_station_iterations=%llu\n",
 	       BENCH_VRP_ST_STOPS, BENCH_VRP_ST_COURIERS, sol->n_routes, sol->dist_m / 1000.0,
 	       (unsigned long long)sol->iterations);
-	printf("vrp_station_seconds=%.3f vrp_station_valid=%d vrp_station_unassigned=%zu\n", secs,
-	       valid, sol->n_unassigned);
+	printf("vrp_station_unassigned=%zu\nvrp_station_valid=%d\nvrp_station_seconds=%.3f\n",
+	       sol->n_unassigned, valid, secs);
 	rt_vrp_solution_free(sol);
 	return valid ? 0 : 1;
 }

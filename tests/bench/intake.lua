@@ -3,7 +3,9 @@
 -- a customer at a random station point and 1-3 random SKUs.
 --   wrk -s tests/bench/intake.lua URL -- POINTS_FILE SKUS_FILE
 -- POINTS_FILE: "lat lon" per line; SKUS_FILE: one SKU per line.
--- At the end prints: intake_orders_per_s=N p99_ms=M (N counts 201s only).
+-- At the end prints one figure a line: intake_requests, intake_created,
+-- intake_other_status, intake_socket_errors, intake_orders_per_s (201s
+-- only), intake_p99_ms.
 
 local threads = {}
 
@@ -61,10 +63,10 @@ function done(summary, latency, requests)
 		bad = bad + t:get("other")
 	end
 	local secs = summary.duration / 1e6
-	io.write(string.format("intake_requests=%d intake_created=%d intake_other_status=%d " ..
-		"socket_errors=%d\n", summary.requests, ok, bad,
+	io.write(string.format("intake_requests=%d\nintake_created=%d\nintake_other_status=%d\n" ..
+		"intake_socket_errors=%d\n", summary.requests, ok, bad,
 		summary.errors.connect + summary.errors.read + summary.errors.write +
 		summary.errors.timeout))
-	io.write(string.format("intake_orders_per_s=%.0f p99_ms=%.1f\n", ok / secs,
+	io.write(string.format("intake_orders_per_s=%.0f\nintake_p99_ms=%.1f\n", ok / secs,
 		latency:percentile(99) / 1000))
 end

@@ -1,8 +1,11 @@
 -- wrk script for the promise benchmark (scripts/bench_promise.sh): GET
 -- /v1/promise for a customer at a random station point with 1-3 random
 -- SKUs (the stock hints are warmed first, so no request reads PostgreSQL).
---   wrk -s tests/bench/promise.lua URL -- POINTS_FILE SKUS_FILE
--- At the end prints: promise_req_per_s=N p99_ms=M (N counts 200s only).
+-- The same script drives the HTTP floor (dispatch-http-floor), so both runs
+-- build their requests alike; NAME, "promise" by default, names the figures.
+--   wrk -s tests/bench/promise.lua URL -- POINTS_FILE SKUS_FILE [NAME]
+-- At the end prints one figure a line: NAME_req_per_s (200s only),
+-- NAME_p99_ms, NAME_non_200, NAME_socket_errors.
 
 local threads = {}
 
@@ -25,6 +28,7 @@ function init(args)
 		local lat, lon = l:match("^(%S+)%s+(%S+)$")
 		table.insert(points, {lat, lon})
 	end
+	name = args[3] or "promise"
 	math.randomseed(os.time() * 1000 + id)
 	ok, other = 0, 0
 end
@@ -49,10 +53,12 @@ function done(summary, latency, requests)
 		ok_total = ok_total + t:get("ok")
 		other_total = other_total + t:get("other")
 	end
+	-- init ran in the threads only: the name comes from one of them.
+	local name = threads[1]:get("name")
 	local secs = summary.duration / 1e6
-	io.write(string.format("promise_req_per_s=%d p99_ms=%.2f\n", ok_total / secs,
-		latency:percentile(99) / 1000))
-	io.write(string.format("promise_non_200=%d socket_errors=%d\n", other_total,
+	io.write(string.format("%s_req_per_s=%d\n%s_p99_ms=%.2f\n", name, ok_total / secs,
+		name, latency:percentile(99) / 1000))
+	io.write(string.format("%s_non_200=%d\n%s_socket_errors=%d\n", name, other_total, name,
 		summary.errors.connect + summary.errors.read + summary.errors.write +
 		summary.errors.timeout))
 end
