@@ -92,8 +92,11 @@ dm_query_parse_skus(struct dm_query_parse_skus *s, const char *const *values, si
 		const char *why = dm_query_parse_sku(s, values[i]);
 		if (why == NULL)
 			continue;
-		json_array_append_new(errors, json_pack("{s:s,s:s,s:s}", "field", "sku", "value",
-							values[i], "message", why));
+		json_t *e = json_pack("{s:s,s:s}", "field", "sku", "message", why);
+		/* The value is echoed only as text: "%E8" decodes to no UTF-8 string
+		 * (and json_pack would then drop the whole error). */
+		json_object_set_new(e, "value", json_string(values[i]));
+		json_array_append_new(errors, e);
 		bad = -1;
 	}
 	if (s->n == 0 && bad == 0) {

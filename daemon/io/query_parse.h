@@ -44,7 +44,8 @@ int dm_query_parse_latlon(const char *lat_text, const char *lon_text, double *la
  * the last ':' (1..63 bytes). At most WH_ALLOC_MAX_LINES + 1 values are
  * read: the one past the limit is reported "too many lines". A SKU given
  * twice is one line with the quantities added. Each bad value adds
- * {"field":"sku","value","message"} to errors; no value at all adds
+ * {"field":"sku","value","message"} to errors ("value" only when it is
+ * UTF-8 text); no value at all adds
  * "at least one sku=ID:QTY is required". values and their strings are
  * borrowed. Returns 0, or -1 when it added an error. */
 int dm_query_parse_skus(struct dm_query_parse_skus *s, const char *const *values, size_t nvalues,

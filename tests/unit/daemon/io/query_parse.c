@@ -110,6 +110,9 @@ static const struct skus_case skus_cases[] = {
 	{{"A:100001", "B:1"}, 2, -1, "B=1",
 	 "[{\"field\":\"sku\",\"message\":\"quantity must be an integer 1..100000\","
 	 "\"value\":\"A:100001\"}]"},
+	/* a value that is no UTF-8 text (sku=%E8:0) is refused without its echo */
+	{{"A:1", "\xe8:0"}, 2, -1, "A=1",
+	 "[{\"field\":\"sku\",\"message\":\"quantity must be an integer 1..100000\"}]"},
 	{{"A:-1"}, 1, -1, "",
 	 "[{\"field\":\"sku\",\"message\":\"quantity must be an integer 1..100000\","
 	 "\"value\":\"A:-1\"}]"},
