@@ -65,6 +65,9 @@ def test_bad_queries_are_422(w):
     d = ready_daemon(w)
     r = d.get("/v1/promise?lat=39.9&lon=116.4")
     assert r.status == 422 and r.json()["errors"][0]["field"] == "sku", r
+    # Every problem is listed: a missing sku too when lat is bad as well.
+    r = d.get("/v1/promise?lat=99&lon=116.4")
+    assert r.status == 422 and [e["field"] for e in r.json()["errors"]] == ["lat", "sku"], r
     r = d.get("/v1/promise?lat=99&lon=116.4&sku=SKU-00001:0")
     fields = sorted(e["field"] for e in r.json()["errors"])
     assert r.status == 422 and fields == ["lat", "sku"], r

@@ -186,6 +186,13 @@ query_skus_limit(void **state)
 				 "\"value\":\"S64:1\"}]");
 	free(got);
 	json_decref(errors);
+	/* No value is an error of its own, whatever else errors holds. */
+	errors = json_array();
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "lat", "message", "x"));
+	assert_int_equal(dm_query_parse_skus(&s, values, 0, errors), -1);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(json_array_size(errors), 2);
+	json_decref(errors);
 	/* A repeated SKU past the 64th distinct one is still too many lines. */
 	values[64] = "S0:1";
 	errors = json_array();
