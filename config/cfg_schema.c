@@ -61,7 +61,7 @@ static const struct cfg_key cfg_schema_table[] = {
 	 "GET requests per second per token (0 = no limit)"},
 	{"rate_limit", "write_per_s", CFG_T_INT, F(rate_write_per_s), "5000", 0, 1000000, true,
 	 false, "POST, PUT and DELETE requests per second per token (0 = no limit)"},
-	{"rate_limit", "plan_per_s", CFG_T_INT, F(rate_plan_per_s), "2", 0, 1000000, true, false,
+	{"rate_limit", "plan_per_s", CFG_T_INT, F(rate_plan_per_s), "10", 0, 1000000, true, false,
 	 "wave planning requests per second per token (0 = no limit)"},
 	{"paths", "migrations_dir", CFG_T_STRING, F(migrations_dir), DISPATCH_SOURCE_DIR
 	 "/data/migrations", 0, 0, false, false, "folder of numbered SQL migrations"},

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "daemon/api/order_body.h"
+#include "daemon/io/query_parse.h"
 #include "warehouse/civil.h"
 
 #define DM_INTAKE_ORDER_DUMP (JSON_COMPACT | JSON_REAL_PRECISION(10))
@@ -42,6 +43,30 @@ dm_order_body_printable(const char *s)
 	return true;
 }
 
+/* Refuse each member of obj not named in known (NULL-terminated), as field
+ * prefix + its name. Unknown members are refused rather than ignored: a
+ * misspelt "instal" would otherwise place an order without its installation
+ * visit. It also keeps the idempotency hash (of canon, the whole body) over
+ * known members only. */
+static void
+dm_order_body_unknown(const json_t *obj, const char *prefix, const char *const *known,
+		      json_t *errors)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach((json_t *)obj, name, v)
+	{
+		size_t i = 0;
+		(void)v;
+		while (known[i] != NULL && strcmp(known[i], name) != 0)
+			i++;
+		if (known[i] == NULL)
+			json_array_append_new(errors, json_pack("{s:o,s:s}", "field",
+								json_sprintf("%s%s", prefix, name),
+								"message", "is not a known member"));
+	}
+}
+
 static void
 dm_order_body_parse_key(struct dm_order_body *o, const char *key, json_t *errors)
 {
@@ -67,6 +92,9 @@ dm_order_body_parse_where(struct dm_order_body *o, const json_t *body, json_t *e
 	const json_t *st = json_object_get(body, "station_id");
 	if (cust != NULL && !json_is_null(cust)) {
 		const json_t *lat = json_object_get(cust, "lat"), *lon = json_object_get(cust, "lon");
+		static const char *const known[] = {"lat", "lon", NULL};
+		if (json_is_object(cust))
+			dm_order_body_unknown(cust, "customer.", known, errors);
 		if (!json_is_object(cust)) {
 			dm_order_body_error(errors, "customer", "must be an object {lat, lon}");
 		} else if (!json_is_number(lat) || fabs(json_number_value(lat)) > 90) {
@@ -111,6 +139,11 @@ dm_order_body_parse_lines(struct dm_order_body *o, const json_t *body, json_t *e
 		const char *sku = json_string_value(json_object_get(line, "sku"));
 		const json_t *qty = json_object_get(line, "qty");
 		bool ok = true;
+		if (json_is_object(line)) {
+			static const char *const known[] = {"sku", "qty", NULL};
+			snprintf(field, sizeof field, "lines[%zu].", i);
+			dm_order_body_unknown(line, field, known, errors);
+		}
 		snprintf(field, sizeof field, "lines[%zu].sku", i);
 		if (sku == NULL || !dm_order_body_valid_id(sku)) {
 			dm_order_body_error(errors, field,
@@ -173,6 +206,9 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	if (inst != NULL && !json_is_boolean(inst))
 		dm_order_body_error(errors, "install", "must be true or false");
 	o->install = json_is_true(inst);
+	static const char *const known[] = {"external_id", "customer", "station_id", "lines",
+					    "delivery_option", "slot", "install", NULL};
+	dm_order_body_unknown(body, "", known, errors);
 	if (json_array_size(errors) == 0) {
 		o->canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 		if (o->canon != NULL) {
@@ -197,25 +233,22 @@ dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body, const char
 		dm_order_body_error(errors, "slot", "only with delivery_option \"slot\"");
 		return;
 	}
+	static const char *const known[] = {"start", NULL};
+	if (json_is_object(slot))
+		dm_order_body_unknown(slot, "slot.", known, errors);
 	const char *start = json_string_value(json_object_get(slot, "start"));
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	const char *end = start != NULL ? strptime(start, "%Y-%m-%dT%H:%M:%S%z", &tm) : NULL;
-	if (end == NULL || *end != '\0') {
+	int64_t utc_s;
+	int32_t offset_s;
+	enum dm_query_parse_status st =
+		start != NULL ? dm_query_parse_rfc3339(start, &utc_s, &offset_s)
+			      : DM_QUERY_PARSE_E_SYNTAX;
+	if (st == DM_QUERY_PARSE_E_SYNTAX) {
 		dm_order_body_error(errors, "slot.start",
 				      "must be an RFC 3339 time with its offset, as GET /v1/promise "
 				      "gives it (e.g. 2026-11-23T09:00:00+08:00)");
 		return;
 	}
-	/* timegm normalizes tm (and clears tm_gmtoff): read the offset first. */
-	long offset_s = tm.tm_gmtoff;
-	int64_t utc_s = (int64_t)timegm(&tm) - offset_s;
-	/* strptime accepts 31 February, second 60 and leading blanks, and
-	 * timegm rolls them over: only a time that reads back the same is one. */
-	char back[WH_CIVIL_RFC3339_LEN];
-	wh_civil_format(wh_civil_from_utc(utc_s, (int32_t)offset_s), (int32_t)offset_s, back,
-			sizeof back);
-	if (offset_s < -18 * 3600 || offset_s > 18 * 3600 || strcmp(back, start) != 0) {
+	if (st != DM_QUERY_PARSE_OK) {
 		dm_order_body_error(errors, "slot.start",
 				      "is not a valid time (e.g. 2026-11-23T09:00:00+08:00)");
 		return;

@@ -13,7 +13,6 @@
  * script; without Redis: the standard promise and no precise slot) -> plan
  * -> the standard promise, the precise slots with their remaining places,
  * and large-item dates when the order has large items. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "daemon/io/http.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/io/jsonw.h"
+#include "daemon/io/query_parse.h"
 #include "daemon/base/log.h"
 #include "daemon/svc/order_planner.h"
 #include "daemon/base/reload.h"
@@ -35,15 +35,14 @@
 
 #define DM_H_PROMISE_MAX_OFFERS 64
 
+_Static_assert(DM_QUERY_PARSE_SKU_LEN == DM_INTAKE_ID_MAX, "a SKU fits the stock hints");
+
 /* One GET /v1/promise in flight; holds a reference on its request. */
 struct dm_api_promise {
 	struct dm_req *r;
 	struct dm_stock_hints *cache;
 	struct dm_areas_place place;
-	size_t n;
-	char skus[WH_ALLOC_MAX_LINES][DM_INTAKE_ID_MAX];
-	const char *sku_ptrs[WH_ALLOC_MAX_LINES];
-	int64_t qty[WH_ALLOC_MAX_LINES];
+	struct dm_query_parse_skus lines; /* the order lines asked about */
 	bool install;
 	int64_t now_utc_s;
 	int32_t offset_s;
@@ -55,37 +54,6 @@ dm_api_promise_free(struct dm_api_promise *p)
 {
 	dm_req_unref(p->r, "promise");
 	free(p);
-}
-
-/* Parse "ID:QTY" into the next line; a message on failure. */
-static const char *
-dm_api_promise_line(struct dm_api_promise *p, const char *text)
-{
-	const char *colon = strrchr(text, ':');
-	char *end;
-	if (p->n == WH_ALLOC_MAX_LINES)
-		return "too many lines (at most 64)";
-	size_t len = colon != NULL ? (size_t)(colon - text) : strlen(text);
-	if (len == 0 || len >= DM_INTAKE_ID_MAX)
-		return "must be SKU:QTY with a SKU of 1..63 characters";
-	long long qty = 1;
-	if (colon != NULL) {
-		errno = 0;
-		qty = strtoll(colon + 1, &end, 10);
-		if (errno != 0 || end == colon + 1 || *end != '\0' || qty < 1 || qty > 100000)
-			return "quantity must be an integer 1..100000";
-	}
-	memcpy(p->skus[p->n], text, len);
-	p->skus[p->n][len] = '\0';
-	for (size_t i = 0; i < p->n; i++) {
-		if (strcmp(p->skus[i], p->skus[p->n]) == 0) {
-			p->qty[i] += qty; /* the same SKU twice: one line */
-			return NULL;
-		}
-	}
-	p->sku_ptrs[p->n] = p->skus[p->n];
-	p->qty[p->n++] = qty;
-	return NULL;
 }
 
 static void
@@ -133,13 +101,14 @@ dm_api_promise_no_stock(struct dm_api_promise *p)
 {
 	json_t *lines = json_array();
 	const struct wh_alloc_result *a = &p->plan.plan.alloc;
-	for (size_t i = 0; i < p->n && i < a->n_lines; i++) {
+	for (size_t i = 0; i < p->lines.n && i < a->n_lines; i++) {
 		const char *why = a->lines[i].status == WH_ALLOC_LINE_NO_STOCK     ? "not in stock"
 				  : a->lines[i].status == WH_ALLOC_LINE_NOT_SERVED ? "not served here"
 										   : NULL;
 		if (why != NULL)
-			json_array_append_new(lines, json_pack("{s:s,s:I,s:I,s:s}", "sku", p->skus[i],
-							       "requested", (json_int_t)p->qty[i],
+			json_array_append_new(lines, json_pack("{s:s,s:I,s:I,s:s}", "sku",
+							       p->lines.skus[i], "requested",
+							       (json_int_t)p->lines.qty[i],
 							       "available",
 							       (json_int_t)a->lines[i].best_available,
 							       "reason", why));
@@ -164,9 +133,9 @@ dm_api_promise_answer(struct dm_api_promise *p, const struct dm_counters_counts 
 				      .cfg = cfg,
 				      .capacity = known ? &view : NULL,
 				      .now_local_s = now_local,
-				      .skus = p->sku_ptrs,
-				      .qty = p->qty,
-				      .n = p->n,
+				      .skus = p->lines.sku_ptrs,
+				      .qty = p->lines.qty,
+				      .n = p->lines.n,
 				      .install = p->install};
 	enum wh_status st = dm_order_planner_run(p->cache, &req, &p->plan, &err);
 	if (st == WH_E_NO_STOCK) {
@@ -202,9 +171,9 @@ dm_api_promise_answer(struct dm_api_promise *p, const struct dm_counters_counts 
 		dm_jsonw_object(&w, NULL);
 		dm_jsonw_string(&w, "warehouse", p->plan.ship_wh[k]);
 		dm_jsonw_array(&w, "skus");
-		for (size_t i = 0; i < p->n; i++)
+		for (size_t i = 0; i < p->lines.n; i++)
 			if (plan->alloc.lines[i].shipment == (int)k)
-				dm_jsonw_string(&w, NULL, p->skus[i]);
+				dm_jsonw_string(&w, NULL, p->lines.skus[i]);
 		dm_jsonw_end_array(&w);
 		dm_api_promise_time(&w, p, "at_station", plan->legs[k].at_station_s);
 		dm_jsonw_end_object(&w);
@@ -281,8 +250,8 @@ dm_api_promise_known(const struct dm_api_promise *p)
 {
 	if (dm_stock_hints_nwh(p->cache) == 0)
 		return false;
-	for (size_t i = 0; i < p->n; i++)
-		if (dm_stock_hints_sku(p->cache, p->sku_ptrs[i]) == NULL)
+	for (size_t i = 0; i < p->lines.n; i++)
+		if (dm_stock_hints_sku(p->cache, p->lines.sku_ptrs[i]) == NULL)
 			return false;
 	return true;
 }
@@ -303,7 +272,8 @@ dm_api_promise_refresh(const struct dm_api_promise *p)
 {
 	if (dm_api_promise_refreshing)
 		return;
-	if (dm_stock_hints_fetch(p->cache, p->sku_ptrs, p->n, dm_api_promise_refreshed, NULL) == 0)
+	if (dm_stock_hints_fetch(p->cache, p->lines.sku_ptrs, p->lines.n, dm_api_promise_refreshed,
+				 NULL) == 0)
 		dm_api_promise_refreshing = true;
 }
 
@@ -324,15 +294,9 @@ dm_api_promise_get(struct dm_req *r)
 	(void)dm_req_query_latlon(r, &lat, &lon, errors);
 	const char *lines[WH_ALLOC_MAX_LINES + 1];
 	size_t nlines = dm_req_query_all(r, "sku", lines, WH_ALLOC_MAX_LINES + 1);
-	for (size_t i = 0; i < nlines && i <= WH_ALLOC_MAX_LINES; i++) {
-		const char *why = dm_api_promise_line(p, lines[i]);
-		if (why != NULL)
-			json_array_append_new(errors, json_pack("{s:s,s:s,s:s}", "field", "sku", "value",
-								lines[i], "message", why));
-	}
-	if (p->n == 0 && json_array_size(errors) == 0)
-		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "sku", "message",
-							"at least one sku=ID:QTY is required"));
+	(void)dm_query_parse_skus(&p->lines, lines,
+				  nlines < WH_ALLOC_MAX_LINES + 1 ? nlines : WH_ALLOC_MAX_LINES + 1,
+				  errors);
 	const char *install = dm_req_query(r, "install");
 	p->install = install != NULL && strcmp(install, "true") == 0;
 	if (install != NULL && !p->install && strcmp(install, "false") != 0)
@@ -363,7 +327,7 @@ dm_api_promise_get(struct dm_req *r)
 		dm_api_promise_free(p);
 		return;
 	}
-	if (dm_stock_hints_fresh(p->cache, p->sku_ptrs, p->n, dm_clock_mono_s())) {
+	if (dm_stock_hints_fresh(p->cache, p->lines.sku_ptrs, p->lines.n, dm_clock_mono_s())) {
 		dm_api_promise_with_stock(p);
 		return;
 	}
@@ -373,7 +337,8 @@ dm_api_promise_get(struct dm_req *r)
 		dm_api_promise_with_stock(p);
 		return;
 	}
-	if (dm_stock_hints_fetch(p->cache, p->sku_ptrs, p->n, dm_api_promise_fetched, p) != 0) {
+	if (dm_stock_hints_fetch(p->cache, p->lines.sku_ptrs, p->lines.n, dm_api_promise_fetched,
+				 p) != 0) {
 		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "stock is unavailable (postgresql)", NULL);
 		dm_api_promise_free(p);
 	}

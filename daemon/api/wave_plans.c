@@ -16,6 +16,7 @@
 #include "daemon/io/http.h"
 #include "daemon/io/pg.h"
 #include "daemon/io/req_pg.h"
+#include "daemon/io/query_parse.h"
 #include "daemon/base/reload.h"
 #include "daemon/svc/wave_planner.h"
 #include "daemon/api/tables.h"
@@ -25,12 +26,7 @@
 static int
 dm_api_wave_plans_key(struct dm_req *r, const char *key, struct wh_capacity_ref *ref)
 {
-	struct wh_err err;
-	char again[WH_CAPACITY_KEY_LEN];
-	size_t len = strlen(key);
-	if (len >= WH_CAPACITY_KEY_LEN || wh_capacity_key_parse(key, len, ref, &err) != WH_OK ||
-	    ref->kind != WH_CAPACITY_WAVE || wh_capacity_key(ref, again, sizeof again) != len ||
-	    memcmp(again, key, len) != 0) {
+	if (!dm_query_parse_wave_key(key, ref)) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "malformed wave key",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "key", "message",
 					 "must be a wave key such as 20261123-W0900"));

@@ -13,9 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +26,14 @@
 #include "daemon/base/log.h"
 #include "daemon/base/metrics.h"
 #include "daemon/io/pg.h"
+#include "daemon/io/query_parse.h"
+#include "daemon/io/route_match.h"
 #include "daemon/base/reload.h"
 #include "daemon/base/sd.h"
+
+_Static_assert(DM_HTTP_MAX_PATH_PARAMS == DM_ROUTE_MATCH_MAX_PARAMS &&
+		       sizeof((struct dm_req *)0)->params[0] == DM_ROUTE_MATCH_PARAM_LEN,
+	       "struct dm_req params are what dm_route_match fills");
 
 #define DM_HTTP_ALL_METHODS                                                                        \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |                     \
@@ -74,48 +78,6 @@ dm_http_status_title(int status)
 	return status < 400 ? "OK" : "Error";
 }
 
-/* Match path against pattern, one segment at a time; {x} segments capture
- * (percent-decoded) into params. */
-static bool
-dm_http_match(const char *pattern, const char *path, struct dm_req *r)
-{
-	const char *p = pattern, *s = path;
-	int n = 0;
-	while (*p != '\0' && *s != '\0') {
-		if (*p != '/' || *s != '/')
-			return false;
-		p++;
-		s++;
-		const char *pe = strchrnul(p, '/');
-		const char *se = strchrnul(s, '/');
-		if (*p == '{') {
-			size_t len = (size_t)(se - s);
-			if (len == 0 || n == DM_HTTP_MAX_PATH_PARAMS || len >= sizeof r->params[0])
-				return false;
-			char raw[sizeof r->params[0]];
-			memcpy(raw, s, len);
-			raw[len] = '\0';
-			char *dec = evhttp_uridecode(raw, 0, NULL);
-			if (dec == NULL)
-				return false;
-			bool ok = dec[0] != '\0' && strlen(dec) < sizeof r->params[0];
-			if (ok)
-				snprintf(r->params[n++], sizeof r->params[0], "%s", dec);
-			free(dec);
-			if (!ok)
-				return false;
-		} else if (pe - p != se - s || memcmp(p, s, (size_t)(pe - p)) != 0) {
-			return false;
-		}
-		p = pe;
-		s = se;
-	}
-	if (*p != '\0' || *s != '\0')
-		return false;
-	r->nparams = n;
-	return true;
-}
-
 /* Find r's route. Returns it, or NULL with *allowed set to the methods the
  * path does accept (0 when the path is unknown). */
 static const struct dm_route *
@@ -126,7 +88,7 @@ dm_http_route(struct dm_req *r, const char *path, enum evhttp_cmd_type method, i
 		const struct dm_route_table *tab = r->d->route_tables[t];
 		for (size_t i = 0; i < tab->count; i++) {
 			const struct dm_route *route = &tab->routes[i];
-			if (!dm_http_match(route->pattern, path, r))
+			if (!dm_route_match(route->pattern, path, r->params, &r->nparams))
 				continue;
 			if (route->methods & (int)method)
 				return route;
@@ -216,35 +178,11 @@ dm_req_query_all(struct dm_req *r, const char *name, const char **out, size_t ca
 	return n;
 }
 
-/* One coordinate parameter; on failure add its entry to errors, return -1. */
-static int
-dm_req_query_coord(struct dm_req *r, const char *name, double limit, double *out, json_t *errors)
-{
-	const char *text = dm_req_query(r, name);
-	const char *why = NULL;
-	char *end = NULL;
-	if (text == NULL || text[0] == '\0') {
-		why = "is required";
-	} else {
-		errno = 0;
-		*out = strtod(text, &end);
-		if (errno != 0 || *end != '\0' || !isfinite(*out))
-			why = "must be a decimal number";
-		else if (fabs(*out) > limit)
-			why = limit == 90 ? "must be within -90..90" : "must be within -180..180";
-	}
-	if (why == NULL)
-		return 0;
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", name, "message", why));
-	return -1;
-}
-
 int
 dm_req_query_latlon(struct dm_req *r, double *lat, double *lon, json_t *errors)
 {
-	int bad = dm_req_query_coord(r, "lat", 90, lat, errors);
-	bad |= dm_req_query_coord(r, "lon", 180, lon, errors);
-	return bad;
+	return dm_query_parse_latlon(dm_req_query(r, "lat"), dm_req_query(r, "lon"), lat, lon,
+				     errors);
 }
 
 const char *

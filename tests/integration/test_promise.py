@@ -65,11 +65,19 @@ def test_bad_queries_are_422(w):
     d = ready_daemon(w)
     r = d.get("/v1/promise?lat=39.9&lon=116.4")
     assert r.status == 422 and r.json()["errors"][0]["field"] == "sku", r
+    # Every problem is listed: a missing sku too when lat is bad as well.
+    r = d.get("/v1/promise?lat=99&lon=116.4")
+    assert r.status == 422 and [e["field"] for e in r.json()["errors"]] == ["lat", "sku"], r
     r = d.get("/v1/promise?lat=99&lon=116.4&sku=SKU-00001:0")
     fields = sorted(e["field"] for e in r.json()["errors"])
     assert r.status == 422 and fields == ["lat", "sku"], r
     r = d.get(f"/v1/promise?{TIANANMEN}&sku=SKU-00001:1&install=maybe")
     assert r.status == 422 and r.json()["errors"][0]["field"] == "install", r
+    # A bad value that decodes to no UTF-8 text keeps its error (without the
+    # echo); it used to vanish, and the quote left that line out.
+    r = d.get(f"/v1/promise?{TIANANMEN}&sku=SKU-00001:1&sku=%E8:0")
+    assert r.status == 422 and r.json()["errors"] == [
+        {"field": "sku", "message": "quantity must be an integer 1..100000"}], r
     r = d.get("/v1/promise?lat=31.23&lon=121.47&sku=SKU-00001:1")
     assert r.status == 422 and "outside coverage" in r.json()["detail"], r
 

@@ -61,5 +61,14 @@ if [ -n "$ctl_io" ]; then
 	echo "$ctl_io"
 	status=1
 fi
+# dm_pure (the request parsers unit tests and fuzzers link) has no event
+# loop or backend either: jansson and the cores only.
+pure_io=$(grep -nE '#include *[<"](event2/|libpq-fe|hiredis/|systemd/)' daemon/io/route_match.[ch] \
+	daemon/io/query_parse.[ch] daemon/api/order_body.[ch])
+if [ -n "$pure_io" ]; then
+	echo "dm_pure's sources include libevent, libpq, hiredis or systemd:"
+	echo "$pure_io"
+	status=1
+fi
 [ $status -eq 0 ] && echo "ok   cores are sans-I/O; daemon/ layers include downwards only"
 exit $status
