@@ -1,6 +1,6 @@
-/* Operator resources under /v1/admin: the schema migrations the daemon's
- * database has applied, and the log level at run time (until the next
- * reload, which re-reads it from the file). */
+/* Operator resources under /v1/admin: the schema migrations and function
+ * files (data/sql) the daemon's database has applied, and the log level at
+ * run time (until the next reload, which re-reads it from the file). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,13 +25,24 @@ dm_api_admin_migrations_done(const struct dm_pg_reply *reply, void *arg)
 			dm_req_problem(r, 503, "postgresql query failed", NULL);
 		goto out;
 	}
-	json_t *list = json_array();
-	for (int i = 0; i < PQntuples(reply->res); i++)
-		json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "version",
-						      atoi(PQgetvalue(reply->res, i, 0)), "name",
-						      PQgetvalue(reply->res, i, 1), "applied_at",
-						      PQgetvalue(reply->res, i, 2)));
-	dm_req_reply_json(r, 200, json_pack("{s:o}", "migrations", list));
+	/* Rows: kind (0 migration, 1 function file), version, name, checksum, time. */
+	json_t *migrations = json_array(), *functions = json_array();
+	for (int i = 0; i < PQntuples(reply->res); i++) {
+		const char *name = PQgetvalue(reply->res, i, 2);
+		const char *at = PQgetvalue(reply->res, i, 4);
+		if (strcmp(PQgetvalue(reply->res, i, 0), "0") == 0)
+			json_array_append_new(migrations,
+					      json_pack("{s:i,s:s,s:s}", "version",
+							atoi(PQgetvalue(reply->res, i, 1)), "name",
+							name, "applied_at", at));
+		else
+			json_array_append_new(functions,
+					      json_pack("{s:s,s:s,s:s}", "name", name, "checksum",
+							PQgetvalue(reply->res, i, 3), "applied_at",
+							at));
+	}
+	dm_req_reply_json(r, 200,
+			  json_pack("{s:o,s:o}", "migrations", migrations, "functions", functions));
 out:
 	dm_req_unref(r, __func__);
 }
@@ -40,9 +51,15 @@ static void
 dm_api_admin_migrations(struct dm_req *r)
 {
 	dm_req_ref(r, __func__);
+	/* A database migrated before data/sql existed has no schema_functions:
+	 * 42P01, "not migrated", which is true of its functions. */
 	if (dm_pg_query(r->d->pg,
-			"SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
-			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations ORDER BY version",
+			"SELECT 0, version, name, NULL, to_char(applied_at AT TIME ZONE 'UTC', "
+			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations "
+			"UNION ALL "
+			"SELECT 1, NULL, name, checksum, to_char(applied_at AT TIME ZONE 'UTC', "
+			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_functions "
+			"ORDER BY 1, 2, 3",
 			0, NULL, dm_api_admin_migrations_done, r) != 0) {
 		dm_req_problem(r, 503, "postgresql unavailable", NULL);
 		dm_req_unref(r, __func__);
