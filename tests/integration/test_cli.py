@@ -279,5 +279,35 @@ def test_sql_dir_from_config_or_beside_migrations(w):
     assert sorted(recorded(w, "paths")) == sql_files()
 
 
+
+def test_upgrade_of_a_database_migrated_before_sql_files(w):
+    """A database migrated 001..012 by the earlier runner (no schema_functions):
+    013 drops the dead capacity_book, every file defines its object, and the
+    functions are the files' versions (intake_commit books capacity: 011's)."""
+    dsn = fresh_db(w, "upgrade")
+    for f in sorted(os.listdir(MIGRATIONS)):
+        if not f.endswith(".sql") or int(f.split("_")[0]) > 12:
+            continue
+        text = open(os.path.join(MIGRATIONS, f)).read()
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f",
+                        os.path.join(MIGRATIONS, f)], check=True, capture_output=True)
+        w.pg.psql("upgrade", "CREATE TABLE IF NOT EXISTS schema_migrations (version integer "
+                  "PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at "
+                  "timestamptz NOT NULL DEFAULT now())", user="dispatchd")
+        w.pg.psql("upgrade", f"INSERT INTO schema_migrations (version, name, checksum) VALUES "
+                  f"({int(f.split('_')[0])}, '{f}', '{hashlib.md5(text.encode()).hexdigest()}')",
+                  user="dispatchd")
+    assert w.pg.psql("upgrade", "SELECT to_regprocedure('capacity_book(text,text,integer)') "
+                                "IS NOT NULL") == "t"
+    r = ctl_migrate(dsn, MIGRATIONS)
+    assert r.returncode == 0, r.stderr
+    assert told(r, "applied") == ["013_drop_capacity_book.sql"], r.stdout
+    assert told(r, "defined") == sql_files(), r.stdout
+    assert w.pg.psql("upgrade", "SELECT to_regprocedure('capacity_book(text,text,integer)') "
+                                "IS NULL") == "t"
+    src = w.pg.psql("upgrade", "SELECT prosrc FROM pg_proc WHERE proname = 'intake_commit'")
+    assert "capacity_counters" in src, src[:200]
+
+
 if __name__ == "__main__":
     harness.run(globals())
