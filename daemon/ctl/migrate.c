@@ -227,8 +227,8 @@ ctl_migrate_sql_due(PGconn *conn, const char *dir, struct ctl_migrate_file *file
 			return -1;
 		const char *p[] = {files[i].name, files[i].sql};
 		if (ctl_migrate_exec(conn, "reading schema_functions",
-				     "SELECT coalesce((SELECT checksum = md5($2) FROM schema_functions "
-				     "WHERE name = $1), false)",
+				     "SELECT coalesce((SELECT checksum = md5($2) "
+				     "FROM schema_functions WHERE name = $1), false)",
 				     2, p, &res) != 0)
 			return -1;
 		files[i].pending = everything || strcmp(PQgetvalue(res, 0, 0), "t") != 0;
@@ -257,9 +257,9 @@ ctl_migrate_sql_try(PGconn *conn, struct ctl_migrate_file *f)
 	}
 	const char *p[] = {f->name, f->sql};
 	if (ctl_migrate_exec(conn, "recording the sql file",
-			     "INSERT INTO schema_functions AS t (name, checksum) VALUES ($1, md5($2)) "
-			     "ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, "
-			     "applied_at = now()",
+			     "INSERT INTO schema_functions (name, checksum) VALUES ($1, md5($2)) "
+			     "ON CONFLICT (name) DO UPDATE "
+			     "SET checksum = excluded.checksum, applied_at = now()",
 			     2, p, NULL) != 0 ||
 	    ctl_migrate_exec(conn, "RELEASE SAVEPOINT", "RELEASE SAVEPOINT ctl_migrate_sql", 0,
 			     NULL, NULL) != 0)
