@@ -70,6 +70,7 @@ struct cfg {
 	int rate_plan_per_s;
 	/* [paths] */
 	char migrations_dir[CFG_STR_MAX];
+	char sql_dir[CFG_STR_MAX]; /* "": the folder sql beside migrations_dir */
 	/* [promise]: the region's delivery promise (times are local, seconds since midnight) */
 	char promise_timezone[CFG_STR_MAX];
 	int promise_same_day_cutoff_s;

@@ -65,6 +65,8 @@ static const struct cfg_key cfg_schema_table[] = {
 	 "wave planning requests per second per token (0 = no limit)"},
 	{"paths", "migrations_dir", CFG_T_STRING, F(migrations_dir), DISPATCH_SOURCE_DIR
 	 "/data/migrations", 0, 0, false, false, "folder of numbered SQL migrations"},
+	{"paths", "sql_dir", CFG_T_STRING, F(sql_dir), "", 0, 0, false, false,
+	 "folder of the repeatable SQL files (functions, views); empty: sql beside migrations_dir"},
 	{"promise", "timezone", CFG_T_STRING, F(promise_timezone), "Asia/Shanghai", 0, 0, true,
 	 false, "IANA time zone of the region: cut-offs, waves and slots are local times"},
 	{"promise", "same_day_cutoff", CFG_T_TIME, F(promise_same_day_cutoff_s), "11:00", 0, 86400,

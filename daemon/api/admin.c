@@ -1,6 +1,6 @@
-/* Operator resources under /v1/admin: the schema migrations the daemon's
- * database has applied, and the log level at run time (until the next
- * reload, which re-reads it from the file). */
+/* Operator resources under /v1/admin: the schema migrations and function
+ * files (data/sql) the daemon's database has applied, and the log level at
+ * run time (until the next reload, which re-reads it from the file). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,21 +23,38 @@ dm_api_admin_migrations_done(struct dm_req *r, const struct dm_pg_reply *reply)
 			dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 		return;
 	}
-	json_t *list = json_array();
-	for (int i = 0; i < PQntuples(reply->res); i++)
-		json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "version",
-						      atoi(PQgetvalue(reply->res, i, 0)), "name",
-						      PQgetvalue(reply->res, i, 1), "applied_at",
-						      PQgetvalue(reply->res, i, 2)));
-	dm_req_reply_json(r, 200, json_pack("{s:o}", "migrations", list));
+	/* Rows: kind (0 migration, 1 function file), version, name, checksum, time. */
+	json_t *migrations = json_array(), *functions = json_array();
+	for (int i = 0; i < PQntuples(reply->res); i++) {
+		const char *name = PQgetvalue(reply->res, i, 2);
+		const char *at = PQgetvalue(reply->res, i, 4);
+		if (strcmp(PQgetvalue(reply->res, i, 0), "0") == 0)
+			json_array_append_new(migrations,
+					      json_pack("{s:i,s:s,s:s}", "version",
+							atoi(PQgetvalue(reply->res, i, 1)), "name",
+							name, "applied_at", at));
+		else
+			json_array_append_new(functions,
+					      json_pack("{s:s,s:s,s:s}", "name", name, "checksum",
+							PQgetvalue(reply->res, i, 3), "applied_at",
+							at));
+	}
+	dm_req_reply_json(r, 200,
+			  json_pack("{s:o,s:o}", "migrations", migrations, "functions", functions));
 }
 
 static void
 dm_api_admin_migrations(struct dm_req *r)
 {
+	/* A database migrated before data/sql existed has no schema_functions:
+	 * 42P01, "not migrated", which is true of its functions. */
 	(void)dm_req_pg_query(r,
-			      "SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
-			      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations ORDER BY version",
+			      "SELECT 0, version, name, NULL, to_char(applied_at AT TIME ZONE 'UTC', "
+			      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_migrations "
+			      "UNION ALL "
+			      "SELECT 1, NULL, name, checksum, to_char(applied_at AT TIME ZONE 'UTC', "
+			      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schema_functions "
+			      "ORDER BY 1, 2, 3",
 			      0, NULL, DM_REQ_PG_READ, dm_api_admin_migrations_done);
 }
 

@@ -366,7 +366,7 @@ dm_order_body_entry(const struct dm_order_body *o, const struct dm_order_body_al
 	if (e != NULL) {
 		json_object_set_new(e, "lon", o->has_loc ? json_real(o->lon) : json_null());
 		json_object_set_new(e, "lat", o->has_loc ? json_real(o->lat) : json_null());
-		/* The station counters to book with the order (011_capacity_booking.sql). */
+		/* The station counters to book with the order ("cap", data/sql/intake_commit.sql). */
 		json_t *cap = json_array();
 		char key[WH_CAPACITY_KEY_LEN];
 		for (size_t i = 0; i < a->ncap; i++) {

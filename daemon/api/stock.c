@@ -2,7 +2,7 @@
  * hand (after receiving goods, or a count) and GET /v1/warehouses/{id}/stock
  * lists a warehouse's stock, a page at a time. The arithmetic (available
  * moves by the delta, never below what is reserved) is stock_set() in
- * data/migrations/003_orders.sql, one statement under the row lock; this
+ * data/sql/stock_set.sql, one statement under the row lock; this
  * file validates, calls it and maps the answer. Changes also refresh
  * intake's stock hints. */
 #include <stdio.h>

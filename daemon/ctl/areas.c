@@ -297,7 +297,7 @@ ctl_areas_main(int argc, char **argv)
 	bool dry_run = false;
 	char *rest[16];
 	int nrest = 0;
-	char dsn[1024], dir[1024];
+	struct ctl_settings set;
 
 	if (argc < 2 || strcmp(argv[1], "import") != 0) {
 		ctl_areas_usage(stderr);
@@ -322,9 +322,9 @@ ctl_areas_main(int argc, char **argv)
 	rest[nrest] = NULL;
 	int next;
 	if (file == NULL || kind == NULL ||
-	    ctl_settings(nrest, rest, dsn, dir, sizeof dsn, &next) != 0 || next != nrest) {
+	    ctl_settings(nrest, rest, &set, &next) != 0 || next != nrest) {
 		ctl_areas_usage(stderr);
 		return 2;
 	}
-	return ctl_areas_import(file, kind, dry_run, dsn);
+	return ctl_areas_import(file, kind, dry_run, set.dsn);
 }

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-/* dispatchctl migrate [-c FILE] [--dsn DSN] [--dir DIR] */
+/* dispatchctl migrate [-c FILE] [--dsn DSN] [--dir DIR] [--sql-dir DIR] */
 int ctl_migrate_main(int argc, char **argv);
 
 /* dispatchctl areas import FILE --kind station|district|warehouse [--dry-run] [-c FILE|--dsn DSN] */
@@ -17,9 +17,18 @@ int ctl_network_main(int argc, char **argv);
 /* dispatchctl seed --catalogue DIR [-c FILE] [--dsn DSN] */
 int ctl_seed_main(int argc, char **argv);
 
-/* Resolve the DSN and migrations folder from -c FILE, --dsn, --dir and the
+/* What the subcommands that talk to PostgreSQL resolve the same way. */
+struct ctl_settings {
+	char dsn[1024];
+	char migrations_dir[1024]; /* paths.migrations_dir: numbered, applied once */
+	char sql_dir[1024];        /* paths.sql_dir, or the folder sql beside migrations_dir */
+};
+
+/* Resolve the settings from -c FILE, --dsn, --dir, --sql-dir and the
  * environment (DISPATCH_PG_DSN), in that order of precedence: flags, env,
- * file. Returns 0, or prints why and returns -1. Output buffers of cap bytes. */
-int ctl_settings(int argc, char **argv, char *dsn, char *dir, size_t cap, int *next_arg);
+ * file, defaults. An sql_dir set nowhere is the folder "sql" beside the
+ * migrations folder finally chosen. Returns 0, or prints why and returns -1;
+ * *next_arg is the index of the first argument that is not an option. */
+int ctl_settings(int argc, char **argv, struct ctl_settings *out, int *next_arg);
 
 #endif

@@ -16,7 +16,8 @@ struct ctl_command {
 };
 
 static const struct ctl_command ctl_commands[] = {
-	{"migrate", "migrate [-c FILE] [--dsn DSN] [--dir DIR]   apply pending schema migrations",
+	{"migrate", "migrate [-c FILE] [--dsn DSN] [--dir DIR] [--sql-dir DIR]   apply pending "
+		    "schema migrations, then the changed function and view files",
 	 ctl_migrate_main},
 	{"areas", "areas import FILE --kind station|district|warehouse [--dry-run] [-c FILE] "
 		  "[--dsn DSN]   validate, repair and import service areas",
@@ -27,16 +28,29 @@ static const struct ctl_command ctl_commands[] = {
 	{"seed", "seed --catalogue DIR [-c FILE] [--dsn DSN]   load SKUs and stock", ctl_seed_main},
 };
 
+/* The folder "sql" beside dir ("data/migrations/" -> "data/sql"). */
+static void
+ctl_settings_sibling_sql(const char *dir, char *out, size_t cap)
+{
+	size_t len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	while (len > 0 && dir[len - 1] != '/')
+		len--;
+	snprintf(out, cap, "%.*ssql", (int)len, dir);
+}
+
 int
-ctl_settings(int argc, char **argv, char *dsn, char *dir, size_t cap, int *next_arg)
+ctl_settings(int argc, char **argv, struct ctl_settings *out, int *next_arg)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"dsn", required_argument, NULL, 'd'},
 		{"dir", required_argument, NULL, 'm'},
+		{"sql-dir", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config = NULL, *dsn_flag = NULL, *dir_flag = NULL;
+	const char *config = NULL, *dsn_flag = NULL, *dir_flag = NULL, *sql_flag = NULL;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
@@ -44,6 +58,7 @@ ctl_settings(int argc, char **argv, char *dsn, char *dir, size_t cap, int *next_
 		case 'c': config = optarg; break;
 		case 'd': dsn_flag = optarg; break;
 		case 'm': dir_flag = optarg; break;
+		case 's': sql_flag = optarg; break;
 		default: return -1;
 		}
 	}
@@ -51,8 +66,9 @@ ctl_settings(int argc, char **argv, char *dsn, char *dir, size_t cap, int *next_
 	struct cfg *defaults = cfg_new_defaults();
 	if (defaults == NULL)
 		return -1;
-	snprintf(dsn, cap, "%s", defaults->pg_dsn);
-	snprintf(dir, cap, "%s", defaults->migrations_dir);
+	snprintf(out->dsn, sizeof out->dsn, "%s", defaults->pg_dsn);
+	snprintf(out->migrations_dir, sizeof out->migrations_dir, "%s", defaults->migrations_dir);
+	snprintf(out->sql_dir, sizeof out->sql_dir, "%s", defaults->sql_dir);
 	cfg_free(defaults);
 	if (config != NULL) {
 		struct cfg_err err;
@@ -61,16 +77,22 @@ ctl_settings(int argc, char **argv, char *dsn, char *dir, size_t cap, int *next_
 			fprintf(stderr, "dispatchctl: %s line %d: %s\n", config, err.line, err.msg);
 			return -1;
 		}
-		snprintf(dsn, cap, "%s", snap->cfg->pg_dsn);
-		snprintf(dir, cap, "%s", snap->cfg->migrations_dir);
+		snprintf(out->dsn, sizeof out->dsn, "%s", snap->cfg->pg_dsn);
+		snprintf(out->migrations_dir, sizeof out->migrations_dir, "%s",
+			 snap->cfg->migrations_dir);
+		snprintf(out->sql_dir, sizeof out->sql_dir, "%s", snap->cfg->sql_dir);
 		dm_cfg_snap_unref(snap);
 	} else if (getenv("DISPATCH_PG_DSN") != NULL) {
-		snprintf(dsn, cap, "%s", getenv("DISPATCH_PG_DSN"));
+		snprintf(out->dsn, sizeof out->dsn, "%s", getenv("DISPATCH_PG_DSN"));
 	}
 	if (dsn_flag != NULL)
-		snprintf(dsn, cap, "%s", dsn_flag);
+		snprintf(out->dsn, sizeof out->dsn, "%s", dsn_flag);
 	if (dir_flag != NULL)
-		snprintf(dir, cap, "%s", dir_flag);
+		snprintf(out->migrations_dir, sizeof out->migrations_dir, "%s", dir_flag);
+	if (sql_flag != NULL)
+		snprintf(out->sql_dir, sizeof out->sql_dir, "%s", sql_flag);
+	if (out->sql_dir[0] == '\0')
+		ctl_settings_sibling_sql(out->migrations_dir, out->sql_dir, sizeof out->sql_dir);
 	return 0;
 }
 

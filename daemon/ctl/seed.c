@@ -290,20 +290,20 @@ ctl_seed_args(int argc, char **argv, const char **catalogue, char **rest, int *n
 int
 ctl_seed_main(int argc, char **argv)
 {
-	char dsn[1024], dir[1024];
+	struct ctl_settings set;
 	const char *catalogue = NULL;
 	int next, nrest;
 	char **rest = calloc((size_t)argc + 1, sizeof *rest);
 	if (rest == NULL)
 		return 1;
 	if (ctl_seed_args(argc, argv, &catalogue, rest, &nrest) != 0 ||
-	    ctl_settings(nrest, rest, dsn, dir, sizeof dsn, &next) != 0 || next != nrest) {
+	    ctl_settings(nrest, rest, &set, &next) != 0 || next != nrest) {
 		free(rest);
 		ctl_seed_usage(stderr);
 		return 2;
 	}
 	free(rest);
-	PGconn *conn = PQconnectdb(dsn);
+	PGconn *conn = PQconnectdb(set.dsn);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "dispatchctl: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
 		PQfinish(conn);

@@ -1,6 +1,6 @@
 /* Group commit of orders. Planned orders queue here as jobs; the committer
  * sends them to PostgreSQL in batches, each batch ONE call of the
- * intake_commit(jsonb) function (data/migrations/003_orders.sql), which is
+ * intake_commit(jsonb) function (data/sql/intake_commit.sql), which is
  * one transaction and one WAL flush for the whole batch. At most
  * DM_ORDER_COMMITTER_INFLIGHT batches are in flight (and never more than the
  * PostgreSQL pool size minus one, so other queries still get a connection); whatever arrives

@@ -1,6 +1,6 @@
 /* Planning one station's wave: read the orders booked in it (PostgreSQL),
  * build the VRPTW problem, solve and validate it on the worker pool
- * (routing/vrp_*), and store the plan (route_plan_store, migration 012),
+ * (routing/vrp_*), and store the plan (data/sql/route_plan_store.sql),
  * replacing the previous one. Every step but the solve runs on the loop. */
 #ifndef DM_WAVE_PLANNER_H
 #define DM_WAVE_PLANNER_H

@@ -1,5 +1,6 @@
 """The HTTP surface of the foundation: health, readiness, metrics, admin,
 and the error contract (problem+json for 400/404/405/413/422)."""
+import hashlib
 import os
 import socket
 import time
@@ -98,6 +99,35 @@ def test_migrations_listed_from_postgres(w):
     assert r.status == 200, r
     names = [m["name"] for m in r.json()["migrations"]]
     assert names[0] == "001_foundation.sql", names
+    # And the function and view files of data/sql, each with its md5.
+    sql_dir = os.path.join(harness.SOURCE_DIR, "data", "sql")
+    want = {f: hashlib.md5(open(os.path.join(sql_dir, f), "rb").read()).hexdigest()
+            for f in os.listdir(sql_dir) if f.endswith(".sql")}
+    got = {f["name"]: f["checksum"] for f in r.json()["functions"]}
+    assert got == want, (got, want)
+    assert all(f["applied_at"].endswith("Z") for f in r.json()["functions"]), r
+
+
+def test_unmigrated_schema_is_named(w):
+    """A database never migrated, or migrated before data/sql existed (no
+    schema_functions): 503 saying to run dispatchctl migrate."""
+    w.pg.psql("postgres", "CREATE DATABASE bare OWNER dispatchd")
+    w.pg.psql("postgres", "CREATE DATABASE halfway OWNER dispatchd")
+    w.pg.psql("halfway", "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text "
+                         "NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL "
+                         "DEFAULT now())", user="dispatchd")
+    dsn = w.pg.dsn
+    for db in ("bare", "halfway"):
+        w.pg.dsn = dsn.replace("dbname=dispatchd", f"dbname={db}")
+        try:
+            d = w.daemon()
+        finally:
+            w.pg.dsn = dsn
+        harness.wait_until(lambda: d.metric('dispatchd_dependency_up{dependency="postgres"}') == 1,
+                           what="postgres up")
+        r = d.get("/v1/admin/migrations")
+        assert r.status == 503 and "not migrated" in r.json()["detail"], (db, r)
+        d.stop()
 
 
 def test_metrics_count_requests_per_route_and_status(w):

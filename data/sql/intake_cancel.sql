@@ -1,0 +1,60 @@
+-- intake_cancel: cancel an order: release its reservations and its station
+-- capacity (order_capacity) and append the event, unless a shipment has left
+-- its warehouse. Returns {"r":"ok","order","stock","capacity"} (stock: the
+-- released rows with their new availability; capacity: the counters given
+-- back [{"st","k"}]), {"r":"ok","order","stock":[]} when it was already
+-- cancelled, {"r":"not_found"} or {"r":"shipped","shipments":[seq...]}.
+-- Locks stock rows, then capacity counters, each sorted, as intake_commit.
+CREATE OR REPLACE FUNCTION intake_cancel(p_id text, p_reason text) RETURNS jsonb
+LANGUAGE plpgsql AS $fn$
+DECLARE
+	st text;
+	gone jsonb;
+	released jsonb;
+	cap jsonb;
+BEGIN
+	SELECT status INTO st FROM orders WHERE id = p_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN jsonb_build_object('r', 'not_found');
+	END IF;
+	IF st = 'cancelled' THEN
+		RETURN jsonb_build_object('r', 'ok', 'order', order_doc(p_id), 'stock', '[]'::jsonb);
+	END IF;
+	SELECT jsonb_agg(seq ORDER BY seq) INTO gone FROM shipments
+	 WHERE order_id = p_id AND status NOT IN ('allocated', 'picked');
+	IF gone IS NOT NULL THEN
+		RETURN jsonb_build_object('r', 'shipped', 'shipments', gone);
+	END IF;
+	PERFORM 1 FROM stock s
+	 WHERE (s.warehouse_id, s.sku) IN (
+		SELECT sh.warehouse_id, l.sku FROM order_lines l
+		  JOIN shipments sh ON sh.order_id = l.order_id AND sh.seq = l.shipment_seq
+		 WHERE l.order_id = p_id)
+	 ORDER BY s.warehouse_id, s.sku
+	   FOR UPDATE;
+	WITH u AS (
+		UPDATE stock s SET available = s.available + x.qty, reserved = s.reserved - x.qty
+		  FROM (SELECT sh.warehouse_id AS w, l.sku, sum(l.qty)::integer AS qty
+			  FROM order_lines l
+			  JOIN shipments sh ON sh.order_id = l.order_id AND sh.seq = l.shipment_seq
+			 WHERE l.order_id = p_id
+			 GROUP BY 1, 2) AS x
+		 WHERE s.warehouse_id = x.w AND s.sku = x.sku
+		RETURNING x.w, x.sku, x.qty, s.available)
+	SELECT coalesce(jsonb_agg(to_jsonb(u) ORDER BY u.w, u.sku), '[]'::jsonb) INTO released FROM u;
+	-- Give back its station capacity (in (station, key) order, as bookings lock).
+	WITH rel AS (
+		UPDATE order_capacity AS oc SET released = true
+		 WHERE oc.order_id = p_id AND NOT oc.released
+		RETURNING oc.station_id, oc.counter_key)
+	SELECT coalesce(jsonb_agg(jsonb_build_object('st', station_id, 'k', counter_key)
+				  ORDER BY station_id, counter_key), '[]'::jsonb) INTO cap FROM rel;
+	PERFORM capacity_release(c->>'st', c->>'k') FROM jsonb_array_elements(cap) AS c;
+	UPDATE shipments SET status = 'cancelled' WHERE order_id = p_id;
+	UPDATE orders SET status = 'cancelled', cancelled_at = now() WHERE id = p_id;
+	INSERT INTO order_events (order_id, kind, detail)
+	VALUES (p_id, 'cancelled', jsonb_build_object('reason', p_reason, 'released', released));
+	RETURN jsonb_build_object('r', 'ok', 'order', order_doc(p_id), 'stock', released,
+				  'capacity', cap);
+END
+$fn$;

@@ -1,0 +1,126 @@
+"""The stored SQL functions tested directly: every tests/sql/*.sql is a
+pgTAP file (Debian's postgresql-15-pgtap, installed by scripts/deps.sh),
+run with psql in its own transaction against the migrated private database.
+A file passes when psql succeeds, it printed its plan, every planned test
+ran, and none says `not ok`. One test here per file, named after it."""
+import json
+import os
+import re
+import subprocess
+
+import harness
+
+SQL_TESTS = os.path.join(harness.SOURCE_DIR, "tests", "sql")
+
+
+def pgtap_ready(w):
+    if w.pg.psql("dispatchd", "SELECT count(*) FROM pg_extension WHERE extname = 'pgtap'") == "0":
+        # A superuser's extension (not trusted): created once, as postgres.
+        w.pg.psql("dispatchd", "CREATE EXTENSION pgtap")
+
+
+def tap_failures(out):
+    """What is wrong with one file's TAP output, as a list of reasons."""
+    lines = out.splitlines()
+    plans = [l for l in lines if re.fullmatch(r"1\.\.\d+", l)]
+    if len(plans) != 1:
+        return [f"expected one plan line, found {plans}"]
+    planned = int(plans[0][3:])
+    oks = [l for l in lines if re.match(r"ok \d+", l)]
+    bad = [l for l in lines if l.startswith("not ok")]
+    why = [f"failed: {l}" for l in bad]
+    if len(oks) + len(bad) != planned:
+        why.append(f"planned {planned} tests, ran {len(oks) + len(bad)}")
+    if planned == 0:
+        why.append("a plan of no tests")
+    return why
+
+
+def run_file(w, path):
+    pgtap_ready(w)
+    r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                        "-d", w.pg.dsn, "-f", path], capture_output=True, text=True)
+    assert r.returncode == 0, f"psql exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
+    why = tap_failures(r.stdout)
+    assert not why, "\n".join(why) + "\n---- TAP ----\n" + r.stdout + r.stderr
+
+
+def test_tap_reader_catches_failures(w):
+    # The reader itself: a failure, a missing test and a missing plan all count.
+    assert tap_failures("1..2\nok 1 - a\nok 2 - b\n") == []
+    assert tap_failures("1..2\nok 1 - a\nnot ok 2 - b\n") != []
+    assert tap_failures("1..3\nok 1 - a\nok 2 - b\n") != []
+    assert tap_failures("ok 1 - a\n") != []
+    # And pgTAP through it: a file whose assertion fails is caught.
+    bad = os.path.join(w.root, "failing.sql")
+    with open(bad, "w") as f:
+        f.write("BEGIN;\nSELECT plan(1);\nSELECT is(1, 2, 'one is two');\n"
+                "SELECT * FROM finish();\nROLLBACK;\n")
+    try:
+        run_file(w, bad)
+    except AssertionError as e:
+        assert "not ok 1 - one is two" in str(e), e
+    else:
+        raise AssertionError("a failing pgTAP file passed")
+
+
+def _file_test(path):
+    return lambda w: run_file(w, path)
+
+
+for _name in sorted(os.listdir(SQL_TESTS)):
+    if _name.endswith(".sql"):
+        globals()["test_" + _name[:-4]] = _file_test(os.path.join(SQL_TESTS, _name))
+
+
+def _entry(key, qty, body=None):
+    return {"key": key, "body": body or f"the body of {key}", "id": f"O-{key}",
+            "ext": f"EXT-{key}", "st": "ST1", "stn": "Station one", "dist": "D1",
+            "lon": None, "lat": None, "opt": "standard", "inst": False, "promise": {},
+            "at": "2026-11-23T01:00:00Z", "resp": f'{{"id":"O-{key}"}}',
+            "lines": [{"n": 1, "sku": "A", "qty": qty, "ship": 1, "w": "W1"}],
+            "ships": [{"seq": 1, "w": "W1", "lines": [{"sku": "A", "qty": qty}]}]}
+
+
+def test_concurrent_commits_never_oversell(w):
+    """Across transactions: while one holds the last 10 units uncommitted,
+    an order for 1 more waits and is then refused, and the same key sent
+    again waits and is then answered as a replay."""
+    w.pg.psql("postgres", "CREATE DATABASE commits OWNER dispatchd")
+    dsn = w.pg.dsn.replace("dbname=dispatchd", "dbname=commits")
+    r = harness.migrate(dsn)
+    assert r.returncode == 0, r.stderr
+    w.pg.psql("commits", "INSERT INTO areas (kind, id, name, props, geom, area_m2) VALUES "
+              "('rdc', 'W1', 'RDC', '{}', ST_Multi(ST_MakeEnvelope(116, 39, 117, 40, 4326)), 1); "
+              "INSERT INTO skus (sku, name, category, weight_g, volume_ml) "
+              "VALUES ('A', 'A', 't', 1, 1); SELECT stock_set('W1', 'A', 10)", user="dispatchd")
+
+    def call(batch):
+        return f"SELECT intake_commit('{json.dumps(batch)}'::jsonb);\n"
+
+    holder = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", dsn],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder.stdin.write("BEGIN;\n" + call([_entry("k1", 10)]))
+    holder.stdin.flush()
+    first = json.loads(holder.stdout.readline())  # its result, not yet committed
+    assert first[0]["r"] == "ok", first
+    waiters = [subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", dsn,
+                                 "-c", call(batch)], stdout=subprocess.PIPE, text=True)
+               for batch in ([_entry("k2", 1)], [_entry("k1", 10)])]
+    harness.wait_until(lambda: w.pg.psql("commits", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE datname = 'commits' AND wait_event_type = 'Lock'")
+                       == "2", what="both waiters to wait on the first transaction")
+    assert all(p.poll() is None for p in waiters), "a waiter did not wait"
+    holder.stdin.write("COMMIT;\n")
+    holder.stdin.close()
+    assert holder.wait(timeout=30) == 0
+    other, again = (json.loads(p.communicate(timeout=30)[0]) for p in waiters)
+    assert other[0]["r"] == "no_stock", other
+    assert again[0]["r"] == "replay" and again[0]["response"] == '{"id":"O-k1"}', again
+    assert w.pg.psql("commits", "SELECT on_hand || '/' || reserved || '/' || available "
+                                "FROM stock") == "10/10/0"
+    assert w.pg.psql("commits", "SELECT count(*) FROM orders") == "1"
+
+
+if __name__ == "__main__":
+    harness.run(globals())
