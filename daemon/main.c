@@ -25,6 +25,8 @@
 #include "daemon/base/reload.h"
 #include "daemon/base/sd.h"
 #include "daemon/svc/counters.h"
+#include "daemon/svc/order_committer.h"
+#include "daemon/svc/stock_hints.h"
 #include "daemon/base/work.h"
 
 static void
@@ -192,6 +194,12 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "out of memory starting the backends");
 		return -1;
 	}
+	d->hints = dm_stock_hints_new(d);
+	d->committer = dm_order_committer_new(d);
+	if (d->hints == NULL || d->committer == NULL) {
+		dm_log_error("main", "out of memory starting the order services");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -217,6 +225,11 @@ dm_main_teardown(struct dm_daemon *d)
 	d->pg = NULL;
 	dm_rds_free(d->rds);
 	d->rds = NULL;
+	/* After the pool: its pending queries have called back by now. */
+	dm_order_committer_free(d->committer);
+	d->committer = NULL;
+	dm_stock_hints_free(d->hints);
+	d->hints = NULL;
 	dm_work_free(d->work);
 	if (d->http != NULL)
 		evhttp_free(d->http);
