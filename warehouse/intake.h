@@ -47,6 +47,13 @@ enum wh_intake_state {
 	WH_INTAKE_S_DONE       /* replied: every further step returns WH_INTAKE_NEED_NONE */
 };
 
+/* What the machine knows of the station's booked counts. */
+enum wh_intake_counts {
+	WH_INTAKE_COUNTS_UNREAD = 0, /* not read (nor assumed) yet */
+	WH_INTAKE_COUNTS_KNOWN,      /* read, or assumed empty for a first standard plan */
+	WH_INTAKE_COUNTS_UNAVAILABLE /* Redis could not say: plan without a view */
+};
+
 /* What the caller must do next. */
 enum wh_intake_need_kind {
 	WH_INTAKE_NEED_NONE = 0, /* nothing: the flow has ended (after its reply) */
@@ -180,8 +187,7 @@ struct wh_intake {
 	bool fresh;          /* the hints were read for this order */
 	int attempts;        /* commits tried */
 	int cap_attempts;    /* re-plans after a full counter */
-	enum { WH_INTAKE_COUNTS_UNREAD, WH_INTAKE_COUNTS_KNOWN, WH_INTAKE_COUNTS_UNAVAILABLE }
-		counts_state;
+	enum wh_intake_counts counts_state;
 	bool counts_fetched; /* read from Redis (not assumed empty) */
 	bool counts_ready;
 	size_t n_counts;

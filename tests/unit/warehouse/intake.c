@@ -478,6 +478,10 @@ intake_bad_events(void **state)
 	intake_start(&in, true, false);
 	intake_expect(&in, EV(START), WH_INTAKE_NEED_PLAN);
 	intake_expect_reply(&in, EV(COUNTS), WH_INTAKE_BAD_EVENT);
+	/* Answered by the deadline while the counts were read: nothing counted, end. */
+	intake_start(&in, true, true);
+	intake_expect(&in, EV(START), WH_INTAKE_NEED_COUNTS);
+	intake_expect_reply(&in, EV(COUNTS, .answered = true), WH_INTAKE_ABANDONED);
 	/* During a release, anything but RELEASED still ends in one reply. */
 	intake_to_commit(&in);
 	intake_expect(&in, intake_committed(WH_INTAKE_OUT_MISMATCH), WH_INTAKE_NEED_RELEASE);
