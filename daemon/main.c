@@ -27,6 +27,8 @@
 #include "daemon/base/sd.h"
 #include "daemon/svc/counters.h"
 #include "daemon/svc/rate_limit.h"
+#include "daemon/svc/order_committer.h"
+#include "daemon/svc/stock_hints.h"
 #include "daemon/base/work.h"
 
 static void
@@ -196,6 +198,12 @@ dm_main_setup(struct dm_daemon *d)
 		return -1;
 	}
 	d->admit = dm_admission_check;
+	d->hints = dm_stock_hints_new(d);
+	d->committer = dm_order_committer_new(d);
+	if (d->hints == NULL || d->committer == NULL) {
+		dm_log_error("main", "out of memory starting the order services");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -223,6 +231,11 @@ dm_main_teardown(struct dm_daemon *d)
 	d->rds = NULL;
 	dm_rate_limit_free(d->rate_limit); /* after Redis: its pending syncs complete into it */
 	d->rate_limit = NULL;
+	/* After the pool: its pending queries have called back by now. */
+	dm_order_committer_free(d->committer);
+	d->committer = NULL;
+	dm_stock_hints_free(d->hints);
+	d->hints = NULL;
 	dm_work_free(d->work);
 	if (d->http != NULL)
 		evhttp_free(d->http);

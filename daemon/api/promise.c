@@ -229,14 +229,14 @@ dm_api_promise_with_stock(struct dm_api_promise *p)
 }
 
 static void
-dm_api_promise_fetched(int status, void *arg)
+dm_api_promise_fetched(enum dm_stock_hints_status status, void *arg)
 {
 	struct dm_api_promise *p = arg;
 	if (dm_req_answered(p->r)) {
 		dm_api_promise_free(p);
 		return;
 	}
-	if (status != 0) {
+	if (status != DM_STOCK_HINTS_OK) {
 		dm_req_problem(p->r, DM_PROBLEM_BACKEND_UNAVAILABLE, "stock is unavailable (postgresql)", NULL);
 		dm_api_promise_free(p);
 		return;
@@ -254,27 +254,6 @@ dm_api_promise_known(const struct dm_api_promise *p)
 		if (dm_stock_hints_sku(p->cache, p->lines.sku_ptrs[i]) == NULL)
 			return false;
 	return true;
-}
-
-static bool dm_api_promise_refreshing; /* loop thread only: one refresh at a time */
-
-static void
-dm_api_promise_refreshed(int status, void *arg)
-{
-	(void)status;
-	(void)arg;
-	dm_api_promise_refreshing = false;
-}
-
-/* Re-read p's SKUs in the background: the quote does not wait for it. */
-static void
-dm_api_promise_refresh(const struct dm_api_promise *p)
-{
-	if (dm_api_promise_refreshing)
-		return;
-	if (dm_stock_hints_fetch(p->cache, p->lines.sku_ptrs, p->lines.n, dm_api_promise_refreshed,
-				 NULL) == 0)
-		dm_api_promise_refreshing = true;
 }
 
 static void
@@ -333,7 +312,7 @@ dm_api_promise_get(struct dm_req *r)
 	}
 	if (dm_api_promise_known(p)) {
 		/* Stale but known: quote from the hints now, refresh them behind. */
-		dm_api_promise_refresh(p);
+		dm_stock_hints_refresh(p->cache, p->lines.sku_ptrs, p->lines.n);
 		dm_api_promise_with_stock(p);
 		return;
 	}

@@ -24,6 +24,7 @@ struct dm_order_committer {
 	struct dm_order_committer_jobq queue;  /* waiting for a batch */
 	struct dm_order_committer_jobq active; /* queued or in a batch: the keys in flight */
 	int inflight;                 /* batches sent */
+	bool closing;                 /* being freed: new jobs fail at once */
 };
 
 struct dm_order_committer_batch {
@@ -32,17 +33,15 @@ struct dm_order_committer_batch {
 	size_t njobs;
 };
 
-static struct dm_order_committer *dm_order_committer_the;
-
 static void dm_order_committer_flush_cb(evutil_socket_t fd, short what, void *arg);
+static void dm_order_committer_finish(struct dm_order_committer *ic,
+				      struct dm_order_committer_job *job,
+				      enum dm_order_committer_status status, const json_t *result);
 
-static struct dm_order_committer *
-dm_order_committer_get(struct dm_daemon *d)
+struct dm_order_committer *
+dm_order_committer_new(struct dm_daemon *d)
 {
-	struct dm_order_committer *ic = dm_order_committer_the;
-	if (ic != NULL)
-		return ic;
-	ic = calloc(1, sizeof *ic);
+	struct dm_order_committer *ic = calloc(1, sizeof *ic);
 	if (ic == NULL)
 		return NULL;
 	ic->d = d;
@@ -53,8 +52,22 @@ dm_order_committer_get(struct dm_daemon *d)
 		free(ic);
 		return NULL;
 	}
-	dm_order_committer_the = ic;
 	return ic;
+}
+
+void
+dm_order_committer_free(struct dm_order_committer *ic)
+{
+	struct dm_order_committer_job *job;
+	if (ic == NULL)
+		return;
+	ic->closing = true;
+	while ((job = TAILQ_FIRST(&ic->queue)) != NULL) {
+		TAILQ_REMOVE(&ic->queue, job, link);
+		dm_order_committer_finish(ic, job, DM_ORDER_COMMITTER_UNAVAILABLE, NULL);
+	}
+	event_free(ic->flush);
+	free(ic);
 }
 
 /* Batches allowed in flight: leave one pool connection to other queries. */
@@ -76,8 +89,8 @@ dm_order_committer_kick(struct dm_order_committer *ic)
 /* Finish job: leave the active set, call back, then let the jobs parked
  * behind it run (they will find its key and replay). */
 static void
-dm_order_committer_finish(struct dm_order_committer *ic, struct dm_order_committer_job *job, int status,
-			const json_t *result)
+dm_order_committer_finish(struct dm_order_committer *ic, struct dm_order_committer_job *job,
+			  enum dm_order_committer_status status, const json_t *result)
 {
 	struct dm_order_committer_jobq parked;
 	struct dm_order_committer_job *p;
@@ -94,9 +107,9 @@ dm_order_committer_finish(struct dm_order_committer *ic, struct dm_order_committ
 void
 dm_order_committer_submit(struct dm_daemon *d, struct dm_order_committer_job *job)
 {
-	struct dm_order_committer *ic = dm_order_committer_get(d);
-	if (ic == NULL) {
-		job->done(job, 503, NULL);
+	struct dm_order_committer *ic = d->committer;
+	if (ic == NULL || ic->closing) {
+		job->done(job, DM_ORDER_COMMITTER_UNAVAILABLE, NULL);
 		return;
 	}
 	TAILQ_INIT(&job->parked);
@@ -129,7 +142,8 @@ dm_order_committer_done_cb(const struct dm_pg_reply *reply, void *arg)
 	if (results != NULL && json_array_size(results) == b->njobs) {
 		for (size_t i = 0; (job = TAILQ_FIRST(&b->jobs)) != NULL; i++) {
 			TAILQ_REMOVE(&b->jobs, job, link);
-			dm_order_committer_finish(ic, job, 0, json_array_get(results, i));
+			dm_order_committer_finish(ic, job, DM_ORDER_COMMITTER_OK,
+						  json_array_get(results, i));
 		}
 	} else if (!reply->ok && !reply->unavailable && b->njobs > 1) {
 		/* Something in the batch broke the transaction: nothing was kept.
@@ -142,8 +156,10 @@ dm_order_committer_done_cb(const struct dm_pg_reply *reply, void *arg)
 			TAILQ_INSERT_HEAD(&ic->queue, job, link);
 		}
 	} else {
-		int status = reply->unavailable ? 503 : 500;
-		if (status == 500)
+		enum dm_order_committer_status status = reply->unavailable
+			? DM_ORDER_COMMITTER_UNAVAILABLE
+			: DM_ORDER_COMMITTER_FAILED;
+		if (status == DM_ORDER_COMMITTER_FAILED)
 			dm_log_error("pg", "committing an order failed: %s",
 				     reply->ok ? "unexpected result" : reply->error);
 		while ((job = TAILQ_FIRST(&b->jobs)) != NULL) {
@@ -206,12 +222,12 @@ fail:
 		/* Out of memory: fail the head of the queue so it cannot spin. */
 		job = TAILQ_FIRST(&ic->queue);
 		TAILQ_REMOVE(&ic->queue, job, link);
-		dm_order_committer_finish(ic, job, 503, NULL);
+		dm_order_committer_finish(ic, job, DM_ORDER_COMMITTER_UNAVAILABLE, NULL);
 		return;
 	}
 	while ((job = TAILQ_FIRST(&b->jobs)) != NULL) {
 		TAILQ_REMOVE(&b->jobs, job, link);
-		dm_order_committer_finish(ic, job, 503, NULL);
+		dm_order_committer_finish(ic, job, DM_ORDER_COMMITTER_UNAVAILABLE, NULL);
 	}
 	free(b);
 }

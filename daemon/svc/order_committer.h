@@ -12,7 +12,8 @@
  * fails as a whole (not a lost link) is retried one job per batch, so one
  * bad order cannot fail the others.
  *
- * One committer per process, created on first use, on the loop thread. */
+ * One committer per daemon (struct dm_daemon's committer), made by
+ * dm_order_committer_new at startup and freed at shutdown, on the loop thread. */
 #ifndef DM_ORDER_COMMITTER_H
 #define DM_ORDER_COMMITTER_H
 
@@ -21,17 +22,27 @@
 #include <sys/queue.h>
 
 struct dm_daemon;
+struct dm_order_committer;
 struct dm_order_committer_job;
 
 #define DM_ORDER_COMMITTER_BATCH_MAX 128
 #define DM_ORDER_COMMITTER_INFLIGHT 3
 
-/* Completion of a job: status 0 with result (this order's element of the
- * function's result array, borrowed for the call), 503 when PostgreSQL was
- * unreachable or the link died (the outcome is then unknown: the client
- * retries with its key), 500 when the order's transaction failed (logged).
- * The callback may free the job or submit it again. */
-typedef void dm_order_committer_job_done_fn(struct dm_order_committer_job *job, int status, const json_t *result);
+/* How a job went. */
+enum dm_order_committer_status {
+	DM_ORDER_COMMITTER_OK = 0,      /* result is this order's element of the function's result */
+	DM_ORDER_COMMITTER_UNAVAILABLE, /* PostgreSQL unreachable, the link died or the daemon is
+					 * stopping: the outcome is unknown (the client retries
+					 * with its key) */
+	DM_ORDER_COMMITTER_FAILED       /* the order's transaction failed (logged) */
+};
+
+/* Completion of a job: result (borrowed for the call) only with
+ * DM_ORDER_COMMITTER_OK, else NULL. The callback may free the job or submit
+ * it again. */
+typedef void dm_order_committer_job_done_fn(struct dm_order_committer_job *job,
+					    enum dm_order_committer_status status,
+					    const json_t *result);
 
 TAILQ_HEAD(dm_order_committer_jobq, dm_order_committer_job);
 
@@ -48,6 +59,15 @@ struct dm_order_committer_job {
 	struct dm_order_committer_jobq parked; /* same key, waiting for this one */
 	bool solo;
 };
+
+/* A committer sending through d->pg (read at each batch) on d->base. NULL
+ * when out of memory. */
+struct dm_order_committer *dm_order_committer_new(struct dm_daemon *d);
+
+/* Fail the jobs still queued (DM_ORDER_COMMITTER_UNAVAILABLE) and free ic.
+ * Call after the PostgreSQL pool is freed (no batch is then in flight).
+ * NULL is a no-op. */
+void dm_order_committer_free(struct dm_order_committer *ic);
 
 /* Queue job for the next batch (or behind a job with the same key). Never
  * fails at once: problems come back through job->done. */

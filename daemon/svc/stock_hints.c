@@ -25,6 +25,7 @@ struct dm_stock_hints {
 	double wh_loaded_s; /* 0: never loaded */
 	struct dm_stock_hints_sku **buckets;
 	size_t nbuckets, nskus;
+	bool refreshing; /* a dm_stock_hints_refresh is in flight */
 };
 
 /* One fetch in flight: the SKUs asked for, to drop those that do not exist. */
@@ -36,8 +37,6 @@ struct dm_stock_hints_fetch {
 	size_t n;
 	char skus[][DM_INTAKE_ID_MAX];
 };
-
-static struct dm_stock_hints *dm_stock_hints_the;
 
 static uint64_t
 dm_stock_hints_hash(const char *s)
@@ -51,8 +50,12 @@ dm_stock_hints_hash(const char *s)
 struct dm_stock_hints *
 dm_stock_hints_get(struct dm_daemon *d)
 {
-	if (dm_stock_hints_the != NULL)
-		return dm_stock_hints_the;
+	return d->hints;
+}
+
+struct dm_stock_hints *
+dm_stock_hints_new(struct dm_daemon *d)
+{
 	struct dm_stock_hints *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
@@ -63,8 +66,25 @@ dm_stock_hints_get(struct dm_daemon *d)
 		free(c);
 		return NULL;
 	}
-	dm_stock_hints_the = c;
 	return c;
+}
+
+void
+dm_stock_hints_free(struct dm_stock_hints *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		struct dm_stock_hints_sku *e = c->buckets[i], *next;
+		for (; e != NULL; e = next) {
+			next = e->next;
+			free(e->levels);
+			free(e);
+		}
+	}
+	free(c->buckets);
+	free(c->whs);
+	free(c);
 }
 
 static struct dm_stock_hints_sku **
@@ -324,10 +344,10 @@ dm_stock_hints_fetch_cb(const struct dm_pg_reply *reply, void *arg)
 {
 	struct dm_stock_hints_fetch *f = arg;
 	struct dm_stock_hints *c = f->c;
-	int status = 500;
+	enum dm_stock_hints_status status = DM_STOCK_HINTS_FAILED;
 	json_t *whs = NULL, *skus = NULL;
 	if (!reply->ok) {
-		status = reply->unavailable ? 503 : 500;
+		status = reply->unavailable ? DM_STOCK_HINTS_UNAVAILABLE : DM_STOCK_HINTS_FAILED;
 		if (!reply->unavailable)
 			dm_log_error("pg", "reading the catalogue failed: %s", reply->error);
 		goto out;
@@ -348,7 +368,7 @@ dm_stock_hints_fetch_cb(const struct dm_pg_reply *reply, void *arg)
 	}
 	if (dm_stock_hints_load_skus(c, f, skus, now) != 0)
 		goto bad;
-	status = 0;
+	status = DM_STOCK_HINTS_OK;
 	goto out;
 bad:
 	dm_log_error("pg", "reading the catalogue: unexpected result");
@@ -417,4 +437,21 @@ fail:
 	free(array);
 	free(f);
 	return -1;
+}
+
+static void
+dm_stock_hints_refreshed(enum dm_stock_hints_status status, void *arg)
+{
+	struct dm_stock_hints *c = arg;
+	(void)status;
+	c->refreshing = false;
+}
+
+void
+dm_stock_hints_refresh(struct dm_stock_hints *c, const char *const *skus, size_t n)
+{
+	if (c->refreshing)
+		return;
+	if (dm_stock_hints_fetch(c, skus, n, dm_stock_hints_refreshed, c) == 0)
+		c->refreshing = true;
 }

@@ -6,7 +6,8 @@
  * them. Entries older than DM_STOCK_HINTS_SKU_TTL_S are read again, so
  * changes made by other daemons show up within seconds.
  *
- * One cache per process, created on first use, living on the loop thread. */
+ * One cache per daemon (struct dm_daemon's hints), made by dm_stock_hints_new
+ * at startup and freed at shutdown, living on the loop thread. */
 #ifndef DM_STOCK_HINTS_H
 #define DM_STOCK_HINTS_H
 
@@ -51,10 +52,25 @@ struct dm_stock_hints_sku {
 	struct dm_stock_hints_sku *next;     /* hash chain (private) */
 };
 
-/* Fetch completion: 0 done, 503 PostgreSQL unavailable, 500 failed (logged). */
-typedef void dm_stock_hints_done_fn(int status, void *arg);
+/* How a fetch went. */
+enum dm_stock_hints_status {
+	DM_STOCK_HINTS_OK = 0,
+	DM_STOCK_HINTS_UNAVAILABLE, /* PostgreSQL unreachable (or the link died) */
+	DM_STOCK_HINTS_FAILED       /* the query failed or answered nonsense (logged) */
+};
 
-/* The process's cache, created on first call (NULL only when out of memory). */
+/* Fetch completion. */
+typedef void dm_stock_hints_done_fn(enum dm_stock_hints_status status, void *arg);
+
+/* A new, empty cache reading through d->pg (NULL when out of memory). Call
+ * once at startup; d->pg may be set later, before the first fetch. */
+struct dm_stock_hints *dm_stock_hints_new(struct dm_daemon *d);
+
+/* Free c and everything cached. Call after the PostgreSQL pool is freed
+ * (no fetch is then in flight). NULL is a no-op. */
+void dm_stock_hints_free(struct dm_stock_hints *c);
+
+/* The daemon's cache (d->hints). */
 struct dm_stock_hints *dm_stock_hints_get(struct dm_daemon *d);
 
 /* True when the warehouses are loaded and recent, and each of skus[n] is
@@ -68,6 +84,10 @@ bool dm_stock_hints_fresh(const struct dm_stock_hints *c, const char *const *sku
  * PostgreSQL is unavailable. */
 int dm_stock_hints_fetch(struct dm_stock_hints *c, const char *const *skus, size_t n,
 			  dm_stock_hints_done_fn *done, void *arg);
+
+/* Re-read skus[n] in the background (a quote does not wait for it), unless
+ * such a refresh is already in flight: at most one at a time per cache. */
+void dm_stock_hints_refresh(struct dm_stock_hints *c, const char *const *skus, size_t n);
 
 /* The cached SKU, or NULL. Valid until the next fetch or note on c. */
 const struct dm_stock_hints_sku *dm_stock_hints_sku(const struct dm_stock_hints *c, const char *sku);
