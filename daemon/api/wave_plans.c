@@ -5,7 +5,7 @@
  *
  * {key} is the wave's capacity counter key ("20261123-W0900"). This file
  * only validates the path (station from the areas snapshot, wave from the
- * [promise] config) and maps outcomes to statuses; svc/wave_planner.c reads the
+ * [promise] config) and maps outcomes to HTTP statuses; svc/wave_planner.c reads the
  * orders, runs the planner on the worker pool and stores the plan. */
 #include <stdio.h>
 #include <string.h>
@@ -55,15 +55,33 @@ dm_api_wave_plans_station(struct dm_req *r, const char *id, struct dm_areas_plac
 	return -1;
 }
 
+/* The HTTP status of a planning outcome. */
+static int
+dm_api_wave_plans_http(enum dm_wave_planner_status st)
+{
+	switch (st) {
+	case DM_WAVE_PLANNER_OK:
+		return 200;
+	case DM_WAVE_PLANNER_TOO_MANY:
+		return 409;
+	case DM_WAVE_PLANNER_FAILED:
+	case DM_WAVE_PLANNER_NOT_STORED:
+		return 500;
+	case DM_WAVE_PLANNER_UNAVAILABLE:
+		return 503;
+	}
+	return 500;
+}
+
 static void
 dm_api_wave_plans_planned(const struct dm_wave_planner_result *res, void *arg)
 {
 	struct dm_req *r = arg;
 	if (!dm_req_answered(r)) {
-		if (res->status == 200)
+		if (res->status == DM_WAVE_PLANNER_OK)
 			dm_req_reply(r, 200, "application/json", res->doc, res->len);
 		else
-			dm_req_problem(r, res->status, res->detail, NULL);
+			dm_req_problem(r, dm_api_wave_plans_http(res->status), res->detail, NULL);
 	}
 	dm_req_unref(r, "routes");
 }
