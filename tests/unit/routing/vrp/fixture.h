@@ -124,4 +124,41 @@ vrp_fixture_solomon(const char *name)
 	return inst;
 }
 
+/* One row of data/solomon/bks.csv: an instance's sizes and its best-known
+ * solution under one objective ("hierarchical" or "distance_only"). */
+struct vrp_fixture_bks {
+	char name[16];
+	char objective[16];
+	int customers, fleet, vehicles;
+	double capacity, dist;
+};
+
+/* Read up to cap rows of DISPATCH_SOURCE_DIR/data/solomon/bks.csv into out;
+ * returns the number read, or -1 when the file is missing or a row does not
+ * have the expected columns. */
+static inline int
+vrp_fixture_bks_load(struct vrp_fixture_bks *out, size_t cap)
+{
+	char path[1024], line[512];
+	FILE *f;
+	int n = 0, ok = 1;
+
+	snprintf(path, sizeof path, "%s/data/solomon/bks.csv", DISPATCH_SOURCE_DIR);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(line, sizeof line, f) == NULL) /* the header */
+		ok = 0;
+	while (ok && fgets(line, sizeof line, f) != NULL && (size_t)n < cap) {
+		struct vrp_fixture_bks *b = &out[n];
+		/* instance,group,customers,fleet_size,capacity,objective,bks_vehicles,bks_distance,... */
+		if (sscanf(line, "%15[^,],%*[^,],%d,%d,%lf,%15[^,],%d,%lf", b->name, &b->customers,
+			   &b->fleet, &b->capacity, b->objective, &b->vehicles, &b->dist) != 7)
+			ok = 0;
+		else
+			n++;
+	}
+	fclose(f);
+	return ok ? n : -1;
+}
+
 #endif

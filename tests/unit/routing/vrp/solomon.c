@@ -1,6 +1,7 @@
 /* Unit tests of the Solomon reader (routing/vrp/solomon.c): all 56 vendored
- * instances parse to the sizes bks.csv gives, and malformed input is
- * rejected with an error naming the line and what was expected. */
+ * instances (every .txt in data/solomon) parse to the sizes bks.csv gives,
+ * and malformed input is rejected with an error naming the line and what
+ * was expected. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "routing/vrp/solomon.h"
 #include "fixture.h"
@@ -38,20 +40,69 @@ test_parses_small_instance(void **state)
 	rt_vrp_solomon_free(inst);
 }
 
+/* Every instance vendored in data/solomon parses, and agrees with its rows
+ * in bks.csv: name, number of customers, fleet size and capacity; and the
+ * best-known solutions are possible for what we read (the BKS vehicles can
+ * carry the total demand, and there are no more of them than the fleet). */
 static void
 test_vendored_instances_parse(void **state)
 {
 	(void)state;
-	static const char *names[] = {"C101", "C109", "C201",  "C208",  "R101",  "R112",
-				      "R201", "R211", "RC101", "RC108", "RC201", "RC208"};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		struct rt_vrp_solomon *inst = vrp_fixture_solomon(names[i]);
-		assert_non_null(inst);
-		assert_string_equal(inst->name, names[i]);
-		assert_int_equal(inst->n_customers, 100);
-		assert_int_equal(inst->fleet, 25);
+	static struct vrp_fixture_bks bks[256];
+	char dir[1024];
+	int n_bks = vrp_fixture_bks_load(bks, sizeof bks / sizeof bks[0]);
+	size_t n_files = 0, n_checked_rows = 0;
+	DIR *d;
+	struct dirent *e;
+
+	assert_true(n_bks > 0);
+	snprintf(dir, sizeof dir, "%s/data/solomon", DISPATCH_SOURCE_DIR);
+	assert_non_null(d = opendir(dir));
+	while ((e = readdir(d)) != NULL) {
+		char name[64];
+		size_t len = strlen(e->d_name);
+		if (len < 5 || len - 4 >= sizeof name || strcmp(e->d_name + len - 4, ".txt") != 0)
+			continue;
+		memcpy(name, e->d_name, len - 4);
+		name[len - 4] = '\0';
+		struct rt_vrp_solomon *inst = vrp_fixture_solomon(name);
+		if (inst == NULL)
+			fail_msg("%s does not parse", e->d_name);
+		struct rt_err err;
+		double demand = 0.0;
+		size_t rows = 0;
+		assert_string_equal(inst->name, name);
+		assert_int_equal(rt_vrp_problem_check(&inst->problem, &err), RT_OK);
+		assert_int_equal(inst->problem.n_stops, inst->n_customers);
+		assert_int_equal(inst->problem.n_locs, inst->n_customers + 1);
+		assert_int_equal(inst->problem.n_vehicles, inst->fleet);
+		for (size_t i = 0; i < inst->n_customers; i++)
+			demand += inst->stops[i].delivery[0];
+		for (int i = 0; i < n_bks; i++) {
+			if (strcmp(bks[i].name, name) != 0)
+				continue;
+			rows++;
+			if ((size_t)bks[i].customers != inst->n_customers ||
+			    (size_t)bks[i].fleet != inst->fleet || bks[i].capacity != inst->capacity)
+				fail_msg("%s: read %zu customers, fleet %zu, capacity %g; bks.csv says "
+					 "%d, %d, %g",
+					 name, inst->n_customers, inst->fleet, inst->capacity,
+					 bks[i].customers, bks[i].fleet, bks[i].capacity);
+			if (bks[i].vehicles < 1 || (size_t)bks[i].vehicles > inst->fleet ||
+			    demand > bks[i].vehicles * inst->capacity)
+				fail_msg("%s: %d vehicles of %g cannot carry %g (%s)", name,
+					 bks[i].vehicles, inst->capacity, demand, bks[i].objective);
+		}
+		if (rows != 2) /* one row per objective */
+			fail_msg("%s: %zu rows in bks.csv, want 2", name, rows);
+		n_checked_rows += rows;
+		n_files++;
 		rt_vrp_solomon_free(inst);
 	}
+	closedir(d);
+	assert_int_equal(n_files, 56);
+	/* ... and bks.csv names no instance that is not vendored */
+	assert_int_equal(n_checked_rows, (size_t)n_bks);
 }
 
 struct bad_case {
