@@ -314,7 +314,7 @@ dm_wave_planner_stored(const struct dm_pg_reply *reply, void *arg)
 		return;
 	}
 	dm_wave_planner_finish(p, DM_WAVE_PLANNER_OK, NULL, PQgetvalue(reply->res, 0, 0),
-			     (size_t)PQgetlength(reply->res, 0, 0));
+			       (size_t)PQgetlength(reply->res, 0, 0));
 }
 
 static void
@@ -331,10 +331,10 @@ dm_wave_planner_solved(void *arg)
 		dm_wave_planner_finish(p,
 				       p->st == RT_E_NOMEM ? DM_WAVE_PLANNER_UNAVAILABLE
 							   : DM_WAVE_PLANNER_FAILED,
-				     p->st == RT_E_INFEASIBLE ? "the planner produced an invalid "
-								"plan; nothing was stored"
-							      : "route planning failed",
-				     NULL, 0);
+				       p->st == RT_E_INFEASIBLE ? "the planner produced an invalid "
+								  "plan; nothing was stored"
+								: "route planning failed",
+				       NULL, 0);
 		return;
 	}
 	json_t *payload = dm_wave_planner_payload(p);
@@ -441,8 +441,9 @@ dm_wave_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 	}
 	int rows = PQntuples(reply->res);
 	if (rows > DM_WAVE_PLANNER_MAX_STOPS) {
-		dm_wave_planner_finish(p, DM_WAVE_PLANNER_TOO_MANY, "too many orders in this wave to plan (at most 1000)",
-				     NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_TOO_MANY,
+				       "too many orders in this wave to plan (at most 1000)", NULL,
+				       0);
 		return;
 	}
 	if (dm_wave_planner_alloc(p, (size_t)rows, p->t.wave.couriers) != 0) {
@@ -452,7 +453,8 @@ dm_wave_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 	dm_wave_planner_fill(p, reply->res);
 	if (p->d->work == NULL ||
 	    dm_work_submit(p->d->work, dm_wave_planner_run, dm_wave_planner_solved, p) != 0)
-		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "the worker pool is unavailable", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "the worker pool is unavailable",
+				       NULL, 0);
 }
 
 /* The counter keys of the wave: the wave itself and every precise slot
