@@ -42,7 +42,7 @@ rt_distance_ring_area_m2(const double *xy, size_t n)
 
 double
 rt_distance_point_segment_m(double plon, double plat, double alon, double alat, double blon,
-				double blat)
+			    double blat)
 {
 	double kx = cos(plat * M_PI / 180.0) * RT_DISTANCE_M_PER_DEG;
 	double ax = (alon - plon) * kx, ay = (alat - plat) * RT_DISTANCE_M_PER_DEG;

@@ -23,6 +23,6 @@ double rt_distance_ring_area_m2(const double *xy, size_t n);
 /* Distance in metres from point p to segment a-b, on a local equirectangular
  * plane centred at p's latitude: exact enough within tens of kilometres. */
 double rt_distance_point_segment_m(double plon, double plat, double alon, double alat,
-				       double blon, double blat);
+				   double blon, double blat);
 
 #endif

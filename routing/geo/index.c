@@ -793,7 +793,7 @@ rt_geo_index_exact_dist(GEOSContextHandle_t h, const GEOSGeometry *g, double lon
 				break;
 			if (k > 0)
 				best = fmin(best, rt_distance_point_segment_m(lon, lat, px, py,
-										  x, y));
+									      x, y));
 			px = x;
 			py = y;
 		}

@@ -249,7 +249,7 @@ rt_geo_network_place(struct rt_geo_network_gen *g)
 				for (size_t j = first; st == RT_OK && j < g->nst; j++)
 					near = fmin(near,
 						    rt_distance_haversine_m(x, y, g->st[j].lon,
-										g->st[j].lat));
+									    g->st[j].lat));
 				if (st == RT_OK && near > best) {
 					best = near;
 					s->lon = x;

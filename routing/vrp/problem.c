@@ -113,7 +113,7 @@ rt_vrp_problem_matrix_haversine(const double *lonlat, size_t n, double detour, d
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < n; j++) {
 			double d = rt_distance_haversine_m(lonlat[2 * i], lonlat[2 * i + 1],
-							       lonlat[2 * j], lonlat[2 * j + 1]);
+							   lonlat[2 * j], lonlat[2 * j + 1]);
 			d *= detour;
 			dist_out[i * n + j] = d;
 			time_out[i * n + j] = d / speed_mps;
