@@ -5,7 +5,7 @@
  *
  * {key} is the wave's capacity counter key ("20261123-W0900"). This file
  * only validates the path (station from the areas snapshot, wave from the
- * [promise] config) and maps outcomes to statuses; svc/wave_planner.c reads the
+ * [promise] config) and maps outcomes to HTTP statuses; svc/wave_planner.c reads the
  * orders, runs the planner on the worker pool and stores the plan. */
 #include <stdio.h>
 #include <string.h>
@@ -52,15 +52,21 @@ dm_api_wave_plans_station(struct dm_req *r, const char *id, struct dm_areas_plac
 	return -1;
 }
 
-/* The problem kind of a planning outcome that is not 200. */
+/* The problem kind of a planning outcome that is not OK. */
 static enum dm_problem
-dm_api_wave_plans_problem(int status)
+dm_api_wave_plans_problem(enum dm_wave_planner_status st)
 {
-	switch (status) {
-	case 409: return DM_PROBLEM_WAVE_TOO_LARGE;
-	case 503: return DM_PROBLEM_BACKEND_UNAVAILABLE;
-	default: return DM_PROBLEM_INTERNAL;
+	switch (st) {
+	case DM_WAVE_PLANNER_TOO_MANY:
+		return DM_PROBLEM_WAVE_TOO_LARGE;
+	case DM_WAVE_PLANNER_UNAVAILABLE:
+		return DM_PROBLEM_BACKEND_UNAVAILABLE;
+	case DM_WAVE_PLANNER_OK:
+	case DM_WAVE_PLANNER_FAILED:
+	case DM_WAVE_PLANNER_NOT_STORED:
+		break;
 	}
+	return DM_PROBLEM_INTERNAL;
 }
 
 static void
@@ -68,7 +74,7 @@ dm_api_wave_plans_planned(const struct dm_wave_planner_result *res, void *arg)
 {
 	struct dm_req *r = arg;
 	if (!dm_req_answered(r)) {
-		if (res->status == 200)
+		if (res->status == DM_WAVE_PLANNER_OK)
 			dm_req_reply(r, 200, "application/json", res->doc, res->len);
 		else
 			dm_req_problem(r, dm_api_wave_plans_problem(res->status), res->detail, NULL);

@@ -1,8 +1,8 @@
 /* dispatchctl areas import FILE --kind station|district|warehouse [--dry-run]
  *
  * Reads a GeoJSON FeatureCollection, validates and repairs every feature
- * (routing/geo_repair), makes districts and stations disjoint by the overlap
- * rule (routing/geo_areas; warehouse areas overlap by design and are left
+ * (routing/geo/repair), makes districts and stations disjoint by the overlap
+ * rule (routing/geo/areas; warehouse areas overlap by design and are left
  * as they are), prints the repair report as JSON on stdout, and unless
  * --dry-run replaces every area of that kind in ONE transaction: a bad file,
  * a failed statement or a lost connection imports nothing. Running daemons
@@ -21,10 +21,10 @@
 
 #include "daemon/ctl/ctl.h"
 #include "daemon/base/file.h"
-#include "routing/geo_areas.h"
-#include "routing/geo_ctx.h"
-#include "routing/geo_json.h"
-#include "routing/geo_repair.h"
+#include "routing/geo/areas.h"
+#include "routing/geo/ctx.h"
+#include "routing/geo/json.h"
+#include "routing/geo/repair.h"
 
 #define CTL_AREAS_MAX_FILE ((size_t)256 << 20)
 #define CTL_AREAS_MAX_SETS 2

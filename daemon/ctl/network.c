@@ -1,7 +1,7 @@
 /* dispatchctl network generate: regenerate the sample delivery network
  * (warehouses, stations and their service areas) from a districts GeoJSON
  * file. Owns the file I/O and the command line; the generator itself is the
- * pure rt_geo_network_generate (routing/geo_network.h). The output file is
+ * pure rt_geo_network_generate (routing/geo/network.h). The output file is
  * replaced atomically (write to FILE.tmp, then rename).
  *
  *   dispatchctl network generate --districts FILE --out FILE [--seed N] [--stations N]
@@ -14,8 +14,8 @@
 
 #include "daemon/ctl/ctl.h"
 #include "daemon/base/file.h"
-#include "routing/geo_ctx.h"
-#include "routing/geo_network.h"
+#include "routing/geo/ctx.h"
+#include "routing/geo/network.h"
 
 #define CTL_NETWORK_MAX_INPUT ((size_t)64 << 20)
 

@@ -15,10 +15,10 @@
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
 #include "daemon/base/work.h"
-#include "routing/geo_areas.h"
-#include "routing/geo_ctx.h"
-#include "routing/geo_distance.h"
-#include "routing/geo_index.h"
+#include "routing/geo/areas.h"
+#include "routing/geo/ctx.h"
+#include "routing/common/distance.h"
+#include "routing/geo/index.h"
 
 #define DM_AREAS_RETRY_S 3
 #define DM_AREAS_MAX_SERVES 64
@@ -427,7 +427,7 @@ dm_areas_fill_place(const struct dm_areas_snap *geo, size_t si, struct dm_areas_
 				continue;
 			struct dm_areas_warehouse *o = &out->warehouses[out->nwarehouses++];
 			*o = wh->w;
-			o->dist_m = rt_geo_distance_haversine_m(wh->w.lon, wh->w.lat, s->lon, s->lat);
+			o->dist_m = rt_distance_haversine_m(wh->w.lon, wh->w.lat, s->lon, s->lat);
 			break;
 		}
 	}

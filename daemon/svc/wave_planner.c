@@ -3,14 +3,14 @@
  *   loop:   one query reads the wave's orders (location, booked slot, weight,
  *           volume) and builds the problem as plain arrays;
  *   worker: travel matrices, rt_vrp_solver_solve with a fixed work budget
- *           and seed, the independent validator rt_vrp_check_solution, and
- *           the GeoJSON (own GEOS context per job);
+ *           and seed, and the independent validator rt_vrp_check_solution;
  *   loop:   the plan as one JSON payload to route_plan_store (012), one
- *           statement and one transaction that replaces the stored plan.
+ *           statement and one transaction that replaces the stored plan. The
+ *           payload's GeoJSON is written here, once, from the route paths
+ *           the planner gives as plain lon/lat (rt_vrp_route_path_coords).
  *
  * This file owns the planning job; it knows nothing about HTTP (api/wave_plans.c
  * maps the result to a reply). A plan the validator rejects is never stored. */
-#include <geos_c.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,9 +24,9 @@
 #include "daemon/io/pg.h"
 #include "daemon/svc/wave_planner.h"
 #include "daemon/base/work.h"
-#include "routing/vrp_check.h"
-#include "routing/vrp_route_geom.h"
-#include "routing/vrp_solver.h"
+#include "routing/vrp/check.h"
+#include "routing/vrp/route_path.h"
+#include "routing/vrp/solver.h"
 #include "warehouse/capacity.h"
 #include "warehouse/civil.h"
 
@@ -53,7 +53,6 @@ struct dm_wave_planner {
 	enum rt_status st;
 	struct rt_err err;
 	struct rt_vrp_solution *sol;
-	char *geojson;
 };
 
 static void
@@ -68,13 +67,12 @@ dm_wave_planner_free(struct dm_wave_planner *p)
 	free(p->stops);
 	free(p->vehicles);
 	rt_vrp_solution_free(p->sol);
-	free(p->geojson);
 	free(p);
 }
 
 static void
-dm_wave_planner_finish(struct dm_wave_planner *p, int status, const char *detail, const char *doc,
-		     size_t len)
+dm_wave_planner_finish(struct dm_wave_planner *p, enum dm_wave_planner_status status,
+		       const char *detail, const char *doc, size_t len)
 {
 	struct dm_wave_planner_result res = {status, detail, doc, len};
 	p->done(&res, p->arg);
@@ -110,17 +108,8 @@ dm_wave_planner_run(void *arg)
 		return;
 	/* Never trust the solver: a plan the validator rejects is not stored. */
 	p->st = rt_vrp_check_solution(&p->prob, p->sol, NULL, &p->err);
-	if (p->st != RT_OK) {
+	if (p->st != RT_OK)
 		p->st = RT_E_INFEASIBLE;
-		return;
-	}
-	GEOSContextHandle_t geos = GEOS_init_r();
-	if (geos == NULL) {
-		p->st = rt_err_set(&p->err, RT_E_GEOS, "GEOS_init_r failed");
-		return;
-	}
-	p->st = rt_vrp_route_geom_geojson(geos, &p->prob, p->sol, p->lonlat, &p->geojson, &p->err);
-	GEOS_finish_r(geos);
 }
 
 /* ---- back on the loop: the payload for route_plan_store ---- */
@@ -157,25 +146,93 @@ dm_wave_planner_stops(const struct dm_wave_planner *p, const struct rt_vrp_route
 	return stops;
 }
 
-/* Put order ids next to the stop indices of the solver's GeoJSON. */
-static void
-dm_wave_planner_annotate(const struct dm_wave_planner *p, json_t *fc)
+/* ---- the plan as GeoJSON: one LineString Feature per route, then one
+ * property-only Feature listing the unassigned stops ---- */
+
+/* A number of the geojson member. Its numbers have always carried 10
+ * significant digits (7 decimals of a degree, about 1 cm; 0.1 mm of a 10 km
+ * route), while the routes member carries full precision: rounding here
+ * keeps stored plans as they were. */
+static json_t *
+dm_wave_planner_num(double v)
 {
-	size_t i, k;
-	json_t *f, *s;
-	json_array_foreach(json_object_get(fc, "features"), i, f)
-	{
-		json_t *props = json_object_get(f, "properties");
-		json_t *list = json_object_get(props, "stops");
-		if (list == NULL)
-			list = json_object_get(props, "unassigned");
-		json_array_foreach(list, k, s)
-		{
-			json_int_t stop = json_integer_value(json_object_get(s, "stop"));
-			if (stop >= 0 && (size_t)stop < p->n)
-				json_object_set_new(s, "order_id", json_string(p->ids[stop]));
+	char buf[32];
+	snprintf(buf, sizeof buf, "%.10g", v);
+	return json_real(strtod(buf, NULL));
+}
+
+/* Route r's path, depot to depot, as a GeoJSON LineString; NULL on OOM (or a
+ * route outside the problem, which the validator has already ruled out). */
+static json_t *
+dm_wave_planner_line(const struct dm_wave_planner *p, const struct rt_vrp_route *r)
+{
+	size_t n = rt_vrp_route_path_len(r);
+	double *xy = malloc(2 * n * sizeof *xy);
+	json_t *coords = json_array();
+	struct rt_err err;
+	if (xy == NULL || coords == NULL ||
+	    rt_vrp_route_path_coords(&p->prob, r, p->lonlat, xy, &err) != RT_OK)
+		goto fail;
+	for (size_t k = 0; k < n; k++) {
+		json_t *pt = json_pack("[o,o]", dm_wave_planner_num(xy[2 * k]),
+				       dm_wave_planner_num(xy[2 * k + 1]));
+		if (pt == NULL || json_array_append_new(coords, pt) != 0)
+			goto fail;
+	}
+	free(xy);
+	return json_pack("{s:s,s:o}", "type", "LineString", "coordinates", coords);
+fail:
+	free(xy);
+	json_decref(coords);
+	return NULL;
+}
+
+/* Route r's Feature around its geometry (borrowed; the Feature takes a reference). */
+static json_t *
+dm_wave_planner_feature(const struct dm_wave_planner *p, const struct rt_vrp_route *r,
+			json_t *geom)
+{
+	json_t *stops = json_array();
+	for (size_t k = 0; stops != NULL && k < r->n_visits; k++) {
+		const struct rt_vrp_visit *v = &r->visits[k];
+		json_t *o = json_pack(
+		    "{s:I,s:o,s:o,s:o,s:[o,o],s:s}", "stop", (json_int_t)v->stop, "arrival_s",
+		    dm_wave_planner_num(v->arrival_s), "start_s", dm_wave_planner_num(v->start_s),
+		    "departure_s", dm_wave_planner_num(v->departure_s), "load",
+		    dm_wave_planner_num(v->load[0]), dm_wave_planner_num(v->load[1]), "order_id",
+		    p->ids[v->stop]);
+		if (o == NULL || json_array_append_new(stops, o) != 0) {
+			json_decref(stops);
+			return NULL;
 		}
 	}
+	if (stops == NULL)
+		return NULL;
+	return json_pack("{s:s,s:O,s:{s:I,s:o,s:o,s:o,s:o}}", "type", "Feature", "geometry", geom,
+			 "properties", "vehicle", (json_int_t)r->vehicle, "distance_m",
+			 dm_wave_planner_num(r->dist_m), "depart_s", dm_wave_planner_num(r->depart_s),
+			 "return_s", dm_wave_planner_num(r->return_s), "stops", stops);
+}
+
+/* The Feature without geometry that lists the unassigned stops and why. */
+static json_t *
+dm_wave_planner_unassigned_feature(const struct dm_wave_planner *p)
+{
+	const struct rt_vrp_solution *sol = p->sol;
+	json_t *list = json_array();
+	for (size_t i = 0; list != NULL && i < sol->n_unassigned; i++) {
+		json_t *o = json_pack("{s:I,s:s,s:s}", "stop", (json_int_t)sol->unassigned[i].stop,
+				      "reason", rt_vrp_problem_reason_name(sol->unassigned[i].reason),
+				      "order_id", p->ids[sol->unassigned[i].stop]);
+		if (o == NULL || json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	if (list == NULL)
+		return NULL;
+	return json_pack("{s:s,s:n,s:{s:o}}", "type", "Feature", "geometry", "properties",
+			 "unassigned", list);
 }
 
 static json_t *
@@ -190,21 +247,26 @@ dm_wave_planner_params(const struct dm_wave_planner *p)
 			 "iterations", (json_int_t)p->sol->iterations, "orders", (int)p->n);
 }
 
-/* The route_plan_store payload, or NULL on OOM / malformed GeoJSON. */
+/* The route_plan_store payload, or NULL on OOM. Each route's geometry is
+ * shared by its entry in routes and its Feature in geojson. */
 static json_t *
 dm_wave_planner_payload(const struct dm_wave_planner *p)
 {
-	json_t *fc = json_loads(p->geojson, 0, NULL);
-	json_t *routes = json_array(), *un = json_array();
-	json_t *feats = json_object_get(fc, "features");
+	json_t *feats = json_array(), *routes = json_array(), *un = json_array();
 	const struct rt_vrp_solution *sol = p->sol;
-	if (fc == NULL || routes == NULL || un == NULL || json_array_size(feats) < sol->n_routes)
+	if (feats == NULL || routes == NULL || un == NULL)
 		goto fail;
 	for (size_t ri = 0; ri < sol->n_routes; ri++) {
 		const struct rt_vrp_route *r = &sol->routes[ri];
-		json_t *stops = dm_wave_planner_stops(p, r);
-		json_t *geom = json_object_get(json_array_get(feats, ri), "geometry");
-		json_t *o = stops == NULL || geom == NULL
+		json_t *geom = dm_wave_planner_line(p, r);
+		json_t *f = geom != NULL ? dm_wave_planner_feature(p, r, geom) : NULL;
+		json_t *stops = f != NULL ? dm_wave_planner_stops(p, r) : NULL;
+		if (f == NULL || json_array_append_new(feats, f) != 0) {
+			json_decref(geom);
+			json_decref(stops);
+			goto fail;
+		}
+		json_t *o = stops == NULL
 				? NULL
 				: json_pack("{s:i,s:o,s:O,s:f,s:f,s:o,s:o}", "courier",
 					    (int)r->vehicle, "stops", stops, "geometry", geom,
@@ -212,6 +274,7 @@ dm_wave_planner_payload(const struct dm_wave_planner *p)
 					    r->return_s - r->depart_s, "depart",
 					    dm_wave_planner_ts(p, r->depart_s), "return",
 					    dm_wave_planner_ts(p, r->return_s));
+		json_decref(geom);
 		if (o == NULL || json_array_append_new(routes, o) != 0)
 			goto fail;
 	}
@@ -222,12 +285,14 @@ dm_wave_planner_payload(const struct dm_wave_planner *p)
 		if (o == NULL || json_array_append_new(un, o) != 0)
 			goto fail;
 	}
-	dm_wave_planner_annotate(p, fc);
-	return json_pack("{s:o,s:i,s:o,s:o,s:o}", "params", dm_wave_planner_params(p),
+	json_t *none = dm_wave_planner_unassigned_feature(p);
+	if (none == NULL || json_array_append_new(feats, none) != 0)
+		goto fail;
+	return json_pack("{s:o,s:i,s:o,s:o,s:{s:s,s:o}}", "params", dm_wave_planner_params(p),
 			 "utc_offset_s", (int)p->t.utc_offset_s, "routes", routes, "unassigned",
-			 un, "geojson", fc);
+			 un, "geojson", "type", "FeatureCollection", "features", feats);
 fail:
-	json_decref(fc);
+	json_decref(feats);
 	json_decref(routes);
 	json_decref(un);
 	return NULL;
@@ -241,15 +306,15 @@ dm_wave_planner_stored(const struct dm_pg_reply *reply, void *arg)
 		if (!reply->unavailable)
 			dm_log_error("pg", "storing the plan of %s %s failed: %s", p->t.station,
 				     p->t.wave_key, reply->error);
-		dm_wave_planner_finish(p, 503, "postgresql query failed", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql query failed", NULL, 0);
 		return;
 	}
 	if (PQntuples(reply->res) != 1 || PQgetisnull(reply->res, 0, 0)) {
-		dm_wave_planner_finish(p, 500, "the plan was not stored", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_NOT_STORED, "the plan was not stored", NULL, 0);
 		return;
 	}
-	dm_wave_planner_finish(p, 200, NULL, PQgetvalue(reply->res, 0, 0),
-			     (size_t)PQgetlength(reply->res, 0, 0));
+	dm_wave_planner_finish(p, DM_WAVE_PLANNER_OK, NULL, PQgetvalue(reply->res, 0, 0),
+			       (size_t)PQgetlength(reply->res, 0, 0));
 }
 
 static void
@@ -257,24 +322,26 @@ dm_wave_planner_solved(void *arg)
 {
 	struct dm_wave_planner *p = arg;
 	if (!p->ran || p->d->pg == NULL) { /* the daemon is stopping */
-		dm_wave_planner_finish(p, 503, "the daemon is stopping", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "the daemon is stopping", NULL, 0);
 		return;
 	}
 	if (p->st != RT_OK) {
 		dm_log_error("routes", "planning %s %s failed: %s", p->t.station, p->t.wave_key,
 			     p->err.msg);
-		dm_wave_planner_finish(p, p->st == RT_E_NOMEM ? 503 : 500,
-				     p->st == RT_E_INFEASIBLE ? "the planner produced an invalid "
-								"plan; nothing was stored"
-							      : "route planning failed",
-				     NULL, 0);
+		dm_wave_planner_finish(p,
+				       p->st == RT_E_NOMEM ? DM_WAVE_PLANNER_UNAVAILABLE
+							   : DM_WAVE_PLANNER_FAILED,
+				       p->st == RT_E_INFEASIBLE ? "the planner produced an invalid "
+								  "plan; nothing was stored"
+								: "route planning failed",
+				       NULL, 0);
 		return;
 	}
 	json_t *payload = dm_wave_planner_payload(p);
 	char *text = payload != NULL ? json_dumps(payload, JSON_COMPACT) : NULL;
 	json_decref(payload);
 	if (text == NULL) {
-		dm_wave_planner_finish(p, 503, "out of memory", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "out of memory", NULL, 0);
 		return;
 	}
 	const char *params[] = {p->t.station, p->t.wave_key, text};
@@ -282,7 +349,7 @@ dm_wave_planner_solved(void *arg)
 			     dm_wave_planner_stored, p);
 	free(text);
 	if (rc != 0)
-		dm_wave_planner_finish(p, 503, "postgresql unavailable", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql unavailable", NULL, 0);
 }
 
 /* ---- the orders of the wave -> the problem ---- */
@@ -369,23 +436,25 @@ dm_wave_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 		if (!reply->unavailable)
 			dm_log_error("pg", "reading the orders of %s %s failed: %s", p->t.station,
 				     p->t.wave_key, reply->error);
-		dm_wave_planner_finish(p, 503, "postgresql query failed", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql query failed", NULL, 0);
 		return;
 	}
 	int rows = PQntuples(reply->res);
 	if (rows > DM_WAVE_PLANNER_MAX_STOPS) {
-		dm_wave_planner_finish(p, 409, "too many orders in this wave to plan (at most 1000)",
-				     NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_TOO_MANY,
+				       "too many orders in this wave to plan (at most 1000)", NULL,
+				       0);
 		return;
 	}
 	if (dm_wave_planner_alloc(p, (size_t)rows, p->t.wave.couriers) != 0) {
-		dm_wave_planner_finish(p, 503, "out of memory", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "out of memory", NULL, 0);
 		return;
 	}
 	dm_wave_planner_fill(p, reply->res);
 	if (p->d->work == NULL ||
 	    dm_work_submit(p->d->work, dm_wave_planner_run, dm_wave_planner_solved, p) != 0)
-		dm_wave_planner_finish(p, 503, "the worker pool is unavailable", NULL, 0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "the worker pool is unavailable",
+				       NULL, 0);
 }
 
 /* The counter keys of the wave: the wave itself and every precise slot

@@ -1,6 +1,6 @@
 /* Planning one station's wave: read the orders booked in it (PostgreSQL),
  * build the VRPTW problem, solve and validate it on the worker pool
- * (routing/vrp_*), and store the plan (data/sql/route_plan_store.sql),
+ * (routing/vrp/), and store the plan (data/sql/route_plan_store.sql),
  * replacing the previous one. Every step but the solve runs on the loop. */
 #ifndef DM_WAVE_PLANNER_H
 #define DM_WAVE_PLANNER_H
@@ -35,12 +35,23 @@ struct dm_wave_planner_target {
 	int32_t utc_offset_s; /* the zone's offset, for the RFC 3339 times */
 };
 
-/* Outcome: status is an HTTP status (200 stored; 409 too many orders; 500
- * planning failed or the plan was invalid; 503 a backend is down or the
- * daemon is stopping). doc/len: the stored plan document (JSON text) when
- * 200, else detail says why. Both borrowed for the callback only. */
+/* How a planning job ended. A service status, not an HTTP one: the handler
+ * (api/wave_plans.c) maps it to a reply. */
+enum dm_wave_planner_status {
+	DM_WAVE_PLANNER_OK = 0,	     /* the plan is stored; doc/len hold it */
+	DM_WAVE_PLANNER_TOO_MANY,    /* more orders in the wave than DM_WAVE_PLANNER_MAX_STOPS */
+	DM_WAVE_PLANNER_FAILED,	     /* the planner failed or the validator rejected its plan;
+				      * nothing was stored */
+	DM_WAVE_PLANNER_NOT_STORED,  /* the store answered without a plan */
+	DM_WAVE_PLANNER_UNAVAILABLE, /* PostgreSQL or the worker pool unavailable, out of
+				      * memory, or the daemon is stopping */
+};
+
+/* Outcome. doc/len: the stored plan document (JSON text) when status is
+ * DM_WAVE_PLANNER_OK, else detail says why (text fit for a client). Both
+ * borrowed for the callback only. */
 struct dm_wave_planner_result {
-	int status;
+	enum dm_wave_planner_status status;
 	const char *detail;
 	const char *doc;
 	size_t len;

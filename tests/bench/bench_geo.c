@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "bench.h"
-#include "routing/geo_areas.h"
-#include "routing/geo_ctx.h"
-#include "routing/geo_index.h"
-#include "routing/geo_json.h"
-#include "routing/geo_repair.h"
+#include "routing/geo/areas.h"
+#include "routing/geo/ctx.h"
+#include "routing/geo/index.h"
+#include "routing/geo/json.h"
+#include "routing/geo/repair.h"
 
 #define BENCH_GEO_POINTS (1u << 20)
 

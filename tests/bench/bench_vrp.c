@@ -1,16 +1,16 @@
 /* The vrp suite: solves the Solomon VRPTW instances (or a generated
  * station-sized problem) with the route planner, passes every solution
  * through the independent validator and prints the quality figures. It owns
- * file reading and timing; the planner itself is pure (routing/vrp_*). */
+ * file reading and timing; the planner itself is pure (routing/vrp/). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
-#include "routing/vrp_check.h"
-#include "routing/vrp_solomon.h"
-#include "routing/vrp_solver.h"
+#include "routing/vrp/check.h"
+#include "routing/vrp/solomon.h"
+#include "routing/vrp/solver.h"
 
 #define BENCH_VRP_MAX_INSTANCES 128
 

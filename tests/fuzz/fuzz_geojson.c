@@ -4,10 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "routing/geo_areas.h"
-#include "routing/geo_ctx.h"
-#include "routing/geo_json.h"
-#include "routing/geo_repair.h"
+#include "routing/geo/areas.h"
+#include "routing/geo/ctx.h"
+#include "routing/geo/json.h"
+#include "routing/geo/repair.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

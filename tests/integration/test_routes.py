@@ -78,6 +78,10 @@ def check_plan(plan, st, key, orders, couriers_max):
     for f, route in zip(lines, plan["routes"]):
         assert f["geometry"]["type"] == "LineString"
         assert len(f["geometry"]["coordinates"]) == len(route["stops"]) + 2
+        # The path runs depot to depot: it starts and ends at the station point.
+        coords = f["geometry"]["coordinates"]
+        assert coords[0] == coords[-1], coords
+        assert abs(coords[0][0] - st["lon"]) < 1e-6 and abs(coords[0][1] - st["lat"]) < 1e-6
         assert [s["order_id"] for s in f["properties"]["stops"]] == \
             [s["order_id"] for s in route["stops"]]
 

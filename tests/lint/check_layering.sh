@@ -6,8 +6,18 @@
 set -u
 cd "$(dirname "$0")/../.."
 status=0
+shopt -s nullglob
+# routing/ is three libraries, one folder each: common/ (rt_common), geo/ (rt_geo), vrp/ (rt_vrp).
+routing_src=(routing/*/*.[ch])
+routing_c=(routing/*/*.c)
+stray_routing=$(find routing -maxdepth 1 -type f ! -name CMakeLists.txt)
+if [ -n "$stray_routing" ] || [ ${#routing_src[@]} -eq 0 ]; then
+	echo "files in routing/ outside a library folder (or no routing sources found):"
+	echo "$stray_routing"
+	status=1
+fi
 bad_includes=$(grep -nE '#include *[<"](event2/|libpq-fe|hiredis/|systemd/|daemon/)' \
-	routing/*.[ch] warehouse/*.[ch] config/*.[ch] 2>/dev/null)
+	"${routing_src[@]}" warehouse/*.[ch] config/*.[ch] 2>/dev/null)
 if [ -n "$bad_includes" ]; then
 	echo "I/O headers included by a core:"
 	echo "$bad_includes"
@@ -15,17 +25,34 @@ if [ -n "$bad_includes" ]; then
 fi
 # Calls that read the world. (Comments and strings could trip this; none do today.)
 bad_calls=$(grep -nE '\b(time|getenv|rand|srand|fopen|open|socket|gettimeofday|clock_gettime)\s*\(' \
-	routing/*.c warehouse/*.c config/*.c 2>/dev/null | grep -vE '^\S+:\s*[0-9]+:\s*(/\*|\*)')
+	"${routing_c[@]}" warehouse/*.c config/*.c 2>/dev/null | grep -vE '^\S+:\s*[0-9]+:\s*(/\*|\*)')
 if [ -n "$bad_calls" ]; then
 	echo "clock, environment, randomness or file calls in a core:"
 	echo "$bad_calls"
 	status=1
 fi
 # routing/ and warehouse/ do not include each other.
-cross=$(grep -nE '#include *"warehouse/' routing/*.[ch]; grep -nE '#include *"routing/' warehouse/*.[ch])
+cross=$(grep -nE '#include *"warehouse/' "${routing_src[@]}"; grep -nE '#include *"routing/' warehouse/*.[ch])
 if [ -n "$cross" ]; then
 	echo "routing/ and warehouse/ include each other:"
 	echo "$cross"
+	status=1
+fi
+# The planner (routing/vrp) works on plain coordinates: no GEOS, and nothing
+# from routing/geo. routing/common uses neither library. GEOS contexts are
+# made only in routing/geo (rt_geo_ctx_new), never in daemon/ or elsewhere.
+vrp_geos=$(grep -nE '#include *[<"](geos|routing/geo/)' routing/vrp/*.[ch] routing/common/*.[ch]; \
+	grep -nE '#include *"routing/vrp/' routing/geo/*.[ch] routing/common/*.[ch])
+if [ -n "$vrp_geos" ]; then
+	echo "routing/vrp or routing/common includes GEOS or the other routing library:"
+	echo "$vrp_geos"
+	status=1
+fi
+geos_outside=$(grep -rnE '#include *<geos|GEOS_init|GEOSContextHandle_t' daemon tests/unit tests/bench \
+	tests/fuzz --include='*.[ch]' | grep -v '^tests/unit/routing/geo/')
+if [ -n "$geos_outside" ]; then
+	echo "GEOS used outside routing/geo (make a context with rt_geo_ctx_new):"
+	echo "$geos_outside"
 	status=1
 fi
 # daemon/ layers: base <- io <- svc <- api <- main. A lower layer never
@@ -70,5 +97,5 @@ if [ -n "$pure_io" ]; then
 	echo "$pure_io"
 	status=1
 fi
-[ $status -eq 0 ] && echo "ok   cores are sans-I/O; daemon/ layers include downwards only"
+[ $status -eq 0 ] && echo "ok   cores are sans-I/O; routing/vrp has no GEOS; daemon/ layers include downwards only"
 exit $status
