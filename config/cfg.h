@@ -63,6 +63,8 @@ struct cfg {
 	int redis_reconnect_max_ms;
 	/* [log] */
 	int log_level; /* enum cfg_log_level */
+	/* [auth] */
+	char auth_token_key_file[CFG_STR_MAX];
 	/* [paths] */
 	char migrations_dir[CFG_STR_MAX];
 	/* [promise]: the region's delivery promise (times are local, seconds since midnight) */

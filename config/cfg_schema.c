@@ -55,6 +55,9 @@ static const struct cfg_key cfg_schema_table[] = {
 	 true, false, "cap of the reconnect delay"},
 	{"log", "level", CFG_T_LOG_LEVEL, F(log_level), "info", 0, 3, true, false,
 	 "error, warning, info or debug"},
+	{"auth", "token_key_file", CFG_T_STRING, F(auth_token_key_file), "", 0, 0, true, false,
+	 "file of at least 32 random bytes keying the API token hashes; empty: no token is "
+	 "accepted (docs/operations.md, Tokens)"},
 	{"paths", "migrations_dir", CFG_T_STRING, F(migrations_dir), DISPATCH_SOURCE_DIR
 	 "/data/migrations", 0, 0, false, false, "folder of numbered SQL migrations"},
 	{"promise", "timezone", CFG_T_STRING, F(promise_timezone), "Asia/Shanghai", 0, 0, true,
