@@ -25,6 +25,7 @@
 #include "daemon/base/reload.h"
 #include "daemon/base/sd.h"
 #include "daemon/svc/counters.h"
+#include "daemon/svc/tokens.h"
 #include "daemon/base/work.h"
 
 static void
@@ -192,6 +193,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "out of memory starting the backends");
 		return -1;
 	}
+	d->tokens = dm_tokens_new(d); /* read in the background, then every 2 s */
+	if (d->tokens == NULL) {
+		dm_log_error("main", "cannot start the token cache");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -215,6 +221,8 @@ dm_main_teardown(struct dm_daemon *d)
 	dm_areas_shutdown(d);
 	dm_pg_free(d->pg);
 	d->pg = NULL;
+	dm_tokens_free(d->tokens); /* after the pool: its failing callbacks reach the cache */
+	d->tokens = NULL;
 	dm_rds_free(d->rds);
 	d->rds = NULL;
 	dm_work_free(d->work);

@@ -29,6 +29,7 @@ struct dm_daemon {
 	struct dm_work *work;             /* worker pool for CPU-heavy jobs */
 	struct dm_areas_loader *geo_loader; /* svc/areas.c state: the current areas snapshot */
 	struct dm_counters *slots;     /* svc/counters.c state: capacity counters in Redis */
+	struct dm_tokens *tokens;      /* svc/tokens.c: the API token cache */
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */

@@ -17,6 +17,9 @@ int ctl_network_main(int argc, char **argv);
 /* dispatchctl seed --catalogue DIR [-c FILE] [--dsn DSN] */
 int ctl_seed_main(int argc, char **argv);
 
+/* dispatchctl tokens create|list|revoke|init-key ... (tokens.c) */
+int ctl_tokens_main(int argc, char **argv);
+
 /* Resolve the DSN and migrations folder from -c FILE, --dsn, --dir and the
  * environment (DISPATCH_PG_DSN), in that order of precedence: flags, env,
  * file. Returns 0, or prints why and returns -1. Output buffers of cap bytes. */
