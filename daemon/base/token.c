@@ -262,6 +262,26 @@ dm_token_scope_parse(const char *list, char sep, struct dm_token_scope *out)
 	return DM_TOKEN_OK;
 }
 
+int
+dm_token_scope_pg_array(const char *const *ids, size_t n, char *out, size_t cap)
+{
+	size_t len = 0;
+	if (cap < 3)
+		return -1;
+	out[len++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (!dm_token_scope_id_valid(ids[i]))
+			return -1;
+		size_t need = strlen(ids[i]) + 3 + (i > 0); /* comma, two quotes */
+		if (len + need + 2 > cap)
+			return -1;
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i > 0 ? "," : "", ids[i]);
+	}
+	out[len++] = '}';
+	out[len] = '\0';
+	return 0;
+}
+
 enum dm_token_status
 dm_token_scope_check(enum dm_token_role role, size_t n)
 {

@@ -154,6 +154,14 @@ bool dm_token_scope_id_valid(const char *id);
 enum dm_token_status dm_token_scope_parse(const char *list, char sep,
 					  struct dm_token_scope *out) DM_TOKEN_MUST_CHECK;
 
+#define DM_TOKEN_SCOPE_ARRAY_MAX (DM_TOKEN_SCOPE_MAX * (DM_TOKEN_SCOPE_ID_MAX + 3) + 3)
+
+/* Write ids[n] (each valid, see dm_token_scope_id_valid) as a PostgreSQL
+ * array literal with quoted elements ('{"w1","w2"}'; '{}' for none) into out
+ * (cap >= DM_TOKEN_SCOPE_ARRAY_MAX holds any scope). Quoting keeps an id
+ * such as NULL an id. Returns 0, or -1 for an invalid id or a short out. */
+int dm_token_scope_pg_array(const char *const *ids, size_t n, char *out, size_t cap);
+
 /* Check that n scope ids suit role (none, one or more, exactly one). */
 enum dm_token_status dm_token_scope_check(enum dm_token_role role, size_t n) DM_TOKEN_MUST_CHECK;
 

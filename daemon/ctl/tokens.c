@@ -169,19 +169,6 @@ ctl_tokens_exec(PGconn *conn, const char *what, const char *sql, int n, const ch
 	return res;
 }
 
-/* The scope as a PostgreSQL array literal with quoted elements (ids carry
- * no quote, backslash or brace, so quoting is enough). */
-static void
-ctl_tokens_scope_literal(const struct ctl_tokens_opts *o, char *out, size_t cap)
-{
-	size_t len = (size_t)snprintf(out, cap, "{");
-	for (size_t i = 0; i < o->nscope && len < cap; i++)
-		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i > 0 ? "," : "",
-					o->scope[i]);
-	if (len < cap)
-		snprintf(out + len, cap - len, "}");
-}
-
 /* Check role, scope, label and lifetime. Returns 0, or -1 after printing why. */
 static int
 ctl_tokens_check_create(const struct ctl_tokens_opts *o, enum dm_token_role *role,
@@ -230,7 +217,7 @@ static int
 ctl_tokens_create(const struct ctl_tokens_opts *o)
 {
 	enum dm_token_role role;
-	char dsn[1024], expires[24], scope[DM_TOKEN_SCOPE_MAX * (DM_TOKEN_SCOPE_ID_MAX + 3) + 4];
+	char dsn[1024], expires[24], scope[DM_TOKEN_SCOPE_ARRAY_MAX];
 	char token[DM_TOKEN_MAX], id[DM_TOKEN_ID_MAX], hex[2 * DM_TOKEN_HASH_BYTES + 1];
 	unsigned char key[DM_TOKEN_KEY_BYTES], hash[DM_TOKEN_HASH_BYTES];
 	if (ctl_tokens_check_create(o, &role, expires, sizeof expires) != 0)
@@ -245,7 +232,10 @@ ctl_tokens_create(const struct ctl_tokens_opts *o)
 	sodium_memzero(key, sizeof key);
 	dm_token_hash_hex(hash, hex);
 	dm_token_id_generate(id);
-	ctl_tokens_scope_literal(o, scope, sizeof scope);
+	if (dm_token_scope_pg_array(o->scope, o->nscope, scope, sizeof scope) != 0) {
+		sodium_memzero(token, sizeof token);
+		return 2; /* ids were checked as they were read: cannot happen */
+	}
 	PGconn *conn = ctl_tokens_connect(dsn);
 	int rc = 1;
 	if (conn == NULL)

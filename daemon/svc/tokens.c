@@ -30,7 +30,9 @@ struct dm_tokens_table {
 
 struct dm_tokens {
 	struct dm_daemon *d;
-	struct event *tick;
+	struct event *tick;    /* every DM_TOKENS_REFRESH_MS */
+	struct event *soon;    /* one-shot, activated for a read now (activating the
+				* persistent timer by hand would push its schedule back) */
 	struct dm_tokens_table table;
 	bool loaded;
 	bool reading;          /* a refresh query is in flight */
@@ -265,14 +267,15 @@ dm_tokens_new(struct dm_daemon *d)
 		return NULL;
 	c->d = d;
 	c->tick = event_new(d->base, -1, EV_PERSIST, dm_tokens_tick_cb, c);
+	c->soon = event_new(d->base, -1, 0, dm_tokens_tick_cb, c);
 	struct timeval tv = {DM_TOKENS_REFRESH_MS / 1000, (DM_TOKENS_REFRESH_MS % 1000) * 1000};
-	if (c->tick == NULL || event_add(c->tick, &tv) != 0) {
+	if (c->tick == NULL || c->soon == NULL || event_add(c->tick, &tv) != 0) {
 		dm_tokens_free(c);
 		return NULL;
 	}
 	if (!d->cfg->token_key_set)
 		dm_log_warning("auth", "[auth] token_key_file is not set: every API token is refused");
-	event_active(c->tick, EV_TIMEOUT, 0); /* the first read as soon as the loop runs */
+	event_active(c->soon, EV_TIMEOUT, 0); /* the first read as soon as the loop runs */
 	return c;
 }
 
@@ -283,6 +286,8 @@ dm_tokens_free(struct dm_tokens *c)
 		return;
 	if (c->tick != NULL)
 		event_free(c->tick);
+	if (c->soon != NULL)
+		event_free(c->soon);
 	dm_tokens_table_clear(&c->table);
 	free(c);
 }
@@ -301,6 +306,7 @@ dm_tokens_check(struct dm_tokens *c, const char *bearer, int64_t now_s, enum dm_
 		st = DM_TOKENS_NO_KEY;
 	} else if (!c->loaded) {
 		st = DM_TOKENS_NOT_LOADED;
+		dm_tokens_refresh_soon(c); /* PostgreSQL may have come up since the last tick */
 	} else {
 		dm_token_hash(c->d->cfg->token_key, bearer, hash);
 		p = dm_tokens_find(&c->table, hash);
@@ -342,7 +348,7 @@ void
 dm_tokens_refresh_soon(struct dm_tokens *c)
 {
 	if (!c->reading)
-		event_active(c->tick, EV_TIMEOUT, 0);
+		event_active(c->soon, EV_TIMEOUT, 0);
 }
 
 void

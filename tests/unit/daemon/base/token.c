@@ -250,6 +250,29 @@ test_scope_parse_and_membership(void **state)
 }
 
 static void
+test_scope_pg_array(void **state)
+{
+	(void)state;
+	char out[DM_TOKEN_SCOPE_ARRAY_MAX];
+	const char *ids[] = {"WH-1", "NULL", "a:b/c"};
+	assert_int_equal(dm_token_scope_pg_array(ids, 3, out, sizeof out), 0);
+	assert_string_equal(out, "{\"WH-1\",\"NULL\",\"a:b/c\"}");
+	assert_int_equal(dm_token_scope_pg_array(ids, 0, out, sizeof out), 0);
+	assert_string_equal(out, "{}");
+	const char *bad[] = {"ok", "x\",\"y"};
+	assert_int_equal(dm_token_scope_pg_array(bad, 2, out, sizeof out), -1);
+	assert_int_equal(dm_token_scope_pg_array(ids, 3, out, 12), -1); /* too short */
+	/* The largest scope fits the documented size. */
+	static char big[DM_TOKEN_SCOPE_MAX][DM_TOKEN_SCOPE_ID_MAX];
+	const char *bigp[DM_TOKEN_SCOPE_MAX];
+	for (int i = 0; i < DM_TOKEN_SCOPE_MAX; i++) {
+		memset(big[i], 'w', DM_TOKEN_SCOPE_ID_MAX - 1);
+		bigp[i] = big[i];
+	}
+	assert_int_equal(dm_token_scope_pg_array(bigp, DM_TOKEN_SCOPE_MAX, out, sizeof out), 0);
+}
+
+static void
 test_scope_counts_per_role(void **state)
 {
 	(void)state;
@@ -287,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_keyed_hash),
 		cmocka_unit_test(test_scope_parse_and_membership),
+		cmocka_unit_test(test_scope_pg_array),
 		cmocka_unit_test(test_scope_counts_per_role),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
