@@ -36,6 +36,9 @@ struct dm_tokens {
 	struct dm_tokens_table table;
 	bool loaded;
 	bool reading;          /* a refresh query is in flight */
+	bool discard;          /* a token was forgotten while reading: the answer may
+				* still hold it, so drop the answer and read again */
+	bool reread;           /* read again once the read in flight is applied */
 	bool flushing;         /* a last_used_at UPDATE is in flight */
 	bool warned_schema;    /* "not migrated" logged once */
 	double loaded_mono_s;
@@ -162,6 +165,13 @@ dm_tokens_read_cb(const struct dm_pg_reply *reply, void *arg)
 {
 	struct dm_tokens *c = arg;
 	c->reading = false;
+	if (c->discard || c->reread) {
+		bool drop = c->discard;
+		c->discard = c->reread = false;
+		event_active(c->soon, EV_TIMEOUT, 0);
+		if (drop)
+			return;
+	}
 	if (!reply->ok) {
 		c->refresh_errors_total++;
 		if (strcmp(reply->sqlstate, "42P01") == 0) {
@@ -329,6 +339,7 @@ dm_tokens_check(struct dm_tokens *c, const char *bearer, int64_t now_s, enum dm_
 void
 dm_tokens_forget(struct dm_tokens *c, const char *id)
 {
+	c->discard |= c->reading;
 	for (size_t i = 0; i < c->table.nbuckets; i++) {
 		for (struct dm_tokens_principal **pp = &c->table.buckets[i]; *pp != NULL;
 		     pp = &(*pp)->next) {
@@ -347,7 +358,9 @@ dm_tokens_forget(struct dm_tokens *c, const char *id)
 void
 dm_tokens_refresh_soon(struct dm_tokens *c)
 {
-	if (!c->reading)
+	if (c->reading)
+		c->reread = true;
+	else
 		event_active(c->soon, EV_TIMEOUT, 0);
 }
 

@@ -89,12 +89,13 @@ struct dm_tokens_principal *dm_tokens_check(struct dm_tokens *c, const char *bea
 struct dm_tokens_principal *dm_tokens_principal_ref(struct dm_tokens_principal *p);
 void dm_tokens_principal_unref(struct dm_tokens_principal *p);
 
-/* Drop token id from the table at once (this daemon revoked it); other
- * daemons drop it at their next refresh. */
+/* Drop token id from the table at once (this daemon revoked it: call after
+ * the revocation committed); a read in flight, which may predate it, is
+ * discarded and sent again. Other daemons drop it at their next refresh. */
 void dm_tokens_forget(struct dm_tokens *c, const char *id);
 
-/* Read the table again as soon as possible (this daemon created a token),
- * unless a read is already in flight. */
+/* Read the table again as soon as possible (this daemon created a token);
+ * when a read is in flight, once more after it. */
 void dm_tokens_refresh_soon(struct dm_tokens *c);
 
 /* Copy the counters into out. */
