@@ -249,9 +249,11 @@ ctl_tokens_create(const struct ctl_tokens_opts *o)
 		"now() + make_interval(secs => $6::bigint)) RETURNING " CTL_TOKENS_TS("expires_at"),
 		6, params);
 	if (res != NULL) {
-		printf("token    %s\nid       %s\nrole     %s\nscope    %s\nexpires  %s\n", token, id,
-		       dm_token_role_name(role), o->nscope > 0 ? scope : "-",
-		       PQgetvalue(res, 0, 0));
+		printf("token    %s\nid       %s\nrole     %s\nscope    ", token, id,
+		       dm_token_role_name(role));
+		for (size_t i = 0; i < o->nscope; i++)
+			printf("%s%s", i > 0 ? "," : "", o->scope[i]);
+		printf("%s\nexpires  %s\n", o->nscope == 0 ? "-" : "", PQgetvalue(res, 0, 0));
 		fprintf(stderr, "dispatchctl: the token is shown only this once; store it now\n");
 		PQclear(res);
 		rc = 0;

@@ -6,6 +6,7 @@
  * A refresh builds a whole new table beside the old one and swaps them in
  * one step on the loop, so a check always sees one consistent table;
  * principals held by requests outlive the swap through their refcount. */
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +373,27 @@ dm_tokens_stats_get(const struct dm_tokens *c, struct dm_tokens_stats *out)
 	out->age_s = c->loaded ? dm_clock_mono_s() - c->loaded_mono_s : 0;
 	out->refreshes_total = c->refreshes_total;
 	out->refresh_errors_total = c->refresh_errors_total;
+}
+
+void
+dm_tokens_metrics_render(const struct dm_tokens *c, struct evbuffer *out)
+{
+	struct dm_tokens_stats st;
+	dm_tokens_stats_get(c, &st);
+	evbuffer_add_printf(
+		out,
+		"# HELP dispatchd_api_tokens_live API tokens in the daemon's cache.\n"
+		"# TYPE dispatchd_api_tokens_live gauge\n"
+		"dispatchd_api_tokens_live %zu\n"
+		"# HELP dispatchd_api_tokens_table_age_seconds Since the token table was last read "
+		"(-1: never).\n"
+		"# TYPE dispatchd_api_tokens_table_age_seconds gauge\n"
+		"dispatchd_api_tokens_table_age_seconds %.3f\n"
+		"# TYPE dispatchd_api_tokens_refreshes_total counter\n"
+		"dispatchd_api_tokens_refreshes_total{result=\"ok\"} %llu\n"
+		"dispatchd_api_tokens_refreshes_total{result=\"failed\"} %llu\n",
+		st.live, st.loaded ? st.age_s : -1.0, (unsigned long long)st.refreshes_total,
+		(unsigned long long)st.refresh_errors_total);
 }
 
 const char *

@@ -101,6 +101,13 @@ void dm_tokens_refresh_soon(struct dm_tokens *c);
 /* Copy the counters into out. */
 void dm_tokens_stats_get(const struct dm_tokens *c, struct dm_tokens_stats *out);
 
+struct evbuffer;
+
+/* Append the cache's Prometheus series to out: dispatchd_api_tokens_live,
+ * dispatchd_api_tokens_table_age_seconds (-1 before the first read),
+ * dispatchd_api_tokens_refreshes_total{result}. */
+void dm_tokens_metrics_render(const struct dm_tokens *c, struct evbuffer *out);
+
 /* A short name of a status ("unknown"), for logs at debug level. Static. */
 const char *dm_tokens_status_name(enum dm_tokens_status why);
 

@@ -4,6 +4,7 @@ cache seen through /v1/admin/tokens/whoami: a revocation reaches every
 daemon within 5 s, expiry is honoured, and the token text is never stored,
 listed or logged."""
 import os
+import signal
 import stat
 import subprocess
 import time
@@ -100,6 +101,9 @@ def test_dispatchctl_create_list_revoke(w):
                                   "FROM information_schema.columns WHERE table_name = 'api_tokens'")
     assert cols == ("created_at,created_by,expires_at,hash,id,label,last_used_at,revoked_at,"
                     "role,scope"), cols
+    # Nor does any list show the stored hash.
+    digest = w.pg.psql("dispatchd", f"SELECT encode(hash, 'hex') FROM api_tokens WHERE id = '{tid}'")
+    assert len(digest) == 64 and digest not in out
     r = ctl(w, "revoke", tid)
     assert r.returncode == 0 and "revoked" in r.stdout, r
     r = ctl(w, "revoke", tid)
@@ -107,6 +111,26 @@ def test_dispatchctl_create_list_revoke(w):
     assert list_rows(w)[1][tid]["revoked"] != "-"
     r = ctl(w, "revoke", "tok_0000000000000000")
     assert r.returncode == 1 and "no token" in r.stderr, r
+
+
+def test_dispatchctl_reads_dsn_and_key_from_the_config(w):
+    conf = os.path.join(w.root, "ctl.conf")
+    with open(conf, "w") as f:
+        f.write(f"[postgres]\ndsn = {w.pg.dsn}\n[auth]\ntoken_key_file = {key_file(w)}\n")
+    r = subprocess.run([DISPATCHCTL, "tokens", "create", "--role", "warehouse", "--warehouse",
+                        "WH-1", "--warehouse", "WH-2", "-c", conf], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    fields = dict(line.split(None, 1) for line in r.stdout.splitlines())
+    TOKENS_SEEN.append(fields["token"])
+    assert fields["scope"] == "WH-1,WH-2" and fields["expires"] == "-", fields
+    assert "shown only this once" in r.stderr
+    d = daemon(w)
+    harness.wait_until(lambda: whoami(d, fields["token"]).status == 200, timeout=5,
+                       what="the daemon to accept a token made with the same key file")
+    r = whoami(d, fields["token"]).json()
+    assert r["scope"] == ["WH-1", "WH-2"] and r["role"] == "warehouse", r
+    r = subprocess.run([DISPATCHCTL, "tokens", "list", "-c", conf], capture_output=True, text=True)
+    assert r.returncode == 0 and fields["id"] in r.stdout and fields["token"] not in r.stdout, r
 
 
 def test_dispatchctl_refuses_bad_requests(w):
@@ -246,6 +270,37 @@ def test_expiry_is_honoured(w):
     harness.wait_until(lambda: whoami(d, token).status == 401, timeout=6, what="expiry")
     row = list_rows(w)[1][tid]
     assert row["revoked"] == "-", row  # expired, not revoked
+
+
+def test_metrics_show_the_cache(w):
+    d = daemon(w)
+    harness.wait_until(lambda: d.metric('dispatchd_api_tokens_refreshes_total{result="ok"}'),
+                       timeout=5, what="a token table read")
+    live = d.metric("dispatchd_api_tokens_live")
+    n = int(w.pg.psql("dispatchd", "SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL "
+                                   "AND (expires_at IS NULL OR expires_at > now())"))
+    assert live == n, (live, n)
+    age = d.metric("dispatchd_api_tokens_table_age_seconds")
+    assert 0 <= age < 5, age
+
+
+def test_a_bad_key_file_on_reload_keeps_the_old_key(w):
+    token, _ = create(w, "--role", "admin")
+    d = daemon(w)
+    harness.wait_until(lambda: whoami(d, token).status == 200, timeout=5, what="token loaded")
+    missing = os.path.join(w.root, "missing.key")
+    d.write_conf(d.conf_text(f"[auth]\ntoken_key_file = {missing}\n"))
+    d.signal(signal.SIGHUP)
+    harness.wait_until(lambda: "token_key_file" in d.log() and "reload failed" in d.log(),
+                       timeout=5, what="the failed reload")
+    assert whoami(d, token).status == 200
+    # Another key, read on reload, makes every token unknown.
+    other = os.path.join(w.root, "other.key")
+    assert ctl(w, "init-key", other, dsn=False).returncode == 0
+    d.write_conf(d.conf_text(f"[auth]\ntoken_key_file = {other}\n"))
+    d.signal(signal.SIGHUP)
+    harness.wait_until(lambda: whoami(d, token).status == 401, timeout=5,
+                       what="the old key's tokens to be refused")
 
 
 def test_without_a_key_no_token_is_accepted(w):
