@@ -21,6 +21,7 @@
 
 #define DM_TOKENS_MIN_BUCKETS 64
 #define DM_TOKENS_FLUSH_MAX 1000 /* tokens per last_used_at UPDATE */
+#define DM_TOKENS_FULL_READ_S 60.0 /* read whole at least this often: drops expired tokens */
 
 /* One generation of the table. */
 struct dm_tokens_table {
@@ -42,14 +43,20 @@ struct dm_tokens {
 	bool reread;           /* read again once the read in flight is applied */
 	bool flushing;         /* a last_used_at UPDATE is in flight */
 	bool warned_schema;    /* "not migrated" logged once */
-	double loaded_mono_s;
+	double loaded_mono_s;  /* when the table was last known current */
+	long long version;     /* api_tokens_version of the table; -1: read it whole */
+	double full_mono_s;    /* when the table was last read whole */
 	uint64_t refreshes_total, refresh_errors_total;
 };
 
+/* One row of NULLs and the version when the version is still $1; else the
+ * version with every live token. One statement: one snapshot. */
 static const char dm_tokens_sql_read[] =
-	"SELECT id, encode(hash, 'hex'), role, array_to_string(scope, ','), label, "
-	"coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM api_tokens "
-	"WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())";
+	"SELECT v.version, t.id, encode(t.hash, 'hex'), t.role, array_to_string(t.scope, ','), "
+	"t.label, coalesce(extract(epoch FROM t.expires_at)::bigint, 0) "
+	"FROM api_tokens_version v LEFT JOIN LATERAL (SELECT * FROM api_tokens "
+	"WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) "
+	"AND v.version <> $1::bigint) t ON true";
 
 /* Only ever moves last_used_at forward: several daemons flush the same token. */
 static const char dm_tokens_sql_flush[] =
@@ -118,16 +125,16 @@ dm_tokens_row(const PGresult *res, int i)
 	if (p == NULL)
 		return NULL;
 	p->refs = 1;
-	snprintf(p->id, sizeof p->id, "%s", PQgetvalue(res, i, 0));
-	if (dm_token_hash_unhex(PQgetvalue(res, i, 1), p->hash) != 0 ||
-	    dm_token_role_parse(PQgetvalue(res, i, 2), &p->role) != DM_TOKEN_OK ||
-	    dm_token_scope_parse(PQgetvalue(res, i, 3), ',', &p->scope) != DM_TOKEN_OK) {
+	snprintf(p->id, sizeof p->id, "%s", PQgetvalue(res, i, 1));
+	if (dm_token_hash_unhex(PQgetvalue(res, i, 2), p->hash) != 0 ||
+	    dm_token_role_parse(PQgetvalue(res, i, 3), &p->role) != DM_TOKEN_OK ||
+	    dm_token_scope_parse(PQgetvalue(res, i, 4), ',', &p->scope) != DM_TOKEN_OK) {
 		dm_log_error("auth", "token %s: unusable row in api_tokens; skipped", p->id);
 		dm_tokens_principal_unref(p);
 		return NULL;
 	}
-	snprintf(p->label, sizeof p->label, "%s", PQgetvalue(res, i, 4));
-	p->expires_s = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+	snprintf(p->label, sizeof p->label, "%s", PQgetvalue(res, i, 5));
+	p->expires_s = strtoll(PQgetvalue(res, i, 6), NULL, 10);
 	return p;
 }
 
@@ -147,6 +154,8 @@ dm_tokens_build(struct dm_tokens *c, const PGresult *res, struct dm_tokens_table
 		return -1;
 	}
 	for (size_t i = 0; i < rows; i++) {
+		if (PQgetisnull(res, (int)i, 1))
+			continue; /* the LEFT JOIN's row when there is no live token */
 		struct dm_tokens_principal *p = dm_tokens_row(res, (int)i);
 		if (p == NULL)
 			continue;
@@ -168,6 +177,8 @@ dm_tokens_read_cb(const struct dm_pg_reply *reply, void *arg)
 	c->reading = false;
 	if (c->discard || c->reread) {
 		bool drop = c->discard;
+		if (drop)
+			c->version = -1; /* read the next one whole */
 		c->discard = c->reread = false;
 		event_active(c->soon, EV_TIMEOUT, 0);
 		if (drop)
@@ -184,6 +195,18 @@ dm_tokens_read_cb(const struct dm_pg_reply *reply, void *arg)
 		}
 		return;
 	}
+	if (PQntuples(reply->res) < 1) {
+		c->refresh_errors_total++;
+		dm_log_error("auth", "api_tokens_version has no row; keeping the previous table");
+		return;
+	}
+	long long version = strtoll(PQgetvalue(reply->res, 0, 0), NULL, 10);
+	if (c->loaded && version == c->version) {
+		/* Unchanged: the table in memory is current. */
+		c->loaded_mono_s = dm_clock_mono_s();
+		c->refreshes_total++;
+		return;
+	}
 	struct dm_tokens_table next;
 	if (dm_tokens_build(c, reply->res, &next) != 0) {
 		c->refresh_errors_total++;
@@ -195,6 +218,8 @@ dm_tokens_read_cb(const struct dm_pg_reply *reply, void *arg)
 		dm_log_info("auth", "%zu live API token(s) loaded", next.n);
 	dm_tokens_table_clear(&c->table);
 	c->table = next;
+	c->version = version;
+	c->full_mono_s = dm_clock_mono_s();
 	c->loaded = true;
 	c->warned_schema = false;
 	c->loaded_mono_s = dm_clock_mono_s();
@@ -261,8 +286,13 @@ dm_tokens_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (!dm_pg_up(c->d->pg))
 		return;
 	dm_tokens_flush(c);
-	if (!c->reading &&
-	    dm_pg_query(c->d->pg, dm_tokens_sql_read, 0, NULL, dm_tokens_read_cb, c) == 0)
+	if (c->reading)
+		return;
+	char version[24];
+	bool whole = !c->loaded || dm_clock_mono_s() - c->full_mono_s > DM_TOKENS_FULL_READ_S;
+	snprintf(version, sizeof version, "%lld", whole ? -1LL : c->version);
+	const char *params[] = {version};
+	if (dm_pg_query(c->d->pg, dm_tokens_sql_read, 1, params, dm_tokens_read_cb, c) == 0)
 		c->reading = true;
 }
 
@@ -277,6 +307,7 @@ dm_tokens_new(struct dm_daemon *d)
 	if (c == NULL)
 		return NULL;
 	c->d = d;
+	c->version = -1;
 	c->tick = event_new(d->base, -1, EV_PERSIST, dm_tokens_tick_cb, c);
 	c->soon = event_new(d->base, -1, 0, dm_tokens_tick_cb, c);
 	struct timeval tv = {DM_TOKENS_REFRESH_MS / 1000, (DM_TOKENS_REFRESH_MS % 1000) * 1000};

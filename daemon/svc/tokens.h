@@ -3,8 +3,11 @@
  * keyed by the token's keyed hash, so checking a bearer token costs one
  * BLAKE2b hash and one lookup, never a query.
  *
- * Freshness: the whole table is read again every DM_TOKENS_REFRESH_MS (2 s),
- * so a token revoked anywhere (dispatchctl, another daemon's API) stops
+ * Freshness: every DM_TOKENS_REFRESH_MS (2 s) one query checks
+ * api_tokens_version (bumped by a trigger on every change but last_used_at)
+ * and, only when it moved (or once a minute, to drop expired tokens), reads
+ * every live token again, so a token revoked
+ * anywhere (dispatchctl, another daemon's API) stops
  * working on every instance within one refresh plus a query: under 5 s.
  * While PostgreSQL is unreachable the last table stays in use (tokens keep
  * working; a revocation waits for the database to come back) and expiry is

@@ -5,7 +5,7 @@
 -- (daemon/base/token.h), with its role, scope and lifetime. `id` is the
 -- public name logs and lists show. Revoked rows stay (revoked_at set) so the
 -- audit trail keeps who had what; daemons drop them from their caches on
--- their next refresh (svc/tokens.c, every 2 s).
+-- their next refresh (svc/tokens.c, every 2 s, see api_tokens_version).
 CREATE TABLE api_tokens (
 	id text PRIMARY KEY CHECK (id ~ '^tok_[0-9a-f]{16}$'),
 	hash bytea NOT NULL UNIQUE CHECK (length(hash) = 32),
@@ -30,6 +30,28 @@ CREATE TABLE api_tokens (
 );
 -- The daemons' refresh reads the live tokens.
 CREATE INDEX api_tokens_live ON api_tokens (id) WHERE revoked_at IS NULL;
+
+-- A change counter the daemons poll every 2 s (one row), reading the whole
+-- table only when it moved. Every statement that changes what a token may
+-- do bumps it in the same transaction; writing last_used_at does not.
+CREATE TABLE api_tokens_version (
+	one boolean PRIMARY KEY DEFAULT true CHECK (one),
+	version bigint NOT NULL
+);
+INSERT INTO api_tokens_version VALUES (true, 1);
+
+CREATE FUNCTION api_tokens_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE api_tokens_version SET version = version + 1;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER api_tokens_changed
+	AFTER INSERT OR DELETE OR UPDATE OF id, hash, role, scope, label, expires_at, revoked_at
+	ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION api_tokens_bump();
+CREATE TRIGGER api_tokens_truncated
+	AFTER TRUNCATE ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION api_tokens_bump();
 
 -- Every change of a stock level: who (a token id, or 'dispatchctl' for
 -- seeding), when, where, what, from and to, and why. Appended to only.

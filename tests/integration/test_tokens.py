@@ -169,10 +169,17 @@ def test_whoami_names_the_principal(w):
         assert r.status == 401 and "invalid_token" in r.headers["www-authenticate"], (bad, r)
     r = d.get("/v1/admin/tokens/whoami", headers={"Authorization": f"Basic {token}"})
     assert r.status == 401, r
-    # Uses are written to last_used_at in batches, not per request.
+    # Uses are written to last_used_at in batches, not per request, and do not
+    # count as a change of the token table (which would make every daemon re-read it).
+    version = w.pg.psql("dispatchd", "SELECT version FROM api_tokens_version")
     harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT last_used_at IS NOT NULL FROM "
                                                       f"api_tokens WHERE id = '{tid}'") == "t",
                        timeout=8, what="last_used_at to be written")
+    assert w.pg.psql("dispatchd", "SELECT version FROM api_tokens_version") == version
+    # Any change of the table, even by hand, is seen.
+    w.pg.psql("dispatchd", f"UPDATE api_tokens SET revoked_at = now() WHERE id = '{tid}'")
+    assert w.pg.psql("dispatchd", "SELECT version FROM api_tokens_version") != version
+    harness.wait_until(lambda: whoami(d, token).status == 401, timeout=5, what="revocation")
 
 
 def test_api_create_list_revoke(w):
