@@ -68,6 +68,8 @@ struct cfg {
 	int rate_read_per_s;
 	int rate_write_per_s;
 	int rate_plan_per_s;
+	/* [auth] */
+	char auth_token_key_file[CFG_STR_MAX];
 	/* [paths] */
 	char migrations_dir[CFG_STR_MAX];
 	char sql_dir[CFG_STR_MAX]; /* "": the folder sql beside migrations_dir */

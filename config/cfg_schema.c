@@ -63,6 +63,9 @@ static const struct cfg_key cfg_schema_table[] = {
 	 false, "POST, PUT and DELETE requests per second per token (0 = no limit)"},
 	{"rate_limit", "plan_per_s", CFG_T_INT, F(rate_plan_per_s), "10", 0, 1000000, true, false,
 	 "wave planning requests per second per token (0 = no limit)"},
+	{"auth", "token_key_file", CFG_T_STRING, F(auth_token_key_file), "", 0, 0, true, false,
+	 "file of at least 32 random bytes keying the API token hashes; empty: no token is "
+	 "accepted (docs/operations.md, Tokens)"},
 	{"paths", "migrations_dir", CFG_T_STRING, F(migrations_dir), DISPATCH_SOURCE_DIR
 	 "/data/migrations", 0, 0, false, false, "folder of numbered SQL migrations"},
 	{"paths", "sql_dir", CFG_T_STRING, F(sql_dir), "", 0, 0, false, false,

@@ -29,6 +29,7 @@
 #include "daemon/svc/rate_limit.h"
 #include "daemon/svc/order_committer.h"
 #include "daemon/svc/stock_hints.h"
+#include "daemon/svc/tokens.h"
 #include "daemon/base/work.h"
 
 static void
@@ -204,6 +205,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "out of memory starting the order services");
 		return -1;
 	}
+	d->tokens = dm_tokens_new(d); /* read in the background, then every 2 s */
+	if (d->tokens == NULL) {
+		dm_log_error("main", "cannot start the token cache");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -227,6 +233,8 @@ dm_main_teardown(struct dm_daemon *d)
 	dm_areas_shutdown(d);
 	dm_pg_free(d->pg);
 	d->pg = NULL;
+	dm_tokens_free(d->tokens); /* after the pool: its failing callbacks reach the cache */
+	d->tokens = NULL;
 	dm_rds_free(d->rds);
 	d->rds = NULL;
 	dm_rate_limit_free(d->rate_limit); /* after Redis: its pending syncs complete into it */

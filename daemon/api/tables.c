@@ -5,6 +5,7 @@
 const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_health_table,
 	&dm_api_admin_table,
+	&dm_api_tokens_table,
 	&dm_api_stations_table,
 	&dm_api_promise_table,
 	&dm_api_orders_table,

@@ -13,6 +13,9 @@ extern const struct dm_route_table dm_api_health_table;
 /* /v1/admin/migrations, /v1/admin/log-level (admin.c) */
 extern const struct dm_route_table dm_api_admin_table;
 
+/* /v1/admin/tokens, /v1/admin/tokens/{id}, /v1/admin/tokens/whoami (tokens.c) */
+extern const struct dm_route_table dm_api_tokens_table;
+
 /* /v1/locate, /v1/stations, /v1/stations/{id} (stations.c) */
 extern const struct dm_route_table dm_api_stations_table;
 

@@ -4,6 +4,7 @@
  * main.c's, which owns those objects. */
 #include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "daemon/base/log.h"
 #include "daemon/base/promise_cfg.h"
 #include "daemon/base/reload.h"
+#include "daemon/base/token_key.h"
 
 #define DM_RELOAD_MAX_FILE (1 << 20)
 
@@ -119,6 +121,18 @@ dm_reload_load(const char *path, struct cfg_err *err)
 		free(snap);
 		return NULL;
 	}
+	if (cfg->auth_token_key_file[0] != '\0') {
+		char why[sizeof err->msg - 32] = "libsodium failed to initialise";
+		if (dm_token_init() != DM_TOKEN_OK ||
+		    dm_token_key_load(cfg->auth_token_key_file, snap->token_key, why, sizeof why) != 0) {
+			snprintf(err->msg, sizeof err->msg, "[auth] token_key_file: %s", why);
+			cfg_free(cfg);
+			sodium_memzero(snap, sizeof *snap);
+			free(snap);
+			return NULL;
+		}
+		snap->token_key_set = true;
+	}
 	snap->refs = 1;
 	snap->cfg = cfg;
 	return snap;
@@ -137,6 +151,7 @@ dm_cfg_snap_unref(struct dm_cfg_snap *snap)
 	if (snap == NULL || --snap->refs > 0)
 		return;
 	cfg_free(snap->cfg);
+	sodium_memzero(snap->token_key, sizeof snap->token_key);
 	free(snap);
 }
 

@@ -3,7 +3,10 @@
 #ifndef DM_RELOAD_H
 #define DM_RELOAD_H
 
+#include <stdbool.h>
+
 #include "config/cfg.h"
+#include "daemon/base/token.h"
 #include "warehouse/promise.h"
 
 /* One immutable, refcounted configuration. */
@@ -11,10 +14,14 @@ struct dm_cfg_snap {
 	int refs;
 	struct cfg *cfg; /* owned */
 	struct wh_promise_config promise; /* cfg's [promise] section, validated */
+	bool token_key_set;               /* [auth] token_key_file is set and was read */
+	unsigned char token_key[DM_TOKEN_KEY_BYTES]; /* derived from it (token_key.h) */
 };
 
 /* Read path, parse it and apply the environment overrides of secrets
- * (DISPATCH_PG_DSN, DISPATCH_REDIS_PASSWORD). Returns a snapshot with one
+ * (DISPATCH_PG_DSN, DISPATCH_REDIS_PASSWORD), and read the token key file
+ * when [auth] token_key_file is set (a missing or short file fails the
+ * load). Returns a snapshot with one
  * reference, or NULL with err naming the line and key. */
 struct dm_cfg_snap *dm_reload_load(const char *path, struct cfg_err *err);
 

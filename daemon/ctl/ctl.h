@@ -17,6 +17,9 @@ int ctl_network_main(int argc, char **argv);
 /* dispatchctl seed --catalogue DIR [-c FILE] [--dsn DSN] */
 int ctl_seed_main(int argc, char **argv);
 
+/* dispatchctl tokens create|list|revoke|init-key ... (tokens.c) */
+int ctl_tokens_main(int argc, char **argv);
+
 /* What the subcommands that talk to PostgreSQL resolve the same way. */
 struct ctl_settings {
 	char dsn[1024];

@@ -26,6 +26,8 @@ static const struct ctl_command ctl_commands[] = {
 		    "regenerate the sample network",
 	 ctl_network_main},
 	{"seed", "seed --catalogue DIR [-c FILE] [--dsn DSN]   load SKUs and stock", ctl_seed_main},
+	{"tokens", "tokens create|list|revoke|init-key ...   manage API tokens (tokens --help)",
+	 ctl_tokens_main},
 };
 
 /* The folder "sql" beside dir ("data/migrations/" -> "data/sql"). */

@@ -18,6 +18,8 @@ struct dm_problem_row {
 
 static const struct dm_problem_row dm_problem_rows[DM_PROBLEM_COUNT] = {
 	[DM_PROBLEM_MALFORMED_REQUEST] = {400, DM_PROBLEM_URN "malformed-request", "Bad Request", 0},
+	[DM_PROBLEM_UNAUTHORIZED] = {401, DM_PROBLEM_URN "unauthorized", "Unauthorized", 0},
+	[DM_PROBLEM_FORBIDDEN] = {403, DM_PROBLEM_URN "forbidden", "Forbidden", 0},
 	[DM_PROBLEM_NOT_FOUND] = {404, DM_PROBLEM_URN "not-found", "Not Found", 0},
 	[DM_PROBLEM_METHOD_NOT_ALLOWED] = {405, DM_PROBLEM_URN "method-not-allowed",
 					   "Method Not Allowed", 0},

@@ -7,6 +7,8 @@
 
 enum dm_problem {
 	DM_PROBLEM_MALFORMED_REQUEST,      /* 400: JSON, query string or target unparsable */
+	DM_PROBLEM_UNAUTHORIZED,           /* 401: no valid bearer token (WWW-Authenticate: Bearer) */
+	DM_PROBLEM_FORBIDDEN,              /* 403: the token's role may never call this endpoint */
 	DM_PROBLEM_NOT_FOUND,              /* 404: no such resource (or id) */
 	DM_PROBLEM_METHOD_NOT_ALLOWED,     /* 405: Allow lists the methods */
 	DM_PROBLEM_BODY_TOO_LARGE,         /* 413 */
