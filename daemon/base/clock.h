@@ -31,6 +31,10 @@ void dm_clock_set_source(enum dm_clock_source src, int64_t fixed_utc_s, int64_t 
  * zone's offset from UTC in seconds at that instant. */
 void dm_clock_now(int64_t *utc_s, int32_t *offset_s);
 
+/* As dm_clock_now, in milliseconds (for an instant stamped on a record, such
+ * as an order's arrival). */
+void dm_clock_now_ms(int64_t *utc_ms, int32_t *offset_s);
+
 /* Monotonic clock in seconds (CLOCK_MONOTONIC): for durations, deadlines
  * and backoff, never for dates. Safe from any thread. */
 double dm_clock_mono_s(void);
