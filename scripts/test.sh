@@ -14,7 +14,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The harness names what it starts after these folders.
 leftovers() {
-	pgrep -a -f -- "$ROOT/run/tests/|/var/tmp/dispatchd-test-pg-" || true
+	local hash
+	hash=$(printf %s "$(realpath "$ROOT")" | md5sum | cut -c1-12)
+	pgrep -a -f -- "$ROOT/run/tests/|/var/tmp/dispatchd-test-pg-$hash-" || true
 }
 status=0
 before=$(leftovers)

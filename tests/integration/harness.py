@@ -18,6 +18,7 @@ one this harness started (PostgreSQL's data_directory and postmaster.pid,
 Redis's process_id and dir), not another program on the same port."""
 import atexit
 import ctypes
+import hashlib
 import http.client
 import json
 import os
@@ -37,6 +38,10 @@ SOURCE_DIR = os.environ.get("DISPATCH_SOURCE_DIR",
 BUILD_DIR = os.environ.get("DISPATCH_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 PG_OS_USER = os.environ.get("DISPATCH_PG_OS_USER", "postgres")
+# A cluster's folder when the postgres user cannot reach the checkout: named
+# after the checkout, so scripts/test.sh finds this checkout's leftovers only.
+PG_TMP_PREFIX = ("dispatchd-test-pg-"
+                 + hashlib.md5(os.path.realpath(SOURCE_DIR).encode()).hexdigest()[:12] + "-")
 
 
 # A daemon still running this long after SIGTERM fails its test.
@@ -158,7 +163,7 @@ class Postgres:
             self.dir = os.path.join(root, "pg")
             os.makedirs(self.dir)
         else:
-            self.dir = tempfile.mkdtemp(prefix="dispatchd-test-pg-", dir="/var/tmp")
+            self.dir = tempfile.mkdtemp(prefix=PG_TMP_PREFIX, dir="/var/tmp")
         self.owns_dir = not self.dir.startswith(root)
         if os.geteuid() == 0:
             if not self.owns_dir:
@@ -218,7 +223,7 @@ class Postgres:
         serves our data folder, and its postmaster.pid names our process."""
         r = subprocess.run(["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(port),
                             "-U", "postgres", "-d", "postgres", "-c", "SHOW data_directory"],
-                           capture_output=True, text=True,
+                           capture_output=True, text=True, timeout=30,
                            env=dict(os.environ, PGCONNECT_TIMEOUT="2"))
         if r.returncode != 0:
             return False
@@ -330,15 +335,19 @@ class Redis:
     def _is_mine(self, port):
         """True when the server on port is the redis-server we started (its
         process_id and its dir)."""
-        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "INFO", "server"],
-                             capture_output=True, text=True).stdout
+        # redis-cli waits forever for an answer: a stranger on the port may never send one.
+        try:
+            out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "INFO",
+                                  "server"], capture_output=True, text=True, timeout=2).stdout
+        except subprocess.TimeoutExpired:
+            return False
         pid = [l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("process_id:")]
         if not pid:
             return False
         if int(pid[0]) != self.proc.pid:
             raise RuntimeError(f"port {port} is served by another redis (pid {pid[0]})")
         got = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "CONFIG", "GET",
-                              "dir"], capture_output=True, text=True).stdout.split()
+                              "dir"], capture_output=True, text=True, timeout=30).stdout.split()
         if got[-1:] != [os.path.realpath(self.dir)]:
             raise RuntimeError(f"redis on port {port} has dir {got}")
         return True
