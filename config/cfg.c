@@ -303,8 +303,8 @@ cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cf
 			}
 		}
 		snprintf(err->msg, sizeof err->msg,
-			 "[%s] %s: '%.64s' is not one of system, fixed, offset", k->section, k->name,
-			 value);
+			 "[%s] %s: '%.64s' is not one of system, fixed, offset", k->section,
+			 k->name, value);
 		return -1;
 	case CFG_T_INSTANT: {
 		int64_t t = CFG_INSTANT_UNSET;
