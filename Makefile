@@ -1,6 +1,8 @@
 # dispatchd: the two commands of the quick start are `make demo` and
-# `make test`. Each installs what is missing (Debian packages), builds, and
-# starts its own PostgreSQL and Redis on loopback under run/.
+# `make test`. Each installs what is missing (Debian packages) and builds.
+# `make demo` (and `make up`) start the shared PostgreSQL and Redis on the
+# fixed loopback ports of scripts/env.sh; `make test` never touches them:
+# every integration test starts its own private instances on free ports.
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
@@ -36,8 +38,9 @@ migrate: build up
 demo: build up
 	@scripts/demo.sh
 
-# Unit and integration tests in the normal and the sanitizer build, then the fuzzers.
-test: build build-asan build-fuzz up
+# Unit and integration tests in the normal and the sanitizer build, then the
+# fuzzers. No `up`: the tests neither need nor leave any shared service.
+test: build build-asan build-fuzz
 	@scripts/test.sh
 
 test-unit: build

@@ -25,6 +25,16 @@ cfg_log_level_name(int level)
 	return cfg_level_names[level];
 }
 
+static const char *const cfg_clock_names[] = {"system", "fixed", "offset"};
+
+const char *
+cfg_clock_name(int clock)
+{
+	if (clock < CFG_CLOCK_SYSTEM || clock > CFG_CLOCK_OFFSET)
+		return "?";
+	return cfg_clock_names[clock];
+}
+
 static const struct cfg_key *
 cfg_key_find(const char *section, const char *name)
 {
@@ -69,6 +79,65 @@ cfg_parse_hhmm(const char **p, int *out)
 		return -1;
 	*out = h * 3600 + m * 60;
 	*p = s + 5;
+	return 0;
+}
+
+/* Exactly n decimal digits at s into *out. */
+static int
+cfg_parse_digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static int64_t
+cfg_days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS" then "Z" or "+HH:MM"/"-HH:MM" (no
+ * fraction, no leap second) into UTC seconds since the epoch. */
+static int
+cfg_parse_instant(const char *s, int64_t *out)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	if (strlen(s) < 20 || cfg_parse_digits(s, 4, &y) != 0 || s[4] != '-' ||
+	    cfg_parse_digits(s + 5, 2, &mo) != 0 || s[7] != '-' ||
+	    cfg_parse_digits(s + 8, 2, &d) != 0 || s[10] != 'T' ||
+	    cfg_parse_digits(s + 11, 2, &h) != 0 || s[13] != ':' ||
+	    cfg_parse_digits(s + 14, 2, &mi) != 0 || s[16] != ':' ||
+	    cfg_parse_digits(s + 17, 2, &sec) != 0)
+		return -1;
+	if (strcmp(s + 19, "Z") == 0) {
+		sign = 0;
+	} else if ((s[19] == '+' || s[19] == '-') && strlen(s + 19) == 6 &&
+		   cfg_parse_digits(s + 20, 2, &oh) == 0 && s[22] == ':' &&
+		   cfg_parse_digits(s + 23, 2, &om) == 0 && oh <= 23 && om <= 59) {
+		sign = s[19] == '+' ? 1 : -1;
+	} else {
+		return -1;
+	}
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+	    h > 23 || mi > 59 || sec > 59)
+		return -1;
+	*out = cfg_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	       (int64_t)sign * (oh * 3600 + om * 60);
 	return 0;
 }
 
@@ -173,6 +242,7 @@ cfg_key_size(const struct cfg_key *k)
 	case CFG_T_STRING: return CFG_STR_MAX;
 	case CFG_T_LONG: return sizeof(long);
 	case CFG_T_WINDOWS: return sizeof(struct cfg_windows);
+	case CFG_T_INSTANT: return sizeof(int64_t);
 	default: return sizeof(int);
 	}
 }
@@ -225,6 +295,29 @@ cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cf
 	}
 	case CFG_T_WINDOWS:
 		return cfg_parse_windows(k, value, (struct cfg_windows *)(void *)field, err);
+	case CFG_T_CLOCK:
+		for (int i = CFG_CLOCK_SYSTEM; i <= CFG_CLOCK_OFFSET; i++) {
+			if (strcmp(value, cfg_clock_names[i]) == 0) {
+				*(int *)(void *)field = i;
+				return 0;
+			}
+		}
+		snprintf(err->msg, sizeof err->msg,
+			 "[%s] %s: '%.64s' is not one of system, fixed, offset", k->section,
+			 k->name, value);
+		return -1;
+	case CFG_T_INSTANT: {
+		int64_t t = CFG_INSTANT_UNSET;
+		if (value[0] != '\0' && cfg_parse_instant(value, &t) != 0) {
+			snprintf(err->msg, sizeof err->msg,
+				 "[%s] %s: '%.64s' is not an RFC 3339 time like "
+				 "2026-12-01T10:59:00+08:00",
+				 k->section, k->name, value);
+			return -1;
+		}
+		memcpy(field, &t, sizeof t);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -353,6 +446,11 @@ cfg_parse(const char *buf, size_t len, struct cfg_err *err)
 	    st.cfg->redis_reconnect_min_ms > st.cfg->redis_reconnect_max_ms) {
 		snprintf(err->msg, sizeof err->msg,
 			 "reconnect_min_ms must not exceed reconnect_max_ms");
+		goto fail;
+	}
+	if (st.cfg->testing_clock == CFG_CLOCK_FIXED &&
+	    st.cfg->testing_clock_at_s == CFG_INSTANT_UNSET) {
+		snprintf(err->msg, sizeof err->msg, "[testing] clock = fixed needs clock_at");
 		goto fail;
 	}
 	return st.cfg;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CFG_STR_MAX 512
 
@@ -16,6 +17,16 @@ enum cfg_log_level {
 	CFG_LOG_INFO = 2,
 	CFG_LOG_DEBUG = 3,
 };
+
+/* [testing] clock: where the daemon's wall clock comes from. */
+enum cfg_clock {
+	CFG_CLOCK_SYSTEM = 0, /* the real time (the default; the only one in production) */
+	CFG_CLOCK_FIXED = 1,  /* stopped at testing.clock_at */
+	CFG_CLOCK_OFFSET = 2, /* the real time plus testing.clock_offset_s */
+};
+
+/* An unset instant (testing.clock_at = empty). */
+#define CFG_INSTANT_UNSET INT64_MIN
 
 #define CFG_MAX_WINDOWS 8
 
@@ -92,6 +103,10 @@ struct cfg {
 	int promise_installs_per_crew;
 	int promise_large_prep_min;
 	int promise_large_days_ahead;
+	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
+	int testing_clock;	      /* enum cfg_clock */
+	int64_t testing_clock_at_s;   /* UTC seconds, or CFG_INSTANT_UNSET */
+	long testing_clock_offset_s;
 };
 
 /* Parse failure: the 1-based line (0 when not tied to a line) and a message
@@ -108,6 +123,9 @@ enum cfg_type {
 	CFG_T_LOG_LEVEL,
 	CFG_T_TIME,    /* "HH:MM" local time of day (24:00 allowed), stored as seconds */
 	CFG_T_WINDOWS, /* comma-separated "HH:MM-HH:MM/N[@Mon-Fri]" */
+	CFG_T_CLOCK,   /* "system", "fixed" or "offset" (enum cfg_clock) */
+	CFG_T_INSTANT, /* RFC 3339 "YYYY-MM-DDTHH:MM:SS" + "Z" or "+HH:MM", stored as int64 UTC
+			* seconds; empty = CFG_INSTANT_UNSET */
 };
 
 /* One row of the schema table. */
@@ -151,5 +169,8 @@ size_t cfg_key_size(const struct cfg_key *k);
 
 /* Name of a log level ("error", "warning", "info", "debug"). */
 const char *cfg_log_level_name(int level);
+
+/* Name of a clock source ("system", "fixed", "offset"). */
+const char *cfg_clock_name(int clock);
 
 #endif

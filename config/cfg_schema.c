@@ -108,6 +108,13 @@ static const struct cfg_key cfg_schema_table[] = {
 	 true, false, "a large item must reach the station this long before its window"},
 	{"promise", "large_days_ahead", CFG_T_INT, F(promise_large_days_ahead), "7", 0, 31, true,
 	 false, "large-item dates are offered for today and this many days after"},
+	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
+	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
+	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},
+	{"testing", "clock_at", CFG_T_INSTANT, F(testing_clock_at_s), "", 0, 0, true, false,
+	 "the instant a fixed clock shows, RFC 3339 (2026-12-01T10:59:00+08:00)"},
+	{"testing", "clock_offset_s", CFG_T_LONG, F(testing_clock_offset_s), "0", -3153600000L,
+	 3153600000L, true, false, "seconds an offset clock adds to the real time"},
 };
 
 const struct cfg_key *

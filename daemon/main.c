@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/api/admission.h"
 #include "daemon/api/tables.h"
@@ -73,6 +74,34 @@ dm_main_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	dm_sd_watchdog_ping();
 }
 
+/* The region's zone and the time source of the current config. */
+static void
+dm_main_apply_clock(struct dm_daemon *d)
+{
+	const struct cfg *cfg = d->cfg->cfg;
+	dm_clock_set_zone(d->cfg->promise.tz); /* validated by the load */
+	switch (cfg->testing_clock) {
+	case CFG_CLOCK_FIXED: {
+		char at[32] = "?";
+		struct tm tm;
+		time_t t = (time_t)cfg->testing_clock_at_s;
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		dm_clock_set_source(DM_CLOCK_FIXED, cfg->testing_clock_at_s, 0);
+		dm_log_warning("clock", "test clock: fixed at %s; tests only", at);
+		break;
+	}
+	case CFG_CLOCK_OFFSET:
+		dm_clock_set_source(DM_CLOCK_OFFSET, 0, cfg->testing_clock_offset_s);
+		dm_log_warning("clock", "test clock: real time %+ld s; tests only",
+			       cfg->testing_clock_offset_s);
+		break;
+	default:
+		dm_clock_set_source(DM_CLOCK_SYSTEM, 0, 0);
+		break;
+	}
+}
+
 static void
 dm_main_reload(struct dm_daemon *d)
 {
@@ -97,7 +126,7 @@ dm_main_reload(struct dm_daemon *d)
 	dm_cfg_snap_unref(d->cfg);
 	d->cfg = next;
 	dm_log_set_level(d->cfg->cfg->log_level);
-	dm_clock_set_zone(d->cfg->promise.tz); /* validated by the load */
+	dm_main_apply_clock(d);
 	dm_http_configure(d);
 	dm_pg_configure(d->pg, d->cfg->cfg);
 	dm_rds_configure(d->rds, d->cfg->cfg);
@@ -302,7 +331,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	dm_log_set_level(d.cfg->cfg->log_level);
-	dm_clock_set_zone(d.cfg->promise.tz); /* validated by the load */
+	dm_main_apply_clock(&d);
 	signal(SIGPIPE, SIG_IGN);
 	d.started_s = dm_clock_mono_s();
 	dm_log_info("main", "dispatchd %s starting with %s", DISPATCH_VERSION, d.config_path);

@@ -1,6 +1,7 @@
-/* Local time for the promise: the process TZ set from the config, read with
- * localtime_r (tm_gmtoff gives the offset at each instant, so zones with
- * daylight saving are right at every moment of the day they are asked). */
+/* Local time for the promise: the time source (system, fixed or offset) and
+ * the process TZ set from the config, read with localtime_r (tm_gmtoff gives
+ * the offset at each instant, so zones with daylight saving are right at
+ * every moment of the day they are asked). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,11 @@
 #include <unistd.h>
 
 #include "daemon/base/clock.h"
+
+/* The time source: process-wide like TZ, written at start and reload. */
+static enum dm_clock_source dm_clock_src = DM_CLOCK_SYSTEM;
+static int64_t dm_clock_fixed_s;
+static int64_t dm_clock_offset_s;
 
 int
 dm_clock_zone_valid(const char *tz)
@@ -29,13 +35,55 @@ dm_clock_set_zone(const char *tz)
 }
 
 void
-dm_clock_now(int64_t *utc_s, int32_t *offset_s)
+dm_clock_set_source(enum dm_clock_source src, int64_t fixed_utc_s, int64_t offset_s)
+{
+	dm_clock_src = src;
+	dm_clock_fixed_s = fixed_utc_s;
+	dm_clock_offset_s = offset_s;
+}
+
+/* The source's now in UTC milliseconds, from one reading of the real clock. */
+static int64_t
+dm_clock_source_ms(void)
+{
+	struct timespec ts;
+	if (dm_clock_src == DM_CLOCK_FIXED)
+		return dm_clock_fixed_s * 1000;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return dm_clock_src == DM_CLOCK_OFFSET ? ms + dm_clock_offset_s * 1000 : ms;
+}
+
+/* The zone's offset from UTC at UTC second utc_s. */
+static int32_t
+dm_clock_offset_at(int64_t utc_s)
 {
 	struct tm tm;
-	time_t now = time(NULL);
-	localtime_r(&now, &tm);
-	*utc_s = (int64_t)now;
-	*offset_s = (int32_t)tm.tm_gmtoff;
+	time_t t = (time_t)utc_s;
+	localtime_r(&t, &tm);
+	return (int32_t)tm.tm_gmtoff;
+}
+
+/* Seconds of a UTC millisecond count, rounded down (before 1970 too). */
+static int64_t
+dm_clock_floor_s(int64_t ms)
+{
+	return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+void
+dm_clock_now_ms(int64_t *utc_ms, int32_t *offset_s)
+{
+	*utc_ms = dm_clock_source_ms();
+	*offset_s = dm_clock_offset_at(dm_clock_floor_s(*utc_ms));
+}
+
+void
+dm_clock_now(int64_t *utc_s, int32_t *offset_s)
+{
+	int64_t ms;
+	dm_clock_now_ms(&ms, offset_s);
+	*utc_s = dm_clock_floor_s(ms);
 }
 
 double

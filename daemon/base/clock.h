@@ -1,6 +1,8 @@
 /* Wall-clock time in the region's local time zone (promise.timezone), for
- * the promise and capacity counters. The zone is applied process-wide (TZ)
- * at start and reload; only the loop thread reads local time. */
+ * the promise and capacity counters, from the configured time source: the
+ * system clock, or for tests ([testing] clock) a clock stopped at an instant
+ * or offset from the real time. The zone (TZ) and the source are applied
+ * process-wide at start and reload; only the loop thread reads local time. */
 #ifndef DM_CLOCK_H
 #define DM_CLOCK_H
 
@@ -13,9 +15,25 @@ int dm_clock_zone_valid(const char *tz);
  * system has no such zone (tzdata): the caller refuses the config. */
 int dm_clock_set_zone(const char *tz);
 
-/* Now as UTC seconds since the epoch, and the local zone's offset from UTC
- * in seconds at that instant. */
+/* Where dm_clock_now's time comes from. */
+enum dm_clock_source {
+	DM_CLOCK_SYSTEM = 0, /* the real time (the default) */
+	DM_CLOCK_FIXED,	     /* always the instant given */
+	DM_CLOCK_OFFSET,     /* the real time plus an offset */
+};
+
+/* Make src the time source: fixed_utc_s is the instant of DM_CLOCK_FIXED,
+ * offset_s the shift of DM_CLOCK_OFFSET (each ignored otherwise). Loop
+ * thread only, like dm_clock_now. */
+void dm_clock_set_source(enum dm_clock_source src, int64_t fixed_utc_s, int64_t offset_s);
+
+/* Now, from the time source, as UTC seconds since the epoch, and the local
+ * zone's offset from UTC in seconds at that instant. */
 void dm_clock_now(int64_t *utc_s, int32_t *offset_s);
+
+/* As dm_clock_now, in milliseconds (for an instant stamped on a record, such
+ * as an order's arrival). */
+void dm_clock_now_ms(int64_t *utc_ms, int32_t *offset_s);
 
 /* Monotonic clock in seconds (CLOCK_MONOTONIC): for durations, deadlines
  * and backoff, never for dates. Safe from any thread. */

@@ -1,5 +1,6 @@
 /* Config file I/O and the reload rules: read the file, parse it with the
- * pure parser, apply environment secrets, and keep fixed keys fixed. The
+ * pure parser, apply environment secrets, refuse a test clock where the
+ * environment forbids it, and keep fixed keys fixed. The
  * swap itself (and re-applying settings to the pool, Redis and HTTP) is
  * main.c's, which owns those objects. */
 #include <arpa/inet.h>
@@ -77,6 +78,24 @@ dm_reload_check_hosts(const struct cfg *cfg, struct cfg_err *err)
 	return rc;
 }
 
+/* A test clock ([testing] clock other than system) is refused where the
+ * environment forbids it: the shipped systemd unit sets
+ * DISPATCH_FORBID_TEST_CLOCK=1, so a production daemon never starts (or
+ * reloads) with a clock that lies. Returns 0, or -1 with err filled. */
+static int
+dm_reload_check_clock(const struct cfg *cfg, struct cfg_err *err)
+{
+	const char *forbid = getenv("DISPATCH_FORBID_TEST_CLOCK");
+	if (cfg->testing_clock == CFG_CLOCK_SYSTEM || forbid == NULL || forbid[0] == '\0' ||
+	    strcmp(forbid, "0") == 0)
+		return 0;
+	snprintf(err->msg, sizeof err->msg,
+		 "[testing] clock = %s is refused: DISPATCH_FORBID_TEST_CLOCK is set (the test "
+		 "clock is for tests only; use clock = system)",
+		 cfg_clock_name(cfg->testing_clock));
+	return -1;
+}
+
 struct dm_cfg_snap *
 dm_reload_load(const char *path, struct cfg_err *err)
 {
@@ -106,7 +125,7 @@ dm_reload_load(const char *path, struct cfg_err *err)
 			return NULL;
 		}
 	}
-	if (dm_reload_check_hosts(cfg, err) != 0) {
+	if (dm_reload_check_hosts(cfg, err) != 0 || dm_reload_check_clock(cfg, err) != 0) {
 		cfg_free(cfg);
 		return NULL;
 	}

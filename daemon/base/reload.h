@@ -21,8 +21,9 @@ struct dm_cfg_snap {
 /* Read path, parse it and apply the environment overrides of secrets
  * (DISPATCH_PG_DSN, DISPATCH_REDIS_PASSWORD), and read the token key file
  * when [auth] token_key_file is set (a missing or short file fails the
- * load). Returns a snapshot with one
- * reference, or NULL with err naming the line and key. */
+ * load); a [testing] clock other than system is refused when
+ * DISPATCH_FORBID_TEST_CLOCK is set (and not "0"). Returns a snapshot with
+ * one reference, or NULL with err naming the line and key. */
 struct dm_cfg_snap *dm_reload_load(const char *path, struct cfg_err *err);
 
 /* Take a reference. */

@@ -56,10 +56,16 @@ def test_starts_with_backends_down_and_recovers(w):
         d = w.daemon()
         assert d.get("/healthz").status == 200
         assert ready_status(d) == 503
-        # Each outage's reason is logged once, at warning level.
-        harness.wait_until(lambda: "pg: cannot connect (retrying with backoff)" in d.log()
-                           and "redis: cannot connect (retrying with backoff)" in d.log(),
-                           what="the outage reasons in the log")
+        # Each outage's reason is logged once, at warning level: after several
+        # failed attempts of each (pool_size = 2 connections), still one line.
+        harness.wait_until(lambda: d.metric("dispatchd_pg_connect_attempts_total") >= 6
+                           and d.metric("dispatchd_redis_connect_attempts_total") >= 3,
+                           what="several failed connect attempts")
+        for tag in ("pg", "redis"):
+            lines = [l for l in d.log().splitlines()
+                     if f"{tag}: cannot connect (retrying with backoff)" in l]
+            assert len(lines) == 1, lines
+            assert lines[0].startswith("<4>") or " warning " in lines[0], lines
     finally:
         w.redis.start()
         w.pg.start()

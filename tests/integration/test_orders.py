@@ -358,7 +358,9 @@ def test_sigkill_mid_burst_keeps_every_accepted_order(w):
     threads = [threading.Thread(target=worker) for _ in range(16)]
     for t in threads:
         t.start()
-    harness.wait_until(lambda: len(accepted) >= 150, timeout=30, what="orders flowing")
+    # Mid-burst: orders accepted and 16 clients still sending (no bound on
+    # how fast; the timeout only guards against a hang).
+    harness.wait_until(lambda: len(accepted) >= 150, timeout=600, what="orders flowing")
     d.proc.send_signal(signal.SIGKILL)
     d.proc.wait()
     stop.set()
@@ -392,11 +394,11 @@ def test_event_loop_serves_while_a_commit_waits(w):
     t.start()
     harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
                        what="the order waiting")
-    t0 = time.monotonic()
     for _ in range(20):
         assert d.get("/healthz").status == 200
     assert d.get(f"/v1/warehouses/{RDC}/stock?limit=1").status == 200
-    assert time.monotonic() - t0 < 2.0
+    # All answered while the order still waits on its commit.
+    assert d.metric("dispatchd_http_inflight_requests") == 1 and t.is_alive()
     # A client that gives up meanwhile: its order still commits, and its
     # retry with the same key replays it.
     s = socket.create_connection(("127.0.0.1", d.port))
@@ -406,8 +408,9 @@ def test_event_loop_serves_while_a_commit_waits(w):
                    json.dumps(order_body([(sku, 3)], ext="SHOP-gone")))).encode())
     harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 2,
                        what="the second order waiting")
+    # Gone before the commit: close() has sent its FIN before COMMIT below
+    # (the daemon only finds out when it writes the answer).
     s.close()
-    time.sleep(0.2)
     sess.stdin.write("COMMIT;\n")
     sess.stdin.close()
     sess.wait(timeout=10)

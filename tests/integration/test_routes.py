@@ -4,7 +4,7 @@ pool and stores the plan; GET .../routes returns it; replanning replaces it."""
 import random
 
 import harness
-from test_promise import ready_daemon, plenty_of_stock, SKU, TIANANMEN
+from test_promise import ready_daemon, plenty_of_stock, ORDER_CLOCK, SKU, TIANANMEN
 
 N_ORDERS = 20
 
@@ -87,7 +87,7 @@ def check_plan(plan, st, key, orders, couriers_max):
 
 
 def test_plan_store_get_replan(w):
-    d = ready_daemon(w)
+    d = ready_daemon(w, at=ORDER_CLOCK)  # orders for the slots the promise offers
     plenty_of_stock(w)
     st, waves, heavy = place_orders(w, d)
     for key, orders in waves.items():
@@ -166,20 +166,35 @@ def test_postgres_down_is_503(w):
 
 
 def test_sigterm_with_a_plan_in_flight(w):
+    """SIGTERM while a plan is in flight (held at its store by a lock on
+    route_plans): the daemon drains it, the plan is answered 200 and stored,
+    then the daemon exits 0."""
     import signal
     import threading
-    import time
     d = ready_daemon(w)
     st = d.get(f"/v1/locate?{TIANANMEN}").json()["station"]["id"]
+    key = "20270105-W0900"  # a wave with nothing booked, planned by no other test
     got = []
-    t = threading.Thread(target=lambda: got.append(
-        d.request("POST", f"/v1/stations/{st}/waves/20270104-W0900/plan")))
-    t.start()
-    time.sleep(0.02)
-    d.signal(signal.SIGTERM)
+    lock = w.pg.hold_lock("route_plans")
+    try:
+        t = threading.Thread(target=lambda: got.append(
+            d.request("POST", f"/v1/stations/{st}/waves/{key}/plan", timeout=60)))
+        t.start()
+        harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
+                           what="the plan in flight")
+        d.signal(signal.SIGTERM)
+        harness.wait_until(lambda: "draining 1 in-flight request(s)" in d.log(),
+                           what="the drain to start")
+        assert d.proc.poll() is None, "exited with a plan in flight"
+    finally:
+        w.pg.release(lock)
     t.join()
     assert d.wait_exit() == 0, d.log()[-2000:]
-    assert got and got[0].status in (200, 503), got
+    assert got and got[0].status == 200, got
+    assert got[0].json()["routes"] == [] and got[0].json()["unassigned"] == [], got[0]
+    stored = w.pg.psql("dispatchd", "SELECT count(*) FROM route_plans WHERE station_id = "
+                                    f"'{st}' AND wave_key = '{key}'")
+    assert stored == "1", stored
 
 
 if __name__ == "__main__":

@@ -199,6 +199,73 @@ slurp(const char *path)
 }
 
 static void
+test_test_clock(void **state)
+{
+	(void)state;
+	struct cfg_err err;
+	struct cfg *cfg = parse("", &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->testing_clock, CFG_CLOCK_SYSTEM);
+	assert_true(cfg->testing_clock_at_s == CFG_INSTANT_UNSET);
+	assert_int_equal(cfg->testing_clock_offset_s, 0);
+	cfg_free(cfg);
+
+	/* 2026-12-01T10:59:00+08:00 = 2026-12-01T02:59:00Z = 1796093940 */
+	cfg = parse("[testing]\nclock = fixed\nclock_at = 2026-12-01T10:59:00+08:00\n", &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->testing_clock, CFG_CLOCK_FIXED);
+	assert_true(cfg->testing_clock_at_s == 1796093940);
+	cfg_free(cfg);
+	cfg = parse("[testing]\nclock_at = 2026-12-01T02:59:00Z\n", &err);
+	assert_true(cfg->testing_clock_at_s == 1796093940);
+	cfg_free(cfg);
+	cfg = parse("[testing]\nclock_at = 2026-11-30T21:29:00-05:30\n", &err);
+	assert_true(cfg->testing_clock_at_s == 1796093940);
+	cfg_free(cfg);
+	cfg = parse("[testing]\nclock_at = 1970-01-01T00:00:00Z\n", &err);
+	assert_true(cfg->testing_clock_at_s == 0);
+	cfg_free(cfg);
+	cfg = parse("[testing]\nclock_at = 2024-02-29T00:00:00Z\n", &err);
+	assert_true(cfg->testing_clock_at_s == 1709164800);
+	cfg_free(cfg);
+
+	cfg = parse("[testing]\nclock = offset\nclock_offset_s = -3600\n", &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->testing_clock, CFG_CLOCK_OFFSET);
+	assert_int_equal(cfg->testing_clock_offset_s, -3600);
+	cfg_free(cfg);
+
+	static const char *const bad[] = {
+		"[testing]\nclock = fake\n",
+		"[testing]\nclock = fixed\n", /* needs clock_at */
+		"[testing]\nclock_at = 2026-12-01 10:59:00+08:00\n",
+		"[testing]\nclock_at = 2026-12-01T10:59:00\n",
+		"[testing]\nclock_at = 2026-12-01T10:59:00+0800\n",
+		"[testing]\nclock_at = 2026-12-01T10:59:00.5Z\n",
+		"[testing]\nclock_at = 2026-02-29T10:59:00Z\n",
+		"[testing]\nclock_at = 2026-12-01T24:00:00Z\n",
+		"[testing]\nclock_at = 2026-12-01T10:59:00+24:00\n",
+		"[testing]\nclock_at = tomorrow\n",
+		"[testing]\nclock_offset_s = 99999999999\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cfg = parse(bad[i], &err);
+		if (cfg != NULL)
+			fail_msg("accepted: %s", bad[i]);
+		assert_non_null(strstr(err.msg, "[testing]"));
+	}
+
+	/* All three keys are reloadable: a test moves time with SIGHUP. */
+	struct cfg *a = parse("", &err);
+	struct cfg *b = parse("[testing]\nclock = fixed\nclock_at = 2026-12-01T10:59:00+08:00\n"
+			      "clock_offset_s = 5\n",
+			      &err);
+	assert_null(cfg_first_fixed_change(a, b));
+	cfg_free(a);
+	cfg_free(b);
+}
+
+static void
 test_example_config_parses(void **state)
 {
 	(void)state;
@@ -242,6 +309,7 @@ main(void)
 		cmocka_unit_test(test_long_string_is_refused),
 		cmocka_unit_test(test_fixed_key_changes_are_found),
 		cmocka_unit_test(test_set_applies_one_key),
+		cmocka_unit_test(test_test_clock),
 		cmocka_unit_test(test_example_config_parses),
 		cmocka_unit_test(test_every_key_is_documented),
 	};
