@@ -493,11 +493,8 @@ dm_api_orders_post(struct dm_req *r)
 	o->r = r;
 	o->cache = cache;
 	dm_req_ref(r, "dm_api_orders_post");
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	o->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	int64_t utc_s;
-	dm_clock_now(&utc_s, &o->offset_s);
+	/* The daemon's time source ([testing] clock in tests, else the system). */
+	dm_clock_now_ms(&o->now_ms, &o->offset_s);
 	for (size_t i = 0; i < o->in.nlines; i++)
 		o->qty[i] = o->in.lines[i].qty;
 	dm_order_body_new_id(o->now_ms, o->id);

@@ -182,12 +182,9 @@ SLOT_CAP = 3
 SMALL = ("[promise]\nwaves = 09:00-13:00/1, 13:00-17:00/1, 17:00-21:00/1, 21:00-23:00/1\n"
          f"stops_per_courier_slot = {SLOT_CAP}\nstops_per_courier_wave = 40\n")
 SKU = "SKU-00001"
-# POST /v1/orders still stamps an order's arrival with the real clock
-# (daemon/api/orders.c reads CLOCK_REALTIME itself instead of
-# dm_clock_now_ms), so the tests that order what the promise offered run
-# both on the system clock. Set to harness.TEST_NOW once orders.c reads the
-# time source.
-ORDER_CLOCK = None
+# The tests that order what the promise offered run both on the fixed test
+# clock: POST /v1/orders reads the same time source (dm_clock_now_ms).
+ORDER_CLOCK = harness.TEST_NOW
 
 
 def plenty_of_stock(w):
