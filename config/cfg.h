@@ -48,6 +48,8 @@ struct cfg_windows {
 struct cfg {
 	/* [server] */
 	char listen_address[CFG_STR_MAX];
+	char admin_listen_address[CFG_STR_MAX]; /* "" = no operators' listener */
+	int admin_listen_port;
 	int listen_port;
 	long max_body_bytes;
 	long max_header_bytes;

@@ -276,6 +276,8 @@ dm_main_teardown(struct dm_daemon *d)
 	dm_work_free(d->work);
 	if (d->http != NULL)
 		evhttp_free(d->http);
+	if (d->admin_http != NULL)
+		evhttp_free(d->admin_http);
 	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog, d->status, d->drain};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i] != NULL)

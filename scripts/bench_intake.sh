@@ -45,7 +45,7 @@ wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --timeout 10s -s "$ROOT/tests/bench/
 grep -E '^intake_' "$WORK/wrk.out"
 ORDERS_PS=$(sed -n 's/.*intake_orders_per_s=\([0-9.]*\).*/\1/p' "$WORK/wrk.out")
 echo "intake_orders_in_db=$(psql_db -c 'SELECT count(*) FROM orders')"
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -E "^dispatchd_http_requests_total\{route=\"/v1/orders\"|^dispatchd_pg_" >"$WORK/metrics.txt" || true
+bench_curl_admin -s "http://127.0.0.1:$PORT/metrics" | grep -E "^dispatchd_http_requests_total\{route=\"/v1/orders\"|^dispatchd_pg_" >"$WORK/metrics.txt" || true
 bench_daemon_stop
 trap - EXIT
 

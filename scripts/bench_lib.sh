@@ -87,6 +87,16 @@ bench_daemon_start() {
 	local db=$1 work=$2 pool=$3 rdb=$4
 	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$rdb" FLUSHDB >/dev/null
 	BENCH_PORT=
+	# Authentication is always on: the load runs with an order_service token
+	# (BENCH_TOKEN, read by the wrk scripts), /metrics is read with an admin one.
+	local dsn="host=127.0.0.1 port=$PG_PORT dbname=$db user=dispatchd"
+	rm -f "$work/token.key"
+	"$BUILD_DIR/dispatchctl" tokens init-key "$work/token.key" >/dev/null
+	BENCH_TOKEN=$("$BUILD_DIR/dispatchctl" tokens create --role order_service --label bench \
+		--expires 1d --dsn "$dsn" --key-file "$work/token.key" | sed -n 's/^token //p')
+	BENCH_ADMIN_TOKEN=$("$BUILD_DIR/dispatchctl" tokens create --role admin --label bench-admin \
+		--expires 1d --dsn "$dsn" --key-file "$work/token.key" | sed -n 's/^token //p')
+	export BENCH_TOKEN BENCH_ADMIN_TOKEN
 	cat >"$work/dispatchd.conf" <<CONF
 [server]
 listen_address = 127.0.0.1
@@ -102,6 +112,8 @@ db = $rdb
 level = info
 [paths]
 migrations_dir = $ROOT/data/migrations
+[auth]
+token_key_file = $work/token.key
 # One load generator is one caller: limits far above what it sends, so the
 # limiter's cost is measured but it never refuses.
 [rate_limit]
@@ -115,13 +127,19 @@ CONF
 		[ -n "$BENCH_PORT" ] || BENCH_PORT=$(sed -n \
 			's/.*http: listening on [^ ]*:\([0-9][0-9]*\)$/\1/p' "$work/dispatchd.log" | head -1)
 		[ -n "$BENCH_PORT" ] &&
-			curl -fsS "http://127.0.0.1:$BENCH_PORT/v1/stations/bj-st-001" >/dev/null 2>&1 &&
+			bench_curl -fsS "http://127.0.0.1:$BENCH_PORT/v1/stations/bj-st-001" >/dev/null 2>&1 &&
 			return 0
 		sleep 0.1
 	done
 	echo "bench: dispatchd did not load its areas (see $work/dispatchd.log)" >&2
 	return 1
 }
+
+# bench_curl ARGS...: curl with the bench's order_service token.
+bench_curl() { curl -H "Authorization: Bearer $BENCH_TOKEN" "$@"; }
+
+# bench_curl_admin ARGS...: curl with the bench's admin token (/metrics).
+bench_curl_admin() { curl -H "Authorization: Bearer $BENCH_ADMIN_TOKEN" "$@"; }
 
 # bench_daemon_stop: SIGTERM the daemon started by bench_daemon_start.
 bench_daemon_stop() {

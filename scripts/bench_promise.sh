@@ -36,7 +36,7 @@ run_wrk() {
 	grep -E "^$2_" "$WORK/wrk-$2.out"
 }
 pg_queries() {
-	curl -fsS "$BASE/metrics" | sed -n 's/^dispatchd_pg_queries_total \([0-9][0-9]*\)$/\1/p'
+	bench_curl_admin -fsS "$BASE/metrics" | sed -n 's/^dispatchd_pg_queries_total \([0-9][0-9]*\)$/\1/p'
 }
 figure() { sed -n "s/^$1=\([0-9.][0-9.]*\)$/\1/p" "$WORK/wrk-$2.out"; }
 
@@ -49,16 +49,16 @@ echo "promise_threads=$THREADS"
 echo "promise_duration_s=$SECS"
 # Warm: the capacity counters, then every SKU's stock hints.
 for _ in $(seq 1 100); do
-	curl -fsS "$BASE/v1/promise?lat=39.9087&lon=116.3975&sku=$(head -1 "$WORK/skus.txt"):1" |
+	bench_curl -fsS "$BASE/v1/promise?lat=39.9087&lon=116.3975&sku=$(head -1 "$WORK/skus.txt"):1" |
 		grep -q '"capacity":"live"' && break
 	sleep 0.1
 done
 while read -r sku; do
-	curl -s -o /dev/null "$BASE/v1/promise?lat=39.9087&lon=116.3975&sku=$sku:1"
+	bench_curl -s -o /dev/null "$BASE/v1/promise?lat=39.9087&lon=116.3975&sku=$sku:1"
 done <"$WORK/skus.txt"
 # One reply of the typical size (two SKUs), whose length the floor answers with.
 read -r lat lon <"$WORK/points.txt"
-BODY_BYTES=$(curl -fsS "$BASE/v1/promise?lat=$lat&lon=$lon&$(head -2 "$WORK/skus.txt" |
+BODY_BYTES=$(bench_curl -fsS "$BASE/v1/promise?lat=$lat&lon=$lon&$(head -2 "$WORK/skus.txt" |
 	sed 's/.*/sku=&:1/' | paste -sd '&')" | wc -c)
 echo "promise_body_bytes=$BODY_BYTES"
 

@@ -82,8 +82,16 @@ dm_api_admin_log_level(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_admin_routes[] = {
-	{EVHTTP_REQ_GET, "/v1/admin/migrations", dm_api_admin_migrations, 1, 0},
-	{EVHTTP_REQ_PUT, "/v1/admin/log-level", dm_api_admin_log_level, 4096, 0},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/admin/migrations",
+	 .handler = dm_api_admin_migrations,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN)},
+	{.methods = EVHTTP_REQ_PUT,
+	 .pattern = "/v1/admin/log-level",
+	 .handler = dm_api_admin_log_level,
+	 .body_limit = 4096,
+	 .roles = DM_ROLE(ADMIN)},
 };
 
 const struct dm_route_table dm_api_admin_table = {

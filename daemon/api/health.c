@@ -29,17 +29,21 @@ dm_api_health_readyz(struct dm_req *r)
 	dm_pg_stats_get(d->pg, &ps);
 	bool pg_up = dm_pg_up(d->pg);
 	bool rds_up = dm_rds_up(d->rds);
-	bool ready = pg_up && rds_up && !d->draining;
+	/* Without the token table no request but health can be authorised. */
+	struct dm_tokens_stats ts;
+	dm_tokens_stats_get(d->tokens, &ts);
+	bool ready = pg_up && rds_up && ts.loaded && !d->draining;
 	struct dm_areas_snap *geo = dm_areas_current(d);
 	size_t stations = dm_areas_station_count(geo);
 	dm_areas_unref(geo);
 	/* Areas are reported, not required: a fresh install serves health and
 	 * admin before any area is imported. */
-	json_t *body = json_pack("{s:s,s:b,s:{s:{s:b,s:i,s:i},s:{s:b},s:{s:b,s:i}}}", "status",
-				 ready ? "ready" : "not ready", "draining", d->draining, "checks",
-				 "postgres", "up", pg_up, "connections_up", ps.connections_up,
-				 "connections_total", ps.connections_total, "redis", "up", rds_up,
-				 "areas", "loaded", stations > 0, "stations", (int)stations);
+	json_t *body = json_pack(
+		"{s:s,s:b,s:{s:{s:b,s:i,s:i},s:{s:b},s:{s:b,s:i},s:{s:b,s:i}}}", "status",
+		ready ? "ready" : "not ready", "draining", d->draining, "checks", "postgres", "up",
+		pg_up, "connections_up", ps.connections_up, "connections_total",
+		ps.connections_total, "redis", "up", rds_up, "areas", "loaded", stations > 0,
+		"stations", (int)stations, "tokens", "loaded", ts.loaded, "live", (int)ts.live);
 	dm_req_reply_json(r, ready ? 200 : 503, body);
 }
 
@@ -108,11 +112,24 @@ dm_api_health_metrics(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_health_routes[] = {
-	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", dm_api_health_healthz, 1,
-	 DM_ROUTE_UNLIMITED},
-	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", dm_api_health_readyz, 1,
-	 DM_ROUTE_UNLIMITED},
-	{EVHTTP_REQ_GET, "/metrics", dm_api_health_metrics, 1, DM_ROUTE_UNLIMITED},
+	{.methods = EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
+	 .pattern = "/healthz",
+	 .handler = dm_api_health_healthz,
+	 .body_limit = 1,
+	 .flags = DM_ROUTE_UNLIMITED | DM_ROUTE_OPERATOR,
+	 .roles = DM_ROLES_PUBLIC},
+	{.methods = EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
+	 .pattern = "/readyz",
+	 .handler = dm_api_health_readyz,
+	 .body_limit = 1,
+	 .flags = DM_ROUTE_UNLIMITED | DM_ROUTE_OPERATOR,
+	 .roles = DM_ROLES_PUBLIC},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/metrics",
+	 .handler = dm_api_health_metrics,
+	 .body_limit = 1,
+	 .flags = DM_ROUTE_UNLIMITED | DM_ROUTE_OPERATOR,
+	 .roles = DM_ROLE(ADMIN)},
 };
 
 const struct dm_route_table dm_api_health_table = {

@@ -624,9 +624,21 @@ dm_api_orders_cancel(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_orders_routes[] = {
-	{EVHTTP_REQ_POST, "/v1/orders", dm_api_orders_post, DM_H_ORDERS_BODY_MAX, 0},
-	{EVHTTP_REQ_GET, "/v1/orders/{id}", dm_api_orders_get, 1, 0},
-	{EVHTTP_REQ_POST, "/v1/orders/{id}/cancel", dm_api_orders_cancel, 4096, 0},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/orders",
+	 .handler = dm_api_orders_post,
+	 .body_limit = DM_H_ORDERS_BODY_MAX,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/orders/{id}",
+	 .handler = dm_api_orders_get,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/orders/{id}/cancel",
+	 .handler = dm_api_orders_cancel,
+	 .body_limit = 4096,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 };
 
 const struct dm_route_table dm_api_orders_table = {

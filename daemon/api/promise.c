@@ -324,7 +324,11 @@ dm_api_promise_get(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_promise_routes[] = {
-	{EVHTTP_REQ_GET, "/v1/promise", dm_api_promise_get, 1, 0},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/promise",
+	 .handler = dm_api_promise_get,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 };
 
 const struct dm_route_table dm_api_promise_table = {

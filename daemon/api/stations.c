@@ -110,9 +110,22 @@ dm_api_stations_station(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_stations_routes[] = {
-	{EVHTTP_REQ_GET, "/v1/locate", dm_api_stations_locate, 1, 0},
-	{EVHTTP_REQ_GET, "/v1/stations", dm_api_stations_stations, 1, 0},
-	{EVHTTP_REQ_GET, "/v1/stations/{id}", dm_api_stations_station, 1, 0},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/locate",
+	 .handler = dm_api_stations_locate,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/stations",
+	 .handler = dm_api_stations_stations,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/stations/{id}",
+	 .handler = dm_api_stations_station,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE) | DM_ROLE(STATION),
+	 .scope_param = 1},
 };
 
 const struct dm_route_table dm_api_stations_table = {

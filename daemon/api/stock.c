@@ -162,8 +162,18 @@ dm_api_stock_list(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_stock_routes[] = {
-	{EVHTTP_REQ_PUT, "/v1/warehouses/{id}/stock/{sku}", dm_api_stock_put, 4096, 0},
-	{EVHTTP_REQ_GET, "/v1/warehouses/{id}/stock", dm_api_stock_list, 1, 0},
+	{.methods = EVHTTP_REQ_PUT,
+	 .pattern = "/v1/warehouses/{id}/stock/{sku}",
+	 .handler = dm_api_stock_put,
+	 .body_limit = 4096,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(WAREHOUSE),
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/warehouses/{id}/stock",
+	 .handler = dm_api_stock_list,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(WAREHOUSE),
+	 .scope_param = 1},
 };
 
 const struct dm_route_table dm_api_stock_table = {

@@ -347,28 +347,10 @@ dm_api_tokens_revoke(struct dm_req *r)
 static void
 dm_api_tokens_whoami(struct dm_req *r)
 {
-	int64_t now_s;
-	int32_t off;
-	enum dm_tokens_status why;
-	dm_clock_now(&now_s, &off);
-	const char *header = dm_req_header(r, "Authorization");
-	const char *bearer = dm_token_bearer(header);
-	struct dm_tokens_principal *p = dm_tokens_check(r->d->tokens, bearer, now_s, &why);
+	/* Admission (api/admission.c) has checked the token: any role may ask. */
+	const struct dm_tokens_principal *p = r->principal;
 	if (p == NULL) {
-		dm_log_debug("auth", "%s whoami: %s", r->id, dm_tokens_status_name(why));
-		if (why == DM_TOKENS_NO_KEY || why == DM_TOKENS_NOT_LOADED) {
-			dm_req_problem(r, DM_PROBLEM_NOT_READY,
-				       why == DM_TOKENS_NO_KEY ? "no [auth] token_key_file is configured"
-							       : "the token table is not loaded yet",
-				       NULL);
-			return;
-		}
-		/* RFC 6750 3.1: no error code when no credentials were given. */
-		evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
-				  header == NULL ? "Bearer" : "Bearer error=\"invalid_token\"");
-		dm_req_problem(r, DM_PROBLEM_UNAUTHORIZED,
-			       "a valid bearer token is required (Authorization: Bearer <token>)",
-			       NULL);
+		dm_req_problem(r, DM_PROBLEM_INTERNAL, "no principal after admission", NULL);
 		return;
 	}
 	json_t *scope = json_array();
@@ -386,14 +368,29 @@ dm_api_tokens_whoami(struct dm_req *r)
 	dm_req_reply_json(r, 200, json_pack("{s:s,s:s,s:o,s:s,s:o}", "id", p->id, "role",
 					    dm_token_role_name(p->role), "scope", scope, "label",
 					    p->label, "expires_at", expires));
-	dm_tokens_principal_unref(p);
 }
 
 static const struct dm_route dm_api_tokens_routes[] = {
-	{EVHTTP_REQ_GET, "/v1/admin/tokens/whoami", dm_api_tokens_whoami, 1, 0},
-	{EVHTTP_REQ_POST, "/v1/admin/tokens", dm_api_tokens_create, 4096, 0},
-	{EVHTTP_REQ_GET, "/v1/admin/tokens", dm_api_tokens_list, 1, 0},
-	{EVHTTP_REQ_DELETE, "/v1/admin/tokens/{id}", dm_api_tokens_revoke, 1, 0},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/admin/tokens/whoami",
+	 .handler = dm_api_tokens_whoami,
+	 .body_limit = 1,
+	 .roles = DM_ROLES_ANY},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/admin/tokens",
+	 .handler = dm_api_tokens_create,
+	 .body_limit = 4096,
+	 .roles = DM_ROLE(ADMIN)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/admin/tokens",
+	 .handler = dm_api_tokens_list,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN)},
+	{.methods = EVHTTP_REQ_DELETE,
+	 .pattern = "/v1/admin/tokens/{id}",
+	 .handler = dm_api_tokens_revoke,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN)},
 };
 
 const struct dm_route_table dm_api_tokens_table = {

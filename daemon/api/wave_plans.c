@@ -142,9 +142,19 @@ dm_api_wave_plans_get(struct dm_req *r)
 }
 
 static const struct dm_route dm_api_wave_plans_routes[] = {
-	{EVHTTP_REQ_POST, "/v1/stations/{id}/waves/{key}/plan", dm_api_wave_plans_plan, 1,
-	 DM_ROUTE_EXPENSIVE},
-	{EVHTTP_REQ_GET, "/v1/stations/{id}/waves/{key}/routes", dm_api_wave_plans_get, 1, 0},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/stations/{id}/waves/{key}/plan",
+	 .handler = dm_api_wave_plans_plan,
+	 .body_limit = 1,
+	 .flags = DM_ROUTE_EXPENSIVE,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION),
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/stations/{id}/waves/{key}/routes",
+	 .handler = dm_api_wave_plans_get,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION),
+	 .scope_param = 1},
 };
 
 const struct dm_route_table dm_api_wave_plans_table = {

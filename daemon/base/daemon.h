@@ -20,6 +20,8 @@ struct dm_daemon {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *listeners[DM_DAEMON_MAX_LISTENERS];
+	struct evhttp *admin_http;            /* the operators' listener, or NULL */
+	struct evhttp_bound_socket *admin_listener;
 	int nlisteners;
 	const struct dm_route_table *const *route_tables; /* the API (static, from api/tables.c) */
 	size_t nroute_tables;

@@ -116,6 +116,8 @@ dm_req_unref(struct dm_req *r, const char *who)
 		event_free(r->deadline);
 	evhttp_clear_headers(&r->query);
 	dm_cfg_snap_unref(r->cfg);
+	if (r->principal != NULL && r->principal_release != NULL)
+		r->principal_release(r->principal);
 	free(r);
 }
 
@@ -238,6 +240,9 @@ dm_req_reply(struct dm_req *r, int status, const char *content_type, const char 
 		r->d->writing++;
 		evhttp_request_set_on_complete_cb(req, dm_http_sent_cb, r->d);
 	}
+	char uri[201] = ""; /* req may be gone after the send */
+	if (r->audit[0] != '\0')
+		snprintf(uri, sizeof uri, "%s", evhttp_request_get_uri(req));
 	evhttp_send_reply(req, status, dm_http_status_title(status), buf);
 	if (buf != NULL)
 		evbuffer_free(buf);
@@ -245,7 +250,9 @@ dm_req_reply(struct dm_req *r, int status, const char *content_type, const char 
 	const char *route = r->route != NULL ? r->route->pattern : "unmatched";
 	dm_metrics_observe(r->d->metrics, route, r->method, status, secs);
 	/* 503 means a backend is down, which pg.c/rds.c already logged once. */
-	if (status >= 500 && status != 503)
+	if (r->audit[0] != '\0')
+		dm_log_info("audit", "%s %s %s -> %d %s", r->id, r->method, uri, status, r->audit);
+	else if (status >= 500 && status != 503)
 		dm_log_warning("http", "%s %s %s -> %d in %.1f ms", r->id, r->method, route, status,
 			       secs * 1e3);
 	else
@@ -343,10 +350,11 @@ dm_http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	dm_req_problem(r, DM_PROBLEM_BACKEND_TIMEOUT, "timed out waiting for a backend", NULL);
 }
 
+/* One request on either listener: the public one serves every route, the
+ * operators' one only DM_ROUTE_OPERATOR routes. */
 static void
-dm_http_request_cb(struct evhttp_request *req, void *arg)
+dm_http_serve(struct dm_daemon *d, struct evhttp_request *req, bool operator_listener)
 {
-	struct dm_daemon *d = arg;
 	struct dm_req *r = calloc(1, sizeof *r);
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	if (r == NULL) {
@@ -356,6 +364,7 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 	r->d = d;
 	r->req = req;
 	r->refs = 1;
+	r->operator_listener = operator_listener;
 	r->start_s = dm_clock_mono_s();
 	r->method = dm_http_method_name(method);
 	r->cfg = dm_cfg_snap_ref(d->cfg);
@@ -394,6 +403,10 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 	}
 	int allowed;
 	r->route = dm_http_route(r, path, method, &allowed);
+	if (operator_listener && r->route != NULL && !(r->route->flags & DM_ROUTE_OPERATOR)) {
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "not served on the operators' listener", NULL);
+		return;
+	}
 	if (r->route == NULL) {
 		if (allowed == 0) {
 			dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such resource", NULL);
@@ -433,6 +446,18 @@ dm_http_request_cb(struct evhttp_request *req, void *arg)
 	r->route->handler(r);
 }
 
+static void
+dm_http_request_cb(struct evhttp_request *req, void *arg)
+{
+	dm_http_serve(arg, req, false);
+}
+
+static void
+dm_http_operator_request_cb(struct evhttp_request *req, void *arg)
+{
+	dm_http_serve(arg, req, true);
+}
+
 void
 dm_http_configure(struct dm_daemon *d)
 {
@@ -440,6 +465,37 @@ dm_http_configure(struct dm_daemon *d)
 	evhttp_set_max_body_size(d->http, (ev_ssize_t)cfg->max_body_bytes);
 	evhttp_set_max_headers_size(d->http, (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_timeout(d->http, 60);
+	if (d->admin_http != NULL) {
+		evhttp_set_max_body_size(d->admin_http, 4096);
+		evhttp_set_max_headers_size(d->admin_http, (ev_ssize_t)cfg->max_header_bytes);
+		evhttp_set_timeout(d->admin_http, 60);
+	}
+}
+
+static int dm_http_bound_port(struct evhttp_bound_socket *bound);
+
+/* The operators' listener (server.admin_listen_address), when configured. */
+static int
+dm_http_start_operator(struct dm_daemon *d)
+{
+	const struct cfg *cfg = d->cfg->cfg;
+	if (cfg->admin_listen_address[0] == '\0')
+		return 0;
+	d->admin_http = evhttp_new(d->base);
+	if (d->admin_http == NULL)
+		return -1;
+	evhttp_set_allowed_methods(d->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(d->admin_http, dm_http_operator_request_cb, d);
+	d->admin_listener = evhttp_bind_socket_with_handle(d->admin_http, cfg->admin_listen_address,
+							   (ev_uint16_t)cfg->admin_listen_port);
+	if (d->admin_listener == NULL) {
+		dm_log_error("http", "cannot listen on %s:%d (admin_listen)",
+			     cfg->admin_listen_address, cfg->admin_listen_port);
+		return -1;
+	}
+	dm_log_info("http", "operators' listener on %s:%d", cfg->admin_listen_address,
+		    dm_http_bound_port(d->admin_listener));
+	return 0;
 }
 
 static int
@@ -468,6 +524,8 @@ dm_http_start(struct dm_daemon *d)
 	}
 	evhttp_set_allowed_methods(d->http, DM_HTTP_ALL_METHODS);
 	evhttp_set_gencb(d->http, dm_http_request_cb, d);
+	if (dm_http_start_operator(d) != 0)
+		return -1;
 	dm_http_configure(d);
 	int nfds = dm_sd_listen_fds();
 	if (nfds > 0) {
@@ -506,4 +564,7 @@ dm_http_stop_accepting(struct dm_daemon *d)
 	for (int i = 0; i < d->nlisteners; i++)
 		evhttp_del_accept_socket(d->http, d->listeners[i]);
 	d->nlisteners = 0;
+	if (d->admin_listener != NULL)
+		evhttp_del_accept_socket(d->admin_http, d->admin_listener);
+	d->admin_listener = NULL;
 }

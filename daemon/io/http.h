@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/base/token.h"
 #include "daemon/io/problem.h"
 
 struct dm_daemon;
@@ -27,10 +28,19 @@ struct dm_route {
 	dm_handler_fn *handler;
 	long body_limit;       /* bytes; 0 means the server's max_body_bytes */
 	unsigned flags;        /* DM_ROUTE_* */
+	unsigned roles;        /* who may call it: DM_ROLE(x) bits, DM_ROLES_ANY or DM_ROLES_PUBLIC */
+	int scope_param;       /* 1-based path {param} naming the resource a scoped role
+				* (warehouse, station, courier, engineer) must hold; 0: none */
 };
+
+/* Role bits of struct dm_route roles (enum dm_token_role, base/token.h). */
+#define DM_ROLE(name) (1u << DM_TOKEN_##name)
+#define DM_ROLES_ANY ((1u << DM_TOKEN_ROLE_COUNT) - 1u) /* any valid token */
+#define DM_ROLES_PUBLIC (1u << 31)                     /* no token needed */
 
 #define DM_ROUTE_EXPENSIVE 0x1u /* CPU-heavy (planning): its own, lower rate limit */
 #define DM_ROUTE_UNLIMITED 0x2u /* answered from memory for probes (health): no rate limit */
+#define DM_ROUTE_OPERATOR 0x4u  /* also served on the operators' listener, without a token */
 
 /* Admission of a matched request before its handler: authentication, rate
  * limits. Returns true to run the handler, or false after answering r. */
@@ -58,6 +68,12 @@ struct dm_req {
 	char id[32];                   /* X-Request-Id, echoed or generated */
 	int refs;
 	bool cancelled;                /* the client went away (dm_req_client_gone) */
+	bool operator_listener;        /* came in on server.admin_listen_address */
+	/* Who is calling, set by the admission hook: an opaque principal
+	 * released with principal_release when r is freed (NULL: anonymous). */
+	const void *principal;
+	void (*principal_release)(const void *principal);
+	char audit[160];               /* non-empty: log the answer at info ("audit") with this */
 	bool answered;
 };
 

@@ -31,6 +31,7 @@ function init(args)
 	math.randomseed(os.time() * 1000 + id)
 	prefix = string.format("b%x-%d-", os.time(), id)
 	seq, created, other = 0, 0, 0
+	auth = "Bearer " .. (os.getenv("BENCH_TOKEN") or "")
 	wrk.method = "POST"
 end
 
@@ -49,7 +50,7 @@ function request()
 	local body = string.format('{"external_id":"%s","customer":{"lat":%s,"lon":%s},' ..
 		'"lines":[%s],"delivery_option":"standard"}', key, p[1], p[2], table.concat(parts, ","))
 	return wrk.format(nil, "/v1/orders", {["Content-Type"] = "application/json",
-		["Idempotency-Key"] = key}, body)
+		["Idempotency-Key"] = key, ["Authorization"] = auth}, body)
 end
 
 function response(status, headers, body)

@@ -19,6 +19,7 @@ Redis's process_id and dir), not another program on the same port."""
 import atexit
 import ctypes
 import hashlib
+import glob
 import http.client
 import json
 import os
@@ -398,12 +399,19 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
+# Every token the harness made: none may ever appear in a daemon's log.
+TOKENS_ISSUED = []
+ADMIN = object()  # Daemon.request's default: the world's admin token
+
+
 class Daemon:
     """dispatchd on a port it picks itself (listen_port = 0), read from its log."""
 
-    def __init__(self, world, extra_conf="", server_conf="", env=None):
+    def __init__(self, world, extra_conf="", server_conf="", env=None, auth=True):
         self.world = world
+        self.auth = auth  # write [auth] token_key_file (unless extra_conf has its own)
         self.port = 0
+        self.admin_port = 0
         self.conf = os.path.join(world.root, "dispatchd.conf")
         world.seq += 1
         self.log_path = os.path.join(world.root, f"dispatchd-{world.seq}.log")
@@ -420,7 +428,15 @@ class Daemon:
                           stdout=self.log_file, stderr=subprocess.STDOUT, env=full_env)
         try:
             self.port = wait_until(self._bound_port, what="dispatchd to listen")
+            self.admin_port = wait_until(self._admin_port, what="the operators' listener")
             wait_until(lambda: self.get("/healthz").status == 200, what="dispatchd to answer")
+            if self.auth:
+                # Requests need the token table; it is read as soon as
+                # PostgreSQL answers (a test that starts it down goes on).
+                try:
+                    wait_until(self._tokens_loaded, timeout=5.0, what="the token table")
+                except AssertionError:
+                    pass
         except BaseException:
             kill_group(self.proc)
             self.log_file.close()
@@ -433,15 +449,27 @@ class Daemon:
         m = re.search(r"listening on [^ ]*:([0-9]+)\n", self.log())
         return int(m.group(1)) if m else None
 
+    def _tokens_loaded(self):
+        r = self.get("/readyz", token=None)
+        return r.json().get("checks", {}).get("tokens", {}).get("loaded") is True
+
+    def _admin_port(self):
+        m = re.search(r"operators' listener on [^ ]*:([0-9]+)\n", self.log())
+        return int(m.group(1)) if m else None
+
     def conf_text(self, extra=None):
         w = self.world
         return ("[server]\nlisten_address = 127.0.0.1\nlisten_port = 0\n"
+                "admin_listen_address = 127.0.0.1\nadmin_listen_port = 0\n"
                 + self.server_conf +
                 f"[postgres]\ndsn = {w.pg.dsn}\npool_size = 2\nreconnect_max_ms = 500\n"
                 f"health_interval_ms = 300\n"
                 f"[redis]\nhost = 127.0.0.1\nport = {w.redis.port}\nreconnect_max_ms = 500\n"
                 f"health_interval_ms = 300\n"
                 f"[paths]\nmigrations_dir = {SOURCE_DIR}/data/migrations\n"
+                + (f"[auth]\ntoken_key_file = {w.key_file}\n"
+                   if self.auth and "token_key_file" not in (self.extra_conf if extra is None
+                                                             else extra) else "")
                 + (self.extra_conf if extra is None else extra))
 
     def write_conf(self, text=None):
@@ -462,8 +490,17 @@ class Daemon:
                    what="the reload")
         assert self.metric(series % "failed") == failed, "reload failed:\n" + self.log()[-2000:]
 
-    def request(self, method, path, body=None, headers=None, timeout=10.0):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def request(self, method, path, body=None, headers=None, timeout=10.0, token=ADMIN,
+                operator=False):
+        """One request; with the world's admin token unless token says
+        another (its text) or None (anonymous), or headers has its own;
+        operator=True sends it to the operators' listener instead."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port if operator else self.port,
+                                          timeout=timeout)
+        if token is ADMIN:
+            token = self.world.admin_token
+        if token is not None and "Authorization" not in (headers or {}):
+            headers = dict(headers or {}, Authorization=f"Bearer {token}")
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
@@ -480,7 +517,7 @@ class Daemon:
     def metric(self, series):
         """The value of one /metrics series, named with its labels exactly as
         printed (e.g. 'dispatchd_dependency_up{dependency="redis"}'), or None."""
-        for line in self.get("/metrics").body.splitlines():
+        for line in self.get("/metrics", operator=True, token=None).body.splitlines():
             if line.rsplit(" ", 1)[0] == series:
                 return float(line.rsplit(" ", 1)[1])
         return None
@@ -547,6 +584,14 @@ class World:
             r = migrate(self.pg.dsn)
             if r.returncode != 0:
                 raise RuntimeError("migrate failed: " + r.stderr)
+            # Every daemon checks tokens with this key; requests carry the
+            # admin token unless a test says otherwise (Daemon.request).
+            self.key_file = os.path.join(self.root, "token.key")
+            r = subprocess.run([os.path.join(BUILD_DIR, "dispatchctl"), "tokens", "init-key",
+                                self.key_file], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError("tokens init-key failed: " + r.stderr)
+            self.admin_token = self.token("admin", label="harness admin")
         except BaseException:
             self.close()
             raise
@@ -555,6 +600,24 @@ class World:
         d = Daemon(self, **kw)
         self.daemons.append(d)
         return d
+
+    def token(self, role, *scope, label="test", expires=None):
+        """A new token of role (scope: the warehouse/station ids, or the one
+        courier/engineer id), made with dispatchctl; returns its text."""
+        flag = {"warehouse": "--warehouse", "station": "--station", "courier": "--courier",
+                "engineer": "--engineer"}.get(role)
+        argv = [os.path.join(BUILD_DIR, "dispatchctl"), "tokens", "create", "--role", role,
+                "--label", label, "--dsn", self.pg.dsn, "--key-file", self.key_file]
+        for s in scope:
+            argv += [flag, s]
+        if expires:
+            argv += ["--expires", expires]
+        r = subprocess.run(argv, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("tokens create failed: " + r.stderr)
+        fields = dict(line.split(None, 1) for line in r.stdout.splitlines() if " " in line)
+        TOKENS_ISSUED.append(fields["token"])
+        return fields["token"]
 
     def close(self):
         for d in self.daemons:
@@ -576,6 +639,18 @@ class World:
 def _exit_on_signal(sig, frame):
     # Unwinds through the finally blocks below: the world is closed.
     raise SystemExit(128 + sig)
+
+
+def secrets_in_logs(world):
+    """Lines of any daemon log of this module that hold a token the harness
+    issued or a password (the daemon must log token ids, never tokens, and
+    never a DSN's or Redis's password)."""
+    leaks = []
+    for path in glob.glob(os.path.join(world.root, "dispatchd-*.log")):
+        for line in open(path, errors="replace"):
+            if any(t in line for t in TOKENS_ISSUED) or re.search(r"password\s*=\s*\S", line):
+                leaks.append(f"{os.path.basename(path)}: {line.rstrip()[:200]}")
+    return leaks
 
 
 def run(module_globals):
@@ -605,6 +680,10 @@ def run(module_globals):
                         failed += 1
                         print(f"FAIL {tname}: {why}\n" + d.log()[-4000:])
                 world.daemons = []
+        leaks = secrets_in_logs(world)
+        if leaks:
+            failed += 1
+            print("FAIL secrets in the daemons' logs:\n" + "\n".join(leaks), flush=True)
     finally:
         world.close()
         kill_all()

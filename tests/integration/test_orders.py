@@ -408,6 +408,7 @@ def test_event_loop_serves_while_a_commit_waits(w):
     # retry with the same key replays it.
     s = socket.create_connection(("127.0.0.1", d.port))
     s.sendall(("POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: gone\r\n"
+               f"Authorization: Bearer {w.admin_token}\r\n"
                "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
                    len(json.dumps(order_body([(sku, 3)], ext="SHOP-gone"))),
                    json.dumps(order_body([(sku, 3)], ext="SHOP-gone")))).encode())

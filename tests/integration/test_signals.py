@@ -104,7 +104,8 @@ def test_sigterm_drain_deadline(w):
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
     lock = w.pg.hold_lock("schema_migrations")
     s = socket.create_connection(("127.0.0.1", d.port))
-    s.sendall(b"GET /v1/admin/migrations HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.sendall(f"GET /v1/admin/migrations HTTP/1.1\r\nHost: x\r\n"
+              f"Authorization: Bearer {w.admin_token}\r\n\r\n".encode())
     harness.wait_until(lambda: d.metric("dispatchd_http_inflight_requests") == 1,
                        what="the slow request in flight")
     d.signal(signal.SIGTERM)

@@ -1,0 +1,215 @@
+"""Who may do what: every route of the daemon's route table against every
+role (and no token): 2xx where the role may call it, 401 without a valid
+token, 403 for a role that may never call it, and 404 for a resource outside
+a scoped token's scope, exactly as if it did not exist. A route added to
+daemon/api/ without a row here fails test_every_route_has_a_row."""
+import glob
+import os
+import re
+
+import harness
+from test_promise import setup_network, TIANANMEN
+
+WH_IN, WH_OUT = "bj-fdc-01", "bj-rdc-01"   # the warehouse token holds WH_IN only
+ST_IN, ST_OUT = "bj-st-001", "bj-st-002"   # the station token holds ST_IN only
+WAVE = "20300108-W0900"                      # a wave on the test clock's day
+
+# Callers: name -> (role, scope ids). "none" sends no token.
+CALLERS = {
+    "none": None,
+    "admin": ("admin",),
+    "order_service": ("order_service",),
+    "warehouse": ("warehouse", WH_IN),
+    "station": ("station", ST_IN),
+    "courier": ("courier", "c-042"),
+    "engineer": ("engineer", "e-007"),
+}
+
+PUBLIC, ANY = "public", "any"
+# (method, pattern): (who may call it, the request to send, 2xx expected of
+# an allowed caller, the scoped path parameter's in-scope and out-of-scope
+# values as (in, out) for scoped roles).
+ORDER = {"external_id": "authz-{n}", "customer": {"lat": 39.9087, "lon": 116.3975},
+         "lines": [{"sku": "SKU-00001", "qty": 1}], "delivery_option": "standard"}
+ROUTES = {
+    ("GET", "/healthz"): (PUBLIC, "/healthz", None),
+    ("HEAD", "/healthz"): (PUBLIC, "/healthz", None),
+    ("GET", "/readyz"): (PUBLIC, "/readyz", None),
+    ("HEAD", "/readyz"): (PUBLIC, "/readyz", None),
+    ("GET", "/metrics"): ({"admin"}, "/metrics", None),
+    ("GET", "/v1/admin/migrations"): ({"admin"}, "/v1/admin/migrations", None),
+    ("PUT", "/v1/admin/log-level"): ({"admin"}, "/v1/admin/log-level", {"level": "info"}),
+    ("GET", "/v1/admin/tokens/whoami"): (ANY, "/v1/admin/tokens/whoami", None),
+    ("POST", "/v1/admin/tokens"): ({"admin"}, "/v1/admin/tokens",
+                                   {"role": "courier", "courier": "c-1", "label": "authz"}),
+    ("GET", "/v1/admin/tokens"): ({"admin"}, "/v1/admin/tokens", None),
+    ("DELETE", "/v1/admin/tokens/{id}"): ({"admin"}, "/v1/admin/tokens/{token_id}", None),
+    ("GET", "/v1/locate"): ({"admin", "order_service"}, f"/v1/locate?{TIANANMEN}", None),
+    ("GET", "/v1/stations"): ({"admin", "order_service"}, "/v1/stations", None),
+    ("GET", "/v1/stations/{id}"): ({"admin", "order_service", "station"},
+                                   "/v1/stations/{st}", None),
+    ("GET", "/v1/promise"): ({"admin", "order_service"},
+                             f"/v1/promise?{TIANANMEN}&sku=SKU-00001:1", None),
+    ("POST", "/v1/orders"): ({"admin", "order_service"}, "/v1/orders", ORDER),
+    ("GET", "/v1/orders/{id}"): ({"admin", "order_service"}, "/v1/orders/{order_id}", None),
+    ("POST", "/v1/orders/{id}/cancel"): ({"admin", "order_service"},
+                                         "/v1/orders/{order_id}/cancel", None),
+    ("PUT", "/v1/warehouses/{id}/stock/{sku}"): ({"admin", "warehouse"},
+                                                 "/v1/warehouses/{wh}/stock/SKU-00007",
+                                                 {"on_hand": 500}),
+    ("GET", "/v1/warehouses/{id}/stock"): ({"admin", "warehouse"},
+                                           "/v1/warehouses/{wh}/stock?limit=2", None),
+    ("POST", "/v1/stations/{id}/waves/{key}/plan"): ({"admin", "station"},
+                                                     f"/v1/stations/{{st}}/waves/{WAVE}/plan",
+                                                     None),
+    ("GET", "/v1/stations/{id}/waves/{key}/routes"): ({"admin", "station"},
+                                                      f"/v1/stations/{{st}}/waves/{WAVE}/routes",
+                                                      None),
+}
+METHOD_BITS = {"GET": "EVHTTP_REQ_GET", "HEAD": "EVHTTP_REQ_HEAD", "POST": "EVHTTP_REQ_POST",
+               "PUT": "EVHTTP_REQ_PUT", "DELETE": "EVHTTP_REQ_DELETE"}
+
+
+def route_table():
+    """(method, pattern) of every route in daemon/api/*.c's tables."""
+    rows = set()
+    for path in glob.glob(os.path.join(harness.SOURCE_DIR, "daemon", "api", "*.c")):
+        text = open(path).read()
+        for methods, pattern in re.findall(r'\.methods = ([A-Z_ |]+),\s*\.pattern = "([^"]+)"',
+                                           text):
+            for m, bit in METHOD_BITS.items():
+                if bit in methods:
+                    rows.add((m, pattern))
+    return rows
+
+
+def test_every_route_has_a_row(w):
+    table = route_table()
+    assert len(table) >= 20, table
+    assert table == set(ROUTES), ("routes without a row", table - set(ROUTES),
+                                  "rows without a route", set(ROUTES) - table)
+
+
+def prepare(w):
+    setup_network(w)
+    d = w.daemon(extra_conf=harness.clock_conf())
+    harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
+    # A stored plan, so that reading the wave's routes is a 200.
+    r = d.request("POST", f"/v1/stations/{ST_IN}/waves/{WAVE}/plan")
+    assert r.status == 200, r
+    tokens = {"none": None}
+    for name, spec in CALLERS.items():
+        if spec is not None:
+            tokens[name] = w.token(*spec, label=f"authz {name}")
+    # Out-of-scope twins: the same roles holding only the other resource.
+    tokens["warehouse_out"] = w.token("warehouse", WH_OUT, label="authz warehouse elsewhere")
+    tokens["station_out"] = w.token("station", ST_OUT, label="authz station elsewhere")
+    harness.wait_until(lambda: all(d.get("/v1/admin/tokens/whoami", token=t).status == 200
+                                   for n, t in tokens.items() if t is not None),
+                       timeout=6, what="the daemon to know every token")
+    return d, tokens
+
+
+def send(d, token, method, path, body, n):
+    if isinstance(body, dict) and "external_id" in body:
+        body = dict(body, external_id=body["external_id"].format(n=n))
+    headers = {"Idempotency-Key": f"authz-{n}"} if path == "/v1/orders" else None
+    return d.request(method, path, body=body, headers=headers, token=token)
+
+
+def test_every_route_against_every_role(w):
+    d, tokens = prepare(w)
+    seq = iter(range(1, 100000))
+    failures = []
+
+    def fresh_ids():
+        o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"authz-o{next(seq)}"),
+                      headers={"Idempotency-Key": f"authz-o{next(seq)}"})
+        assert o.status == 201, o
+        t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
+        assert t.status == 201, t
+        harness.TOKENS_ISSUED.append(t.json()["token"])
+        return {"order_id": o.json()["id"], "token_id": t.json()["id"]}
+
+    for (method, pattern), (who, path, body) in sorted(ROUTES.items()):
+        for caller, token in tokens.items():
+            role = caller.split("_out")[0] if caller.endswith("_out") else caller
+            out_of_scope = caller.endswith("_out")
+            ids = fresh_ids()
+            url = path.format(wh=WH_IN, st=ST_IN, **ids)
+            r = send(d, token, method, url, body, next(seq))
+            if who == PUBLIC:
+                want = "2xx"
+            elif caller == "none":
+                want = 401
+            elif who != ANY and role not in who:
+                want = 403
+            elif out_of_scope and "{" in path and ("{wh}" in path or "{st}" in path):
+                want = 404
+            else:
+                want = "2xx"
+            got_ok = (200 <= r.status < 300) if want == "2xx" else r.status == want
+            if want == 404:
+                got_ok = got_ok and r.json()["detail"] == "no such resource"
+            if want == 401:
+                got_ok = got_ok and r.headers.get("www-authenticate", "").startswith("Bearer")
+            if want == 403:
+                got_ok = got_ok and r.json()["type"] == "urn:dispatchd:problem:forbidden"
+            if not got_ok:
+                failures.append(f"{method} {pattern} as {caller}: want {want}, got {r.status} "
+                                f"{r.body[:160]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_metrics_are_served_to_operators_without_a_token(w):
+    d = w.daemon()
+    assert d.get("/metrics", token=None).status == 401
+    r = d.get("/metrics", token=None, operator=True)
+    assert r.status == 200 and "dispatchd_http_requests_total" in r.body, r
+    # The operators' listener serves health and metrics only.
+    assert d.get("/v1/admin/migrations", token=None, operator=True).status == 404
+    assert d.get("/v1/admin/migrations", operator=True).status == 404
+
+
+def test_writes_are_audited_with_the_token_id_never_the_token(w):
+    d, tokens = prepare(w)
+    r = d.request("PUT", f"/v1/warehouses/{WH_IN}/stock/SKU-00009", body={"on_hand": 77},
+                  token=tokens["warehouse"])
+    assert r.status == 200, r
+    who = d.request("GET", "/v1/admin/tokens/whoami", token=tokens["warehouse"]).json()
+    line = harness.wait_until(
+        lambda: next((l for l in d.log().splitlines() if " audit: " in l and "SKU-00009" in l),
+                     None), what="the audit line")
+    assert who["id"] in line and "authz warehouse" in line and "-> 200" in line, line
+    assert tokens["warehouse"] not in d.log()
+    # Reads are not audited; order-service writes are not either.
+    d.get(f"/v1/warehouses/{WH_IN}/stock?limit=1", token=tokens["warehouse"])
+    assert not [l for l in d.log().splitlines() if " audit: " in l and "GET " in l]
+
+
+def test_passwords_never_reach_the_log(w):
+    """A DSN password and a Redis password (which this Redis refuses, so the
+    daemon logs the failure) appear in no log line, even at debug."""
+    env = {"DISPATCH_PG_DSN": w.pg.dsn + " password=s3cret-pg",
+           "DISPATCH_REDIS_PASSWORD": "s3cret-redis"}
+    d = w.daemon(extra_conf="[log]\nlevel = debug\n", env=env)
+    harness.wait_until(lambda: "redis" in d.log() and "AUTH" in d.log().upper(),
+                       what="the refused Redis AUTH logged")
+    d.get("/v1/admin/migrations")
+    assert "s3cret" not in d.log(), [l for l in d.log().splitlines() if "s3cret" in l]
+
+
+def test_constant_time_comparison_is_the_only_hash_comparison(w):
+    """Reads the code path: the token cache compares hashes only through
+    dm_token_hash_equal, which is libsodium's sodium_memcmp."""
+    src = open(os.path.join(harness.SOURCE_DIR, "daemon", "base", "token.c")).read()
+    body = src[src.index("\ndm_token_hash_equal("):]
+    body = body[:body.index("\n}\n")]
+    assert "sodium_memcmp" in body and "memcmp(" not in body.replace("sodium_memcmp(", ""), body
+    cache = open(os.path.join(harness.SOURCE_DIR, "daemon", "svc", "tokens.c")).read()
+    assert "dm_token_hash_equal(" in cache
+    assert not re.search(r"[^_]memcmp\([^)]*hash", cache), "a plain memcmp on a hash"
+
+
+if __name__ == "__main__":
+    harness.run(globals())
