@@ -74,6 +74,28 @@ dm_admission_audited(enum dm_token_role role)
 	       role == DM_TOKEN_STATION;
 }
 
+/* Count r against its caller's limit in cls (p's token, or the client
+ * address when p is NULL). True when it may go on; else answers 429. */
+static bool
+dm_admission_limit(struct dm_req *r, enum dm_rate_class cls, int limit_per_s,
+		   const struct dm_tokens_principal *p)
+{
+	int retry_after_s = 1;
+	char who[64];
+	if (p != NULL)
+		snprintf(who, sizeof who, "tok:%s", p->id);
+	else
+		snprintf(who, sizeof who, "ip:%s", dm_req_peer(r));
+	if (dm_rate_limit_allow(r->d->rate_limit, cls, who, limit_per_s, (int64_t)time(NULL),
+				&retry_after_s))
+		return true;
+	char detail[128];
+	snprintf(detail, sizeof detail, "over %d requests per second for this kind of request",
+		 limit_per_s);
+	dm_req_problem(r, DM_PROBLEM_RATE_LIMITED, detail, NULL);
+	return false;
+}
+
 /* Authenticate and authorise r. Returns the principal (borrowed by r), or
  * NULL for a public route called without a token, or after answering. */
 static bool
@@ -91,6 +113,10 @@ dm_admission_authorise(struct dm_req *r, const struct dm_tokens_principal **out)
 	if (p == NULL) {
 		if (route->roles & DM_ROLES_PUBLIC)
 			return true; /* a bad token on a public route: served as anonymous */
+		/* Failed attempts count against the client address's public limit:
+		 * guessing tokens is throttled like any anonymous traffic. */
+		if (!dm_admission_limit(r, DM_RATE_PUBLIC, r->cfg->cfg->rate_public_per_s, NULL))
+			return false;
 		dm_admission_unauthorized(r, header != NULL, why);
 		return false;
 	}
@@ -117,6 +143,13 @@ dm_admission_authorise(struct dm_req *r, const struct dm_tokens_principal **out)
 	return true;
 }
 
+const char *
+dm_admission_actor(const struct dm_req *r)
+{
+	const struct dm_tokens_principal *p = r->principal;
+	return p != NULL ? p->id : "anonymous";
+}
+
 bool
 dm_admission_check(struct dm_req *r)
 {
@@ -129,19 +162,7 @@ dm_admission_check(struct dm_req *r)
 		return false;
 	if (r->route->flags & DM_ROUTE_UNLIMITED)
 		return true;
-	int limit_per_s, retry_after_s = 1;
+	int limit_per_s;
 	enum dm_rate_class cls = dm_admission_class(r, p == NULL, &limit_per_s);
-	char who[64];
-	if (p != NULL)
-		snprintf(who, sizeof who, "tok:%s", p->id);
-	else
-		snprintf(who, sizeof who, "ip:%s", dm_req_peer(r));
-	if (dm_rate_limit_allow(r->d->rate_limit, cls, who, limit_per_s, (int64_t)time(NULL),
-				&retry_after_s))
-		return true;
-	char detail[128];
-	snprintf(detail, sizeof detail, "over %d requests per second for this kind of request",
-		 limit_per_s);
-	dm_req_problem(r, DM_PROBLEM_RATE_LIMITED, detail, NULL);
-	return false;
+	return dm_admission_limit(r, cls, limit_per_s, p);
 }

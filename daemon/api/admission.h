@@ -15,4 +15,8 @@ struct dm_req;
  * r->audit set. Loop thread only. */
 bool dm_admission_check(struct dm_req *r);
 
+/* The id of the token r came with ("tok_..."), or "anonymous". Borrowed
+ * from r. */
+const char *dm_admission_actor(const struct dm_req *r);
+
 #endif

@@ -16,9 +16,11 @@
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
 #include "daemon/io/req_pg.h"
+#include "daemon/api/admission.h"
 #include "daemon/api/tables.h"
 
 #define DM_H_STOCK_ON_HAND_MAX 1000000000
+#define DM_H_STOCK_REASON_MAX 200
 #define DM_H_STOCK_PAGE_DEFAULT 200
 #define DM_H_STOCK_PAGE_MAX 1000
 
@@ -90,11 +92,22 @@ dm_api_stock_put(struct dm_req *r)
 					 "must be an integer in 0..1000000000"));
 		return;
 	}
+	const json_t *why = json_object_get(body, "reason");
+	if ((why != NULL && !json_is_string(why)) ||
+	    (why != NULL && strlen(json_string_value(why)) > DM_H_STOCK_REASON_MAX)) {
+		json_decref(body);
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid reason",
+			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "reason", "message",
+					 "must be a string of at most 200 bytes"));
+		return;
+	}
 	snprintf(on_hand, sizeof on_hand, "%lld", (long long)json_integer_value(v));
+	/* Who and why go to the stock ledger, in stock_set's transaction. */
+	const char *params[] = {r->params[0], r->params[1], on_hand, dm_admission_actor(r),
+				why != NULL ? json_string_value(why) : ""};
+	(void)dm_req_pg_query(r, "SELECT stock_set($1, $2, $3, $4, $5)", 5, params,
+			      DM_REQ_PG_WRITE, dm_api_stock_put_done);
 	json_decref(body);
-	const char *params[] = {r->params[0], r->params[1], on_hand};
-	(void)dm_req_pg_query(r, "SELECT stock_set($1, $2, $3)", 3, params, DM_REQ_PG_WRITE,
-			      dm_api_stock_put_done);
 }
 
 static void
@@ -161,6 +174,64 @@ dm_api_stock_list(struct dm_req *r)
 			      3, params, DM_REQ_PG_READ, dm_api_stock_list_done);
 }
 
+/* ---- GET /v1/admin/stock-ledger ---- */
+
+static void
+dm_api_stock_ledger_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_req_reply_pg_doc(r, reply, "no ledger");
+}
+
+/* Stock changes, newest first: who (token id and label), when, what from and
+ * to, why. Optional warehouse, sku, before (a seq, for the next page), limit. */
+static void
+dm_api_stock_ledger(struct dm_req *r)
+{
+	const char *wh = dm_req_query(r, "warehouse"), *sku = dm_req_query(r, "sku");
+	const char *before = dm_req_query(r, "before"), *limit_s = dm_req_query(r, "limit");
+	char limit[16], before_buf[24];
+	long n = DM_H_STOCK_PAGE_DEFAULT;
+	long long b = 0;
+	char *end;
+	json_t *errors = json_array();
+	if (limit_s != NULL) {
+		n = strtol(limit_s, &end, 10);
+		if (*limit_s == '\0' || *end != '\0' || n < 1 || n > DM_H_STOCK_PAGE_MAX)
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "limit",
+								"message", "must be an integer in 1..1000"));
+	}
+	if (before != NULL) {
+		b = strtoll(before, &end, 10);
+		if (*before == '\0' || *end != '\0' || b < 1)
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "before",
+								"message", "must be a ledger seq (>= 1)"));
+	}
+	if ((wh != NULL && !dm_order_body_valid_id(wh)) || (sku != NULL && !dm_order_body_valid_id(sku)))
+		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", wh != NULL &&
+							!dm_order_body_valid_id(wh) ? "warehouse" : "sku",
+							"message", "not an id"));
+	if (json_array_size(errors) > 0) {
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
+			       json_pack("{s:o}", "errors", errors));
+		return;
+	}
+	json_decref(errors);
+	snprintf(limit, sizeof limit, "%ld", n);
+	snprintf(before_buf, sizeof before_buf, "%lld", b);
+	const char *params[] = {wh != NULL ? wh : "", sku != NULL ? sku : "", before_buf, limit};
+	(void)dm_req_pg_query(
+		r,
+		"SELECT json_build_object('entries', coalesce(json_agg(json_build_object('seq', x.seq, "
+		"'at', to_char(x.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+		"'actor', x.actor, 'actor_label', x.label, 'warehouse', x.warehouse_id, 'sku', x.sku, "
+		"'old_on_hand', x.old_on_hand, 'new_on_hand', x.new_on_hand, 'reason', x.reason) "
+		"ORDER BY x.seq DESC), '[]'), 'next', CASE WHEN count(*) = $4::integer THEN min(x.seq) "
+		"END) FROM (SELECT l.*, t.label FROM stock_ledger l LEFT JOIN api_tokens t ON t.id = "
+		"l.actor WHERE ($1 = '' OR l.warehouse_id = $1) AND ($2 = '' OR l.sku = $2) AND ($3 = "
+		"'0' OR l.seq < $3::bigint) ORDER BY l.seq DESC LIMIT $4::integer) AS x",
+		4, params, DM_REQ_PG_READ, dm_api_stock_ledger_done);
+}
+
 static const struct dm_route dm_api_stock_routes[] = {
 	{.methods = EVHTTP_REQ_PUT,
 	 .pattern = "/v1/warehouses/{id}/stock/{sku}",
@@ -174,6 +245,11 @@ static const struct dm_route dm_api_stock_routes[] = {
 	 .body_limit = 1,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(WAREHOUSE),
 	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/admin/stock-ledger",
+	 .handler = dm_api_stock_ledger,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN)},
 };
 
 const struct dm_route_table dm_api_stock_table = {

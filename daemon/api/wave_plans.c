@@ -59,6 +59,8 @@ dm_api_wave_plans_problem(enum dm_wave_planner_status st)
 	switch (st) {
 	case DM_WAVE_PLANNER_TOO_MANY:
 		return DM_PROBLEM_WAVE_TOO_LARGE;
+	case DM_WAVE_PLANNER_RUNNING:
+		return DM_PROBLEM_PLAN_RUNNING;
 	case DM_WAVE_PLANNER_UNAVAILABLE:
 		return DM_PROBLEM_BACKEND_UNAVAILABLE;
 	case DM_WAVE_PLANNER_OK:
@@ -77,7 +79,10 @@ dm_api_wave_plans_planned(const struct dm_wave_planner_result *res, void *arg)
 		if (res->status == DM_WAVE_PLANNER_OK)
 			dm_req_reply(r, 200, "application/json", res->doc, res->len);
 		else
-			dm_req_problem(r, dm_api_wave_plans_problem(res->status), res->detail, NULL);
+			dm_req_problem(r, dm_api_wave_plans_problem(res->status), res->detail,
+				       res->running != NULL
+					       ? json_pack("{s:s}", "running_plan", res->running)
+					       : NULL);
 	}
 	dm_req_unref(r, "routes");
 }

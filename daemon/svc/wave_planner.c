@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "daemon/base/clock.h"
@@ -53,6 +54,9 @@ struct dm_wave_planner {
 	enum rt_status st;
 	struct rt_err err;
 	struct rt_vrp_solution *sol;
+	/* the claim on the wave's planning (plan_run_claim) */
+	char run_id[24];
+	bool claimed;
 };
 
 static void
@@ -71,10 +75,23 @@ dm_wave_planner_free(struct dm_wave_planner *p)
 }
 
 static void
+dm_wave_planner_released(const struct dm_pg_reply *reply, void *arg)
+{
+	(void)reply;
+	(void)arg;
+}
+
+static void
 dm_wave_planner_finish(struct dm_wave_planner *p, enum dm_wave_planner_status status,
 		       const char *detail, const char *doc, size_t len)
 {
-	struct dm_wave_planner_result res = {status, detail, doc, len};
+	struct dm_wave_planner_result res = {status, detail, doc, len, NULL};
+	if (p->claimed && p->d->pg != NULL) {
+		/* Fire and forget: a release lost with PostgreSQL goes stale. */
+		const char *params[] = {p->t.station, p->t.wave_key, p->run_id};
+		(void)dm_pg_query(p->d->pg, "SELECT plan_run_release($1, $2, $3)", 3, params,
+				  dm_wave_planner_released, NULL);
+	}
 	p->done(&res, p->arg);
 	dm_wave_planner_free(p);
 }
@@ -475,23 +492,71 @@ dm_wave_planner_keys(const struct dm_wave_planner_target *t, char *buf, size_t c
 	snprintf(buf + len, cap - len, "}");
 }
 
+/* The orders of a station's wave with their weight and booked slot. */
+static const char dm_wave_planner_orders_sql[] =
+    "SELECT o.id, o.lon, o.lat,"
+    " max(c.counter_key) FILTER (WHERE substr(c.counter_key, 10, 1) = 'S'),"
+    " w.weight_g, w.volume_ml"
+    " FROM orders o JOIN order_capacity c ON c.order_id = o.id"
+    " CROSS JOIN LATERAL (SELECT coalesce(sum(l.qty * s.weight_g), 0)::bigint AS weight_g,"
+    "  coalesce(sum(l.qty * s.volume_ml), 0)::bigint AS volume_ml"
+    "  FROM order_lines l JOIN skus s ON s.sku = l.sku WHERE l.order_id = o.id) w"
+    " WHERE c.station_id = $1 AND c.counter_key = ANY ($2::text[]) AND NOT c.released"
+    "  AND o.station_id = $1 AND o.status = 'allocated'"
+    " GROUP BY o.id, w.weight_g, w.volume_ml ORDER BY o.id LIMIT $3";
+
+/* The wave's planning is ours: read its orders. */
+static void
+dm_wave_planner_load(struct dm_wave_planner *p)
+{
+	char keys[2048]; /* the wave and its slots: 14-byte keys, a few dozen at most */
+	char limit[16];
+	dm_wave_planner_keys(&p->t, keys, sizeof keys);
+	snprintf(limit, sizeof limit, "%d", DM_WAVE_PLANNER_MAX_STOPS + 1);
+	const char *params[] = {p->t.station, keys, limit};
+	if (dm_pg_query(p->d->pg, dm_wave_planner_orders_sql, 3, params, dm_wave_planner_loaded,
+			p) != 0)
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql unavailable", NULL,
+				       0);
+}
+
+static void
+dm_wave_planner_claimed(const struct dm_pg_reply *reply, void *arg)
+{
+	struct dm_wave_planner *p = arg;
+	json_t *res = NULL;
+	if (reply->ok && PQntuples(reply->res) == 1)
+		res = json_loads(PQgetvalue(reply->res, 0, 0), 0, NULL);
+	const char *r = json_string_value(json_object_get(res, "r"));
+	if (r != NULL && strcmp(r, "claimed") == 0) {
+		json_decref(res);
+		p->claimed = true;
+		dm_wave_planner_load(p);
+		return;
+	}
+	if (r != NULL && strcmp(r, "running") == 0) {
+		const char *other = json_string_value(json_object_get(res, "run"));
+		struct dm_wave_planner_result out = {DM_WAVE_PLANNER_RUNNING,
+						     "this wave is being planned now", NULL, 0,
+						     other != NULL ? other : ""};
+		p->done(&out, p->arg);
+		json_decref(res);
+		dm_wave_planner_free(p);
+		return;
+	}
+	if (!reply->ok && !reply->unavailable)
+		dm_log_error("pg", "claiming the planning of %s %s failed: %s", p->t.station,
+			     p->t.wave_key, reply->error);
+	json_decref(res);
+	dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql query failed", NULL, 0);
+}
+
 int
 dm_wave_planner_start(struct dm_daemon *d, const struct dm_wave_planner_target *target,
 		    dm_wave_planner_done_fn *done, void *arg)
 {
-	static const char sql[] =
-	    "SELECT o.id, o.lon, o.lat,"
-	    " max(c.counter_key) FILTER (WHERE substr(c.counter_key, 10, 1) = 'S'),"
-	    " w.weight_g, w.volume_ml"
-	    " FROM orders o JOIN order_capacity c ON c.order_id = o.id"
-	    " CROSS JOIN LATERAL (SELECT coalesce(sum(l.qty * s.weight_g), 0)::bigint AS weight_g,"
-	    "  coalesce(sum(l.qty * s.volume_ml), 0)::bigint AS volume_ml"
-	    "  FROM order_lines l JOIN skus s ON s.sku = l.sku WHERE l.order_id = o.id) w"
-	    " WHERE c.station_id = $1 AND c.counter_key = ANY ($2::text[]) AND NOT c.released"
-	    "  AND o.station_id = $1 AND o.status = 'allocated'"
-	    " GROUP BY o.id, w.weight_g, w.volume_ml ORDER BY o.id LIMIT $3";
-	char keys[2048]; /* the wave and its slots: 14-byte keys, a few dozen at most */
-	char limit[16];
+	char stale[16];
+	unsigned char rnd[8];
 	struct dm_wave_planner *p = calloc(1, sizeof *p);
 	if (p == NULL || d->pg == NULL) {
 		free(p);
@@ -501,10 +566,17 @@ dm_wave_planner_start(struct dm_daemon *d, const struct dm_wave_planner_target *
 	p->t = *target;
 	p->done = done;
 	p->arg = arg;
-	dm_wave_planner_keys(target, keys, sizeof keys);
-	snprintf(limit, sizeof limit, "%d", DM_WAVE_PLANNER_MAX_STOPS + 1);
-	const char *params[] = {p->t.station, keys, limit};
-	if (dm_pg_query(d->pg, sql, 3, params, dm_wave_planner_loaded, p) != 0) {
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		free(p);
+		return -1;
+	}
+	int n = snprintf(p->run_id, sizeof p->run_id, "run_");
+	for (size_t i = 0; i < sizeof rnd; i++)
+		n += snprintf(p->run_id + n, sizeof p->run_id - (size_t)n, "%02x", rnd[i]);
+	snprintf(stale, sizeof stale, "%d", DM_WAVE_PLANNER_STALE_S);
+	const char *params[] = {p->t.station, p->t.wave_key, p->run_id, stale};
+	if (dm_pg_query(d->pg, "SELECT plan_run_claim($1, $2, $3, $4)", 4, params,
+			dm_wave_planner_claimed, p) != 0) {
 		free(p);
 		return -1;
 	}

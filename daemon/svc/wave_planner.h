@@ -45,7 +45,12 @@ enum dm_wave_planner_status {
 	DM_WAVE_PLANNER_NOT_STORED,  /* the store answered without a plan */
 	DM_WAVE_PLANNER_UNAVAILABLE, /* PostgreSQL or the worker pool unavailable, out of
 				      * memory, or the daemon is stopping */
+	DM_WAVE_PLANNER_RUNNING,     /* another run (of any daemon) plans this wave now:
+				      * running names it */
 };
+
+/* A claim on a wave's planning older than this is a dead daemon's. */
+#define DM_WAVE_PLANNER_STALE_S 120
 
 /* Outcome. doc/len: the stored plan document (JSON text) when status is
  * DM_WAVE_PLANNER_OK, else detail says why (text fit for a client). Both
@@ -55,6 +60,7 @@ struct dm_wave_planner_result {
 	const char *detail;
 	const char *doc;
 	size_t len;
+	const char *running; /* DM_WAVE_PLANNER_RUNNING: the running plan's id */
 };
 
 typedef void dm_wave_planner_done_fn(const struct dm_wave_planner_result *res, void *arg);

@@ -57,6 +57,7 @@ ROUTES = {
     ("PUT", "/v1/warehouses/{id}/stock/{sku}"): ({"admin", "warehouse"},
                                                  "/v1/warehouses/{wh}/stock/SKU-00007",
                                                  {"on_hand": 500}),
+    ("GET", "/v1/admin/stock-ledger"): ({"admin"}, "/v1/admin/stock-ledger?limit=5", None),
     ("GET", "/v1/warehouses/{id}/stock"): ({"admin", "warehouse"},
                                            "/v1/warehouses/{wh}/stock?limit=2", None),
     ("POST", "/v1/stations/{id}/waves/{key}/plan"): ({"admin", "station"},
@@ -182,6 +183,19 @@ def test_writes_are_audited_with_the_token_id_never_the_token(w):
                      None), what="the audit line")
     assert who["id"] in line and "authz warehouse" in line and "-> 200" in line, line
     assert tokens["warehouse"] not in d.log()
+    # The change is in the stock ledger with who, why, from and to; admin reads it.
+    r = d.request("PUT", f"/v1/warehouses/{WH_IN}/stock/SKU-00009",
+                  body={"on_hand": 80, "reason": "cycle count"}, token=tokens["warehouse"])
+    assert r.status == 200, r
+    led = d.get(f"/v1/admin/stock-ledger?warehouse={WH_IN}&sku=SKU-00009&limit=1").json()
+    e = led["entries"][0]
+    assert (e["actor"], e["actor_label"], e["old_on_hand"], e["new_on_hand"], e["reason"]) == \
+        (who["id"], "authz warehouse", 77, 80, "cycle count"), e
+    assert led["next"] == e["seq"], led  # a full page: older entries follow
+    older = d.get(f"/v1/admin/stock-ledger?warehouse={WH_IN}&sku=SKU-00009&before={e['seq']}")
+    assert [x["new_on_hand"] for x in older.json()["entries"]][0] == 77, older
+    assert d.get("/v1/admin/stock-ledger", token=tokens["warehouse"]).status == 403
+    assert d.get("/v1/admin/stock-ledger?limit=0").status == 422
     # Reads are not audited; order-service writes are not either.
     d.get(f"/v1/warehouses/{WH_IN}/stock?limit=1", token=tokens["warehouse"])
     assert not [l for l in d.log().splitlines() if " audit: " in l and "GET " in l]

@@ -186,11 +186,11 @@ def test_changed_sql_file_is_reapplied_and_unchanged_is_not(w):
     # One file changed (it now also comments its function): only it is applied again.
     path = os.path.join(sql, "stock_set.sql")
     with open(path, "a") as f:
-        f.write("COMMENT ON FUNCTION stock_set(text, text, integer) IS 'edited by the test';\n")
+        f.write("COMMENT ON FUNCTION stock_set(text, text, integer, text, text) IS 'edited by the test';\n")
     r = ctl_migrate(dsn, mig)
     assert r.returncode == 0 and told(r, "defined") == ["stock_set.sql"], r
     assert "1 defined now" in r.stdout, r.stdout
-    assert w.pg.psql("sqlfiles", "SELECT obj_description('stock_set(text,text,integer)'"
+    assert w.pg.psql("sqlfiles", "SELECT obj_description('stock_set(text,text,integer,text,text)'"
                                  "::regprocedure)") == "edited by the test"
     after = recorded(w, "sqlfiles")
     assert after["stock_set.sql"][0] == hashlib.md5(open(path, "rb").read()).hexdigest()

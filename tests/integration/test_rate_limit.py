@@ -69,5 +69,16 @@ def test_each_daemon_limits_alone_while_redis_is_down(w):
         w.redis.start()
 
 
+def test_failed_token_attempts_are_throttled_per_address(w):
+    """Guessing tokens: requests refused 401 count against the client
+    address's public limit, and past it are answered 429."""
+    d = w.daemon(extra_conf="[rate_limit]\npublic_per_s = 5\n")
+    statuses = [d.get("/v1/stations", token="dsp_admin_" + "A" * 43).status for _ in range(30)]
+    assert statuses[0] == 401 and 429 in statuses, statuses
+    assert statuses.count(401) <= 10, statuses  # at most two windows' worth
+    # A valid token is not held back by the address's failures.
+    assert d.get("/v1/stations").status != 429
+
+
 if __name__ == "__main__":
     harness.run(globals())

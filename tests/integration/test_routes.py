@@ -197,5 +197,25 @@ def test_sigterm_with_a_plan_in_flight(w):
     assert stored == "1", stored
 
 
+def test_one_plan_per_wave_in_flight(w):
+    """A wave being planned (here by a run another daemon holds) answers a
+    second plan 409 plan-running with the running plan's id; a claim left by
+    a daemon that died (older than the stale bound) is taken over; a finished
+    run releases its claim."""
+    d = ready_daemon(w)
+    st = d.get(f"/v1/locate?{TIANANMEN}").json()["station"]["id"]
+    wave = "20300108-W1300"
+    w.pg.psql("dispatchd", "INSERT INTO plan_runs (station_id, wave_key, run_id) VALUES "
+                           f"('{st}', '{wave}', 'run_00000000000000aa')")
+    r = d.request("POST", f"/v1/stations/{st}/waves/{wave}/plan")
+    assert r.status == 409 and r.json()["type"] == "urn:dispatchd:problem:plan-running", r
+    assert r.json()["running_plan"] == "run_00000000000000aa" and r.headers["retry-after"], r
+    w.pg.psql("dispatchd", "UPDATE plan_runs SET started_at = now() - interval '10 minutes'")
+    r = d.request("POST", f"/v1/stations/{st}/waves/{wave}/plan")
+    assert r.status == 200, r
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM plan_runs") == "0",
+                       what="the finished run's claim released")
+
+
 if __name__ == "__main__":
     harness.run(globals())

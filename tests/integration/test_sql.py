@@ -93,7 +93,7 @@ def test_concurrent_commits_never_oversell(w):
     w.pg.psql("commits", "INSERT INTO areas (kind, id, name, props, geom, area_m2) VALUES "
               "('rdc', 'W1', 'RDC', '{}', ST_Multi(ST_MakeEnvelope(116, 39, 117, 40, 4326)), 1); "
               "INSERT INTO skus (sku, name, category, weight_g, volume_ml) "
-              "VALUES ('A', 'A', 't', 1, 1); SELECT stock_set('W1', 'A', 10)", user="dispatchd")
+              "VALUES ('A', 'A', 't', 1, 1); SELECT stock_set('W1', 'A', 10, 'test')", user="dispatchd")
 
     def call(batch):
         return f"SELECT intake_commit('{json.dumps(batch)}'::jsonb);\n"
