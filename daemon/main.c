@@ -264,15 +264,16 @@ dm_main_teardown(struct dm_daemon *d)
 	d->pg = NULL;
 	dm_tokens_free(d->tokens); /* after the pool: its failing callbacks reach the cache */
 	d->tokens = NULL;
-	dm_rds_free(d->rds);
-	d->rds = NULL;
-	dm_rate_limit_free(d->rate_limit); /* after Redis: its pending syncs complete into it */
-	d->rate_limit = NULL;
-	/* After the pool: its pending queries have called back by now. */
+	/* After the pool (its pending queries have called back by now) and
+	 * before Redis: the orders they fail give their gated counts back. */
 	dm_order_committer_free(d->committer);
 	d->committer = NULL;
 	dm_stock_hints_free(d->hints);
 	d->hints = NULL;
+	dm_rds_free(d->rds);
+	d->rds = NULL;
+	dm_rate_limit_free(d->rate_limit); /* after Redis: its pending syncs complete into it */
+	d->rate_limit = NULL;
 	dm_work_free(d->work);
 	if (d->http != NULL)
 		evhttp_free(d->http);

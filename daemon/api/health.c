@@ -6,6 +6,7 @@
 
 #include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
+#include "daemon/base/reload.h"
 #include "daemon/svc/areas.h"
 #include "daemon/svc/rate_limit.h"
 #include "daemon/svc/tokens.h"
@@ -32,7 +33,7 @@ dm_api_health_readyz(struct dm_req *r)
 	/* Without the token table no request but health can be authorised. */
 	struct dm_tokens_stats ts;
 	dm_tokens_stats_get(d->tokens, &ts);
-	bool ready = pg_up && rds_up && ts.loaded && !d->draining;
+	bool ready = pg_up && rds_up && ts.loaded && d->cfg->token_key_set && !d->draining;
 	struct dm_areas_snap *geo = dm_areas_current(d);
 	size_t stations = dm_areas_station_count(geo);
 	dm_areas_unref(geo);

@@ -176,6 +176,33 @@ ctl_migrate_exec(PGconn *conn, const char *what, const char *sql, int n, const c
 	return ctl_migrate_exec_q(conn, what, sql, n, params, keep, NULL);
 }
 
+/* Refuse a database migrated by a newer release: applying this folder's
+ * (older) SQL function files would put back functions its schema outgrew.
+ * Returns 0, or -1 after saying which migration is unknown here. */
+static int
+ctl_migrate_newer(PGconn *conn, const struct ctl_migrate_file *files, int n)
+{
+	PGresult *res = NULL;
+	char known[16];
+	snprintf(known, sizeof known, "%d", n > 0 ? files[n - 1].version : 0);
+	const char *p[] = {known};
+	if (ctl_migrate_exec(conn, "reading schema_migrations",
+			     "SELECT version, name FROM schema_migrations WHERE version > $1::integer "
+			     "ORDER BY version LIMIT 1",
+			     1, p, &res) != 0)
+		return -1;
+	int rc = 0;
+	if (PQntuples(res) > 0) {
+		fprintf(stderr,
+			"dispatchctl: the database has migration %s (%s), newer than this release's "
+			"last (%s): run the dispatchctl of that release; nothing was changed\n",
+			PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), known);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* Apply one numbered migration unless already recorded, inside the caller's
  * transaction. Returns 1 applied, 0 skipped, -1 error (said why). */
 static int
@@ -371,6 +398,8 @@ ctl_migrate_main(int argc, char **argv)
 			     " name text PRIMARY KEY, checksum text NOT NULL,"
 			     " applied_at timestamptz NOT NULL DEFAULT now())",
 			     0, NULL, NULL) != 0)
+		goto rollback;
+	if (ctl_migrate_newer(conn, migrations, n) != 0)
 		goto rollback;
 	for (int i = 0; i < n; i++) {
 		int r = ctl_migrate_one(conn, set.migrations_dir, &migrations[i]);

@@ -454,7 +454,7 @@ int
 dm_pg_query(struct dm_pg *pg, const char *sql, int nparams, const char *const *params,
 	    dm_pg_done_fn *done, void *arg)
 {
-	if (pg->closing || !dm_pg_up(pg) || pg->queued >= DM_PG_QUEUE_MAX)
+	if (pg == NULL || pg->closing || !dm_pg_up(pg) || pg->queued >= DM_PG_QUEUE_MAX)
 		return -1;
 	struct dm_pg_query *q = dm_pg_query_new(pg, sql, nparams, params);
 	if (q == NULL)

@@ -45,6 +45,7 @@ void dm_pg_configure(struct dm_pg *pg, const struct cfg *cfg);
 /* Queue sql with nparams text parameters (copied; NULL means SQL NULL).
  * Returns 0 and later calls done exactly once, or -1 at once (done is never
  * called) when no connection is up or the queue is full. */
+/* (pg may be NULL, after shutdown: -1.) */
 int dm_pg_query(struct dm_pg *pg, const char *sql, int nparams, const char *const *params,
 		dm_pg_done_fn *done, void *arg);
 

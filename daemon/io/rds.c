@@ -180,7 +180,7 @@ int
 dm_rds_command(struct dm_rds *rds, int argc, const char **argv, const size_t *argvlen,
 	       dm_rds_done_fn *done, void *arg)
 {
-	if (rds->closing || rds->state != DM_RDS_UP || rds->ac == NULL)
+	if (rds == NULL || rds->closing || rds->state != DM_RDS_UP || rds->ac == NULL)
 		return -1;
 	return dm_rds_send(rds, argc, argv, argvlen, done, arg, false);
 }

@@ -31,7 +31,7 @@ struct dm_rate_limit {
 	struct dm_rate_limit_entry *buckets[DM_RATE_LIMIT_BUCKETS];
 	size_t nentries;
 	uint64_t refused_total;
-	bool warned_full;
+	int64_t warned_full_s; /* the second the table-full warning was last logged */
 };
 
 /* One push to Redis: the entry is looked up again on the reply (it may
@@ -79,11 +79,13 @@ dm_rate_limit_allow(struct dm_rate_limit *rl, enum dm_rate_class cls, const char
 	struct dm_rate_limit_entry *e = *p;
 	if (e == NULL) {
 		if (rl->nentries >= DM_RATE_LIMIT_MAX_CALLERS || (e = calloc(1, sizeof *e)) == NULL) {
-			if (!rl->warned_full)
+			/* Once a minute at most: a flood must not flood the journal. */
+			if (now_s - rl->warned_full_s >= 60) {
 				dm_log_warning("http", "rate limit table full (%d callers): not limiting "
 						       "new callers this second",
 					       DM_RATE_LIMIT_MAX_CALLERS);
-			rl->warned_full = true;
+				rl->warned_full_s = now_s;
+			}
 			return true;
 		}
 		e->cls = cls;
@@ -172,7 +174,6 @@ dm_rate_limit_tick_cb(evutil_socket_t fd, short what, void *arg)
 			p = &e->next;
 		}
 	}
-	rl->warned_full = false;
 }
 
 struct dm_rate_limit *

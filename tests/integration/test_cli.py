@@ -160,6 +160,22 @@ def test_edited_migration_is_refused(w):
     assert r.returncode == 1 and "changed after it was applied" in r.stderr, r
 
 
+def test_an_older_release_refuses_a_newer_database(w):
+    """The database went through a migration this folder does not have (a
+    newer release migrated it): an older dispatchctl must not put its older
+    SQL function files back over the newer schema."""
+    d, _ = copy_data(w, "older")
+    last = sorted(f for f in os.listdir(d) if f.endswith(".sql"))[-1]
+    os.remove(os.path.join(d, last))
+    before = w.pg.psql("dispatchd", "SELECT string_agg(name || checksum, ',' ORDER BY name) "
+                                    "FROM schema_functions")
+    r = subprocess.run([DISPATCHCTL, "migrate", "--dsn", w.pg.dsn, "--dir", d],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "newer than this release" in r.stderr and last in r.stderr, r
+    assert w.pg.psql("dispatchd", "SELECT string_agg(name || checksum, ',' ORDER BY name) "
+                                  "FROM schema_functions") == before
+
+
 def test_failed_migration_applies_nothing(w):
     d, _ = copy_data(w, "bad")
     with open(os.path.join(d, "999_broken.sql"), "w") as f:

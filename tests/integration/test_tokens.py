@@ -319,7 +319,12 @@ def test_without_a_key_no_token_is_accepted(w):
     token, _ = create(w, "--role", "admin")
     d = daemon(w, key=False)
     assert "token_key_file is not set" in d.log()
-    time.sleep(2.5)  # a refresh has run: still no token accepted
+    # A refresh has run (the table is loaded), yet no token can be accepted,
+    # so the daemon is not ready: a load balancer sends it nothing.
+    harness.wait_until(lambda: d.get("/readyz", token=None).json()["checks"]["tokens"]["loaded"],
+                       what="the token table read")
+    r = d.get("/readyz", token=None)
+    assert r.status == 503 and r.json()["status"] == "not ready", r
     r = whoami(d, token)
     assert r.status == 503 and r.json()["type"] == "urn:dispatchd:problem:not-ready", r
     r = d.request("POST", "/v1/admin/tokens", body={"role": "admin"})
