@@ -93,9 +93,13 @@ bench_daemon_start() {
 	rm -f "$work/token.key"
 	"$BUILD_DIR/dispatchctl" tokens init-key "$work/token.key" >/dev/null
 	BENCH_TOKEN=$("$BUILD_DIR/dispatchctl" tokens create --role order_service --label bench \
-		--expires 1d --dsn "$dsn" --key-file "$work/token.key" | sed -n 's/^token //p')
+		--expires 1d --dsn "$dsn" --key-file "$work/token.key" 2>>"$work/tokens.err" |
+		sed -n 's/^token //p')
 	BENCH_ADMIN_TOKEN=$("$BUILD_DIR/dispatchctl" tokens create --role admin --label bench-admin \
-		--expires 1d --dsn "$dsn" --key-file "$work/token.key" | sed -n 's/^token //p')
+		--expires 1d --dsn "$dsn" --key-file "$work/token.key" 2>>"$work/tokens.err" |
+		sed -n 's/^token //p')
+	[ -n "$BENCH_TOKEN" ] && [ -n "$BENCH_ADMIN_TOKEN" ] ||
+		{ echo "bench: cannot create tokens (see $work/tokens.err)" >&2; return 1; }
 	export BENCH_TOKEN BENCH_ADMIN_TOKEN
 	cat >"$work/dispatchd.conf" <<CONF
 [server]
