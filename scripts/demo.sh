@@ -26,6 +26,8 @@ migrations_dir = $ROOT/data/migrations
 token_key_file = $RUN_DIR/token.key
 CONF
 
+# The key that hashes the API tokens: made once, kept across demos.
+[ -f "$RUN_DIR/token.key" ] || "$BUILD_DIR/dispatchctl" tokens init-key "$RUN_DIR/token.key"
 "$BUILD_DIR/dispatchd" --check-config -c "$CONF"
 "$BUILD_DIR/dispatchctl" migrate -c "$CONF"
 # The Beijing sample network: districts (dirty, repaired on import), then the
@@ -37,9 +39,7 @@ for kind in district station warehouse; do
 done
 # The sample catalogue (268 SKUs) and the warehouses' stock.
 "$BUILD_DIR/dispatchctl" seed --catalogue "$ROOT/data/catalogue" -c "$CONF"
-# Tokens: the key that hashes them (kept across demos), and for this demo an
-# admin token and the order service's, each shown once (docs/operations.md).
-[ -f "$RUN_DIR/token.key" ] || "$BUILD_DIR/dispatchctl" tokens init-key "$RUN_DIR/token.key"
+# For this demo an admin token and the order service's (docs/operations.md).
 ADMIN_TOKEN=$("$BUILD_DIR/dispatchctl" tokens create --role admin --label "make demo admin" \
 	--expires 7d -c "$CONF" | sed -n 's/^token //p')
 TOKEN=$("$BUILD_DIR/dispatchctl" tokens create --role order_service --label "make demo shop" \
