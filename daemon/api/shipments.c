@@ -276,10 +276,11 @@ dm_api_shipments_scan(struct dm_req *r)
 	}
 	const char *params[] = {r->params[0], r->params[1], s.event, s.at, s.place,
 				dm_admission_actor(r), role, scope, key};
-	(void)dm_req_pg_query(r,
-			      "SELECT shipment_scan($1, $2::integer, $3, nullif($4, '')::timestamptz, "
-			      "$5, $6, $7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), $9)",
-			      9, params, DM_REQ_PG_WRITE, dm_api_shipments_scan_done);
+	(void)dm_req_pg_query(
+		r,
+		"SELECT shipment_scan($1, $2::integer, $3, nullif($4, '')::timestamptz, $5, $6, "
+		"$7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), $9)",
+		9, params, DM_REQ_PG_WRITE, dm_api_shipments_scan_done);
 	free(scope);
 	json_decref(body);
 }

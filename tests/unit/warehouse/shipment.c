@@ -88,7 +88,8 @@ shipment_everything_else_is_illegal(void **state)
 	int illegal = 0;
 	for (int f = 0; f < WH_SHIPMENT_STATE_COUNT; f++) {
 		for (int e = 0; e < WH_SHIPMENT_STATE_COUNT; e++) {
-			if (f == e || is_legal((enum wh_shipment_state)f, (enum wh_shipment_state)e))
+			enum wh_shipment_state from = (enum wh_shipment_state)f;
+			if (f == e || is_legal(from, (enum wh_shipment_state)e))
 				continue;
 			enum wh_shipment_state to = WH_SHIPMENT_STATE_COUNT;
 			assert_int_equal(wh_shipment_next((enum wh_shipment_state)f,
