@@ -502,7 +502,7 @@ static const char dm_wave_planner_orders_sql[] =
     "  coalesce(sum(l.qty * s.volume_ml), 0)::bigint AS volume_ml"
     "  FROM order_lines l JOIN skus s ON s.sku = l.sku WHERE l.order_id = o.id) w"
     " WHERE c.station_id = $1 AND c.counter_key = ANY ($2::text[]) AND NOT c.released"
-    "  AND o.station_id = $1 AND o.status = 'allocated'"
+    "  AND o.station_id = $1 AND o.status <> 'cancelled'"
     " GROUP BY o.id, w.weight_g, w.volume_ml ORDER BY o.id LIMIT $3";
 
 /* The wave's planning is ours: read its orders. */

@@ -21,7 +21,7 @@ BEGIN
 		RETURN jsonb_build_object('r', 'ok', 'order', order_doc(p_id), 'stock', '[]'::jsonb);
 	END IF;
 	SELECT jsonb_agg(seq ORDER BY seq) INTO gone FROM shipments
-	 WHERE order_id = p_id AND status NOT IN ('allocated', 'picked');
+	 WHERE order_id = p_id AND status NOT IN ('allocated', 'picked', 'packed');
 	IF gone IS NOT NULL THEN
 		RETURN jsonb_build_object('r', 'shipped', 'shipments', gone);
 	END IF;

@@ -66,7 +66,17 @@ ROUTES = {
     ("GET", "/v1/stations/{id}/waves/{key}/routes"): ({"admin", "station"},
                                                       f"/v1/stations/{{st}}/waves/{WAVE}/routes",
                                                       None),
+    # Scans: the order and body depend on the caller (see scan_request); the
+    # fresh order's shipment is from WH_IN to ST_IN, so the _out twins get 404.
+    ("POST", "/v1/shipments/{order}/{seq}/events"): ({"admin", "warehouse", "station"},
+                                                     "/v1/shipments/{order_id}/1/events",
+                                                     "scan"),
+    ("POST", "/v1/shipments/events"): ({"admin", "warehouse", "station"},
+                                       "/v1/shipments/events", "scan"),
 }
+# Routes whose scope is the shipment's warehouse or its order's station, not
+# a path segment: out-of-scope callers get 404 from the query.
+SCOPED_BY_SHIPMENT = {("POST", "/v1/shipments/{order}/{seq}/events")}
 METHOD_BITS = {"GET": "EVHTTP_REQ_GET", "HEAD": "EVHTTP_REQ_HEAD", "POST": "EVHTTP_REQ_POST",
                "PUT": "EVHTTP_REQ_PUT", "DELETE": "EVHTTP_REQ_DELETE"}
 
@@ -111,10 +121,44 @@ def prepare(w):
     return d, tokens
 
 
-def send(d, token, method, path, body, n):
+# What scan rows order: in bj-st-001's district, a SKU that of the Beijing
+# warehouses only bj-fdc-01 stocks (66 units), so the shipment is WH_IN's
+# and ST_IN's.
+DONGCHENG = {"lat": 39.936261, "lon": 116.441397}
+SCAN_SKU = "SKU-00033"
+
+
+def scan_request(d, role, path, n):
+    """A scan legal for role on a fresh order from WH_IN to ST_IN: a
+    station's arrived_at_station needs the shipment to have left its
+    warehouse first (scanned by admin); anyone else scans picked. Returns
+    (url, body, headers)."""
+    o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"authz-scan-o{n}",
+                                                  customer=DONGCHENG,
+                                                  lines=[{"sku": SCAN_SKU, "qty": 1}]),
+                  headers={"Idempotency-Key": f"authz-scan-o{n}"})
+    assert o.status == 201, o
+    order = o.json()
+    assert (order["shipments"][0]["warehouse"], order["station"]["id"]) == (WH_IN, ST_IN), order
+    event = "picked"
+    if role == "station":
+        for step in ("picked", "packed", "departed_warehouse"):
+            r = d.request("POST", f"/v1/shipments/{order['id']}/1/events", body={"event": step},
+                          headers={"Idempotency-Key": f"authz-prep-{n}-{step}"})
+            assert r.status == 200, r
+        event = "arrived_at_station"
+    if path == "/v1/shipments/events":
+        return path, {"scans": [{"order": order["id"], "seq": 1, "event": event,
+                                 "key": f"authz-scan-{n}"}]}, None
+    return (path.format(order_id=order["id"]), {"event": event},
+            {"Idempotency-Key": f"authz-scan-{n}"})
+
+
+def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
         body = dict(body, external_id=body["external_id"].format(n=n))
-    headers = {"Idempotency-Key": f"authz-{n}"} if path == "/v1/orders" else None
+    if path == "/v1/orders":
+        headers = {"Idempotency-Key": f"authz-{n}"}
     return d.request(method, path, body=body, headers=headers, token=token)
 
 
@@ -137,15 +181,20 @@ def test_every_route_against_every_role(w):
             role = caller.split("_out")[0] if caller.endswith("_out") else caller
             out_of_scope = caller.endswith("_out")
             ids = fresh_ids()
-            url = path.format(wh=WH_IN, st=ST_IN, **ids)
-            r = send(d, token, method, url, body, next(seq))
+            n, headers, req = next(seq), None, body
+            if body == "scan":
+                url, req, headers = scan_request(d, role, path, n)
+            else:
+                url = path.format(wh=WH_IN, st=ST_IN, **ids)
+            r = send(d, token, method, url, req, n, headers)
             if who == PUBLIC:
                 want = "2xx"
             elif caller == "none":
                 want = 401
             elif who != ANY and role not in who:
                 want = 403
-            elif out_of_scope and "{" in path and ("{wh}" in path or "{st}" in path):
+            elif out_of_scope and ("{wh}" in path or "{st}" in path or
+                                   (method, pattern) in SCOPED_BY_SHIPMENT):
                 want = 404
             else:
                 want = "2xx"

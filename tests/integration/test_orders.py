@@ -298,7 +298,7 @@ def test_cancel_releases_until_the_shipment_leaves(w):
     assert events[2]["detail"]["released"] == [{"w": RDC, "sku": sku, "qty": 4, "available": 10}]
     # Once the parcel has left the warehouse it is too late.
     o2 = post(d, order_body([(sku, 2)])).json()
-    sql(w, f"UPDATE shipments SET status = 'left_warehouse' WHERE order_id = '{o2['id']}'")
+    sql(w, f"UPDATE shipments SET status = 'departed_warehouse' WHERE order_id = '{o2['id']}'")
     r = d.request("POST", f"/v1/orders/{o2['id']}/cancel")
     assert r.status == 409 and r.json()["shipments"] == [1], r
     assert stock_row(w, RDC, sku) == (10, 2, 8)

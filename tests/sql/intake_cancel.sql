@@ -51,7 +51,7 @@ SELECT is((SELECT count(*)::integer FROM order_events WHERE order_id = 'O-k1' AN
 
 -- 3. Unknown, and shipped.
 SELECT is(intake_cancel('O-nobody', 'x'), '{"r": "not_found"}'::jsonb, 'an unknown order is not_found');
-UPDATE shipments SET status = 'left_warehouse' WHERE order_id = 'O-k2';
+UPDATE shipments SET status = 'departed_warehouse' WHERE order_id = 'O-k2';
 SELECT is(intake_cancel('O-k2', 'too late'), '{"r": "shipped", "shipments": [1]}'::jsonb,
 	  'an order whose shipment left is not cancelled');
 SELECT is(pg_temp.level('W1', 'A'), '10/1/9', 'and keeps its reservation');
