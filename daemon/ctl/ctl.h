@@ -34,4 +34,12 @@ struct ctl_settings {
  * *next_arg is the index of the first argument that is not an option. */
 int ctl_settings(int argc, char **argv, struct ctl_settings *out, int *next_arg);
 
+struct dm_cfg_snap;
+
+/* The same resolution from options already parsed (each may be NULL). When
+ * keep is given and a config file was read, *keep is its snapshot with one
+ * reference for the caller (dm_cfg_snap_unref), else NULL. */
+int ctl_settings_resolve(const char *config, const char *dsn_flag, const char *dir_flag,
+			 const char *sql_flag, struct ctl_settings *out, struct dm_cfg_snap **keep);
+
 #endif

@@ -65,6 +65,15 @@ ctl_settings(int argc, char **argv, struct ctl_settings *out, int *next_arg)
 		}
 	}
 	*next_arg = optind;
+	return ctl_settings_resolve(config, dsn_flag, dir_flag, sql_flag, out, NULL);
+}
+
+int
+ctl_settings_resolve(const char *config, const char *dsn_flag, const char *dir_flag,
+		     const char *sql_flag, struct ctl_settings *out, struct dm_cfg_snap **keep)
+{
+	if (keep != NULL)
+		*keep = NULL;
 	struct cfg *defaults = cfg_new_defaults();
 	if (defaults == NULL)
 		return -1;
@@ -83,7 +92,10 @@ ctl_settings(int argc, char **argv, struct ctl_settings *out, int *next_arg)
 		snprintf(out->migrations_dir, sizeof out->migrations_dir, "%s",
 			 snap->cfg->migrations_dir);
 		snprintf(out->sql_dir, sizeof out->sql_dir, "%s", snap->cfg->sql_dir);
-		dm_cfg_snap_unref(snap);
+		if (keep != NULL)
+			*keep = snap;
+		else
+			dm_cfg_snap_unref(snap);
 	} else if (getenv("DISPATCH_PG_DSN") != NULL) {
 		snprintf(out->dsn, sizeof out->dsn, "%s", getenv("DISPATCH_PG_DSN"));
 	}

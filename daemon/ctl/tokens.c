@@ -97,32 +97,19 @@ ctl_tokens_parse(int argc, char **argv, struct ctl_tokens_opts *o, int *next)
 	return 0;
 }
 
-/* The DSN (flags, then environment, then file, then the default) and, when
- * want_key, the token key (--key-file, else the file's [auth] token_key_file). */
+/* The DSN (resolved as every subcommand does, ctl_settings_resolve) and,
+ * when want_key, the token key (--key-file, else the file's [auth]
+ * token_key_file). */
 static int
 ctl_tokens_settings(const struct ctl_tokens_opts *o, char *dsn, size_t cap, bool want_key,
 		    unsigned char key[DM_TOKEN_KEY_BYTES])
 {
 	struct dm_cfg_snap *snap = NULL;
-	struct cfg_err err;
+	struct ctl_settings set;
 	int rc = -1;
-	if (o->config != NULL) {
-		snap = dm_reload_load(o->config, &err);
-		if (snap == NULL) {
-			fprintf(stderr, "dispatchctl: %s line %d: %s\n", o->config, err.line, err.msg);
-			return -1;
-		}
-		snprintf(dsn, cap, "%s", snap->cfg->pg_dsn);
-	} else {
-		struct cfg *defaults = cfg_new_defaults();
-		if (defaults == NULL)
-			return -1;
-		const char *env = getenv("DISPATCH_PG_DSN");
-		snprintf(dsn, cap, "%s", env != NULL ? env : defaults->pg_dsn);
-		cfg_free(defaults);
-	}
-	if (o->dsn != NULL)
-		snprintf(dsn, cap, "%s", o->dsn);
+	if (ctl_settings_resolve(o->config, o->dsn, NULL, NULL, &set, &snap) != 0)
+		return -1;
+	snprintf(dsn, cap, "%s", set.dsn);
 	if (!want_key) {
 		rc = 0;
 	} else if (o->key_file != NULL) {
