@@ -142,28 +142,41 @@ out:
 	json_decref(items);
 }
 
-static void
-dm_api_stock_list(struct dm_req *r)
+/* The page size of a listing from its `limit` query value (NULL: the
+ * default) into out as text. Returns 0, or -1 after adding the error. */
+static int
+dm_api_stock_limit(const char *limit_s, char out[16], json_t *errors)
 {
-	const char *after = dm_req_query(r, "after");
-	const char *limit_s = dm_req_query(r, "limit");
-	char limit[16];
 	long n = DM_H_STOCK_PAGE_DEFAULT;
-	if (!dm_order_body_valid_id(r->params[0])) {
-		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such warehouse", NULL);
-		return;
-	}
 	if (limit_s != NULL) {
 		char *end;
 		n = strtol(limit_s, &end, 10);
 		if (*limit_s == '\0' || *end != '\0' || n < 1 || n > DM_H_STOCK_PAGE_MAX) {
-			dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
-				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "limit",
-						 "message", "must be an integer in 1..1000"));
-			return;
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "limit",
+								"message", "must be an integer in 1..1000"));
+			return -1;
 		}
 	}
-	snprintf(limit, sizeof limit, "%ld", n);
+	snprintf(out, 16, "%ld", n);
+	return 0;
+}
+
+static void
+dm_api_stock_list(struct dm_req *r)
+{
+	const char *after = dm_req_query(r, "after");
+	char limit[16];
+	if (!dm_order_body_valid_id(r->params[0])) {
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such warehouse", NULL);
+		return;
+	}
+	json_t *errors = json_array();
+	if (dm_api_stock_limit(dm_req_query(r, "limit"), limit, errors) != 0) {
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
+			       json_pack("{s:o}", "errors", errors));
+		return;
+	}
+	json_decref(errors);
 	const char *params[] = {r->params[0], after != NULL ? after : "", limit};
 	(void)dm_req_pg_query(r,
 			      "SELECT EXISTS (SELECT 1 FROM warehouses WHERE id = $1), "
@@ -188,35 +201,30 @@ static void
 dm_api_stock_ledger(struct dm_req *r)
 {
 	const char *wh = dm_req_query(r, "warehouse"), *sku = dm_req_query(r, "sku");
-	const char *before = dm_req_query(r, "before"), *limit_s = dm_req_query(r, "limit");
+	const char *before = dm_req_query(r, "before");
 	char limit[16], before_buf[24];
-	long n = DM_H_STOCK_PAGE_DEFAULT;
 	long long b = 0;
 	char *end;
 	json_t *errors = json_array();
-	if (limit_s != NULL) {
-		n = strtol(limit_s, &end, 10);
-		if (*limit_s == '\0' || *end != '\0' || n < 1 || n > DM_H_STOCK_PAGE_MAX)
-			json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "limit",
-								"message", "must be an integer in 1..1000"));
-	}
+	(void)dm_api_stock_limit(dm_req_query(r, "limit"), limit, errors);
 	if (before != NULL) {
 		b = strtoll(before, &end, 10);
 		if (*before == '\0' || *end != '\0' || b < 1)
 			json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "before",
 								"message", "must be a ledger seq (>= 1)"));
 	}
-	if ((wh != NULL && !dm_order_body_valid_id(wh)) || (sku != NULL && !dm_order_body_valid_id(sku)))
-		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", wh != NULL &&
-							!dm_order_body_valid_id(wh) ? "warehouse" : "sku",
-							"message", "not an id"));
+	if (wh != NULL && !dm_order_body_valid_id(wh))
+		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "warehouse", "message",
+							"not an id"));
+	if (sku != NULL && !dm_order_body_valid_id(sku))
+		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "sku", "message",
+							"not an id"));
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
 			       json_pack("{s:o}", "errors", errors));
 		return;
 	}
 	json_decref(errors);
-	snprintf(limit, sizeof limit, "%ld", n);
 	snprintf(before_buf, sizeof before_buf, "%lld", b);
 	const char *params[] = {wh != NULL ? wh : "", sku != NULL ? sku : "", before_buf, limit};
 	(void)dm_req_pg_query(
