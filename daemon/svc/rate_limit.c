@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/base/daemon.h"
+#include "daemon/base/hash.h"
 #include "daemon/base/log.h"
 #include "daemon/io/rds.h"
 #include "daemon/svc/rate_limit.h"
@@ -48,20 +49,11 @@ static const char dm_rate_limit_lua[] =
 	"local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
 	"if v == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], 3) end return v";
 
-static uint64_t
-dm_rate_limit_hash(enum dm_rate_class cls, const char *who)
-{
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)cls; /* FNV-1a */
-	for (; *who != '\0'; who++)
-		h = (h ^ (unsigned char)*who) * 1099511628211ULL;
-	return h;
-}
-
 static struct dm_rate_limit_entry **
 dm_rate_limit_slot(struct dm_rate_limit *rl, enum dm_rate_class cls, const char *who)
 {
 	struct dm_rate_limit_entry **p =
-		&rl->buckets[dm_rate_limit_hash(cls, who) & (DM_RATE_LIMIT_BUCKETS - 1)];
+		&rl->buckets[dm_hash_str(who, (uint64_t)cls) & (DM_RATE_LIMIT_BUCKETS - 1)];
 	while (*p != NULL && ((*p)->cls != cls || strcmp((*p)->who, who) != 0))
 		p = &(*p)->next;
 	return p;

@@ -12,6 +12,7 @@
 
 #include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
+#include "daemon/base/hash.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
@@ -37,15 +38,6 @@ struct dm_stock_hints_fetch {
 	size_t n;
 	char skus[][DM_INTAKE_ID_MAX];
 };
-
-static uint64_t
-dm_stock_hints_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
 
 struct dm_stock_hints *
 dm_stock_hints_get(struct dm_daemon *d)
@@ -90,7 +82,7 @@ dm_stock_hints_free(struct dm_stock_hints *c)
 static struct dm_stock_hints_sku **
 dm_stock_hints_slot(const struct dm_stock_hints *c, const char *sku)
 {
-	struct dm_stock_hints_sku **p = &c->buckets[dm_stock_hints_hash(sku) & (c->nbuckets - 1)];
+	struct dm_stock_hints_sku **p = &c->buckets[dm_hash_str(sku, 0) & (c->nbuckets - 1)];
 	while (*p != NULL && strcmp((*p)->sku, sku) != 0)
 		p = &(*p)->next;
 	return p;
@@ -113,7 +105,7 @@ dm_stock_hints_grow(struct dm_stock_hints *c)
 		struct dm_stock_hints_sku *e = c->buckets[i], *next;
 		for (; e != NULL; e = next) {
 			next = e->next;
-			size_t k = dm_stock_hints_hash(e->sku) & (n - 1);
+			size_t k = dm_hash_str(e->sku, 0) & (n - 1);
 			e->next = b[k];
 			b[k] = e;
 		}
