@@ -120,3 +120,15 @@ CREATE TABLE courier_positions (
 	accuracy_m double precision,
 	received_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Waves that need a warm-start replan (a courier went off duty, a retry was
+-- added to a wave already planned, an urgent stop): anyone may insert a row
+-- (ON CONFLICT DO NOTHING); the wave scheduler (svc/wave_scheduler.c) takes
+-- rows with FOR UPDATE SKIP LOCKED, replans, and deletes them.
+CREATE TABLE wave_replans_due (
+	station_id text NOT NULL,
+	wave_key text NOT NULL CHECK (wave_key ~ '^[0-9]{8}-W[0-9]{4}$'),
+	reason text NOT NULL,
+	since timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (station_id, wave_key)
+);
