@@ -80,6 +80,9 @@ BEGIN
 		'at', to_char(v_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')));
 	IF res->>'r' = 'ok' AND nxt <> sh.status THEN
 		UPDATE shipments SET status = nxt WHERE order_id = p_order AND seq = p_seq;
+		IF nxt = 'departed_warehouse' THEN
+			PERFORM shipment_depart_stock(p_order, p_seq, p_actor);
+		END IF;
 		INSERT INTO order_events (order_id, shipment_seq, kind, at, detail)
 		VALUES (p_order, p_seq, p_event, v_at,
 			jsonb_build_object('actor', p_actor, 'role', p_role, 'from', sh.status,

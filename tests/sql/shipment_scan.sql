@@ -1,10 +1,11 @@
 -- pgTAP: shipment_next, shipment_scan and shipment_scan_batch
 -- (data/sql/shipment_*.sql): the lifecycle table, scans moving a shipment
 -- and its order, one event per move, replays, illegal moves naming the
--- state, scope, roles, and cancelling only until the warehouse is left.
+-- state, scope, roles, cancelling only until the warehouse is left, and
+-- the reservation consumed (with its ledger row) when it is left.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(38);
+SELECT plan(40);
 
 INSERT INTO got SELECT 'orders', intake_commit(jsonb_build_array(
 	pg_temp.entry('k1', '[{"w": "W1", "sku": "A", "qty": 1}, {"w": "W2", "sku": "A", "qty": 1}]'),
@@ -101,6 +102,11 @@ SELECT is(pg_temp.events('O-k2'), '-:created 1:allocated 1:picked 1:packed 1:dep
 	  'the events in scan order');
 SELECT is((SELECT at FROM order_events WHERE order_id = 'O-k2' AND kind = 'departed_warehouse'),
 	  '2026-11-22T19:00:00Z'::timestamptz, 'at the time given');
+SELECT is(pg_temp.level('W1', 'A'), '9/2/7',
+	  'the departure consumed its reservation: on hand and reserved down, available kept');
+SELECT is((SELECT actor || ' ' || old_on_hand || '->' || new_on_hand || ' ' || reason
+	     FROM stock_ledger WHERE reason LIKE 'departed%'),
+	  'tok_b 10->9 departed O-k2/1', 'with its ledger row naming the scanner and the shipment');
 SELECT is(shipment_scan_batch('[{"order": "O-k2", "seq": 1, "event": "arrived_at_station",
 	  "key": "b6"}]', 'tok_c', 'station', '{ST1}')->0->'shipment'->>'status',
 	  'arrived_at_station', 'the station receives it');
