@@ -29,12 +29,14 @@ def parse_roles(expr, roles):
     """`.roles` as a sorted tuple of names: DM_ROLE(X) | ..., DM_ROLES_ANY
     (every role), DM_ROLES_PUBLIC (("public",))."""
     expr = expr.strip()
+    while expr.startswith("(") and expr.endswith(")"):
+        expr = expr[1:-1].strip()
     if expr == "DM_ROLES_PUBLIC":
         return (PUBLIC,)
     if expr == "DM_ROLES_ANY":
         return tuple(sorted(roles))
     names = re.findall(r"DM_ROLE\(([A-Z_]+)\)", expr)
-    if not names or re.sub(r"DM_ROLE\([A-Z_]+\)|[\s|]", "", expr):
+    if not names or re.sub(r"DM_ROLE\([A-Z_]+\)|[\s|()]", "", expr):
         raise ValueError(f"cannot read .roles = {expr}")
     unknown = {n.lower() for n in names} - set(roles)
     if unknown:
@@ -42,16 +44,19 @@ def parse_roles(expr, roles):
     return tuple(sorted({n.lower() for n in names}))
 
 
-def _rows(array_text, roles, source):
-    """The routes of one `struct dm_route NAME[] = {...}` initializer."""
+def _rows(array_text, roles, source, method_bits, defines):
+    """The routes of one `struct dm_route NAME[] = {...}` initializer; a
+    value that is a macro of its file (#define NAME value) is expanded."""
     out = []
     for block in re.findall(r'\{\s*(\.methods(?:"[^"]*"|[^{}"])*)\}', array_text):
-        fields = dict((k, v.strip()) for k, v in
+        fields = dict((k, defines.get(v.strip(), v.strip())) for k, v in
                       re.findall(r"\.([a-z_]+)\s*=\s*(\"[^\"]*\"|[^,]+)", block))
         methods, pattern = fields["methods"], fields["pattern"].strip('"')
-        served = [m for m, bit in METHOD_BITS.items() if re.search(rf"\b{bit}\b", methods)]
-        if not served:
-            raise ValueError(f"{source}: cannot read .methods = {methods}")
+        bits = re.findall(r"\bEVHTTP_REQ_[A-Z]+\b", methods)
+        unknown = set(bits) - set(method_bits.values())
+        if not bits or unknown or re.sub(r"EVHTTP_REQ_[A-Z]+|[\s|]", "", methods):
+            raise ValueError(f"{source}: cannot read .methods = {methods} ({pattern})")
+        served = [m for m, bit in method_bits.items() if bit in bits]
         rroles = parse_roles(fields.get("roles", ""), roles)
         scope = int(fields.get("scope_param", "0"))
         for m in served:
@@ -59,11 +64,13 @@ def _rows(array_text, roles, source):
     return out
 
 
-def routes(source_dir, api_dir=None):
+def routes(source_dir, api_dir=None, method_bits=None):
     """Every route served: the rows of each table listed in
     daemon/api/tables.c (`&NAME`), found in api_dir (default daemon/api) as
     `const struct dm_route_table NAME = {ARRAY, ...}` and `struct dm_route
-    ARRAY[] = {...}`. A listed table that cannot be found is an error."""
+    ARRAY[] = {...}`. A listed table that cannot be found, or a method not
+    in method_bits (default METHOD_BITS), is an error."""
+    method_bits = method_bits or METHOD_BITS
     api_dir = api_dir or os.path.join(source_dir, "daemon", "api")
     roles = role_names(source_dir)
     tables_c = open(os.path.join(api_dir, "tables.c")).read()
@@ -78,13 +85,16 @@ def routes(source_dir, api_dir=None):
     for table in listed:
         found = False
         for name, text in sources.items():
-            m = re.search(rf"struct dm_route_table {table}\s*=\s*\{{\s*(\w+)", text)
+            m = re.search(rf"struct dm_route_table {table}\s*=\s*\{{\s*(?:\.routes\s*=\s*)?(\w+)",
+                          text)
             if m is None:
                 continue
             arr = re.search(rf"struct dm_route {m.group(1)}\[\]\s*=\s*\{{(.*?)\n\}};", text, re.S)
             if arr is None:
                 raise ValueError(f"{name}: no array {m.group(1)} for table {table}")
-            out += _rows(arr.group(1), roles, f"daemon/api/{name}")
+            defines = {k: v.strip() for k, v in
+                       re.findall(r"^#define\s+(\w+)\s+(.+?)\s*(?:/\*.*)?$", text, re.M)}
+            out += _rows(arr.group(1), roles, f"daemon/api/{name}", method_bits, defines)
             found = True
             break
         if not found:
@@ -92,6 +102,6 @@ def routes(source_dir, api_dir=None):
     return out
 
 
-def method_patterns(source_dir):
+def method_patterns(source_dir, method_bits=None):
     """(method, pattern) of every route served."""
-    return {(r.method, r.pattern) for r in routes(source_dir)}
+    return {(r.method, r.pattern) for r in routes(source_dir, method_bits=method_bits)}

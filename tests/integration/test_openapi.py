@@ -244,17 +244,19 @@ def test_x_roles_are_the_route_tables_roles():
     assert not report["roles"] and not report["scope"], "\n".join(report["roles"] + report["scope"])
 
 
-def write_fixture_table(api_dir, rows, name="fixture"):
+def write_fixture_table(api_dir, rows, name="fixture", prologue="", designated=False):
     """Adds daemon/api/<name>.c with a route table of rows (method, pattern,
     roles expression, scope_param) to a copy of daemon/api, listed in its
-    tables.c, as a part of the daemon would."""
+    tables.c, as a part of the daemon would (prologue: text before it, e.g.
+    a #define; designated: `{.routes = ...}`)."""
     bits = "\n".join(
         f"\t{{.methods = {route_table.METHOD_BITS[m]},\n\t .pattern = \"{p}\",\n"
         f"\t .handler = dm_api_{name}_h,\n\t .roles = {roles},\n\t .scope_param = {scope}}},"
         for m, p, roles, scope in rows)
     with open(os.path.join(api_dir, f"{name}.c"), "w") as f:
-        f.write(f"static const struct dm_route dm_api_{name}_routes[] = {{\n{bits}\n}};\n\n"
-                f"const struct dm_route_table dm_api_{name}_table = {{\n\tdm_api_{name}_routes, "
+        f.write(f"{prologue}static const struct dm_route dm_api_{name}_routes[] = {{\n{bits}\n}};\n\n"
+                f"const struct dm_route_table dm_api_{name}_table = {{\n\t"
+                f"{'.routes = ' if designated else ''}dm_api_{name}_routes, "
                 f"sizeof dm_api_{name}_routes / sizeof dm_api_{name}_routes[0]}};\n")
     tables = os.path.join(api_dir, "tables.c")
     text = open(tables).read()
@@ -301,7 +303,9 @@ def test_coverage_check_passes_once_issue_11_is_served_and_catches_mismatches():
         assert not failures(report) and not report["pending"], report
 
         # Mismatches: one route more, one less, other roles, another scope.
-        write_fixture_table(api, [("GET", "/v1/nowhere", "DM_ROLE(ADMIN)", 0)], "extra")
+        write_fixture_table(api, [("GET", "/v1/nowhere", "DM_API_EXTRA_ROLES", 0)], "extra",
+                            prologue="#define DM_API_EXTRA_ROLES (DM_ROLE(ADMIN)) /* who */\n",
+                            designated=True)
         rows2 = [r for r in merged if (r.method, r.pattern) != ("GET", "/v1/locate")]
         rows2 = [r._replace(roles=("admin",)) if (r.method, r.pattern) == ("GET", "/v1/webhooks")
                  else r._replace(scope_param=0) if (r.method, r.pattern) ==
