@@ -48,6 +48,7 @@ def _rows(array_text, roles, source, method_bits, defines):
     """The routes of one `struct dm_route NAME[] = {...}` initializer; a
     value that is a macro of its file (#define NAME value) is expanded."""
     out = []
+    array_text = re.sub(r"/\*.*?\*/|(?<=\s)//[^\n]*", " ", array_text, flags=re.S)
     for block in re.findall(r'\{\s*(\.methods(?:"[^"]*"|[^{}"])*)\}', array_text):
         fields = dict((k, defines.get(v.strip(), v.strip())) for k, v in
                       re.findall(r"\.([a-z_]+)\s*=\s*(\"[^\"]*\"|[^,]+)", block))
