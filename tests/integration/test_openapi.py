@@ -15,6 +15,7 @@
   `x-scope-param` names the row's `.scope_param`;
 - every problem `type` URN in the document is in daemon/io/problem.c's
   table, with the status of the response that lists it."""
+import json
 import os
 import re
 import shutil
@@ -186,7 +187,7 @@ def lint(*args):
 
 
 def lint_json(path):
-    import json
+    """Lints path, answers (exit code, redocly's JSON report, its whole output)."""
     rc, out, err = lint(path, "--", "--format=json")
     start = out.find("{")
     assert start >= 0, f"no JSON from the linter (exit {rc}):\n{out}\n{err}"
