@@ -7,7 +7,7 @@ PACKAGES=(
 	libevent-dev libpq-dev libhiredis-dev libgeos-dev libjansson-dev libsystemd-dev
 	libinih-dev libcmocka-dev libsodium-dev
 	postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-client-15 redis-server
-	systemd python3 curl wrk clang libclang-rt-14-dev
+	systemd python3 python3-yaml curl wrk clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -15,6 +15,11 @@ for p in "${PACKAGES[@]}"; do
 		missing+=("$p")
 	fi
 done
+# Node.js and npm run the OpenAPI linter of the tests (scripts/openapi_lint.sh,
+# which installs it with npm ci). Checked as commands: a Node.js from another
+# Debian source that bundles npm counts.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi
