@@ -4,7 +4,8 @@
  *   POST   /v1/stations/{id}/couriers                        create (409 if the id is taken)
  *   GET    /v1/stations/{id}/couriers/{courier}              one courier, shifts, duty
  *   PATCH  /v1/stations/{id}/couriers/{courier}              change name, phone, vehicle, ...
- *   DELETE /v1/stations/{id}/couriers/{courier}              deactivate (the record stays)
+ *   DELETE /v1/stations/{id}/couriers/{courier}              deactivate (the record stays;
+ *                                                            off duty from now)
  *   PUT    /v1/stations/{id}/couriers/{courier}/shifts       replace the shifts
  *   POST   /v1/stations/{id}/couriers/{courier}/duty         off duty now / back on
  *
@@ -228,8 +229,10 @@ dm_api_couriers_update_send(struct dm_req *r, const char *fields)
 {
 	char now[24];
 	dm_api_couriers_now(now);
-	const char *params[] = {r->params[0], r->params[1], fields, now};
-	(void)dm_req_pg_query(r, "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz)", 4,
+	const char *params[] = {r->params[0], r->params[1], fields, now, dm_admission_actor(r),
+				r->cfg->promise.tz};
+	(void)dm_req_pg_query(r,
+			      "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz, $5, $6)", 6,
 			      params, DM_REQ_PG_WRITE, dm_api_couriers_updated);
 }
 

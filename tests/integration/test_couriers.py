@@ -320,6 +320,33 @@ def test_duty_writes_the_feed_and_the_replans_due(w):
                   "WHERE courier_id = 'c-duty'") == "t"
 
 
+def test_deactivating_takes_the_courier_off_duty(w):
+    """DELETE is also "off duty from now": the feed says so (reason
+    deactivated) and today's waves with its planned stops are due for a
+    replan; deactivating it again writes nothing more."""
+    d = daemon(w)
+    create(d, cid="c-leaving")
+    sku = new_sku(w, {FDC: 10})
+    r = post(d, order_body([(sku, 1)]))
+    assert r.status == 201, r
+    stop(w, r.json()["id"], f"{TODAY}-W1400", "c-leaving")
+    sql(w, f"DELETE FROM wave_replans_due WHERE station_id = '{ST_IN}'")
+    seq = sql(w, f"SELECT coalesce(max(seq), 0) FROM station_feed WHERE station_id = '{ST_IN}'")
+    lines = lambda: sql(w, f"SELECT string_agg(kind || ' ' || (data->>'courier') || ' ' || "
+                           f"(data->>'reason'), '; ' ORDER BY seq) FROM station_feed "
+                           f"WHERE station_id = '{ST_IN}' AND seq > {seq}")
+    r = d.request("DELETE", f"/v1/stations/{ST_IN}/couriers/c-leaving")
+    assert r.status == 200 and r.json()["active"] is False, r
+    assert r.json()["off_duty"]["reason"] == "deactivated", r
+    assert lines() == "courier.off_shift c-leaving deactivated", lines()
+    assert sql(w, f"SELECT string_agg(wave_key, ',') FROM wave_replans_due "
+                  f"WHERE station_id = '{ST_IN}'") == f"{TODAY}-W1400"
+    assert d.request("DELETE", f"/v1/stations/{ST_IN}/couriers/c-leaving").status == 200
+    r = d.request("PATCH", f"/v1/stations/{ST_IN}/couriers/c-leaving", body={"name": "Xu"})
+    assert r.status == 200, r
+    assert lines() == "courier.off_shift c-leaving deactivated", lines()
+
+
 def test_duty_follows_the_test_clock(w):
     """The daemon's clock (here 18:30 local), not PostgreSQL's now(), says
     when the courier went off and which day's waves are replanned."""
