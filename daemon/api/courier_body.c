@@ -114,7 +114,8 @@ dm_api_courier_body_skills(const json_t *v, json_t *out, json_t *errors)
 	size_t i, j;
 	json_t *s;
 	if (!json_is_array(v) || json_array_size(v) > DM_API_COURIER_BODY_SKILLS_MAX) {
-		dm_api_courier_body_error(errors, "skills", "must be an array of at most 32 skills");
+		dm_api_courier_body_error(errors, "skills",
+					  "must be an array of at most 32 skills");
 		return;
 	}
 	json_array_foreach(v, i, s)
@@ -166,7 +167,8 @@ dm_api_courier_body_fields(const json_t *body, bool create, json_t *errors)
 	if ((v = json_object_get(body, "phone")) != NULL || create) {
 		if (!dm_api_courier_body_phone(json_string_value(v)))
 			dm_api_courier_body_error(errors, "phone",
-						  "must be 1 to 40 of digits, +, -, ( ) and spaces");
+						  "must be 1 to 40 of digits, +, -, ( ) and "
+						  "spaces");
 		else
 			json_object_set(out, "phone", v);
 	}
@@ -224,11 +226,13 @@ dm_api_courier_body_times(const json_t *entry, const char *prefix,
 	span->end = dm_api_courier_body_hhmm(e, true);
 	if (span->start < 0) {
 		snprintf(field, sizeof field, "%sstart", prefix);
-		dm_api_courier_body_error(errors, field, "must be a local time HH:MM (00:00-23:59)");
+		dm_api_courier_body_error(errors, field,
+					  "must be a local time HH:MM (00:00-23:59)");
 	}
 	if (span->end < 0) {
 		snprintf(field, sizeof field, "%send", prefix);
-		dm_api_courier_body_error(errors, field, "must be a local time HH:MM (00:01-24:00)");
+		dm_api_courier_body_error(errors, field,
+					  "must be a local time HH:MM (00:01-24:00)");
 	} else if (span->start >= 0 && span->end <= span->start) {
 		snprintf(field, sizeof field, "%send", prefix);
 		dm_api_courier_body_error(errors, field,
@@ -302,24 +306,26 @@ dm_api_courier_body_weekly(const json_t *in, json_t *out, json_t *errors)
 		size_t k;
 		json_t *day;
 		snprintf(field, sizeof field, "weekly[%zu].days", i);
-		if (!json_is_array(days) || json_array_size(days) == 0 || json_array_size(days) > 7) {
+		if (!json_is_array(days) || json_array_size(days) == 0 ||
+		    json_array_size(days) > 7) {
 			dm_api_courier_body_error(errors, field,
-						  "must be an array of mon, tue, wed, thu, fri, sat, "
-						  "sun");
+						  "must be an array of mon, tue, wed, thu, "
+						  "fri, sat, sun");
 			json_decref(norm);
 			continue;
 		}
 		json_array_foreach(days, k, day)
 		{
+			const char *name = json_string_value(day);
 			int d = 0;
-			while (d < 7 && (json_string_value(day) == NULL ||
-					 strcmp(json_string_value(day), dm_api_courier_body_days[d]) != 0))
+			while (d < 7 &&
+			       (name == NULL || strcmp(name, dm_api_courier_body_days[d]) != 0))
 				d++;
 			if (d == 7 || seen[d + 1]) {
-				dm_api_courier_body_error(errors, field,
-							  d == 7 ? "must name days as mon, tue, wed, "
-								   "thu, fri, sat, sun"
-								 : "names a day twice");
+				dm_api_courier_body_error(
+				    errors, field,
+				    d == 7 ? "must name days as mon, tue, wed, thu, fri, sat, sun"
+					   : "names a day twice");
 				break;
 			}
 			seen[d + 1] = true;
@@ -382,7 +388,8 @@ dm_api_courier_body_dates(const json_t *in, json_t *out, json_t *errors)
 			continue;
 		}
 		dm_api_courier_body_unknown(entry, prefix, known, errors);
-		const json_t *date = json_object_get(entry, "date"), *off = json_object_get(entry, "off");
+		const json_t *date = json_object_get(entry, "date");
+		const json_t *off = json_object_get(entry, "off");
 		bool date_ok = dm_api_courier_body_date(json_string_value(date), &span.day);
 		if (!date_ok) {
 			snprintf(field, sizeof field, "overrides[%zu].date", i);
@@ -404,7 +411,8 @@ dm_api_courier_body_dates(const json_t *in, json_t *out, json_t *errors)
 				spans[n++] = span;
 				json_array_append(out, norm);
 			}
-		} else if (dm_api_courier_body_times(entry, prefix, &span, norm, errors) && date_ok) {
+		} else if (dm_api_courier_body_times(entry, prefix, &span, norm, errors) &&
+			   date_ok) {
 			spans[n++] = span;
 			json_array_append(out, norm);
 		}
@@ -448,9 +456,10 @@ dm_api_courier_body_duty(const json_t *body, bool *on_shift, const char **reason
 		*on_shift = json_is_true(v);
 	*reason = "";
 	v = json_object_get(body, "reason");
-	if (v != NULL && (!json_is_string(v) ||
-			  strlen(json_string_value(v)) > DM_API_COURIER_BODY_REASON_MAX))
-		dm_api_courier_body_error(errors, "reason", "must be a string of at most 200 bytes");
+	if (v != NULL &&
+	    (!json_is_string(v) || strlen(json_string_value(v)) > DM_API_COURIER_BODY_REASON_MAX))
+		dm_api_courier_body_error(errors, "reason",
+					  "must be a string of at most 200 bytes");
 	else if (v != NULL)
 		*reason = json_string_value(v);
 	return json_array_size(errors) == before ? 0 : -1;

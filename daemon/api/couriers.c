@@ -232,8 +232,8 @@ dm_api_couriers_update_send(struct dm_req *r, const char *fields)
 	const char *params[] = {r->params[0], r->params[1], fields, now, dm_admission_actor(r),
 				r->cfg->promise.tz};
 	(void)dm_req_pg_query(r,
-			      "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz, $5, $6)", 6,
-			      params, DM_REQ_PG_WRITE, dm_api_couriers_updated);
+			      "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz, $5, $6)",
+			      6, params, DM_REQ_PG_WRITE, dm_api_couriers_updated);
 }
 
 static void

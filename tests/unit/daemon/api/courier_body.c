@@ -60,7 +60,8 @@ static const struct body_case field_cases[] = {
 static const struct body_case shift_cases[] = {
 	{0, "{}", ""},
 	{0, "{\"weekly\":[],\"overrides\":[]}", ""},
-	{0, "{\"weekly\":[{\"days\":[\"mon\",\"sun\"],\"start\":\"00:00\",\"end\":\"24:00\"}]}", ""},
+	{0, "{\"weekly\":[{\"days\":[\"mon\",\"sun\"],\"start\":\"00:00\",\"end\":\"24:00\"}]}",
+	 ""},
 	{0, "{\"weekly\":[{\"days\":[\"mon\"],\"start\":\"08:00\",\"end\":\"12:00\"},"
 	    "{\"days\":[\"mon\"],\"start\":\"12:00\",\"end\":\"13:00\"}]}", ""},
 	{0, "{\"weekly\":[{\"days\":[\"mon\",\"tue\"],\"start\":\"08:00\",\"end\":\"12:00\"},"
@@ -96,7 +97,8 @@ static const struct body_case shift_cases[] = {
 	    "{\"date\":\"2030-01-08\",\"start\":\"13:00\",\"end\":\"15:00\"}]}", "overrides[1]"},
 	{0, "{\"overrides\":[{\"date\":\"2030-02-29\",\"start\":\"10:00\",\"end\":\"14:00\"}]}",
 	 "overrides[0].date"},
-	{0, "{\"overrides\":[{\"date\":\"2028-02-29\",\"start\":\"10:00\",\"end\":\"14:00\"}]}", ""},
+	{0, "{\"overrides\":[{\"date\":\"2028-02-29\",\"start\":\"10:00\",\"end\":\"14:00\"}]}",
+	 ""},
 	{0, "{\"overrides\":[{\"date\":\"2030-1-8\",\"start\":\"10:00\",\"end\":\"14:00\"}]}",
 	 "overrides[0].date"},
 	{0, "{\"overrides\":[{\"date\":\"2030-01-08\"}]}", "overrides[0].start,overrides[0].end"},
@@ -222,8 +224,8 @@ courier_body_normalised(void **state)
 				  "{\"dow\":1,\"end\":\"24:00\",\"start\":\"08:00\"}]");
 	free(text);
 	text = json_dumps(dates, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(text, "[{\"date\":\"2030-01-08\"},"
-				  "{\"date\":\"2030-01-09\",\"end\":\"11:00\",\"start\":\"10:00\"}]");
+	assert_string_equal(text, "[{\"date\":\"2030-01-08\"},{\"date\":\"2030-01-09\","
+				  "\"end\":\"11:00\",\"start\":\"10:00\"}]");
 	free(text);
 	json_decref(weekly);
 	json_decref(dates);
