@@ -44,6 +44,7 @@ static const struct dm_problem_row dm_problem_rows[DM_PROBLEM_COUNT] = {
 					   "Too late to cancel", 0},
 	[DM_PROBLEM_DUPLICATE_EXTERNAL_ID] = {409, DM_PROBLEM_URN "duplicate-external-id",
 					      "Duplicate external id", 0},
+	[DM_PROBLEM_ALREADY_EXISTS] = {409, DM_PROBLEM_URN "already-exists", "Already exists", 0},
 	[DM_PROBLEM_PLAN_RUNNING] = {409, DM_PROBLEM_URN "plan-running", "Plan in progress", 2},
 	[DM_PROBLEM_ILLEGAL_TRANSITION] = {409, DM_PROBLEM_URN "illegal-transition",
 					   "Illegal transition", 0},

@@ -23,6 +23,7 @@ enum dm_problem {
 	DM_PROBLEM_STOCK_RESERVED,         /* 409: on_hand cannot go below what is reserved */
 	DM_PROBLEM_TOO_LATE_TO_CANCEL,     /* 409: a shipment has left its warehouse */
 	DM_PROBLEM_DUPLICATE_EXTERNAL_ID,  /* 409: external_id belongs to another order */
+	DM_PROBLEM_ALREADY_EXISTS,         /* 409: a create names an id that is taken (a courier) */
 	DM_PROBLEM_WAVE_TOO_LARGE,         /* 409: more orders in the wave than the planner takes */
 	DM_PROBLEM_PLAN_RUNNING,           /* 409: the wave is being planned now (running_plan) */
 	DM_PROBLEM_ILLEGAL_TRANSITION,     /* 409: a scan not allowed from the shipment's state

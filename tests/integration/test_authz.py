@@ -73,12 +73,33 @@ ROUTES = {
                                                      "scan"),
     ("POST", "/v1/shipments/events"): ({"admin", "warehouse", "station"},
                                        "/v1/shipments/events", "scan"),
+    # Couriers of ST_IN: COURIER is created in prepare(); a create gets a fresh id.
+    ("GET", "/v1/stations/{id}/couriers"): ({"admin", "station"}, "/v1/stations/{st}/couriers",
+                                            None),
+    ("POST", "/v1/stations/{id}/couriers"): ({"admin", "station"}, "/v1/stations/{st}/couriers",
+                                             {"id": "authz-c-{n}", "name": "Li Lei",
+                                              "phone": "13800000000", "vehicle": "e_bike"}),
+    ("GET", "/v1/stations/{id}/couriers/{courier}"): ({"admin", "station"},
+                                                      "/v1/stations/{st}/couriers/authz-c",
+                                                      None),
+    ("PATCH", "/v1/stations/{id}/couriers/{courier}"): ({"admin", "station"},
+                                                        "/v1/stations/{st}/couriers/authz-c",
+                                                        {"name": "Li Lei"}),
+    ("DELETE", "/v1/stations/{id}/couriers/{courier}"): ({"admin", "station"},
+                                                         "/v1/stations/{st}/couriers/authz-c",
+                                                         None),
+    ("PUT", "/v1/stations/{id}/couriers/{courier}/shifts"): (
+        {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/shifts",
+        {"weekly": [{"days": ["tue"], "start": "08:00", "end": "20:00"}]}),
+    ("POST", "/v1/stations/{id}/couriers/{courier}/duty"): (
+        {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/duty", {"on_shift": False}),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
 SCOPED_BY_SHIPMENT = {("POST", "/v1/shipments/{order}/{seq}/events")}
 METHOD_BITS = {"GET": "EVHTTP_REQ_GET", "HEAD": "EVHTTP_REQ_HEAD", "POST": "EVHTTP_REQ_POST",
-               "PUT": "EVHTTP_REQ_PUT", "DELETE": "EVHTTP_REQ_DELETE"}
+               "PUT": "EVHTTP_REQ_PUT", "DELETE": "EVHTTP_REQ_DELETE",
+               "PATCH": "EVHTTP_REQ_PATCH"}
 
 
 def route_table():
@@ -102,6 +123,11 @@ def prepare(w):
     # A stored plan, so that reading the wave's routes is a 200.
     r = d.request("POST", f"/v1/stations/{ST_IN}/waves/{WAVE}/plan")
     assert r.status == 200, r
+    # A courier of ST_IN for the couriers' routes.
+    r = d.request("POST", f"/v1/stations/{ST_IN}/couriers",
+                  body={"id": "authz-c", "name": "Han Meimei", "phone": "13800000001",
+                        "vehicle": "van"})
+    assert r.status in (201, 409), r   # 409: made by an earlier test of this world
     tokens = {"none": None}
     for name, spec in CALLERS.items():
         if spec is not None:
@@ -151,6 +177,8 @@ def scan_request(d, role, path, n):
 def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
         body = dict(body, external_id=body["external_id"].format(n=n))
+    if isinstance(body, dict) and "{n}" in str(body.get("id", "")):
+        body = dict(body, id=body["id"].format(n=n))
     if path == "/v1/orders":
         headers = {"Idempotency-Key": f"authz-{n}"}
     return d.request(method, path, body=body, headers=headers, token=token)
