@@ -7,7 +7,7 @@
 --              digits; no address, notes, PIN, order id, external id,
 --              courier id or failure notes
 -- The document: tracking_code, status, station; recipient; events (the
--- timeline, oldest first: at, kind, shipment, text, and per kind courier
+-- timeline in the order it was recorded (times may come from devices): at, kind, shipment, text, and per kind courier
 -- {first_name}, reason, attempt, rescheduled_to, place); live (while a
 -- shipment is out for delivery and its current stop is not done: the
 -- courier's first name, last known position with its device time, and the
@@ -90,7 +90,7 @@ LANGUAGE sql STABLE AS $$
 					       THEN jsonb_strip_nulls(jsonb_build_object(
 						       'wave', ev.wave,
 						       'window_start', ev.detail->'window_start')) END
-			)) ORDER BY ev.at, ev.id), '[]'::jsonb) AS events
+			)) ORDER BY ev.id), '[]'::jsonb) AS events
 		  FROM ev, o, nship),
 	live AS (
 		SELECT jsonb_build_object(
