@@ -112,7 +112,10 @@ def test_the_code_cannot_cancel_or_change_anything(w):
         for path in (f"/v1/track/{code}", f"/v1/track/{code}/cancel"):
             for token in (None, harness.ADMIN):
                 r = d.request(method, path, body={"reason": "x"}, token=token)
-                assert r.status in (404, 405), (method, path, r)
+                if path.endswith("/cancel"):
+                    assert r.status == 404, (method, path, r)
+                else:
+                    assert r.status == 405 and r.headers["allow"] == "GET", (method, path, r)
     assert sql(w, state) == before
     assert track(d, code).json()["status"] == "allocated"
 
@@ -249,6 +252,15 @@ def test_cancelled_order_timeline(w):
     assert doc["recipient"] is None and doc["status"] == "cancelled", doc
     assert doc["events"][-1]["kind"] == "cancelled", doc
     assert doc["events"][-1]["text"] == "Order cancelled", doc
+
+
+def test_guessing_codes_is_throttled_as_public_traffic(w):
+    """Anonymous tracking requests count against the client address's
+    public rate limit: guessing codes gets 429s."""
+    d = daemon(w, extra_conf="[rate_limit]\npublic_per_s = 5\n")
+    statuses = [track(d, "TRK%016X" % n).status for n in range(30)]
+    assert statuses[0] == 404 and 429 in statuses, statuses
+    assert statuses.count(404) <= 10, statuses
 
 
 if __name__ == "__main__":
