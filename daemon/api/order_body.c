@@ -432,12 +432,13 @@ dm_order_body_doc(const struct dm_order_body *o, const struct dm_order_body_allo
 	json_t *cust = o->has_loc ? json_pack("{s:f,s:f}", "lat", o->lat, "lon", o->lon)
 				  : json_null();
 	json_t *promise = dm_order_body_promise(a);
-	json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:o,s:s,s:b,s:o,s:o,s:o}", "id", a->id,
-			 "external_id", o->ext, "status", "allocated", "created_at", a->created_at,
-			 "station", "id", a->place->station_id, "name", a->place->station_name,
-			 "district", a->place->district_id, "customer", cust, "delivery_option",
-			 o->option, "install", o->install, "lines", lines, "shipments", ships,
-			 "promise", promise);
+	json_t *doc =
+		json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:o,s:s,s:b,s:o,s:o,s:o}", "id", a->id,
+			  "external_id", o->ext, "status", "allocated", "created_at", a->created_at,
+			  "station", "id", a->place->station_id, "name", a->place->station_name,
+			  "district", a->place->district_id, "customer", cust, "delivery_option",
+			  o->option, "install", o->install, "lines", lines, "shipments", ships,
+			  "promise", promise);
 	if (doc != NULL) {
 		json_object_set_new(doc, "tracking_code", json_string(a->tracking_code));
 		json_object_set_new(doc, "recipient",

@@ -4,8 +4,8 @@
  * keys refused, a JSON object only) and validated by dm_order_body_parse,
  * which promises to take any object and return either a valid order or a
  * list of {field, message} errors, never crash or leak. A valid order must
- * keep the schema's limits (a recipient, when kept, has its name), and its canonical text (the idempotency hash's
- * input) must parse again to itself. */
+ * keep the schema's limits (a recipient, when kept, has its name), and its
+ * canonical text (the idempotency hash's input) must parse again to itself. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 -- delivery, and the masking of the public view.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(24);
+SELECT plan(27);
 
 SELECT is(courier_first_name('Li Lei'), 'Li', 'a first name is the first word');
 SELECT is(courier_first_name('  Anna   Maria Schmidt '), 'Anna', 'spaces around do not count');
@@ -107,6 +107,19 @@ SELECT is(v->'stop'->>'id', 'stp_00000000000000a2', 'the current stop is the lat
 UPDATE orders SET recipient = '{"name": "王伟"}' WHERE id = 'O-k1';
 SELECT is(order_tracking_doc('O-k1', true)->'recipient', '{"name": "王*", "phone_last4": null}',
 	  'a CJK name: its first character and *');
+
+-- intake_commit stores what the entry carries: recipient, code, client;
+-- an entry without a code (older daemons) gets one drawn in SQL.
+SELECT is(pg_temp.outcomes(intake_commit(jsonb_build_array(
+	pg_temp.entry('k2', '[{"w": "W1", "sku": "A", "qty": 1}]')
+	  || '{"rcp": {"name": "Anna", "notes": "x"}, "cli": "tok_shop"}'::jsonb,
+	pg_temp.entry('k3', '[{"w": "W1", "sku": "A", "qty": 1}]') - 'trk'))), '{ok,ok}',
+	  'two orders, one without a code');
+SELECT is((SELECT array[recipient::text, tracking_code, client_id] FROM orders WHERE id = 'O-k2'),
+	  array['{"name": "Anna", "notes": "x"}', 'TRK' || upper(substr(md5('k2'), 1, 16)), 'tok_shop'],
+	  'the recipient, the daemon''s code and the placing client are stored');
+SELECT ok((SELECT tracking_code ~ '^TRK[0-9A-F]{16}$' AND recipient IS NULL AND client_id IS NULL
+	     FROM orders WHERE id = 'O-k3'), 'a code is drawn when the entry has none');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -387,7 +387,8 @@ main(void)
 		cmocka_unit_test(order_body_table),	 cmocka_unit_test(order_body_values),
 		cmocka_unit_test(order_body_canon),	 cmocka_unit_test(order_body_line_limit),
 		cmocka_unit_test(order_body_ids_and_times),
-		cmocka_unit_test(order_body_recipient),	 cmocka_unit_test(order_body_tracking_codes),
+		cmocka_unit_test(order_body_recipient),
+		cmocka_unit_test(order_body_tracking_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
