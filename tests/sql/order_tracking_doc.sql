@@ -3,7 +3,7 @@
 -- delivery, and the masking of the public view.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(27);
+SELECT plan(29);
 
 SELECT is(courier_first_name('Li Lei'), 'Li', 'a first name is the first word');
 SELECT is(courier_first_name('  Anna   Maria Schmidt '), 'Anna', 'spaces around do not count');
@@ -120,6 +120,16 @@ SELECT is((SELECT array[recipient::text, tracking_code, client_id] FROM orders W
 	  'the recipient, the daemon''s code and the placing client are stored');
 SELECT ok((SELECT tracking_code ~ '^TRK[0-9A-F]{16}$' AND recipient IS NULL AND client_id IS NULL
 	     FROM orders WHERE id = 'O-k3'), 'a code is drawn when the entry has none');
+
+-- An order in two parcels: each shipment's lines say which.
+SELECT is(pg_temp.outcomes(intake_commit(jsonb_build_array(
+	pg_temp.entry('k4', '[{"w": "W1", "sku": "A", "qty": 1}, {"w": "W2", "sku": "A", "qty": 1}]')))),
+	  '{ok}', 'an order from two warehouses');
+SELECT is((SELECT array_agg(e->>'text') FROM jsonb_array_elements(
+		order_tracking_doc('O-k4', true)->'events') AS e),
+	  '{"Parcel 1 of 2: Order confirmed; the parcel is being prepared",'
+	  '"Parcel 2 of 2: Order confirmed; the parcel is being prepared"}',
+	  'each parcel named in its events');
 
 SELECT * FROM finish();
 ROLLBACK;
