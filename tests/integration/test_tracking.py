@@ -191,6 +191,53 @@ def test_live_section_while_out_for_delivery(w):
         "2030-01-08T06:40"), live
 
 
+def test_live_position_prefers_a_newer_fix_in_redis(w):
+    """The handheld API keeps each courier's latest fix in Redis and writes
+    PostgreSQL at most every 30 s: the page shows Redis's fix when it is
+    newer by device time, PostgreSQL's otherwise (or when Redis has none,
+    a bad one, or is down)."""
+    d = daemon(w)
+    o = place(w, d)
+    out_for_delivery(w, d, o, courier="c-trk-3", name="Zhou Xun")
+    key = "dispatchd:courier:c-trk-3:pos"
+    pg_fix = {"lon": 116.43, "lat": 39.93, "accuracy_m": 12, "at": "2030-01-08T06:30:00.000Z"}
+
+    def position(view="public"):
+        if view == "public":
+            r = track(d, o["tracking_code"])
+        else:
+            r = d.get(f"/v1/orders/{o['id']}/tracking")
+        assert r.status == 200, r
+        return r.json()["live"]["position"]
+
+    assert position() == pg_fix
+    t_newer = 1894084260123  # 2030-01-08T06:31:00.123Z
+    w.redis.cli("HSET", key, "t", str(t_newer), "lon", "116.4512345", "lat", "39.9401",
+                "acc", "6.5", "seen", "1")
+    newer = {"lon": 116.4512345, "lat": 39.9401, "accuracy_m": 6.5,
+             "at": "2030-01-08T06:31:00.123Z"}
+    assert position() == newer and position("full") == newer
+    # Older than PostgreSQL's, or not a fix: PostgreSQL's.
+    w.redis.cli("HSET", key, "t", str(t_newer - 120000))
+    assert position() == pg_fix
+    w.redis.cli("HSET", key, "t", str(t_newer), "lon", "east")
+    assert position() == pg_fix
+    w.redis.cli("DEL", key)
+    assert position() == pg_fix
+    # No PostgreSQL row yet: Redis's fix, whatever its age.
+    sql(w, "DELETE FROM courier_positions WHERE courier_id = 'c-trk-3'")
+    w.redis.cli("HSET", key, "t", str(t_newer - 120000), "lon", "116.5", "lat", "39.9")
+    assert position() == {"lon": 116.5, "lat": 39.9, "accuracy_m": None,
+                          "at": "2030-01-08T06:29:00.123Z"}
+    # Redis down: the page is still served, from PostgreSQL (no position).
+    w.redis.stop()
+    try:
+        harness.wait_until(lambda: track(d, o["tracking_code"]).json()["live"]["position"]
+                           is None, what="the page without Redis")
+    finally:
+        w.redis.start()
+
+
 def test_failed_rescheduled_then_delivered(w):
     d = daemon(w)
     o = place(w, d)
