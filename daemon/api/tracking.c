@@ -86,7 +86,12 @@ dm_api_tracking_newer(const struct dm_api_tracking_live *l, const redisReply *re
 	dm_order_body_format_utc((int64_t)t, at);
 	json_t *pos = json_pack("{s:f,s:f,s:o,s:s}", "lon", lon, "lat", lat, "accuracy_m",
 				isnan(acc) ? json_null() : json_real(acc), "at", at);
-	if (!json_is_object(live) || pos == NULL || json_object_set_new(live, "position", pos) != 0) {
+	if (!json_is_object(live) || pos == NULL) {
+		json_decref(pos);
+		json_decref(doc);
+		return NULL;
+	}
+	if (json_object_set_new(live, "position", pos) != 0) { /* pos is taken even then */
 		json_decref(doc);
 		return NULL;
 	}
