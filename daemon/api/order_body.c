@@ -174,6 +174,103 @@ dm_order_body_parse_lines(struct dm_order_body *o, const json_t *body, json_t *e
 	}
 }
 
+/* ---- the recipient ---- */
+
+/* Characters (UTF-8 code points) of s; jansson strings are valid UTF-8. */
+static size_t
+dm_order_body_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* No control characters; multiline text may hold line breaks and tabs. */
+static bool
+dm_order_body_text_ok(const char *s, bool multiline)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (multiline && (c == '\n' || c == '\r' || c == '\t'))
+			continue;
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* A plausible phone text: digits with the usual separators, a leading +. */
+static bool
+dm_order_body_phone_ok(const char *s)
+{
+	size_t digits = 0, n = strlen(s);
+	if (n > DM_ORDER_BODY_PHONE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+		else if (!(s[i] == '+' && i == 0) && strchr(" -().", s[i]) == NULL)
+			return false;
+	}
+	return digits >= DM_ORDER_BODY_PHONE_DIGITS_MIN && digits <= DM_ORDER_BODY_PHONE_DIGITS_MAX;
+}
+
+/* One text member of the recipient: NULL or absent is fine unless required. */
+static void
+dm_order_body_parse_text(const json_t *rcp, const char *name, bool required, size_t min,
+			 size_t max, bool multiline, const char *message, json_t *errors)
+{
+	const json_t *v = json_object_get(rcp, name);
+	char field[32];
+	snprintf(field, sizeof field, "recipient.%s", name);
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			dm_order_body_error(errors, field, message);
+		return;
+	}
+	const char *s = json_string_value(v);
+	size_t n = s != NULL ? dm_order_body_chars(s) : 0;
+	bool ok = s != NULL && n >= min && n <= max && dm_order_body_text_ok(s, multiline);
+	/* Text that is only spaces names nobody and nowhere. */
+	if (ok && min > 0 && strspn(s, " \t\r\n") == strlen(s))
+		ok = false;
+	if (ok && strcmp(name, "phone") == 0)
+		ok = dm_order_body_phone_ok(s);
+	if (!ok)
+		dm_order_body_error(errors, field, message);
+}
+
+/* "recipient": {name, phone?, address?, notes?}, optional; kept as entered. */
+static void
+dm_order_body_parse_recipient(struct dm_order_body *o, const json_t *body, json_t *errors)
+{
+	static const char *const known[] = {"name", "phone", "address", "notes", NULL};
+	const json_t *rcp = json_object_get(body, "recipient");
+	size_t before = json_array_size(errors);
+	if (rcp == NULL || json_is_null(rcp))
+		return;
+	if (!json_is_object(rcp)) {
+		dm_order_body_error(errors, "recipient",
+				    "must be an object {name, phone, address, notes}");
+		return;
+	}
+	dm_order_body_unknown(rcp, "recipient.", known, errors);
+	dm_order_body_parse_text(rcp, "name", true, 1, DM_ORDER_BODY_NAME_MAX, false,
+				 "must be a string of 1 to 200 characters on one line", errors);
+	dm_order_body_parse_text(rcp, "phone", false, 1, DM_ORDER_BODY_PHONE_MAX, false,
+				 "must be a phone number: 5 to 20 digits, with spaces, - ( ) . "
+				 "and a leading + allowed, at most 40 characters",
+				 errors);
+	dm_order_body_parse_text(rcp, "address", false, 1, DM_ORDER_BODY_ADDRESS_MAX, true,
+				 "must be a string of 1 to 500 characters", errors);
+	dm_order_body_parse_text(rcp, "notes", false, 0, DM_ORDER_BODY_NOTES_MAX, true,
+				 "must be a string of at most 500 characters", errors);
+	if (json_array_size(errors) == before && (o->recipient = json_deep_copy(rcp)) == NULL)
+		dm_order_body_error(errors, "recipient", "out of memory");
+}
+
 static void dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body,
 				       const char *opt, json_t *errors);
 
@@ -206,8 +303,10 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	if (inst != NULL && !json_is_boolean(inst))
 		dm_order_body_error(errors, "install", "must be true or false");
 	o->install = json_is_true(inst);
+	dm_order_body_parse_recipient(o, body, errors);
 	static const char *const known[] = {"external_id", "customer", "station_id", "lines",
-					    "delivery_option", "slot", "install", NULL};
+					    "delivery_option", "slot", "install", "recipient",
+					    NULL};
 	dm_order_body_unknown(body, "", known, errors);
 	if (json_array_size(errors) == 0) {
 		o->canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
@@ -262,6 +361,8 @@ dm_order_body_fini(struct dm_order_body *o)
 {
 	free(o->canon);
 	o->canon = NULL;
+	json_decref(o->recipient);
+	o->recipient = NULL;
 }
 
 /* ---- documents ---- */
@@ -331,12 +432,19 @@ dm_order_body_doc(const struct dm_order_body *o, const struct dm_order_body_allo
 	json_t *cust = o->has_loc ? json_pack("{s:f,s:f}", "lat", o->lat, "lon", o->lon)
 				  : json_null();
 	json_t *promise = dm_order_body_promise(a);
-	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:o,s:s,s:b,s:o,s:o,s:o}", "id", a->id,
-			 "external_id", o->ext, "status", "allocated", "created_at", a->created_at,
-			 "station", "id", a->place->station_id, "name", a->place->station_name,
-			 "district", a->place->district_id, "customer", cust, "delivery_option",
-			 o->option, "install", o->install, "lines", lines, "shipments", ships,
-			 "promise", promise);
+	json_t *doc =
+		json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s},s:o,s:s,s:b,s:o,s:o,s:o}", "id", a->id,
+			  "external_id", o->ext, "status", "allocated", "created_at", a->created_at,
+			  "station", "id", a->place->station_id, "name", a->place->station_name,
+			  "district", a->place->district_id, "customer", cust, "delivery_option",
+			  o->option, "install", o->install, "lines", lines, "shipments", ships,
+			  "promise", promise);
+	if (doc != NULL) {
+		json_object_set_new(doc, "tracking_code", json_string(a->tracking_code));
+		json_object_set_new(doc, "recipient",
+				    o->recipient != NULL ? json_incref(o->recipient) : json_null());
+	}
+	return doc;
 }
 
 static json_t *
@@ -376,6 +484,12 @@ dm_order_body_entry(const struct dm_order_body *o, const struct dm_order_body_al
 							     (int)a->cap[i].capacity));
 		}
 		json_object_set_new(e, "cap", cap);
+		/* The recipient as entered, the tracking code, the placing client. */
+		json_object_set_new(e, "rcp",
+				    o->recipient != NULL ? json_incref(o->recipient) : json_null());
+		json_object_set_new(e, "trk", json_string(a->tracking_code));
+		json_object_set_new(e, "cli",
+				    a->client_id != NULL ? json_string(a->client_id) : json_null());
 	}
 	return e;
 }
@@ -435,6 +549,29 @@ dm_order_body_new_id(int64_t now_ms, char *out)
 		out[4 + i] = b32[val];
 	}
 	out[30] = '\0';
+}
+
+int
+dm_order_body_new_tracking_code(char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char rnd[8];
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+		return -1;
+	memcpy(out, "TRK", 3);
+	for (size_t i = 0; i < sizeof rnd; i++) {
+		out[3 + 2 * i] = hex[rnd[i] >> 4];
+		out[4 + 2 * i] = hex[rnd[i] & 15];
+	}
+	out[DM_ORDER_BODY_TRACKING_LEN - 1] = '\0';
+	return 0;
+}
+
+bool
+dm_order_body_valid_tracking_code(const char *s)
+{
+	return strlen(s) == DM_ORDER_BODY_TRACKING_LEN - 1 && strncmp(s, "TRK", 3) == 0 &&
+	       strspn(s + 3, "0123456789ABCDEF") == DM_ORDER_BODY_TRACKING_LEN - 4;
 }
 
 void

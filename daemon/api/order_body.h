@@ -20,6 +20,18 @@
 #define DM_ORDER_BODY_QTY_MAX 100000    /* units per line */
 #define DM_INTAKE_REASON_MAX 200    /* cancel reason bytes */
 
+/* The recipient's members, in characters (UTF-8 code points). */
+#define DM_ORDER_BODY_NAME_MAX 200
+#define DM_ORDER_BODY_PHONE_MAX 40
+#define DM_ORDER_BODY_ADDRESS_MAX 500
+#define DM_ORDER_BODY_NOTES_MAX 500
+/* A phone number's digits: 5 (a short extension) to 20. */
+#define DM_ORDER_BODY_PHONE_DIGITS_MIN 5
+#define DM_ORDER_BODY_PHONE_DIGITS_MAX 20
+
+/* "TRK" and 16 upper-case hex digits (64 random bits), and its NUL. */
+#define DM_ORDER_BODY_TRACKING_LEN 20
+
 struct dm_order_body_line {
 	char sku[DM_INTAKE_ID_MAX];
 	int64_t qty; /* units, 1..DM_ORDER_BODY_QTY_MAX */
@@ -36,6 +48,8 @@ struct dm_order_body {
 	bool has_slot;               /* option "slot": the precise window chosen */
 	int64_t slot_utc_s;          /* its start, UTC seconds since the epoch */
 	bool install;                /* an installation visit with the large items */
+	json_t *recipient;           /* owned: {name[, phone, address, notes]} as
+				      * entered, or NULL when the body has none */
 	size_t nlines;
 	struct dm_order_body_line lines[WH_ALLOC_MAX_LINES];
 	const char *skus[WH_ALLOC_MAX_LINES]; /* lines[i].sku, for cache calls */
@@ -52,6 +66,8 @@ struct dm_order_body_alloc {
 	const struct wh_capacity_counter *cap; /* the station counters it books */
 	size_t ncap;
 	const struct wh_slot_offer *slot; /* the precise slot booked, or NULL */
+	const char *tracking_code; /* the public tracking code (dm_order_body_new_tracking_code) */
+	const char *client_id;   /* the placing token's id ("tok_..."), or NULL */
 };
 
 /* Fill o from the Idempotency-Key header (NULL when absent) and the JSON
@@ -73,6 +89,16 @@ char *dm_order_body_check_entry(const struct dm_order_body *o, const char *id);
 /* A new order id: "ord_" and 26 Crockford base32 characters (48 bits of
  * milliseconds, 80 random bits), sortable by time. out must hold 31 bytes. */
 void dm_order_body_new_id(int64_t now_ms, char *out);
+
+/* A new public tracking code: "TRK" and 16 upper-case hex digits from the
+ * kernel's random source (64 bits: not guessable, unlike the order id,
+ * which is sortable by time). out must hold DM_ORDER_BODY_TRACKING_LEN
+ * bytes. Returns 0, or -1 when no random bytes could be had (the caller
+ * answers 503: a code from a weaker source would be guessable). */
+int dm_order_body_new_tracking_code(char *out);
+
+/* True when s is a tracking code's shape ("TRK" and 16 of 0-9 A-F). */
+bool dm_order_body_valid_tracking_code(const char *s);
 
 /* now_ms as "YYYY-MM-DDTHH:MM:SS.mmmZ"; out must hold 32 bytes. */
 void dm_order_body_format_utc(int64_t now_ms, char *out);

@@ -25,6 +25,7 @@
 #include "daemon/io/http.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/order_committer.h"
+#include "daemon/api/admission.h"
 #include "daemon/api/order_body.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
@@ -49,6 +50,7 @@ struct dm_api_order {
 	struct dm_areas_place place;
 	int64_t now_ms; /* wall clock at arrival, UTC */
 	char id[32];
+	char tracking_code[DM_ORDER_BODY_TRACKING_LEN];
 	char created_at[32];
 	int64_t qty[WH_ALLOC_MAX_LINES]; /* in.lines[i].qty, for planning */
 	struct dm_order_planner_result planned; /* the last plan, with its warehouse ids */
@@ -278,7 +280,9 @@ dm_api_orders_commit(struct dm_api_order *o, const struct wh_intake_need *need)
 						.utc_offset_s = o->offset_s,
 						.cap = need->counters,
 						.ncap = need->n_counters,
-						.slot = need->slot};
+						.slot = need->slot,
+						.tracking_code = o->tracking_code,
+						.client_id = dm_admission_actor(o->r)};
 		for (size_t k = 0; k < need->plan->alloc.n_shipments; k++)
 			a.ship_wh[k] = o->planned.ship_wh[k];
 		free(o->resp);
@@ -499,6 +503,12 @@ dm_api_orders_post(struct dm_req *r)
 		o->qty[i] = o->in.lines[i].qty;
 	dm_order_body_new_id(o->now_ms, o->id);
 	dm_order_body_format_utc(o->now_ms, o->created_at);
+	if (dm_order_body_new_tracking_code(o->tracking_code) != 0) {
+		dm_req_problem(r, DM_PROBLEM_NOT_READY,
+			       "no random bytes for a tracking code yet; retry", NULL);
+		dm_api_orders_free(o);
+		return;
+	}
 	if (dm_api_orders_locate(o) != 0) {
 		dm_api_orders_free(o); /* before the flow: nothing else to undo */
 		return;

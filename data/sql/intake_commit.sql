@@ -12,6 +12,10 @@
 --   ships         [{"seq","w","lines":[{"sku","qty"}]}]
 --   cap           [{"st","k","c"}]: the station capacity counters it books
 --                 (station, counter key, capacity now); may be absent
+--   rcp           the recipient {name, phone, address, notes} as entered, or null
+--   trk           the public tracking code ("TRK" + 16 hex, random, made by the
+--                 daemon so the 201 body carries it); absent: one is drawn here
+--   cli           the placing token's id (orders.client_id), or null
 --   chk           true: the daemon found no stock; only look the key up
 -- Returns an array of the same length, one result per entry:
 --   {"r":"ok","stock":[{"w","sku","qty","available"}]}   committed
@@ -169,10 +173,14 @@ BEGIN
 	WITH ins AS (
 		INSERT INTO orders AS t (id, external_id, idempotency_key, status, station_id,
 					 station_name, district_id, lon, lat, delivery_option,
-					 install, promise, created_at)
+					 install, promise, created_at, recipient, tracking_code,
+					 client_id)
 		SELECT e->>'id', e->>'ext', e->>'key', 'allocated', e->>'st', e->>'stn', e->>'dist',
 		       (e->>'lon')::double precision, (e->>'lat')::double precision, e->>'opt',
-		       (e->>'inst')::boolean, e->'promise', (e->>'at')::timestamptz
+		       (e->>'inst')::boolean, e->'promise', (e->>'at')::timestamptz,
+		       nullif(e->'rcp', 'null'::jsonb),
+		       coalesce(e->>'trk', 'TRK' || upper(substr(md5(gen_random_uuid()::text), 1, 16))),
+		       e->>'cli'
 		  FROM unnest(placed) AS x(i), LATERAL (SELECT batch->(x.i - 1)) AS y(e)
 		 ORDER BY e->>'ext'
 		ON CONFLICT (external_id) DO NOTHING

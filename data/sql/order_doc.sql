@@ -1,5 +1,7 @@
 -- order_doc: the order as GET /v1/orders/{id} shows it (without events); the
--- daemon builds the 201 body of POST /v1/orders in the same shape.
+-- daemon builds the 201 body of POST /v1/orders in the same shape. It holds
+-- the recipient in full: only roles that may see personal data read it
+-- (order_service, admin); the public view is order_tracking_doc's.
 CREATE OR REPLACE FUNCTION order_doc(p_id text) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'id', o.id, 'external_id', o.external_id, 'status', o.status,
@@ -21,6 +23,6 @@ CREATE OR REPLACE FUNCTION order_doc(p_id text) RETURNS jsonb LANGUAGE sql STABL
 						   WHERE l.order_id = o.id AND l.shipment_seq = s.seq))
 					ORDER BY s.seq)
 				FROM shipments s WHERE s.order_id = o.id),
-		'promise', o.promise)
+		'promise', o.promise, 'tracking_code', o.tracking_code, 'recipient', o.recipient)
 	FROM orders o WHERE o.id = p_id
 $$;

@@ -4,8 +4,8 @@
  * keys refused, a JSON object only) and validated by dm_order_body_parse,
  * which promises to take any object and return either a valid order or a
  * list of {field, message} errors, never crash or leak. A valid order must
- * keep the schema's limits, and its canonical text (the idempotency hash's
- * input) must parse again to itself. */
+ * keep the schema's limits (a recipient, when kept, has its name), and its
+ * canonical text (the idempotency hash's input) must parse again to itself. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +38,13 @@ fuzz_order_body_check_valid(const struct dm_order_body *o, const char *key)
 		__builtin_trap();
 	if (o->has_slot != (strcmp(o->option, "slot") == 0))
 		__builtin_trap();
+	/* A recipient kept is an object with a name, and nothing but its members. */
+	if (o->recipient != NULL) {
+		const char *name = json_string_value(json_object_get(o->recipient, "name"));
+		if (!json_is_object(o->recipient) || name == NULL || name[0] == '\0' ||
+		    json_object_size(o->recipient) > 4)
+			__builtin_trap();
+	}
 }
 
 /* Errors are a non-empty array of {"field": string, "message": string}. */

@@ -54,6 +54,9 @@ ROUTES = {
     ("GET", "/v1/orders/{id}"): ({"admin", "order_service"}, "/v1/orders/{order_id}", None),
     ("POST", "/v1/orders/{id}/cancel"): ({"admin", "order_service"},
                                          "/v1/orders/{order_id}/cancel", None),
+    ("GET", "/v1/orders/{id}/tracking"): ({"admin", "order_service"},
+                                          "/v1/orders/{order_id}/tracking", None),
+    ("GET", "/v1/track/{code}"): (PUBLIC, "/v1/track/{tracking_code}", None),
     ("PUT", "/v1/warehouses/{id}/stock/{sku}"): ({"admin", "warehouse"},
                                                  "/v1/warehouses/{wh}/stock/SKU-00007",
                                                  {"on_hand": 500}),
@@ -196,7 +199,8 @@ def test_every_route_against_every_role(w):
         t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
         assert t.status == 201, t
         harness.TOKENS_ISSUED.append(t.json()["token"])
-        return {"order_id": o.json()["id"], "token_id": t.json()["id"]}
+        return {"order_id": o.json()["id"], "token_id": t.json()["id"],
+                "tracking_code": o.json()["tracking_code"]}
 
     for (method, pattern), (who, path, body) in sorted(ROUTES.items()):
         for caller, token in tokens.items():

@@ -248,6 +248,47 @@ def test_replay_returns_the_same_response_and_a_new_body_is_422(w):
     check_reservations(w)
 
 
+def test_recipient_and_tracking_code_round_trip_and_replay(w):
+    """The recipient is kept exactly as entered, the order gets a random
+    tracking code and remembers the token that placed it; a replay gives
+    the same code byte for byte, and a retry with another recipient is
+    another request (422)."""
+    d = daemon(w)
+    svc = w.token("order_service", label="recipient shop")
+    harness.wait_until(lambda: d.get("/v1/admin/tokens/whoami", token=svc).status == 200,
+                       what="the token known")
+    svc_id = d.get("/v1/admin/tokens/whoami", token=svc).json()["id"]
+    sku = new_sku(w, {RDC: 10})
+    rcp = {"name": "  Zhang San ", "phone": "+86 (10) 6512-3456",
+           "address": "Room 5, 8 Wangfujing St\nDongcheng", "notes": "门卫室代收 'ok'; --"}
+    body = order_body([(sku, 1)], recipient=rcp)
+    key = "rcp-" + uuid.uuid4().hex
+    h = {"Idempotency-Key": key}
+    first = d.request("POST", "/v1/orders", body=body, headers=h, token=svc)
+    assert first.status == 201, first
+    o = first.json()
+    assert o["recipient"] == rcp, o
+    code = o["tracking_code"]
+    assert len(code) == 19 and code.startswith("TRK"), o
+    assert int(code[3:], 16) >= 0 and code[3:].upper() == code[3:], code
+    stored = sql(w, f"SELECT recipient::text, tracking_code, client_id FROM orders "
+                    f"WHERE id = '{o['id']}'").split("|")
+    assert json.loads(stored[0]) == rcp and stored[1:] == [code, svc_id], stored
+    doc = d.get("/v1/orders/" + o["id"], token=svc).json()
+    doc.pop("events")
+    assert doc == o, (doc, o)
+    again = d.request("POST", "/v1/orders", body=body, headers=h, token=svc)
+    assert again.status == 201 and again.body == first.body, (first, again)
+    other = dict(body, recipient=dict(rcp, phone="+86 10 6512 0000"))
+    r = d.request("POST", "/v1/orders", body=other, headers=h, token=svc)
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key", r
+    # An order without a recipient (as every order before it) is still one.
+    r = post(d, order_body([(sku, 1)]))
+    assert r.status == 201 and r.json()["recipient"] is None, r
+    assert r.json()["tracking_code"] != code
+    assert sql(w, f"SELECT recipient IS NULL FROM orders WHERE id = '{r.json()['id']}'") == "t"
+
+
 def test_out_of_stock_is_409_and_reserves_nothing(w):
     d = daemon(w)
     a = new_sku(w, {RDC: 3})

@@ -124,6 +124,33 @@ def test_unknown_members_are_422_at_every_level(w):
     assert state(w) == before
 
 
+def test_bad_recipients_are_422_naming_the_field_and_change_nothing(w):
+    d = daemon(w)
+    sku = new_sku(w)
+    before = state(w)
+    cases = [
+        ({"name": "W", "phone": "12345", "email": "w@example.com"}, ["recipient.email"]),
+        ("Wang Wei", ["recipient"]),
+        ({"phone": "13800138000"}, ["recipient.name"]),
+        ({"name": ""}, ["recipient.name"]),
+        ({"name": "x" * 201}, ["recipient.name"]),
+        ({"name": "W", "phone": "call me maybe"}, ["recipient.phone"]),
+        ({"name": "W", "phone": "123"}, ["recipient.phone"]),
+        ({"name": "W", "phone": 13800138000}, ["recipient.phone"]),
+        ({"name": "W", "address": "a" * 501, "notes": "n" * 501},
+         ["recipient.address", "recipient.notes"]),
+        ({"name": "W\u0007", "notes": ["x"]}, ["recipient.name", "recipient.notes"]),
+    ]
+    for rcp, want in cases:
+        r = post(d, body_of(sku, recipient=rcp))
+        assert fields(r) == want, (rcp, r)
+    assert state(w) == before
+    # At the limits: accepted.
+    r = post(d, body_of(sku, recipient={"name": "名" * 200, "address": "a" * 500,
+                                        "notes": "", "phone": "+1 (555) 010-0199"}))
+    assert r.status == 201, r
+
+
 def test_a_retry_with_an_unknown_member_is_422_and_the_key_still_replays(w):
     """Unknown members never reach the idempotency hash: a retry that adds
     one is refused as invalid (not compared with the stored body, not a new

@@ -11,11 +11,13 @@ SELECT is(pg_temp.outcomes(intake_commit(jsonb_build_array(
 	pg_temp.entry('k1', '[{"w": "W2", "sku": "A", "qty": 2}, {"w": "W1", "sku": "B", "qty": 1},
 			      {"w": "W1", "sku": "A", "qty": 1}]')))), '{ok}', 'an order over two warehouses');
 INSERT INTO got SELECT 'doc', order_doc('O-k1');
-SELECT is(v - 'lines' - 'shipments', '{"id": "O-k1", "external_id": "EXT-k1", "status": "allocated",
+SELECT is(v - 'lines' - 'shipments', ('{"id": "O-k1", "external_id": "EXT-k1", "status": "allocated",
 	"created_at": "2026-11-23T01:00:00.000Z",
 	"station": {"id": "ST1", "name": "Station one", "district": "D1"},
 	"customer": {"lat": 39.9, "lon": 116.4}, "delivery_option": "standard", "install": false,
-	"promise": {"by": "2026-11-23T23:00:00+08:00"}}'::jsonb, 'the order fields')
+	"promise": {"by": "2026-11-23T23:00:00+08:00"},
+	"tracking_code": "TRK' || upper(substr(md5('k1'), 1, 16)) || '", "recipient": null}')::jsonb,
+	'the order fields')
   FROM got WHERE step = 'doc';
 SELECT is(v->'lines', '[{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}, {"sku": "A", "qty": 1}]'::jsonb,
 	  'its lines in line order') FROM got WHERE step = 'doc';

@@ -102,6 +102,34 @@ static const struct body_case body_cases[] = {
 	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"slot\","
 	      "\"slot\":{\"start\":\"2026-11-23T09:00:00+08:00\",\"end\":\"x\"}}", "slot.end"},
 	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"a\":1,\"b\":2}", "a,b"},
+	/* the recipient: optional, name required, each member bounded */
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"Wang Wei\","
+	      "\"phone\":\"+86 (138) 0013-8000\",\"address\":\"12 Dongsi St\\nFlat 4\","
+	      "\"notes\":\"\"}}", ""},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"\u738b\u4f1f\"}}",
+	 ""},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":null}", ""},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\",\"phone\":null}}",
+	 ""},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":\"Wang\"}", "recipient"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{}}", "recipient.name"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"   \"}}",
+	 "recipient.name"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"a\\nb\"}}",
+	 "recipient.name"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":7}}", "recipient.name"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
+	      "\"phone\":\"call me\"}}", "recipient.phone"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
+	      "\"phone\":\"1234\"}}", "recipient.phone"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
+	      "\"phone\":\"138+0013\"}}", "recipient.phone"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
+	      "\"phone\":\"123456789012345678901\"}}", "recipient.phone"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
+	      "\"address\":\"\",\"notes\":\"a\\u0001\"}}", "recipient.address,recipient.notes"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
+	      "\"email\":\"w@example.com\"}}", "recipient.email"},
 	/* everything wrong at once: each field once, in schema order */
 	{NULL, "{\"external_id\":\"\",\"customer\":{\"lat\":99,\"lon\":116.4},"
 	       "\"lines\":[{\"sku\":\"bad sku\",\"qty\":0},{\"sku\":\"SKU-00001\",\"qty\":1.5}],"
@@ -264,6 +292,66 @@ order_body_line_limit(void **state)
 	}
 }
 
+/* The recipient is kept exactly as entered; its lengths are characters. */
+static void
+order_body_recipient(void **state)
+{
+	struct dm_order_body o;
+	char name[4 * 201 + 1];
+	(void)state;
+	json_t *body = body_load("{" EXT "," CUST "," LINES "," STD ",\"recipient\":{"
+				 "\"name\":\" Wang  Wei \",\"phone\":\"+86 138 0013 8000\","
+				 "\"notes\":\"ring twice\\n\\tthen wait\"}}");
+	assert_null(dm_order_body_parse(&o, KEY, body));
+	assert_non_null(o.recipient);
+	assert_true(json_equal(o.recipient, json_object_get(body, "recipient")));
+	assert_ptr_not_equal(o.recipient, json_object_get(body, "recipient")); /* a copy */
+	assert_non_null(strstr(o.canon, "\"recipient\":{"));
+	dm_order_body_fini(&o);
+	assert_null(o.recipient);
+	json_decref(body);
+	/* 200 CJK characters (600 bytes) are a name; 201 are not. */
+	for (int n = 200; n <= 201; n++) {
+		name[0] = '\0';
+		for (int i = 0; i < n; i++)
+			strcat(name, "\xe7\x8e\x8b");
+		body = json_pack("{s:s,s:s,s:s,s:[{s:s,s:i}],s:{s:s}}", "external_id", "E",
+				 "station_id", "bj-st-001", "delivery_option", "standard", "lines",
+				 "sku", "A", "qty", 1, "recipient", "name", name);
+		json_t *errors = dm_order_body_parse(&o, KEY, body);
+		assert_true((errors == NULL) == (n == 200));
+		json_decref(errors);
+		dm_order_body_fini(&o);
+		json_decref(body);
+	}
+	/* No recipient: none kept. */
+	body = body_load(GOOD);
+	assert_null(dm_order_body_parse(&o, KEY, body));
+	assert_null(o.recipient);
+	dm_order_body_fini(&o);
+	json_decref(body);
+}
+
+static void
+order_body_tracking_codes(void **state)
+{
+	char a[DM_ORDER_BODY_TRACKING_LEN], b[DM_ORDER_BODY_TRACKING_LEN];
+	(void)state;
+	assert_int_equal(dm_order_body_new_tracking_code(a), 0);
+	assert_int_equal(dm_order_body_new_tracking_code(b), 0);
+	assert_int_equal(strlen(a), 19);
+	assert_memory_equal(a, "TRK", 3);
+	assert_int_equal(strspn(a + 3, "0123456789ABCDEF"), 16);
+	assert_string_not_equal(a, b);
+	assert_true(dm_order_body_valid_tracking_code(a));
+	assert_true(dm_order_body_valid_tracking_code("TRK0123456789ABCDEF"));
+	assert_false(dm_order_body_valid_tracking_code("TRK0123456789abcdef"));
+	assert_false(dm_order_body_valid_tracking_code("TRK0123456789ABCDE"));
+	assert_false(dm_order_body_valid_tracking_code("TRK0123456789ABCDEF0"));
+	assert_false(dm_order_body_valid_tracking_code("XYZ0123456789ABCDEF"));
+	assert_false(dm_order_body_valid_tracking_code("TRK0123456789ABCDE'"));
+}
+
 static void
 order_body_ids_and_times(void **state)
 {
@@ -299,6 +387,8 @@ main(void)
 		cmocka_unit_test(order_body_table),	 cmocka_unit_test(order_body_values),
 		cmocka_unit_test(order_body_canon),	 cmocka_unit_test(order_body_line_limit),
 		cmocka_unit_test(order_body_ids_and_times),
+		cmocka_unit_test(order_body_recipient),
+		cmocka_unit_test(order_body_tracking_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
