@@ -4,6 +4,8 @@
 -- shipment_scan by the same caller; one scan's failure never affects another.
 -- Scans run sorted by (order, seq, position), so two batches lock shipments
 -- in the same order and scans of one shipment keep their order in the batch.
+-- The feed heads of the stations its arrived_at_station scans reach are
+-- locked first, sorted (see shipment_scan: heads before orders).
 -- Returns an array of shipment_scan answers, in the order of p_scans.
 CREATE OR REPLACE FUNCTION shipment_scan_batch(p_scans jsonb, p_actor text, p_role text,
 					       p_scope text[])
@@ -12,7 +14,17 @@ DECLARE
 	n integer := jsonb_array_length(p_scans);
 	res jsonb[] := array_fill(NULL::jsonb, ARRAY[n]);
 	x record;
+	st text;
 BEGIN
+	IF p_role IN ('station', 'admin') THEN
+		FOR st IN SELECT DISTINCT o.station_id FROM jsonb_array_elements(p_scans) AS e
+			   JOIN orders o ON o.id = e->>'order'
+			  WHERE e->>'event' = 'arrived_at_station' AND o.station_id IS NOT NULL
+			  ORDER BY 1 LOOP
+			INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (st, 0)
+			ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+		END LOOP;
+	END IF;
 	FOR x IN SELECT e, i FROM jsonb_array_elements(p_scans) WITH ORDINALITY AS t(e, i)
 		  ORDER BY e->>'order', (e->>'seq')::integer, i LOOP
 		res[x.i] := shipment_scan(x.e->>'order', (x.e->>'seq')::integer, x.e->>'event',

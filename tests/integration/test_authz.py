@@ -73,6 +73,8 @@ ROUTES = {
                                                      "scan"),
     ("POST", "/v1/shipments/events"): ({"admin", "warehouse", "station"},
                                        "/v1/shipments/events", "scan"),
+    ("GET", "/v1/stations/{id}/feed"): ({"admin", "station"}, "/v1/stations/{st}/feed?wait=0",
+                                       None),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
