@@ -12,7 +12,9 @@
  * A poll is one struct dm_api_feed_poll, hung on its request's handler_ctx
  * and holding one reference on the request until it ends. It ends once:
  * when it answered (its own read, its wait timer), or when the wake-up
- * service says its client left (GONE) or the daemon drains (CLOSING). */
+ * service says its client left (GONE) or the daemon drains (CLOSING); a
+ * poll that ends with a read out is freed when that read returns. Polls
+ * wanting the same page share one read (struct dm_api_feed_share). */
 #include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,10 +42,30 @@ struct dm_api_feed_poll {
 	int64_t cursor;
 	int limit;
 	int wait_s;
-	bool querying; /* a page read is in flight */
+	bool querying; /* attached to a page read in flight (share) */
 	bool dirty;    /* woken while reading: read again if the page is empty */
 	bool expired;  /* the wait is over (or the daemon drains): answer what comes */
+	bool ended;    /* answered while querying: freed when the read returns */
+	struct dm_api_feed_share *share;     /* the read it waits for, while querying */
+	struct dm_api_feed_poll *share_next; /* the share's other polls */
 };
+
+/* One page read in flight, shared by every poll that wants the same page
+ * (station, cursor, limit): a change wakes all the polls of its station,
+ * which mostly wait at the same cursor, and one query answers them all. The
+ * query is sent for the first poll's request in DM_REQ_PG_WRITE mode, so its
+ * callback runs even when that request was answered meanwhile; that poll is
+ * kept (ended) until then. */
+struct dm_api_feed_share {
+	struct dm_api_feed_share *next; /* dm_api_feed_shares */
+	const char *station;            /* the first poll's (it lives as long) */
+	int64_t cursor;
+	int limit;
+	struct dm_api_feed_poll *polls;
+};
+
+/* The reads in flight (loop thread only): few at a time, one per page. */
+static struct dm_api_feed_share *dm_api_feed_shares;
 
 static void dm_api_feed_read(struct dm_api_feed_poll *p);
 
@@ -64,18 +86,30 @@ dm_api_feed_error(json_t *errors, const char *field, const char *message)
 	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
 }
 
-/* The poll's end: leave the waiters, drop the timer and the reference. */
 static void
-dm_api_feed_end(struct dm_api_feed_poll *p)
+dm_api_feed_free(struct dm_api_feed_poll *p)
 {
 	struct dm_req *r = p->r;
-	if (p->waiter != NULL)
-		dm_station_feed_leave(r->d->feed, p->waiter);
-	if (p->timer != NULL)
-		event_free(p->timer);
 	r->handler_ctx = NULL;
 	free(p);
 	dm_req_unref(r, "feed_poll");
+}
+
+/* The poll's end, once answered: leave the waiters, drop the timer, and
+ * free it with its reference (or when its read returns, if one is out). */
+static void
+dm_api_feed_end(struct dm_api_feed_poll *p)
+{
+	if (p->waiter != NULL)
+		dm_station_feed_leave(p->r->d->feed, p->waiter);
+	p->waiter = NULL;
+	if (p->timer != NULL)
+		event_free(p->timer);
+	p->timer = NULL;
+	if (p->querying)
+		p->ended = true;
+	else
+		dm_api_feed_free(p);
 }
 
 /* An empty page: nothing after the cursor (yet). */
@@ -87,13 +121,26 @@ dm_api_feed_reply_empty(struct dm_api_feed_poll *p)
 					       "more", 0));
 }
 
+/* Take s out of the reads in flight: later polls start their own. */
 static void
-dm_api_feed_read_done(struct dm_req *r, const struct dm_pg_reply *reply)
+dm_api_feed_unshare(struct dm_api_feed_share *s)
 {
-	struct dm_api_feed_poll *p = r->handler_ctx;
-	if (p == NULL)
-		return; /* the poll ended meanwhile (its client left): nothing to say */
-	p->querying = false;
+	struct dm_api_feed_share **pp = &dm_api_feed_shares;
+	while (*pp != s)
+		pp = &(*pp)->next;
+	*pp = s->next;
+}
+
+/* One poll's share of a page read. */
+static void
+dm_api_feed_deliver(struct dm_api_feed_poll *p, const struct dm_pg_reply *reply)
+{
+	struct dm_req *r = p->r;
+	if (dm_req_client_gone(r)) {
+		dm_req_problem(r, DM_PROBLEM_CLIENT_CLOSED, "the client went away", NULL);
+		dm_api_feed_end(p);
+		return;
+	}
 	if (!reply->ok || PQntuples(reply->res) != 1) {
 		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 		dm_api_feed_end(p);
@@ -126,17 +173,71 @@ dm_api_feed_read_done(struct dm_req *r, const struct dm_pg_reply *reply)
 }
 
 static void
+dm_api_feed_read_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	struct dm_api_feed_poll *first = r->handler_ctx; /* kept until now (ended) */
+	struct dm_api_feed_share *s = first->share;
+	dm_api_feed_unshare(s);
+	/* Detach them all first: a poll that reads again starts a new share. */
+	struct dm_api_feed_poll *p = s->polls;
+	free(s);
+	while (p != NULL) {
+		struct dm_api_feed_poll *next = p->share_next;
+		p->querying = false;
+		p->share = NULL;
+		p->share_next = NULL;
+		if (p->ended)
+			dm_api_feed_free(p);
+		else
+			dm_api_feed_deliver(p, reply);
+		p = next;
+	}
+}
+
+static void
 dm_api_feed_read(struct dm_api_feed_poll *p)
 {
 	char cursor[24], limit[16];
 	snprintf(cursor, sizeof cursor, "%" PRId64, p->cursor);
 	snprintf(limit, sizeof limit, "%d", p->limit);
 	const char *params[] = {p->station, cursor, limit};
-	p->querying = true;
 	p->dirty = false;
+	struct dm_api_feed_share *s;
+	for (s = dm_api_feed_shares; s != NULL; s = s->next)
+		if (s->cursor == p->cursor && s->limit == p->limit &&
+		    strcmp(s->station, p->station) == 0)
+			break;
+	bool first = s == NULL;
+	if (first) {
+		s = calloc(1, sizeof *s);
+		if (s == NULL) {
+			dm_req_problem(p->r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
+			dm_api_feed_end(p);
+			return;
+		}
+		*s = (struct dm_api_feed_share){.next = dm_api_feed_shares,
+						.station = p->station,
+						.cursor = p->cursor,
+						.limit = p->limit};
+		dm_api_feed_shares = s;
+	}
+	p->querying = true;
+	p->share = s;
+	p->share_next = s->polls;
+	s->polls = p;
+	if (!first)
+		return;
+	/* Attached before sending: a pool that fails the query at once calls
+	 * back from inside dm_req_pg_query. */
 	if (dm_req_pg_query(p->r, "SELECT head, n, doc FROM station_feed_read($1, $2, $3)", 3,
-			    params, DM_REQ_PG_READ, dm_api_feed_read_done) != 0)
-		dm_api_feed_end(p); /* answered 503 by dm_req_pg_query */
+			    params, DM_REQ_PG_WRITE, dm_api_feed_read_done) != 0) {
+		dm_api_feed_unshare(s); /* done never runs; p was answered 503 */
+		free(s);
+		p->querying = false;
+		p->share = NULL;
+		p->share_next = NULL;
+		dm_api_feed_end(p);
+	}
 }
 
 static void

@@ -113,7 +113,9 @@ def test_concurrent_writers_read_in_order_exactly_once(w):
     assert [c["seq"] for c in b] == list(range(1, writers * each // 2 + 1))
     # Pages: limit and more; the default page is 100.
     r = feed(d, "st-a", cursor=0, limit=500).json()
-    assert len(r["changes"]) == total and r["more"] is False and r["next_cursor"] == total
+    assert len(r["changes"]) == 500 and r["more"] is True and r["next_cursor"] == 500, total
+    r = feed(d, "st-a", cursor=500, limit=500).json()
+    assert len(r["changes"]) == total - 500 and r["more"] is False and r["next_cursor"] == total
     r = feed(d, "st-a", cursor=0).json()
     assert len(r["changes"]) == 100 and r["more"] is True and r["next_cursor"] == 100, r
     r = feed(d, "st-a", cursor=total - 1, limit=1).json()
@@ -359,6 +361,32 @@ def test_sigterm_answers_waiting_polls(w):
     assert p.resp.json() == {"station": "st-z", "changes": [], "next_cursor": c, "more": False}
     assert p.elapsed < 50
     assert d.wait_exit() == 0
+
+
+def test_feed_bench_runs_and_names_its_figures(w):
+    # dispatch-feed-bench (make bench's feed suite) for a token run against
+    # this module's daemon: its figures are named feed_*, the run is valid
+    # (every poll ends at its station's head, no gap, no error) and the
+    # daemon's backends stay within the pool and the listener. Not a speed test.
+    from test_bench import figures
+    d = w.daemon(extra_conf=FAST)
+    env = dict(os.environ, BENCH_ADMIN_TOKEN=w.admin_token)
+    r = subprocess.run([os.path.join(harness.BUILD_DIR, "dispatch-feed-bench"), "--url",
+                        f"http://127.0.0.1:{d.port}", "--dsn", w.pg.dsn, "--polls", "40",
+                        "--stations", "8", "--changes", "24", "--rate", "40"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    fig = figures("feed", r.stdout)
+    assert list(fig)[-1] == "feed_wakeup_p99_ms", fig  # the headline comes last
+    assert fig["feed_polls"] == "40" and fig["feed_changes"] == "24", fig
+    assert fig["feed_errors"] == "0" and fig["feed_gaps"] == "0" and fig["feed_missed"] == "0"
+    # Each change reaches the 5 polls of its station.
+    assert int(fig["feed_wakeups"]) == 24 * 5, fig
+    assert 1 <= int(fig["feed_pg_connections"]) <= 2 + 1, fig
+    assert float(fig["feed_wakeup_p99_ms"]) >= float(fig["feed_wakeup_p50_ms"]) > 0, fig
+    r = subprocess.run([os.path.join(harness.BUILD_DIR, "dispatch-feed-bench"), "--polls", "0"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "usage" in r.stderr, r
 
 
 if __name__ == "__main__":
