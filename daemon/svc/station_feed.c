@@ -248,8 +248,7 @@ static void
 dm_station_feed_drop(struct dm_station_feed *f, const char *why)
 {
 	if (f->state == DM_STATION_FEED_UP) {
-		dm_log_warning("feed", "listener lost: %s (the periodic check wakes polls meanwhile)",
-			       why);
+		dm_log_warning("feed", "listener lost: %s (the 2 s check wakes polls meanwhile)", why);
 	} else if (!f->warned) {
 		dm_log_warning("feed", "listener cannot connect (retrying with backoff): %s", why);
 		f->warned = true;
@@ -498,7 +497,8 @@ dm_station_feed_check(struct dm_station_feed *f)
 	const char *params[] = {ids};
 	f->checks_total++;
 	if (dm_pg_query(f->d->pg,
-			"SELECT station_id, seq FROM station_feed_heads WHERE station_id = ANY ($1::text[])",
+			"SELECT station_id, seq FROM station_feed_heads"
+			" WHERE station_id = ANY ($1::text[])",
 			1, params, dm_station_feed_check_done_cb, f) == 0)
 		f->checking = true;
 	free(ids);
@@ -547,14 +547,14 @@ dm_station_feed_metrics_render(const struct dm_station_feed *f, struct evbuffer 
 		"# HELP dispatchd_feed_waiters Station feed long polls waiting for a change.\n"
 		"# TYPE dispatchd_feed_waiters gauge\n"
 		"dispatchd_feed_waiters %ld\n"
-		"# HELP dispatchd_feed_listener_up Whether the LISTEN connection is up (1) or not (0).\n"
+		"# HELP dispatchd_feed_listener_up Whether the LISTEN connection is up.\n"
 		"# TYPE dispatchd_feed_listener_up gauge\n"
 		"dispatchd_feed_listener_up %d\n"
 		"# TYPE dispatchd_feed_notifications_total counter\n"
 		"dispatchd_feed_notifications_total %lu\n"
 		"# TYPE dispatchd_feed_checks_total counter\n"
 		"dispatchd_feed_checks_total %lu\n"
-		"# HELP dispatchd_feed_check_wakes_total Stations whose waiters a periodic check woke.\n"
+		"# HELP dispatchd_feed_check_wakes_total Stations whose polls a check woke.\n"
 		"# TYPE dispatchd_feed_check_wakes_total counter\n"
 		"dispatchd_feed_check_wakes_total %lu\n"
 		"# TYPE dispatchd_feed_listener_connects_total counter\n"
