@@ -269,6 +269,78 @@ def test_scan_through_one_daemon_wakes_a_poll_on_another(w):
     assert head(w, station) == before + 1
 
 
+def test_postgres_restart_mid_poll(w):
+    # PostgreSQL goes away under a waiting poll and comes back: the poll
+    # keeps waiting (it holds no connection), the listener reconnects, and a
+    # change committed afterwards answers it.
+    d = w.daemon(extra_conf=FAST)
+    c = head(w, "st-p")
+    p = Poll(d, "st-p", c, 50)
+    waiters(d, 1)
+    w.pg.stop()
+    harness.wait_until(lambda: d.metric("dispatchd_feed_listener_up") == 0, what="listener down")
+    w.pg.start()
+    harness.wait_until(lambda: d.metric("dispatchd_feed_listener_up") == 1, what="listener up")
+    assert p.is_alive(), p.resp
+    seq = feed_add(w, "st-p")
+    p.join(timeout=55)
+    assert p.resp.status == 200 and [x["seq"] for x in p.resp.json()["changes"]] == [seq], p.resp
+    assert p.elapsed < 50
+
+
+def test_concurrent_batches_at_one_station_never_deadlock(w):
+    # Trucks unloading at one station at once: batches of arrivals over
+    # overlapping orders, sent together. Each arrival appends to the
+    # station's feed; the heads are locked before the orders, so no batch
+    # deadlocks against another, and every shipment arrives exactly once.
+    setup_network(w)
+    d = w.daemon(extra_conf=FAST + harness.clock_conf(), server_conf="")
+    harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
+    orders = []
+    for n in range(9):
+        o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"feed-b{n}",
+                                                      customer=DONGCHENG,
+                                                      lines=[{"sku": SCAN_SKU, "qty": 1}]),
+                      headers={"Idempotency-Key": f"feed-b{n}"})
+        assert o.status == 201, o
+        orders.append(o.json()["id"])
+        station = o.json()["station"]["id"]
+        for step in ("picked", "packed", "departed_warehouse"):
+            r = d.request("POST", f"/v1/shipments/{orders[-1]}/1/events", body={"event": step},
+                          headers={"Idempotency-Key": f"feed-b{n}-{step}"})
+            assert r.status == 200, r
+    before = head(w, station)
+    # Two batches overlapping on orders 3..5, lined up behind a lock on the
+    # scan keys so that both are under way at once: each has locked its
+    # first order (or, as they must, the station's feed head) when released.
+    results = [None] * 2
+    orders.sort()  # a batch scans in order id order
+    parts = (orders[0:6], orders[3:9])
+
+    def batch(k):
+        results[k] = d.request("POST", "/v1/shipments/events", timeout=30, body={"scans": [
+            {"order": o, "seq": 1, "event": "arrived_at_station", "key": f"feed-b-{k}-{o}"}
+            for o in parts[k]]})
+
+    sess = w.pg.hold_lock("shipment_scan_keys")
+    threads = [threading.Thread(target=batch, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE wait_event_type = 'Lock' AND query LIKE "
+                                         "'%shipment_scan_batch%'") == "2",
+                       what="both batches under way")
+    w.pg.release(sess)
+    for t in threads:
+        t.join(timeout=60)
+    for r in results:
+        assert r is not None and r.status == 200, r
+        assert all(x["status"] == 200 for x in r.json()["results"]), r
+    changes, _ = read_all(d, station, cursor=before)
+    assert sorted(c["data"]["order"] for c in changes) == sorted(orders), changes  # once each
+    assert all(c["kind"] == "shipment.arrived" for c in changes)
+
+
 def raw_poll(port, path, token):
     """A GET sent on a raw socket, not read yet: the socket."""
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
