@@ -55,12 +55,15 @@ struct dm_api_feed_poll {
  * which mostly wait at the same cursor, and one query answers them all. The
  * query is sent for the first poll's request in DM_REQ_PG_WRITE mode, so its
  * callback runs even when that request was answered meanwhile; that poll is
- * kept (ended) until then. */
+ * kept (ended) until then. A poll joining a read that may predate the
+ * change it was woken for (stale) reads again if that read comes back empty. */
 struct dm_api_feed_share {
 	struct dm_api_feed_share *next; /* dm_api_feed_shares */
 	const char *station;            /* the first poll's (it lives as long) */
 	int64_t cursor;
 	int limit;
+	uint64_t epoch; /* dm_station_feed_epoch when sent */
+	bool stale;     /* a wake-up of its station came after it was sent */
 	struct dm_api_feed_poll *polls;
 };
 
@@ -218,15 +221,18 @@ dm_api_feed_read(struct dm_api_feed_poll *p)
 		*s = (struct dm_api_feed_share){.next = dm_api_feed_shares,
 						.station = p->station,
 						.cursor = p->cursor,
-						.limit = p->limit};
+						.limit = p->limit,
+						.epoch = dm_station_feed_epoch(p->r->d->feed)};
 		dm_api_feed_shares = s;
 	}
 	p->querying = true;
 	p->share = s;
 	p->share_next = s->polls;
 	s->polls = p;
-	if (!first)
+	if (!first) {
+		p->dirty = s->stale;
 		return;
+	}
 	/* Attached before sending: a pool that fails the query at once calls
 	 * back from inside dm_req_pg_query. */
 	if (dm_req_pg_query(p->r, "SELECT head, n, doc FROM station_feed_read($1, $2, $3)", 3,
@@ -240,6 +246,17 @@ dm_api_feed_read(struct dm_api_feed_poll *p)
 	}
 }
 
+/* p was woken: the reads of its station sent before this wake-up's walk
+ * may miss the change. */
+static void
+dm_api_feed_stale(struct dm_api_feed_poll *p)
+{
+	uint64_t now = dm_station_feed_epoch(p->r->d->feed);
+	for (struct dm_api_feed_share *s = dm_api_feed_shares; s != NULL; s = s->next)
+		if (s->epoch < now && strcmp(s->station, p->station) == 0)
+			s->stale = true;
+}
+
 static void
 dm_api_feed_wake_cb(void *arg, enum dm_station_feed_wake why, int64_t head)
 {
@@ -248,6 +265,7 @@ dm_api_feed_wake_cb(void *arg, enum dm_station_feed_wake why, int64_t head)
 	case DM_STATION_FEED_CHANGED:
 		if (head == p->cursor) /* a check that found nothing new */
 			return;
+		dm_api_feed_stale(p);
 		if (p->querying)
 			p->dirty = true;
 		else

@@ -66,6 +66,7 @@ struct dm_station_feed {
 	int nstations;
 	long nwaiters;       /* registered, not left */
 	int walking;         /* depth of walks in progress: nothing is freed while > 0 */
+	uint64_t epoch;      /* CHANGED walks begun (dm_station_feed_epoch) */
 	bool pending_sweep;  /* waiters left during a walk */
 	/* The listener. */
 	enum dm_station_feed_state state;
@@ -210,6 +211,8 @@ dm_station_feed_walk(struct dm_station_feed *f, struct dm_station_feed_station *
 		     enum dm_station_feed_wake why, int64_t head)
 {
 	f->walking++;
+	if (why == DM_STATION_FEED_CHANGED)
+		f->epoch++;
 	for (struct dm_station_feed_waiter *w = TAILQ_FIRST(&st->waiters); w != NULL;
 	     w = TAILQ_NEXT(w, link)) {
 		if (w->left)
@@ -233,6 +236,12 @@ dm_station_feed_walk_all(struct dm_station_feed *f, enum dm_station_feed_wake wh
 		for (struct dm_station_feed_station *st = f->buckets[b]; st != NULL; st = st->next)
 			dm_station_feed_walk(f, st, why, -1);
 	dm_station_feed_walk_end(f);
+}
+
+uint64_t
+dm_station_feed_epoch(const struct dm_station_feed *f)
+{
+	return f->epoch;
 }
 
 void

@@ -53,6 +53,11 @@ struct dm_station_feed_waiter *dm_station_feed_join(struct dm_station_feed *f, c
 /* Remove and free w (registered, not yet woken GONE or CLOSING). */
 void dm_station_feed_leave(struct dm_station_feed *f, struct dm_station_feed_waiter *w);
 
+/* The number of CHANGED walks begun so far: a wake-up delivered in walk n
+ * reports a change that may be missing from a read sent before walk n
+ * began (epoch < n), and is in every read sent after. */
+uint64_t dm_station_feed_epoch(const struct dm_station_feed *f);
+
 /* Wake every waiter CLOSING (SIGTERM: answer the long polls now). */
 void dm_station_feed_drain(struct dm_station_feed *f);
 

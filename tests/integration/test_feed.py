@@ -392,12 +392,17 @@ def test_200_waiting_polls_hold_no_pg_connection(w):
     backends = int(w.pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity "
                                          "WHERE application_name LIKE 'dispatchd%'"))
     assert backends <= 2 + 1, backends  # the pool and the listener
+    queries = d.metric("dispatchd_pg_queries_total")
     seqs = {s: feed_add(w, s, data={"s": s}) for s in stations}
     for s, sock in socks:
         status, body = read_answer(sock)
         assert status == 200 and [c["seq"] for c in body["changes"]] == [seqs[s]], body
         assert body["changes"][0]["data"] == {"s": s}
     waiters(d, 0)
+    # The ten polls of a station share their read: about one query per
+    # change (plus the periodic checks), not one per poll (200).
+    assert d.metric("dispatchd_pg_queries_total") - queries < 100, \
+        d.metric("dispatchd_pg_queries_total") - queries
 
 
 def test_bad_parameters_are_422_naming_them(w):
