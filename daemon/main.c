@@ -28,6 +28,7 @@
 #include "daemon/base/sd.h"
 #include "daemon/svc/counters.h"
 #include "daemon/svc/rate_limit.h"
+#include "daemon/svc/station_feed.h"
 #include "daemon/svc/order_committer.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/tokens.h"
@@ -167,6 +168,7 @@ dm_main_stop(struct dm_daemon *d, const char *signame)
 	dm_sd_stopping();
 	d->draining = true;
 	dm_http_stop_accepting(d);
+	dm_station_feed_drain(d->feed); /* long polls answer now, not at their wait's end */
 	d->drain_deadline_s = dm_clock_mono_s() + d->cfg->cfg->drain_timeout_ms / 1000.0;
 	d->drain = event_new(d->base, -1, EV_PERSIST, dm_main_drain_cb, d);
 	struct timeval tv = {0, 20000};
@@ -239,6 +241,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot start the token cache");
 		return -1;
 	}
+	d->feed = dm_station_feed_new(d); /* its LISTEN connects in the background */
+	if (d->feed == NULL) {
+		dm_log_error("main", "cannot start the station feed");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -264,6 +271,8 @@ dm_main_teardown(struct dm_daemon *d)
 	d->pg = NULL;
 	dm_tokens_free(d->tokens); /* after the pool: its failing callbacks reach the cache */
 	d->tokens = NULL;
+	dm_station_feed_free(d->feed); /* after the pool: its check may be in flight */
+	d->feed = NULL;
 	/* After the pool (its pending queries have called back by now) and
 	 * before Redis: the orders they fail give their gated counts back. */
 	dm_order_committer_free(d->committer);

@@ -40,6 +40,9 @@ extern const struct dm_route_table dm_api_couriers_table;
 /* /v1/orders/{id}/tracking, /v1/track/{code} (tracking.c) */
 extern const struct dm_route_table dm_api_tracking_table;
 
+/* /v1/stations/{id}/feed (feed.c) */
+extern const struct dm_route_table dm_api_feed_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];

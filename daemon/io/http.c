@@ -146,6 +146,15 @@ dm_req_client_gone(struct dm_req *r)
 	return r->cancelled;
 }
 
+void
+dm_req_extend_deadline(struct dm_req *r, long ms)
+{
+	if (r->answered || r->deadline == NULL)
+		return;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(r->deadline, &tv); /* re-adding a pending timer moves it */
+}
+
 const char *
 dm_req_peer(struct dm_req *r)
 {

@@ -75,6 +75,9 @@ struct dm_req {
 	void (*principal_release)(const void *principal);
 	char audit[160];               /* non-empty: log the answer at info ("audit") with this */
 	bool answered;
+	/* The handler's own state across callbacks (a long poll's, api/feed.c):
+	 * owned by the handler, which clears it before freeing it. NULL: none. */
+	void *handler_ctx;
 };
 
 /* Start the HTTP server of d on the configured address/port (or on the
@@ -100,6 +103,11 @@ bool dm_req_answered(const struct dm_req *r);
 /* True when r's client has gone away (closed its connection) before the
  * answer: work only it would see can be skipped. Loop thread only. */
 bool dm_req_client_gone(struct dm_req *r);
+
+/* Move r's deadline (server.request_timeout_ms from its start) to ms from
+ * now: for a handler that waits on purpose, such as a long poll, whose wait
+ * must not be cut as a stuck backend. No-op once answered. */
+void dm_req_extend_deadline(struct dm_req *r, long ms);
 
 /* A query-string value, or NULL. Borrowed from r. */
 const char *dm_req_query(struct dm_req *r, const char *name);

@@ -21,6 +21,11 @@
 -- (intake_cancel) locks the order first too, so a scan and a cancel of one
 -- order run one after the other; shipment_scan_batch sorts its scans by
 -- (order, seq) so concurrent batches lock in one order.
+-- An arrived_at_station that moves the shipment appends a shipment.arrived
+-- line {order, seq} to the station's feed (station_feed_add). The feed's
+-- head row is locked BEFORE the order row (and shipment_scan_batch locks all
+-- its stations' heads, sorted, before its first scan): heads then orders
+-- everywhere, so two batches unloading at one station never deadlock.
 CREATE OR REPLACE FUNCTION shipment_scan(p_order text, p_seq integer, p_event text,
 					 p_at timestamptz, p_place text, p_actor text,
 					 p_role text, p_scope text[], p_key text)
@@ -32,6 +37,7 @@ DECLARE
 	v_at timestamptz := coalesce(p_at, now());
 	res jsonb;
 	common text;
+	v_station text;
 BEGIN
 	IF NOT (p_role = 'admin' AND p_event IN ('picked', 'packed', 'departed_warehouse',
 						 'arrived_at_station')
@@ -41,6 +47,13 @@ BEGIN
 	END IF;
 	IF p_seq NOT BETWEEN 1 AND 32767 THEN
 		RETURN jsonb_build_object('r', 'not_found');
+	END IF;
+	IF p_event = 'arrived_at_station' THEN
+		SELECT station_id INTO v_station FROM orders WHERE id = p_order;
+		IF v_station IS NOT NULL THEN
+			INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (v_station, 0)
+			ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+		END IF;
 	END IF;
 	PERFORM 1 FROM orders WHERE id = p_order FOR UPDATE;
 	SELECT s.status, s.warehouse_id, o.station_id INTO sh
@@ -93,6 +106,10 @@ BEGIN
 		HAVING count(DISTINCT status) = 1;
 		IF common IS NOT NULL THEN
 			UPDATE orders SET status = common WHERE id = p_order AND status <> common;
+		END IF;
+		IF p_event = 'arrived_at_station' AND sh.station_id IS NOT NULL THEN
+			PERFORM station_feed_add(sh.station_id, 'shipment.arrived',
+						 jsonb_build_object('order', p_order, 'seq', p_seq));
 		END IF;
 	END IF;
 	UPDATE shipment_scan_keys SET answer = res WHERE key = p_key;

@@ -2,9 +2,12 @@
 -- station). p_scans: [{"order","seq","event","key","at"?,"place"?}] (at: RFC
 -- 3339 or absent for now), validated by the daemon. Each scan is
 -- shipment_scan by the same caller; one scan's failure never affects another.
--- The batch locks its orders (by id) before any scan; scans run sorted by
--- (order, seq, position), so two batches lock in the same order and scans of
--- one shipment keep their order in the batch.
+-- Locks, in the order every scan takes them: the feed heads of the stations
+-- its arrived_at_station scans reach (sorted), then its orders (by id), then
+-- the scans run sorted by (order, seq, position), so two batches lock in the
+-- same order and scans of one shipment keep their order in the batch. A
+-- departure locks stock rows last: no stock row is ever held while waiting
+-- for an order, nor an order while waiting for a feed head.
 -- Returns an array of shipment_scan answers, in the order of p_scans.
 CREATE OR REPLACE FUNCTION shipment_scan_batch(p_scans jsonb, p_actor text, p_role text,
 					       p_scope text[])
@@ -13,7 +16,17 @@ DECLARE
 	n integer := jsonb_array_length(p_scans);
 	res jsonb[] := array_fill(NULL::jsonb, ARRAY[n]);
 	x record;
+	st text;
 BEGIN
+	IF p_role IN ('station', 'admin') THEN
+		FOR st IN SELECT DISTINCT o.station_id FROM jsonb_array_elements(p_scans) AS e
+			   JOIN orders o ON o.id = e->>'order'
+			  WHERE e->>'event' = 'arrived_at_station' AND o.station_id IS NOT NULL
+			  ORDER BY 1 LOOP
+			INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (st, 0)
+			ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+		END LOOP;
+	END IF;
 	-- Every order first, in id order, then the scans: a departure locks stock
 	-- rows, and no stock row is ever held while waiting for an order.
 	PERFORM 1 FROM orders

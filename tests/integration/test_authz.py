@@ -96,6 +96,8 @@ ROUTES = {
         {"weekly": [{"days": ["tue"], "start": "08:00", "end": "20:00"}]}),
     ("POST", "/v1/stations/{id}/couriers/{courier}/duty"): (
         {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/duty", {"on_shift": False}),
+    ("GET", "/v1/stations/{id}/feed"): ({"admin", "station"}, "/v1/stations/{st}/feed?wait=0",
+                                       None),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
