@@ -31,6 +31,7 @@
 #include "daemon/svc/order_committer.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/tokens.h"
+#include "daemon/svc/webhook_sender.h"
 #include "daemon/base/work.h"
 
 static void
@@ -239,6 +240,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot start the token cache");
 		return -1;
 	}
+	d->hooks = dm_webhook_sender_new(d); /* claims due deliveries every poll interval */
+	if (d->hooks == NULL) {
+		dm_log_error("main", "cannot start the webhook sender");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -264,6 +270,8 @@ dm_main_teardown(struct dm_daemon *d)
 	d->pg = NULL;
 	dm_tokens_free(d->tokens); /* after the pool: its failing callbacks reach the cache */
 	d->tokens = NULL;
+	dm_webhook_sender_free(d->hooks); /* after the pool, as the token cache */
+	d->hooks = NULL;
 	/* After the pool (its pending queries have called back by now) and
 	 * before Redis: the orders they fail give their gated counts back. */
 	dm_order_committer_free(d->committer);
