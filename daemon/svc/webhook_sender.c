@@ -422,3 +422,26 @@ dm_webhook_sender_stats_get(const struct dm_webhook_sender *s,
 {
 	*out = s->stats;
 }
+
+void
+dm_webhook_sender_metrics_render(const struct dm_webhook_sender *s, struct evbuffer *out)
+{
+	if (s == NULL)
+		return;
+	evbuffer_add_printf(
+		out,
+		"# HELP dispatchd_webhook_deliveries_inflight Webhook deliveries being sent now.\n"
+		"# TYPE dispatchd_webhook_deliveries_inflight gauge\n"
+		"dispatchd_webhook_deliveries_inflight %d\n"
+		"# TYPE dispatchd_webhook_claimed_total counter\n"
+		"dispatchd_webhook_claimed_total %llu\n"
+		"# HELP dispatchd_webhook_attempts_total Webhook attempts by outcome.\n"
+		"# TYPE dispatchd_webhook_attempts_total counter\n"
+		"dispatchd_webhook_attempts_total{result=\"delivered\"} %llu\n"
+		"dispatchd_webhook_attempts_total{result=\"failed\"} %llu\n"
+		"# TYPE dispatchd_webhook_dead_total counter\n"
+		"dispatchd_webhook_dead_total %llu\n",
+		s->stats.inflight, (unsigned long long)s->stats.claimed_total,
+		(unsigned long long)s->stats.delivered_total,
+		(unsigned long long)s->stats.failed_total, (unsigned long long)s->stats.dead_total);
+}

@@ -18,6 +18,7 @@
 
 struct dm_daemon;
 struct dm_webhook_sender;
+struct evbuffer;
 
 /* Longest URL a subscription may have (bytes). */
 #define DM_WEBHOOK_SENDER_URL_MAX 2048
@@ -47,6 +48,12 @@ void dm_webhook_sender_free(struct dm_webhook_sender *s);
 /* Copy the counters into out. */
 void dm_webhook_sender_stats_get(const struct dm_webhook_sender *s,
 				 struct dm_webhook_sender_stats *out);
+
+/* Append the sender's Prometheus series to out:
+ * dispatchd_webhook_deliveries_inflight, dispatchd_webhook_claimed_total,
+ * dispatchd_webhook_attempts_total{result="delivered"|"failed"},
+ * dispatchd_webhook_dead_total. */
+void dm_webhook_sender_metrics_render(const struct dm_webhook_sender *s, struct evbuffer *out);
 
 /* The signature header value "t=<t_s>,v1=<hex>" of body (len bytes) under
  * secret, into out (cap bytes, at least 80). Pure; any thread. */

@@ -242,6 +242,9 @@ def test_an_event_is_delivered_signed(w):
             (headers["Dispatch-Delivery"], sub["id"], ev, 1, 200, a_id), row
         assert row["body"] == doc and row["delivered_at"] is not None, row
         assert deliveries(d, status="pending") == [] and deliveries(d, status="dead") == []
+        assert d.metric('dispatchd_webhook_attempts_total{result="delivered"}') == 1
+        assert d.metric('dispatchd_webhook_attempts_total{result="failed"}') == 0
+        assert d.metric("dispatchd_webhook_deliveries_inflight") == 0
         # An order without a client (placed before 019) or another client's: no delivery.
         add_event(w, new_order(w, None), "delivered")
         add_event(w, new_order(w, "tok_0000000000000000"), "delivered")
@@ -278,6 +281,8 @@ def test_retried_after_500_then_delivered(w):
         assert len({g[2] for g in got}) == 1
         for g in got:
             verify(sub["secret"], g[1], g[2])
+        assert d.metric('dispatchd_webhook_attempts_total{result="failed"}') == 2
+        assert d.metric('dispatchd_webhook_attempts_total{result="delivered"}') == 1
     finally:
         rx.close()
 
@@ -301,6 +306,8 @@ def test_dead_after_the_retry_window_and_retried_by_an_admin(w):
         time.sleep(0.5)
         assert len(rx.received()) == n, "a dead delivery was sent again"
         assert deliveries(d, status="pending") == []
+        assert d.metric("dispatchd_webhook_dead_total") == 1
+        assert "is dead after" in d.log()
         # Only a dead one may be retried; the admin's retry sends it once more.
         assert d.request("POST", f"/v1/admin/webhook-deliveries/{row['id']}/retry",
                          token=a).status == 403
