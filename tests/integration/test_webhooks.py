@@ -283,6 +283,14 @@ def test_retried_after_500_then_delivered(w):
             verify(sub["secret"], g[1], g[2])
         assert d.metric('dispatchd_webhook_attempts_total{result="failed"}') == 2
         assert d.metric('dispatchd_webhook_attempts_total{result="delivered"}') == 1
+        # Nobody listening: no status, a reason, and retried.
+        gone = subscribe(d, a, "http://127.0.0.1:1/nobody", ["shipment.delivered"])
+        add_event(w, new_order(w, a_id), "delivered")
+        row = harness.wait_until(
+            lambda: next(iter(r for r in deliveries(d, webhook=gone["id"])
+                              if r["attempts"] >= 2), None), what="two refused attempts")
+        assert row["status"] == "pending" and row["last_status"] is None, row
+        assert row["last_error"] in ("connection closed before an answer", "connection failed"), row
     finally:
         rx.close()
 
