@@ -244,7 +244,8 @@ def test_an_event_is_delivered_signed(w):
         assert deliveries(d, status="pending") == [] and deliveries(d, status="dead") == []
         assert d.metric('dispatchd_webhook_attempts_total{result="delivered"}') == 1
         assert d.metric('dispatchd_webhook_attempts_total{result="failed"}') == 0
-        assert d.metric("dispatchd_webhook_deliveries_inflight") == 0
+        harness.wait_until(lambda: d.metric("dispatchd_webhook_deliveries_inflight") == 0,
+                           what="the delivery to end")
         # An order without a client (placed before 019) or another client's: no delivery.
         add_event(w, new_order(w, None), "delivered")
         add_event(w, new_order(w, "tok_0000000000000000"), "delivered")
@@ -314,7 +315,9 @@ def test_dead_after_the_retry_window_and_retried_by_an_admin(w):
         time.sleep(0.5)
         assert len(rx.received()) == n, "a dead delivery was sent again"
         assert deliveries(d, status="pending") == []
-        assert d.metric("dispatchd_webhook_dead_total") == 1
+        # (The row is committed before the sender hears back: wait for it.)
+        harness.wait_until(lambda: d.metric("dispatchd_webhook_dead_total") == 1,
+                           what="the death counted")
         assert "is dead after" in d.log()
         # Only a dead one may be retried; the admin's retry sends it once more.
         assert d.request("POST", f"/v1/admin/webhook-deliveries/{row['id']}/retry",
