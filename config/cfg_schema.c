@@ -124,6 +124,9 @@ static const struct cfg_key cfg_schema_table[] = {
 	 false, "cap of the delay between two attempts of a delivery"},
 	{"webhooks", "retry_window_s", CFG_T_INT, F(webhooks_retry_window_s), "86400", 60,
 	 2592000, true, false, "a delivery still failing this long after its event is dead"},
+	{"webhooks", "ca_file", CFG_T_STRING, F(webhooks_ca_file), "", 0, 0, false, false,
+	 "PEM file of the CAs https:// receivers' certificates must chain to (empty: the "
+	 "system's)"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "daemon/api/admission.h"
 #include "daemon/api/tables.h"
@@ -124,32 +123,26 @@ dm_api_webhooks_doc_done(struct dm_req *r, const struct dm_pg_reply *reply)
 
 /* ---- POST /v1/webhooks ---- */
 
-/* Check the URL: http:// with a host (https:// is refused: the sender has
- * no TLS). Adds to errors. */
+/* Check the URL: http:// or https:// with a host. Adds to errors. */
 static void
 dm_api_webhooks_check_url(const json_t *v, json_t *errors)
 {
 	const char *url = json_string_value(v);
 	if (url == NULL || strlen(url) < 8 || strlen(url) > DM_WEBHOOK_SENDER_URL_MAX) {
-		dm_api_webhooks_error(errors, "url", "must be an http:// URL of at most 2048 bytes");
-		return;
-	}
-	if (strncasecmp(url, "https://", 8) == 0) {
 		dm_api_webhooks_error(errors, "url",
-				      "https:// is not supported yet: the daemon sends webhooks "
-				      "over http:// only (put a TLS-terminating proxy in front of "
-				      "the receiver; docs/api.md, Webhooks)");
+				      "must be an http:// or https:// URL of at most 2048 bytes");
 		return;
 	}
 	struct evhttp_uri *uri = evhttp_uri_parse_with_flags(url, 0);
 	const char *scheme = uri != NULL ? evhttp_uri_get_scheme(uri) : NULL;
 	const char *host = uri != NULL ? evhttp_uri_get_host(uri) : NULL;
-	if (scheme == NULL || strcmp(scheme, "http") != 0 || host == NULL || host[0] == '\0' ||
+	if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    host == NULL || host[0] == '\0' || host[0] == '[' ||
 	    evhttp_uri_get_fragment(uri) != NULL || evhttp_uri_get_userinfo(uri) != NULL ||
 	    evhttp_uri_get_port(uri) == 0)
 		dm_api_webhooks_error(errors, "url",
-				      "must be an http:// URL with a host, without user, password "
-				      "or fragment");
+				      "must be an http:// or https:// URL with a host name or IPv4 "
+				      "address, without user, password or fragment");
 	evhttp_uri_free(uri);
 }
 

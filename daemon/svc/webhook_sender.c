@@ -4,16 +4,27 @@
  * outbox's rules (what is due, when a delivery is dead): those are the SQL
  * functions webhook_claim and webhook_report.
  *
+ * https:// receivers get an OpenSSL bufferevent under the evhttp
+ * connection: TLS 1.2 or later, the certificate verified against
+ * [webhooks] ca_file (or the system's CAs) and matched to the URL's host
+ * name or IP address (one SSL_CTX per sender, made at start).
+ *
  * A delivery's life: claimed (a row with a lease) -> SENDING (one evhttp
  * connection and request, and a deadline timer) -> the request's callback
  * or the deadline records the outcome and activates the delivery's timer
  * -> the timer frees the connection (never inside the connection's own
  * callback) and sends the report -> the report's answer frees the delivery. */
+#include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -49,6 +60,7 @@ struct dm_webhook_sender_delivery {
 	char event[64];
 	int attempts;   /* before this one */
 	struct evhttp_connection *conn;
+	struct bufferevent *bev; /* https: the TLS bufferevent, owned by conn */
 	struct event *timer; /* the deadline, then the step after the outcome */
 	int status;     /* HTTP status of the answer; 0: none came */
 	char error[DM_WEBHOOK_SENDER_ERROR_MAX];
@@ -58,6 +70,7 @@ struct dm_webhook_sender {
 	struct dm_daemon *d;
 	struct event *tick;
 	struct evdns_base *dns;
+	SSL_CTX *tls;  /* for https:// receivers */
 	int poll_ms;
 	bool claiming;
 	struct dm_webhook_sender_delivery *head;
@@ -207,6 +220,12 @@ dm_webhook_sender_error_cb(enum evhttp_request_error err, void *arg)
 	case EVREQ_HTTP_DATA_TOO_LONG: why = "answer too long"; break;
 	default: break;
 	}
+	unsigned long tls = dl->bev != NULL ? bufferevent_get_openssl_error(dl->bev) : 0;
+	if (tls != 0) {
+		const char *reason = ERR_reason_error_string(tls);
+		snprintf(dl->error, sizeof dl->error, "tls: %s", reason != NULL ? reason : "failed");
+		return;
+	}
 	snprintf(dl->error, sizeof dl->error, "%s", why);
 }
 
@@ -223,6 +242,46 @@ dm_webhook_sender_done_cb(struct evhttp_request *req, void *arg)
 	dm_webhook_sender_finish(dl);
 }
 
+/* An evhttp connection to host:port over TLS: the certificate must chain
+ * to the sender's CAs and name host (a DNS name, or an IP address in its
+ * subjectAltName). NULL when out of memory (dl->bev stays NULL). */
+static struct evhttp_connection *
+dm_webhook_sender_tls_conn(struct dm_webhook_sender_delivery *dl, const char *host,
+			   unsigned short port)
+{
+	struct dm_webhook_sender *s = dl->s;
+	unsigned char addr[16];
+	SSL *ssl = SSL_new(s->tls);
+	if (ssl == NULL)
+		return NULL;
+	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+	bool ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	if (ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1
+	       : (X509_VERIFY_PARAM_set1_host(param, host, 0) != 1 ||
+		  SSL_set_tlsext_host_name(ssl, host) != 1)) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* The bufferevent owns ssl from here, and the connection owns it. */
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		s->d->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Receivers often close without a TLS close_notify after answering. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	struct evhttp_connection *conn =
+		evhttp_connection_base_bufferevent_new(s->d->base, s->dns, bev, host, port);
+	if (conn == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	dl->bev = bev;
+	return conn;
+}
+
 /* Build and send the request of dl. Returns 0, or -1 with dl->error set
  * (the caller reports the failure). */
 static int
@@ -235,8 +294,10 @@ dm_webhook_sender_send(struct dm_webhook_sender_delivery *dl, const char *url,
 	int rc = -1;
 	const char *scheme = uri != NULL ? evhttp_uri_get_scheme(uri) : NULL;
 	const char *host = uri != NULL ? evhttp_uri_get_host(uri) : NULL;
-	if (scheme == NULL || strcmp(scheme, "http") != 0 || host == NULL || host[0] == '\0') {
-		snprintf(dl->error, sizeof dl->error, "not an http:// URL");
+	bool https = scheme != NULL && strcmp(scheme, "https") == 0;
+	if (scheme == NULL || (!https && strcmp(scheme, "http") != 0) || host == NULL ||
+	    host[0] == '\0') {
+		snprintf(dl->error, sizeof dl->error, "not an http:// or https:// URL");
 		goto out;
 	}
 	int port = evhttp_uri_get_port(uri);
@@ -244,8 +305,11 @@ dm_webhook_sender_send(struct dm_webhook_sender_delivery *dl, const char *url,
 	char target[DM_WEBHOOK_SENDER_URL_MAX + 2];
 	snprintf(target, sizeof target, "%s%s%s", path != NULL && path[0] != '\0' ? path : "/",
 		 query != NULL ? "?" : "", query != NULL ? query : "");
-	dl->conn = evhttp_connection_base_new(s->d->base, s->dns, host,
-					      (unsigned short)(port > 0 ? port : 80));
+	unsigned short p = (unsigned short)(port > 0 ? port : https ? 443 : 80);
+	if (https)
+		dl->conn = dm_webhook_sender_tls_conn(dl, host, p);
+	else
+		dl->conn = evhttp_connection_base_new(s->d->base, s->dns, host, p);
 	struct evhttp_request *req =
 		dl->conn != NULL ? evhttp_request_new(dm_webhook_sender_done_cb, dl) : NULL;
 	if (req == NULL) {
@@ -378,6 +442,30 @@ dm_webhook_sender_configure(struct dm_webhook_sender *s)
 	event_add(s->tick, &tv);
 }
 
+/* The TLS context of https:// deliveries: TLS 1.2 or later, peers
+ * verified against [webhooks] ca_file or the system's CAs. Returns 0, or -1
+ * after logging why (an unreadable ca_file fails the start). */
+static int
+dm_webhook_sender_tls_new(struct dm_webhook_sender *s)
+{
+	const char *ca = dm_webhook_sender_cfg(s)->webhooks_ca_file;
+	s->tls = SSL_CTX_new(TLS_client_method());
+	if (s->tls == NULL || SSL_CTX_set_min_proto_version(s->tls, TLS1_2_VERSION) != 1) {
+		dm_log_error("webhook", "cannot make the TLS context");
+		return -1;
+	}
+	SSL_CTX_set_verify(s->tls, SSL_VERIFY_PEER, NULL);
+	if (ca[0] != '\0' ? SSL_CTX_load_verify_locations(s->tls, ca, NULL) != 1
+			  : SSL_CTX_set_default_verify_paths(s->tls) != 1) {
+		unsigned long e = ERR_get_error();
+		dm_log_error("webhook", "cannot load the CA certificates%s%s: %s",
+			     ca[0] != '\0' ? " of " : "", ca,
+			     ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : "?");
+		return -1;
+	}
+	return 0;
+}
+
 struct dm_webhook_sender *
 dm_webhook_sender_new(struct dm_daemon *d)
 {
@@ -394,7 +482,7 @@ dm_webhook_sender_new(struct dm_daemon *d)
 		s->dns = evdns_base_new(d->base, 0);
 	}
 	s->tick = event_new(d->base, -1, EV_PERSIST, dm_webhook_sender_tick_cb, s);
-	if (s->dns == NULL || s->tick == NULL) {
+	if (s->dns == NULL || s->tick == NULL || dm_webhook_sender_tls_new(s) != 0) {
 		dm_webhook_sender_free(s);
 		return NULL;
 	}
@@ -413,6 +501,7 @@ dm_webhook_sender_free(struct dm_webhook_sender *s)
 		event_free(s->tick);
 	if (s->dns != NULL)
 		evdns_base_free(s->dns, 0);
+	SSL_CTX_free(s->tls);
 	free(s);
 }
 

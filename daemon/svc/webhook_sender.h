@@ -2,7 +2,8 @@
  * from the PostgreSQL outbox (data/sql/webhook_claim.sql: FOR UPDATE SKIP
  * LOCKED with a lease, so several daemons never send one row at once),
  * POSTs each with libevent's HTTP client (asynchronous DNS through an
- * evdns_base, a per-delivery deadline, at most [webhooks] concurrency at
+ * evdns_base, https:// over OpenSSL bufferevents with the certificate
+ * verified, a per-delivery deadline, at most [webhooks] concurrency at
  * once), signs the body with the subscription's secret (HMAC-SHA256 over
  * "<timestamp>.<body>", header Dispatch-Signature), and records the outcome
  * (data/sql/webhook_report.sql): a 2xx is delivered, anything else is
@@ -33,7 +34,8 @@ struct dm_webhook_sender_stats {
 };
 
 /* Start d's sender: its first look at the outbox is one poll interval
- * away. NULL when out of memory or the timer cannot be created. */
+ * away. NULL (after logging why) when out of memory, the timer cannot be
+ * created, or the CA certificates ([webhooks] ca_file) cannot be read. */
 struct dm_webhook_sender *dm_webhook_sender_new(struct dm_daemon *d);
 
 /* Take the reloadable [webhooks] settings of d's current config (the poll

@@ -10,6 +10,9 @@ import hmac
 import http.server
 import itertools
 import json
+import os
+import ssl
+import subprocess
 import threading
 import time
 
@@ -32,7 +35,7 @@ class Receiver:
       /hang        no answer until release() (or 30 s)
       /slow        200 after 20 ms"""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.lock = threading.Lock()
         self.got = []
         self.counts = {}
@@ -76,12 +79,18 @@ class Receiver:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:  # (certificate, key) files: serve https
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def received(self, path=None):
         with self.lock:
@@ -182,7 +191,7 @@ def test_subscriptions_and_who_sees_them(w):
     assert [h["id"] for h in d.get("/v1/webhooks", token=b).json()["webhooks"]] == [r.json()["id"]]
     assert [h["owner"] for h in d.get(f"/v1/webhooks?owner={b_id}").json()["webhooks"]] == [b_id]
     # Bad bodies: 422 naming the field; nothing stored.
-    bad = [({"url": "https://shop.example/hooks", "events": ["shipment.delivered"]}, "url"),
+    bad = [({"url": "http://[::1]:9/hooks", "events": ["shipment.delivered"]}, "url"),
            ({"url": "ftp://shop.example/x", "events": ["shipment.delivered"]}, "url"),
            ({"url": "http://user:pw@shop.example/x", "events": ["shipment.delivered"]}, "url"),
            ({"url": "http://127.0.0.1:9/x", "events": []}, "events"),
@@ -194,9 +203,11 @@ def test_subscriptions_and_who_sees_them(w):
         r = d.request("POST", "/v1/webhooks", body=body, token=a)
         assert r.status == 422, (body, r)
         assert field in [e["field"] for e in r.json()["errors"]], (body, r)
-    https = d.request("POST", "/v1/webhooks", body=bad[0][0], token=a).json()
-    assert "https:// is not supported" in https["errors"][0]["message"], https
     assert len(d.get("/v1/webhooks", token=a).json()["webhooks"]) == 1
+    r = d.request("POST", "/v1/webhooks", token=a,
+                  body={"url": "https://shop.example/hooks", "events": EVENTS})
+    assert r.status == 201 and r.json()["url"] == "https://shop.example/hooks", r
+    assert d.request("DELETE", f"/v1/webhooks/{r.json()['id']}", token=a).status == 204
     # Delete: the owner may; then it is gone.
     assert d.request("DELETE", f"/v1/webhooks/{hid}", token=a).status == 204
     assert d.get(f"/v1/webhooks/{hid}", token=a).status == 404
@@ -292,6 +303,9 @@ def test_retried_after_500_then_delivered(w):
                               if r["attempts"] >= 2), None), what="two refused attempts")
         assert row["status"] == "pending" and row["last_status"] is None, row
         assert row["last_error"] in ("connection closed before an answer", "connection failed"), row
+        # (Deleting it deletes its deliveries: the next tests see none.)
+        assert d.request("DELETE", f"/v1/webhooks/{gone['id']}", token=a).status == 204
+        assert deliveries(d, webhook=gone["id"]) == []
     finally:
         rx.close()
 
@@ -308,7 +322,8 @@ def test_dead_after_the_retry_window_and_retried_by_an_admin(w):
         assert row["status"] == "pending", row
         # A day later (the test clock jumps 25 h): the next failure is the last.
         d.reload(FAST + "[testing]\nclock = offset\nclock_offset_s = 90000\n")
-        row = harness.wait_until(lambda: next(iter(deliveries(d, status="dead")), None),
+        row = harness.wait_until(lambda: next(iter(deliveries(d, status="dead",
+                                                              webhook=sub["id"])), None),
                                  what="the delivery to die")
         assert (row["id"], row["last_status"], row["next_at"]) == (row["id"], 500, None), row
         n = len(rx.received())
@@ -326,7 +341,8 @@ def test_dead_after_the_retry_window_and_retried_by_an_admin(w):
         rx.fail = False
         r = d.request("POST", f"/v1/admin/webhook-deliveries/{row['id']}/retry")
         assert r.status == 200 and r.json()["status"] == "pending", r
-        row = harness.wait_until(lambda: next(iter(deliveries(d, status="delivered")), None),
+        row = harness.wait_until(lambda: next(iter(deliveries(d, status="delivered",
+                                                              webhook=sub["id"])), None),
                                  what="the retried delivery")
         assert row["last_status"] == 200, row
         r = d.request("POST", f"/v1/admin/webhook-deliveries/{row['id']}/retry")
@@ -408,6 +424,50 @@ def test_a_hanging_receiver_does_not_stall_the_others(w):
                               if r["attempts"] >= 1), None), what="the timeout")
         assert row["status"] == "pending" and row["last_status"] is None, row
         assert row["last_error"] in ("timed out", "no answer within 3000 ms"), row
+    finally:
+        rx.close()
+
+
+def self_signed(w):
+    """A self-signed certificate for 127.0.0.1 (its IP in subjectAltName):
+    (certificate, key) file paths."""
+    cert, key = os.path.join(w.root, "rx.crt"), os.path.join(w.root, "rx.key")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+    return cert, key
+
+
+def test_https_receivers_are_verified(w):
+    cert, key = self_signed(w)
+    rx = Receiver(tls=(cert, key))
+    try:
+        d = w.daemon(extra_conf=FAST + f"ca_file = {cert}\n")
+        [(a, a_id)] = clients(w, d, 1)
+        sub = subscribe(d, a, rx.url("/ok"), ["shipment.delivered"])
+        [ev] = add_event(w, new_order(w, a_id), "delivered")
+        [(path, headers, body)] = harness.wait_until(lambda: rx.received(), what="a delivery")
+        assert verify(sub["secret"], headers, body)["id"] == ev
+        harness.wait_until(lambda: deliveries(d, status="delivered", webhook=sub["id"]),
+                           what="delivered over https")
+        d.stop()
+        # A daemon trusting only the system's CAs refuses the self-signed receiver.
+        d2 = w.daemon(extra_conf=FAST)
+        add_event(w, new_order(w, a_id), "delivered")
+        row = harness.wait_until(
+            lambda: next(iter(r for r in deliveries(d2, status="pending", webhook=sub["id"])
+                              if r["attempts"] >= 1), None), what="a refused certificate")
+        assert row["last_status"] is None and row["last_error"].startswith("tls: "), row
+        assert len(rx.received()) == 1
+        d2.stop()
+        # A CA file that cannot be read stops the start, saying why.
+        try:
+            w.daemon(extra_conf=FAST + "ca_file = /nonexistent/ca.pem\n")
+            raise RuntimeError("dispatchd started without its CA file")
+        except AssertionError as e:
+            assert "cannot load the CA certificates of /nonexistent/ca.pem" in str(e), e
     finally:
         rx.close()
 
