@@ -105,6 +105,14 @@ struct cfg {
 	int promise_installs_per_crew;
 	int promise_large_prep_min;
 	int promise_large_days_ahead;
+	/* [webhooks]: the sender of svc/webhook_sender.c */
+	int webhooks_poll_interval_ms;
+	int webhooks_concurrency;
+	int webhooks_timeout_ms;
+	int webhooks_retry_min_ms;
+	int webhooks_retry_max_s;
+	int webhooks_retry_window_s;
+	char webhooks_ca_file[CFG_STR_MAX]; /* "": the system's CA certificates */
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
 	int64_t testing_clock_at_s;   /* UTC seconds, or CFG_INSTANT_UNSET */

@@ -32,6 +32,7 @@
 #include "daemon/svc/order_committer.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/tokens.h"
+#include "daemon/svc/webhook_sender.h"
 #include "daemon/base/work.h"
 
 static void
@@ -246,6 +247,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot start the station feed");
 		return -1;
 	}
+	d->hooks = dm_webhook_sender_new(d); /* claims due deliveries every poll interval */
+	if (d->hooks == NULL) {
+		dm_log_error("main", "cannot start the webhook sender");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -273,6 +279,8 @@ dm_main_teardown(struct dm_daemon *d)
 	d->tokens = NULL;
 	dm_station_feed_free(d->feed); /* after the pool: its check may be in flight */
 	d->feed = NULL;
+	dm_webhook_sender_free(d->hooks); /* after the pool, as the token cache */
+	d->hooks = NULL;
 	/* After the pool (its pending queries have called back by now) and
 	 * before Redis: the orders they fail give their gated counts back. */
 	dm_order_committer_free(d->committer);

@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config
 	libevent-dev libpq-dev libhiredis-dev libgeos-dev libjansson-dev libsystemd-dev
-	libinih-dev libcmocka-dev libsodium-dev
+	libinih-dev libcmocka-dev libsodium-dev libssl-dev
 	postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-client-15 redis-server
 	systemd python3 python3-yaml curl wrk clang libclang-rt-14-dev
 )

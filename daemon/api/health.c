@@ -11,6 +11,7 @@
 #include "daemon/svc/rate_limit.h"
 #include "daemon/svc/tokens.h"
 #include "daemon/svc/station_feed.h"
+#include "daemon/svc/webhook_sender.h"
 #include "daemon/io/http.h"
 #include "daemon/base/metrics.h"
 #include "daemon/io/pg.h"
@@ -108,6 +109,7 @@ dm_api_health_metrics(struct dm_req *r)
 		dm_clock_mono_s() - d->started_s, DISPATCH_VERSION);
 	dm_tokens_metrics_render(d->tokens, out);
 	dm_station_feed_metrics_render(d->feed, out);
+	dm_webhook_sender_metrics_render(d->hooks, out);
 	size_t len = evbuffer_get_length(out);
 	const char *text = (const char *)evbuffer_pullup(out, -1);
 	dm_req_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "", len);

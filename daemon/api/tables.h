@@ -43,6 +43,10 @@ extern const struct dm_route_table dm_api_tracking_table;
 /* /v1/stations/{id}/feed (feed.c) */
 extern const struct dm_route_table dm_api_feed_table;
 
+/* /v1/webhooks, /v1/webhooks/{id}, /v1/admin/webhook-deliveries[/{id}/retry]
+ * (webhooks.c) */
+extern const struct dm_route_table dm_api_webhooks_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];

@@ -39,6 +39,8 @@ struct dm_daemon {
 	struct dm_order_committer *committer; /* svc/order_committer.c: the group commit */
 	struct dm_tokens *tokens;      /* svc/tokens.c: the API token cache */
 	struct dm_station_feed *feed;  /* svc/station_feed.c: long polls' wake-ups */
+
+	struct dm_webhook_sender *hooks; /* svc/webhook_sender.c: the outbox sender */
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */

@@ -98,6 +98,19 @@ ROUTES = {
         {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/duty", {"on_shift": False}),
     ("GET", "/v1/stations/{id}/feed"): ({"admin", "station"}, "/v1/stations/{st}/feed?wait=0",
                                        None),
+    # Webhooks: {webhook_id} is owned by the order_service caller (an admin
+    # sees all); {delivery_id} is a dead delivery (only a dead one is retried).
+    ("GET", "/v1/webhooks"): ({"admin", "order_service"}, "/v1/webhooks", None),
+    ("POST", "/v1/webhooks"): ({"admin", "order_service"}, "/v1/webhooks",
+                               {"url": "http://127.0.0.1:9/hooks",
+                                "events": ["shipment.delivered"]}),
+    ("GET", "/v1/webhooks/{id}"): ({"admin", "order_service"}, "/v1/webhooks/{webhook_id}", None),
+    ("DELETE", "/v1/webhooks/{id}"): ({"admin", "order_service"}, "/v1/webhooks/{webhook_id}",
+                                      None),
+    ("GET", "/v1/admin/webhook-deliveries"): ({"admin"}, "/v1/admin/webhook-deliveries?status=dead",
+                                              None),
+    ("POST", "/v1/admin/webhook-deliveries/{id}/retry"): (
+        {"admin"}, "/v1/admin/webhook-deliveries/{delivery_id}/retry", None),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
@@ -194,7 +207,9 @@ def test_every_route_against_every_role(w):
     seq = iter(range(1, 100000))
     failures = []
 
-    def fresh_ids():
+    shop = d.get("/v1/admin/tokens/whoami", token=tokens["order_service"]).json()["id"]
+
+    def fresh_ids(path):
         o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"authz-o{next(seq)}"),
                       headers={"Idempotency-Key": f"authz-o{next(seq)}"})
         assert o.status == 201, o
@@ -203,12 +218,24 @@ def test_every_route_against_every_role(w):
         harness.TOKENS_ISSUED.append(t.json()["token"])
         return {"order_id": o.json()["id"], "token_id": t.json()["id"],
                 "tracking_code": o.json()["tracking_code"]}
+        ids = {"order_id": o.json()["id"], "token_id": t.json()["id"]}
+        if "{webhook_id}" in path or "{delivery_id}" in path:
+            h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/authz",
+                                                        "events": ["shipment.failed"],
+                                                        "owner": shop})
+            assert h.status == 201, h
+            ids["webhook_id"] = h.json()["id"]
+            ids["delivery_id"] = w.pg.psql("dispatchd", f"""
+                INSERT INTO webhook_outbox (webhook_id, event_id, event, body, status)
+                VALUES ('{h.json()["id"]}', 1, 'shipment.failed', '{{}}', 'dead')
+                RETURNING id""")
+        return ids
 
     for (method, pattern), (who, path, body) in sorted(ROUTES.items()):
         for caller, token in tokens.items():
             role = caller.split("_out")[0] if caller.endswith("_out") else caller
             out_of_scope = caller.endswith("_out")
-            ids = fresh_ids()
+            ids = fresh_ids(path)
             n, headers, req = next(seq), None, body
             if body == "scan":
                 url, req, headers = scan_request(d, role, path, n)

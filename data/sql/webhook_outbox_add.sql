@@ -1,0 +1,31 @@
+-- webhook_outbox_add: the AFTER INSERT trigger function of order_events
+-- (trigger order_events_webhooks, migration 025, fired only for the kinds
+-- out_for_delivery, eta_changed, delivered, failed and rescheduled). It
+-- writes one webhook_outbox row per subscription of the order's client
+-- (orders.client_id = webhooks.owner) that wants the event
+-- "shipment.<kind>", in the event's own transaction: the event and its
+-- deliveries commit or vanish together. The body is fixed here, so a
+-- delivery sent a day later still says what was true at the event
+-- (docs/api.md, "Webhooks").
+CREATE OR REPLACE FUNCTION webhook_outbox_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+	INSERT INTO webhook_outbox (webhook_id, event_id, event, body)
+	SELECT w.id, NEW.id, 'shipment.' || NEW.kind,
+	       jsonb_build_object(
+		       'id', NEW.id,
+		       'type', 'shipment.' || NEW.kind,
+		       'created_at', to_char(NEW.at AT TIME ZONE 'UTC',
+					     'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+		       'data', jsonb_build_object(
+			       'order', o.id,
+			       'external_id', o.external_id,
+			       'shipment', NEW.shipment_seq,
+			       'tracking_code', o.tracking_code,
+			       'detail', NEW.detail))::text
+	  FROM orders o
+	  JOIN webhooks w ON w.owner = o.client_id
+	 WHERE o.id = NEW.order_id
+	   AND ('shipment.' || NEW.kind) = ANY (w.events);
+	RETURN NULL;
+END
+$fn$;
