@@ -216,9 +216,8 @@ def test_every_route_against_every_role(w):
         t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
         assert t.status == 201, t
         harness.TOKENS_ISSUED.append(t.json()["token"])
-        return {"order_id": o.json()["id"], "token_id": t.json()["id"],
-                "tracking_code": o.json()["tracking_code"]}
-        ids = {"order_id": o.json()["id"], "token_id": t.json()["id"]}
+        ids = {"order_id": o.json()["id"], "token_id": t.json()["id"],
+               "tracking_code": o.json()["tracking_code"]}
         if "{webhook_id}" in path or "{delivery_id}" in path:
             h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/authz",
                                                         "events": ["shipment.failed"],
