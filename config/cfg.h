@@ -105,6 +105,9 @@ struct cfg {
 	int promise_installs_per_crew;
 	int promise_large_prep_min;
 	int promise_large_days_ahead;
+	/* [dispatch]: couriers in the field (the handheld API) */
+	int dispatch_max_attempts;          /* delivery attempts before returning to the warehouse */
+	int dispatch_eta_change_threshold_s; /* an ETA moving more than this is an eta_changed event */
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
 	int64_t testing_clock_at_s;   /* UTC seconds, or CFG_INSTANT_UNSET */

@@ -112,6 +112,11 @@ static const struct cfg_key cfg_schema_table[] = {
 	 true, false, "a large item must reach the station this long before its window"},
 	{"promise", "large_days_ahead", CFG_T_INT, F(promise_large_days_ahead), "7", 0, 31, true,
 	 false, "large-item dates are offered for today and this many days after"},
+	{"dispatch", "max_attempts", CFG_T_INT, F(dispatch_max_attempts), "3", 1, 10, true, false,
+	 "delivery attempts of an order; a failed last one sends it back to the warehouse"},
+	{"dispatch", "eta_change_threshold_s", CFG_T_INT, F(dispatch_eta_change_threshold_s), "600",
+	 0, 86400, true, false,
+	 "a stop's ETA recomputed from a ping that moves more than this is an eta_changed event"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},

@@ -12,6 +12,8 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_stock_table,
 	&dm_api_wave_plans_table,
 	&dm_api_shipments_table,
+	&dm_api_couriers_me_table,
+	&dm_api_stops_table,
 };
 
 const size_t dm_api_ntables = sizeof dm_api_tables / sizeof dm_api_tables[0];
