@@ -1,6 +1,7 @@
 /* Couriers' live positions (see courier_pings.h for the contract). Owns the
  * Lua script and its SHA, the buffer of pings waiting for PostgreSQL and the
- * once-a-second flush timer. Keys:
+ * once-a-second flush timer (which also refreshes the ETAs of started
+ * routes from the new positions: courier_eta_refresh). Keys:
  *   dispatchd:courier:<id>:pos  hash t (device ms), lon, lat, acc, seen
  *                               (server ms); expires a day after the last ping
  *   dispatchd:couriers:live     geo set of the couriers' live positions
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
+#include "daemon/base/reload.h"
 #include "daemon/base/hash.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
@@ -241,9 +244,20 @@ dm_courier_pings_tick_cb(evutil_socket_t fd, short what, void *arg)
 		dm_log_error("pings", "out of memory building the position flush");
 		goto out;
 	}
-	const char *params[] = {pos.s, trail.s};
-	if (dm_pg_query(cp->d->pg, "SELECT courier_positions_flush($1::jsonb, $2::jsonb)", 2,
-			params, dm_courier_pings_flushed_cb, cp) != 0)
+	/* The ETAs follow the positions in the same round trip (the threshold
+	 * is read at each flush: a reload applies at the next). */
+	int64_t now_ms;
+	int32_t offset_s;
+	char now[32], threshold[16];
+	dm_clock_now_ms(&now_ms, &offset_s);
+	snprintf(now, sizeof now, "%" PRId64, now_ms);
+	snprintf(threshold, sizeof threshold, "%d",
+		 cp->d->cfg->cfg->dispatch_eta_change_threshold_s);
+	const char *params[] = {pos.s, trail.s, now, threshold};
+	if (dm_pg_query(cp->d->pg,
+			"SELECT courier_positions_flush($1::jsonb, $2::jsonb), "
+			"courier_eta_refresh($1::jsonb, to_timestamp($3::float8 / 1000), $4::integer)",
+			4, params, dm_courier_pings_flushed_cb, cp) != 0)
 		goto out; /* PostgreSQL down: kept for the next tick */
 	cp->flushing = true;
 	cp->inflight = cp->buf;

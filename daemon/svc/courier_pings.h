@@ -8,7 +8,10 @@
  * request: they wait in this service's buffer, flushed once a second in one
  * statement (courier_positions_flush: courier_positions when newer by
  * device time, and the sampled trail, one point per courier per 30 s of
- * device time). Redis down: the pings still reach PostgreSQL.
+ * device time), and in the same round trip the ETAs of started routes move
+ * with the new positions (courier_eta_refresh: eta_changed events beyond
+ * [dispatch] eta_change_threshold_s). Redis down: the pings still reach
+ * PostgreSQL.
  *
  * One per daemon (struct dm_daemon's pings), loop thread only. */
 #ifndef DM_COURIER_PINGS_H

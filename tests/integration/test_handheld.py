@@ -450,6 +450,44 @@ def test_max_attempts_is_configured(w):
         d.reload(harness.clock_conf())
 
 
+def test_eta_follows_the_pings_of_a_started_route(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    o1, o2 = at_station_order(w, d), at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    s1, s2 = stop(w, o1, ann, 0), stop(w, o2, ann, 1)   # ETAs 01:30Z and 01:40Z
+
+    def etas():
+        return sql(w, f"SELECT string_agg(to_char(eta AT TIME ZONE 'UTC', 'HH24:MI:SS'), ' ' "
+                      f"ORDER BY position) FROM stops WHERE id IN ('{s1}', '{s2}')")
+
+    def changes():
+        return [json.loads(x) for x in sql(w, f"SELECT detail FROM order_events WHERE kind = "
+                                              f"'eta_changed' AND order_id IN ('{o1}', '{o2}') "
+                                              f"ORDER BY id").splitlines()]
+    # Not started: pings move no ETA.
+    assert pings(d, tok, [ping(0, 116.20, 39.936261)]).status == 202
+    time.sleep(1.5)
+    assert etas() == "01:30:00 01:40:00" and changes() == []
+    assert d.request("POST", "/v1/couriers/me/route/start", token=tok).status == 200
+    # 20.5 km west of the first stop on an e-bike (15 km/h), x1.3: the clock
+    # says 00:00Z, so about 01:47Z instead of 01:30Z: both stops move (> 600 s).
+    assert pings(d, tok, [ping(10, 116.20, 39.936261)]).status == 202
+    harness.wait_until(lambda: len(changes()) == 2, timeout=5, what="eta_changed")
+    first = changes()[0]
+    assert (first["stop"], first["courier"], first["previous"]) == \
+        (s1, ann, "2030-01-08T01:30:00Z"), first
+    moved = etas().split()
+    assert moved[0] > "01:45:00" and moved[0] < "01:50:00", moved
+    # The second keeps its 10 minutes after the first.
+    assert sql(w, f"SELECT extract(epoch FROM max(eta) - min(eta))::integer FROM stops "
+                  f"WHERE id IN ('{s1}', '{s2}')") == "600", moved
+    # Close to the recomputed ETA again: nothing new (below the threshold).
+    assert pings(d, tok, [ping(20, 116.2001, 39.936261)]).status == 202
+    time.sleep(1.5)
+    assert len(changes()) == 2, changes()
+
+
 def test_redis_down_pings_still_reach_postgres(w):
     d = hd(w)
     cid, tok = courier(w, d)
