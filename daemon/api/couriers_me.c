@@ -42,7 +42,8 @@ dm_api_couriers_me_id(struct dm_req *r)
 	if (n < 1 || n >= DM_COURIER_PINGS_ID_MAX || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 								"abcdefghijklmnopqrstuvwxyz"
 								"0123456789_.:/-") != n) {
-		dm_req_problem(r, DM_PROBLEM_FORBIDDEN, "the token's courier id is not usable", NULL);
+		dm_req_problem(r, DM_PROBLEM_FORBIDDEN, "the token's courier id is not usable",
+			       NULL);
 		return NULL;
 	}
 	return id;

@@ -139,7 +139,8 @@ dm_handheld_body_ping(const json_t *in, size_t i, struct dm_courier_ping *p, jso
 				 p->heading_deg >= 0 && p->heading_deg <= 360;
 		if (!p->has_heading) {
 			snprintf(field, sizeof field, "%sheading", prefix);
-			dm_handheld_body_error(errors, field, "must be a number in 0..360 (degrees)");
+			dm_handheld_body_error(errors, field,
+					       "must be a number in 0..360 (degrees)");
 		}
 	}
 }

@@ -58,13 +58,14 @@ dm_api_stops_next_waves(const struct wh_promise_config *cfg, int64_t now_s, int3
 			int64_t end = wh_civil_to_utc(wh_civil_at(day, w->end_s), offset_s);
 			struct wh_capacity_ref ref = {.kind = WH_CAPACITY_WAVE, .day = day,
 						      .start_s = w->start_s, .end_s = w->end_s};
-			char key[WH_CAPACITY_KEY_LEN], s[WH_CIVIL_RFC3339_LEN], e[WH_CIVIL_RFC3339_LEN];
+			char key[WH_CAPACITY_KEY_LEN];
+			char s[WH_CIVIL_RFC3339_LEN], e[WH_CIVIL_RFC3339_LEN];
 			if (start <= now_s || wh_capacity_key(&ref, key, sizeof key) == 0 ||
 			    wh_civil_format(wh_civil_from_utc(start, 0), 0, s, sizeof s) == 0 ||
 			    wh_civil_format(wh_civil_from_utc(end, 0), 0, e, sizeof e) == 0)
 				continue;
-			json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "key", key, "start", s,
-							     "end", e));
+			json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "key", key,
+							     "start", s, "end", e));
 		}
 	}
 	char *text = json_dumps(out, JSON_COMPACT);

@@ -184,8 +184,8 @@ dm_courier_pings_append(struct dm_courier_pings_text *b, const char *fmt, ...)
 static void
 dm_courier_pings_append_ping(struct dm_courier_pings_text *b, const struct dm_courier_ping *p)
 {
-	dm_courier_pings_append(b, ",\"t\":%" PRId64 ",\"lon\":%.7f,\"lat\":%.7f,\"acc\":%.1f", p->t_ms,
-				p->lon, p->lat, p->acc_m);
+	dm_courier_pings_append(b, ",\"t\":%" PRId64 ",\"lon\":%.7f,\"lat\":%.7f,\"acc\":%.1f",
+				p->t_ms, p->lon, p->lat, p->acc_m);
 	if (p->has_speed)
 		dm_courier_pings_append(b, ",\"spd\":%.2f", p->speed_mps);
 	if (p->has_heading)
@@ -256,7 +256,8 @@ dm_courier_pings_tick_cb(evutil_socket_t fd, short what, void *arg)
 	const char *params[] = {pos.s, trail.s, now, threshold};
 	if (dm_pg_query(cp->d->pg,
 			"SELECT courier_positions_flush($1::jsonb, $2::jsonb), "
-			"courier_eta_refresh($1::jsonb, to_timestamp($3::float8 / 1000), $4::integer)",
+			"courier_eta_refresh($1::jsonb, to_timestamp($3::float8 / 1000), "
+			"$4::integer)",
 			4, params, dm_courier_pings_flushed_cb, cp) != 0)
 		goto out; /* PostgreSQL down: kept for the next tick */
 	cp->flushing = true;
@@ -343,7 +344,8 @@ dm_courier_pings_record(struct dm_daemon *d, const char *courier,
 	}
 	if (cp->sha[0] == '\0' && !cp->loading) {
 		const char *argv[] = {"SCRIPT", "LOAD", dm_courier_pings_lua};
-		cp->loading = dm_rds_command(d->rds, 3, argv, NULL, dm_courier_pings_loaded_cb, d) == 0;
+		cp->loading =
+			dm_rds_command(d->rds, 3, argv, NULL, dm_courier_pings_loaded_cb, d) == 0;
 	}
 	struct dm_courier_pings_op *op = calloc(1, sizeof *op);
 	if (op == NULL) {
@@ -376,7 +378,8 @@ dm_courier_pings_new(struct dm_daemon *d)
 		return NULL;
 	cp->d = d;
 	cp->tick = event_new(d->base, -1, EV_PERSIST, dm_courier_pings_tick_cb, cp);
-	struct timeval tv = {DM_COURIER_PINGS_FLUSH_US / 1000000, DM_COURIER_PINGS_FLUSH_US % 1000000};
+	struct timeval tv = {DM_COURIER_PINGS_FLUSH_US / 1000000,
+			     DM_COURIER_PINGS_FLUSH_US % 1000000};
 	if (cp->tick == NULL || event_add(cp->tick, &tv) != 0) {
 		dm_courier_pings_free(cp);
 		return NULL;
@@ -392,7 +395,8 @@ dm_courier_pings_free(struct dm_courier_pings *cp)
 	if (cp->tick != NULL)
 		event_free(cp->tick);
 	if (cp->buf.n > 0 || cp->dropped_total > 0)
-		dm_log_info("pings", "stopping: %zu buffered position samples not flushed, %ld dropped",
+		dm_log_info("pings",
+			    "stopping: %zu buffered position samples not flushed, %ld dropped",
 			    cp->buf.n, cp->dropped_total);
 	dm_courier_pings_table_clear(&cp->buf);
 	dm_courier_pings_table_clear(&cp->inflight);

@@ -48,8 +48,9 @@ fuzz_handheld_body_pings(const json_t *body)
 			__builtin_trap();
 		for (size_t i = 0; i < n; i++) {
 			const struct dm_courier_ping *p = &pings[i];
-			if (!(p->lon >= -180 && p->lon <= 180) || !(p->lat >= -90 && p->lat <= 90) ||
-			    !(p->acc_m >= 0) || !isfinite(p->acc_m))
+			if (!(p->lon >= -180 && p->lon <= 180) ||
+			    !(p->lat >= -90 && p->lat <= 90) || !(p->acc_m >= 0) ||
+			    !isfinite(p->acc_m))
 				__builtin_trap();
 			if (p->has_speed && !(p->speed_mps >= 0 && p->speed_mps <= 100))
 				__builtin_trap();

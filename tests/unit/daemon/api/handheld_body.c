@@ -55,7 +55,8 @@ struct pings_case {
 	const char *fields; /* "" when valid */
 };
 
-#define P(extra) "{\"at\":\"2030-01-08T02:00:00.5Z\",\"lon\":116.4,\"lat\":39.9,\"accuracy_m\":5" extra "}"
+#define P(extra)                                                                           \
+	"{\"at\":\"2030-01-08T02:00:00.5Z\",\"lon\":116.4,\"lat\":39.9,\"accuracy_m\":5" extra "}"
 
 static const struct pings_case pings_cases[] = {
 	{"{\"pings\":[" P("") "]}", ""},
