@@ -2,7 +2,10 @@
 -- (svc/courier_pings.c, once a second), in one statement.
 --   p_pos    [{"c": courier, "t": device ms, "lon", "lat", "acc"}]: the newest
 --            ping of each courier since the last flush; courier_positions
---            takes it only when it is newer by device time than the row
+--            takes it only when it is newer by device time than the row,
+--            and by at least 30 s (at most one write per courier per 30 s
+--            of device time: Redis has the live position, this row is the
+--            fallback when Redis has nothing)
 --   p_trail  [{"c", "b": bucket (device s / 30), "t", "lon", "lat", "acc",
 --            "spd", "hdg"}]: the trail samples; the first point of a
 --            courier's bucket stays, later ones are dropped
@@ -19,7 +22,7 @@ RETURNS integer LANGUAGE sql AS $fn$
 		ON CONFLICT (courier_id) DO UPDATE
 		   SET at = excluded.at, lon = excluded.lon, lat = excluded.lat,
 		       accuracy_m = excluded.accuracy_m, received_at = excluded.received_at
-		 WHERE excluded.at > cp.at
+		 WHERE excluded.at >= cp.at + interval '30 seconds'
 		RETURNING 1),
 	trail AS (
 		INSERT INTO courier_trail (courier_id, bucket, at, lon, lat, accuracy_m, speed_mps,

@@ -7,7 +7,7 @@
 -- position flush keeping the newest fix and one trail point per 30 s.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(38);
+SELECT plan(40);
 
 INSERT INTO got SELECT 'orders', intake_commit(jsonb_build_array(
 	pg_temp.entry('h1', '[{"w": "W1", "sku": "A", "qty": 2}]'),
@@ -151,6 +151,14 @@ SELECT FROM courier_positions_flush(
 	'[{"c": "ann", "b": 59833333, "t": 1795000005000, "lon": 116.2, "lat": 39.2, "acc": 5}]');
 SELECT is((SELECT lon FROM courier_positions WHERE courier_id = 'ann'), 116.1::float8,
 	  'an older fix never replaces a newer one');
+SELECT FROM courier_positions_flush(
+	'[{"c": "ann", "t": 1795000039000, "lon": 116.3, "lat": 39.3, "acc": 5}]', '[]');
+SELECT is((SELECT lon FROM courier_positions WHERE courier_id = 'ann'), 116.1::float8,
+	  'a newer fix within 30 s of device time waits');
+SELECT FROM courier_positions_flush(
+	'[{"c": "ann", "t": 1795000040000, "lon": 116.4, "lat": 39.4, "acc": 5}]', '[]');
+SELECT is((SELECT lon FROM courier_positions WHERE courier_id = 'ann'), 116.4::float8,
+	  '30 s newer: written');
 SELECT is((SELECT count(*)::integer FROM courier_trail WHERE courier_id = 'ann'), 1,
 	  'one trail point for the bucket');
 
