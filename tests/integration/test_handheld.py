@@ -11,6 +11,7 @@ reschedule into the next wave and return to the warehouse after the last
 attempt, feed lines). Couriers, plans, routes and stops are SQL fixtures
 (the wave planner of part C makes them in production)."""
 import json
+import threading
 import time
 import uuid
 
@@ -395,6 +396,30 @@ def test_stop_events_each_kind_with_proofs_and_replays(w):
         (s_sig, "delivered"), (s_pick, "picked_up")], feed
     assert feed[1] == {"stop": s_pin, "order": orders[0], "wave": WAVE, "courier": ann,
                        "event": "delivered"}, feed[1]
+
+
+def test_concurrent_retries_of_one_event_apply_it_once(w):
+    # A handheld on a flaky network sends the same event several times at
+    # once: one outcome, one set of timeline events, the same answer to all.
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    sid = stop(w, order, ann, 0, proof="photo")
+    body = {"event": "delivered", "proof": {"photo_ref": "img/9.jpg"}}
+    answers = [None] * 8
+
+    def send(i):
+        answers[i] = event(d, tok, sid, body, key="same-key")
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {(a.status, a.body) for a in answers} == {(200, answers[0].body)}, answers
+    assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{order}' "
+                  f"AND kind = 'delivered'") == "1"
+    assert sql(w, f"SELECT count(*) FROM station_feed WHERE data->>'stop' = '{sid}'") == "1"
 
 
 def test_failed_delivery_is_rescheduled_then_returned(w):
