@@ -27,7 +27,7 @@
 #define DM_COURIER_PINGS_LIVE_KEY "dispatchd:couriers:live"
 #define DM_COURIER_PINGS_FLUSH_US 1000000
 #define DM_COURIER_PINGS_TABLE_MIN 1024
-#define DM_COURIER_PINGS_TABLE_MAX (1u << 20) /* entries; beyond, pings are dropped */
+#define DM_COURIER_PINGS_TABLE_MAX (1u << 18) /* entries (~50 MB); beyond, pings are dropped */
 
 /* KEYS = the courier's hash, the geo set; ARGV = t, lon, lat, acc, seen,
  * courier id. Keeps the newest ping by device time; returns the device time
