@@ -25,6 +25,8 @@ BEGIN
 	FOR c IN SELECT DISTINCT ON (x->>'c') x->>'c' AS courier, (x->>'lon')::float8 AS lon,
 			(x->>'lat')::float8 AS lat
 		   FROM jsonb_array_elements(coalesce(p_pos, '[]'::jsonb)) AS x
+		  WHERE EXISTS (SELECT 1 FROM courier_route_starts rs
+				 WHERE rs.courier_id = x->>'c')
 		  ORDER BY x->>'c', (x->>'t')::bigint DESC LOOP
 		SELECT st.id, st.eta, st.station_id, st.wave_key, st.position, o.lon, o.lat,
 		       v.speed_kmh INTO nx
