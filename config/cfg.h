@@ -113,6 +113,10 @@ struct cfg {
 	int webhooks_retry_max_s;
 	int webhooks_retry_window_s;
 	char webhooks_ca_file[CFG_STR_MAX]; /* "": the system's CA certificates */
+
+	/* [dispatch]: couriers in the field (the handheld API) */
+	int dispatch_max_attempts;          /* delivery attempts before returning to the warehouse */
+	int dispatch_eta_change_threshold_s; /* an ETA moving more than this is an eta_changed event */
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
 	int64_t testing_clock_at_s;   /* UTC seconds, or CFG_INSTANT_UNSET */

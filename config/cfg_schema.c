@@ -127,6 +127,11 @@ static const struct cfg_key cfg_schema_table[] = {
 	{"webhooks", "ca_file", CFG_T_STRING, F(webhooks_ca_file), "", 0, 0, false, false,
 	 "PEM file of the CAs https:// receivers' certificates must chain to (empty: the "
 	 "system's)"},
+	{"dispatch", "max_attempts", CFG_T_INT, F(dispatch_max_attempts), "3", 1, 10, true, false,
+	 "delivery attempts of an order; a failed last one sends it back to the warehouse"},
+	{"dispatch", "eta_change_threshold_s", CFG_T_INT, F(dispatch_eta_change_threshold_s), "600",
+	 0, 86400, true, false,
+	 "a stop's ETA recomputed from a ping that moves more than this is an eta_changed event"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},

@@ -27,6 +27,7 @@
 #include "daemon/base/reload.h"
 #include "daemon/base/sd.h"
 #include "daemon/svc/counters.h"
+#include "daemon/svc/courier_pings.h"
 #include "daemon/svc/rate_limit.h"
 #include "daemon/svc/station_feed.h"
 #include "daemon/svc/order_committer.h"
@@ -233,7 +234,8 @@ dm_main_setup(struct dm_daemon *d)
 	d->admit = dm_admission_check;
 	d->hints = dm_stock_hints_new(d);
 	d->committer = dm_order_committer_new(d);
-	if (d->hints == NULL || d->committer == NULL) {
+	d->pings = dm_courier_pings_new(d);
+	if (d->hints == NULL || d->committer == NULL || d->pings == NULL) {
 		dm_log_error("main", "out of memory starting the order services");
 		return -1;
 	}
@@ -285,6 +287,8 @@ dm_main_teardown(struct dm_daemon *d)
 	 * before Redis: the orders they fail give their gated counts back. */
 	dm_order_committer_free(d->committer);
 	d->committer = NULL;
+	dm_courier_pings_free(d->pings); /* after the pool: its flush has called back */
+	d->pings = NULL;
 	dm_stock_hints_free(d->hints);
 	d->hints = NULL;
 	dm_rds_free(d->rds);

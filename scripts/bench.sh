@@ -4,7 +4,7 @@
 # DISPATCH_REDIS_PORT). Prints a "# make bench" line (date, commit, CPUs),
 # then for each suite a "# COMMAND" line and its figures, one a line as
 # name=value, every name starting with its suite (geo_, vrp_, intake_,
-# promise_, http_floor_, feed_); paste the output into docs as printed. Each suite's
+# promise_, http_floor_, feed_, pings_); paste the output into docs as printed. Each suite's
 # whole output (Solomon instances as "# " lines, wrk and pgbench reports) is
 # kept under run/bench/ and run/bench-*/.
 #
@@ -13,8 +13,8 @@
 # this one: it would drop their databases and measure their servers.
 #   scripts/bench.sh [--check-stack]   (--check-stack: only that refusal check)
 # Environment: GEO_SECONDS (3), VRP_SECONDS (1, per Solomon instance), and
-# those of bench_intake.sh, bench_promise.sh and bench_feed.sh (durations,
-# connections, polls).
+# those of bench_intake.sh, bench_promise.sh, bench_feed.sh and bench_pings.sh
+# (durations, connections, polls).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/bench_lib.sh"
@@ -58,4 +58,5 @@ suite vrp_station vrp "$BENCH" vrp --station --seconds "${VRP_SECONDS:-1}"
 suite intake intake scripts/bench_intake.sh
 suite promise 'promise|http_floor' scripts/bench_promise.sh
 suite feed feed scripts/bench_feed.sh
+suite pings pings scripts/bench_pings.sh
 exit $status

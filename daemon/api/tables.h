@@ -47,6 +47,12 @@ extern const struct dm_route_table dm_api_feed_table;
  * (webhooks.c) */
 extern const struct dm_route_table dm_api_webhooks_table;
 
+/* /v1/couriers/me/route, .../route/start, .../locations (couriers_me.c) */
+extern const struct dm_route_table dm_api_couriers_me_table;
+
+/* /v1/stops/{id}/events (stops.c) */
+extern const struct dm_route_table dm_api_stops_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];

@@ -37,6 +37,7 @@ struct dm_daemon {
 	struct dm_counters *slots;     /* svc/counters.c state: capacity counters in Redis */
 	struct dm_stock_hints *hints;  /* svc/stock_hints.c: intake's read cache */
 	struct dm_order_committer *committer; /* svc/order_committer.c: the group commit */
+	struct dm_courier_pings *pings; /* svc/courier_pings.c: live positions and their flush */
 	struct dm_tokens *tokens;      /* svc/tokens.c: the API token cache */
 	struct dm_station_feed *feed;  /* svc/station_feed.c: long polls' wake-ups */
 

@@ -26,8 +26,9 @@ enum dm_problem {
 	DM_PROBLEM_ALREADY_EXISTS,         /* 409: a create names an id that is taken (a courier) */
 	DM_PROBLEM_WAVE_TOO_LARGE,         /* 409: more orders in the wave than the planner takes */
 	DM_PROBLEM_PLAN_RUNNING,           /* 409: the wave is being planned now (running_plan) */
-	DM_PROBLEM_ILLEGAL_TRANSITION,     /* 409: a scan not allowed from the shipment's state
-					    * (`current_status` names it) */
+	DM_PROBLEM_ILLEGAL_TRANSITION,     /* 409: a scan not allowed from the shipment's state,
+					    * or a stop event from the stop's (`current_status`
+					    * names it) */
 	DM_PROBLEM_RATE_LIMITED,           /* 429: over the caller's rate limit (Retry-After) */
 	DM_PROBLEM_CLIENT_CLOSED,          /* 499: the client left first (metrics only, never sent) */
 	DM_PROBLEM_INTERNAL,               /* 500: a bug or an unexpected backend answer */

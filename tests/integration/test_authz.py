@@ -111,6 +111,15 @@ ROUTES = {
                                               None),
     ("POST", "/v1/admin/webhook-deliveries/{id}/retry"): (
         {"admin"}, "/v1/admin/webhook-deliveries/{delivery_id}/retry", None),
+    # The handheld: the courier is the token's scope (no path parameter);
+    # a stop event needs a stop on c-042's route (see stop_request).
+    ("GET", "/v1/couriers/me/route"): ({"courier"}, "/v1/couriers/me/route", None),
+    ("POST", "/v1/couriers/me/route/start"): ({"courier"}, "/v1/couriers/me/route/start", None),
+    ("POST", "/v1/couriers/me/locations"): ({"courier"}, "/v1/couriers/me/locations",
+                                            {"pings": [{"at": "2030-01-08T00:00:00.250Z",
+                                                        "lon": 116.4, "lat": 39.9,
+                                                        "accuracy_m": 5}]}),
+    ("POST", "/v1/stops/{id}/events"): ({"courier"}, "/v1/stops/{stop_id}/events", "stop"),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
@@ -192,6 +201,33 @@ def scan_request(d, role, path, n):
             {"Idempotency-Key": f"authz-scan-{n}"})
 
 
+HAND_WAVE = "20300108-W1300"   # c-042's route (a wave of its own, beside WAVE's plan)
+
+
+def stop_request(w, path, order_id, n):
+    """A planned stop of order_id on c-042's current route (SQL fixtures:
+    the courier, once a plan with its route, then the stop). Returns (url,
+    body, headers) of an arrived event."""
+    def q(text):
+        return w.pg.psql("dispatchd", text)
+    if not getattr(w, "authz_hand_plan", False):
+        q(f"INSERT INTO couriers (id, station_id, name, phone, vehicle) VALUES ('c-042', "
+          f"'{ST_IN}', 'Courier Forty-Two', '+86 1', 'e_bike'); "
+          f"INSERT INTO route_plans (plan_id, station_id, wave_key, params, utc_offset_s, "
+          f"unassigned, geojson) VALUES ('authz-hand', '{ST_IN}', '{HAND_WAVE}', '{{}}', 28800, "
+          f"'[]', '{{}}'); "
+          f"INSERT INTO routes (station_id, wave_key, courier, plan_id, stops, geometry, "
+          f"distance_m, duration_s, depart_at, return_at, courier_id) VALUES ('{ST_IN}', "
+          f"'{HAND_WAVE}', 0, 'authz-hand', '[]', "
+          f"ST_GeomFromText('LINESTRING(116.4 39.9, 116.5 39.9)', 4326), 1, 1, now(), now(), "
+          f"'c-042')")
+        w.authz_hand_plan = True
+    sid = f"stp_{n:016x}"
+    q(f"INSERT INTO stops (id, station_id, wave_key, order_id, status, courier_id, position) "
+      f"VALUES ('{sid}', '{ST_IN}', '{HAND_WAVE}', '{order_id}', 'planned', 'c-042', {n})")
+    return path.format(stop_id=sid), {"event": "arrived"}, {"Idempotency-Key": f"authz-stop-{n}"}
+
+
 def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
         body = dict(body, external_id=body["external_id"].format(n=n))
@@ -238,6 +274,8 @@ def test_every_route_against_every_role(w):
             n, headers, req = next(seq), None, body
             if body == "scan":
                 url, req, headers = scan_request(d, role, path, n)
+            elif body == "stop":
+                url, req, headers = stop_request(w, path, ids["order_id"], n)
             else:
                 url = path.format(wh=WH_IN, st=ST_IN, **ids)
             r = send(d, token, method, url, req, n, headers)

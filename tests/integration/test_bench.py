@@ -144,6 +144,11 @@ def test_wrk_scripts_name_their_figures(w):
                            "intake_socket_errors", "intake_orders_per_s", "intake_p99_ms"}, it
         # The floor answers 200, never 201: no order counted as created.
         assert it["intake_created"] == "0" and int(it["intake_other_status"]) > 0, it
+        # pings.lua reads its first argument as the courier tokens, one a line.
+        pg = figures("pings", wrk("pings.lua"))
+        assert set(pg) == {"pings_requests", "pings_accepted", "pings_non_202",
+                           "pings_socket_errors", "pings_per_s", "pings_p99_ms"}, pg
+        assert pg["pings_accepted"] == "0" and int(pg["pings_non_202"]) > 0, pg
     finally:
         assert floor.stop() == 0
 
@@ -207,7 +212,8 @@ def test_make_bench_prints_every_figure(w):
     env = bench_env(w.root, w.pg.port, w.redis.port)
     env.update(GEO_SECONDS="0.05", VRP_SECONDS="0.005", INTAKE_DURATION="1",
                INTAKE_CONNECTIONS="4", PROMISE_DURATION="1", PROMISE_CONNECTIONS="4",
-               FEED_POLLS="20", FEED_STATIONS="4", FEED_CHANGES="8", FEED_RATE="40")
+               FEED_POLLS="20", FEED_STATIONS="4", FEED_CHANGES="8", FEED_RATE="40",
+               PINGS_DURATION="1", PINGS_CONNECTIONS="4", PINGS_COURIERS="4")
     r = subprocess.run(["bash", os.path.join(SCRIPTS, "bench.sh")], env=env, capture_output=True,
                        text=True, timeout=500)
     assert r.returncode == 0, (r.stdout, r.stderr)
@@ -215,8 +221,9 @@ def test_make_bench_prints_every_figure(w):
     assert lines[0].startswith("# make bench "), lines[0]
     commands = [l for l in lines if l.startswith("# ")][1:]
     assert [c.split()[1].rsplit("/", 1)[-1] for c in commands] == \
-        ["dispatch-bench"] * 3 + ["bench_intake.sh", "bench_promise.sh", "bench_feed.sh"], commands
-    suite_of_command = ["geo", "vrp", "vrp", "intake", "promise|http_floor", "feed"]
+        ["dispatch-bench"] * 3 + ["bench_intake.sh", "bench_promise.sh", "bench_feed.sh",
+                                  "bench_pings.sh"], commands
+    suite_of_command = ["geo", "vrp", "vrp", "intake", "promise|http_floor", "feed", "pings"]
     seen, suite = {}, None
     for line in lines[1:]:
         if line.startswith("# "):
@@ -230,17 +237,20 @@ def test_make_bench_prints_every_figure(w):
                  "intake_orders_per_s", "intake_p99_ms", "intake_pgbench_tps", "intake_vs_pgbench",
                  "promise_req_per_s", "promise_p99_ms", "promise_pg_queries",
                  "http_floor_req_per_s", "http_floor_p99_ms", "promise_vs_http_floor",
-                 "feed_wakeup_p99_ms", "feed_pg_connections"):
+                 "feed_wakeup_p99_ms", "feed_pg_connections", "pings_per_s", "pings_p99_ms"):
         assert name in seen, (name, r.stdout)
     # The floor ran with the promise's settings and a reply of the promise's size.
     assert seen["promise_connections"] == "4" and seen["promise_duration_s"] == "1", seen
     assert seen["http_floor_body_bytes"] == seen["promise_body_bytes"], seen
     assert int(seen["promise_body_bytes"]) > 50, seen
     assert int(seen["intake_created"]) > 0 and seen["promise_non_200"] == "0", seen
+    # Every courier's pings were accepted and reached PostgreSQL.
+    assert seen["pings_non_202"] == "0" and int(seen["pings_accepted"]) > 0, seen
+    assert seen["pings_positions_in_db"] == "4" and seen["pings_couriers"] == "4", seen
     # Each suite's whole output is kept; the bench databases are gone.
     assert seen["feed_missed"] == "0" and seen["feed_errors"] == "0", seen
     assert int(seen["feed_pg_connections"]) <= int(seen["feed_pool_size"]) + 1, seen
-    for name in ("geo", "vrp_solomon", "vrp_station", "intake", "promise", "feed"):
+    for name in ("geo", "vrp_solomon", "vrp_station", "intake", "promise", "feed", "pings"):
         assert os.path.getsize(os.path.join(w.root, "bench", name + ".out")) > 0, name
     dbs = w.pg.psql("postgres", "SELECT datname FROM pg_database").split()
     assert not [d for d in dbs if d.startswith("dispatchd_")], dbs

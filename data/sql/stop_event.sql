@@ -1,0 +1,212 @@
+-- stop_event: one event of a courier at a stop (POST /v1/stops/{id}/events,
+-- docs/api.md), in one transaction under the stop's row lock.
+--   p_courier       the calling courier (the token's scope)
+--   p_stop, p_key   the stop and the request's Idempotency-Key
+--   p_req           the event as the daemon parsed it: {"event", "reason",
+--                   "notes", "proof": {"pin", "photo_ref", "signature_ref"}}
+--   p_now           when (the daemon's clock)
+--   p_max_attempts  [dispatch] max_attempts: attempts before a failed
+--                   delivery goes back to the warehouse
+--   p_waves         the station's next waves, [{"key","start","end"}] in
+--                   order (RFC 3339): a retry goes to the first starting
+--                   after p_now and after the failed stop's wave
+-- Events: arrived (planned -> arrived), delivered (the proof the stop
+-- requires: pin equal to stops.pin, photo_ref or signature_ref non-empty),
+-- failed (a reason code; notes required for other), picked_up (pickup
+-- stops). delivered and failed move the order's shipments out_for_delivery
+-- first if the route was not started, then delivered or failed; a failed
+-- delivery is rescheduled (shipments -> rescheduled, a new pending stop
+-- attempt+1 in the next wave, a wave_replans_due row when that wave already
+-- has a plan) while attempt < p_max_attempts, else shipments ->
+-- returning_to_warehouse. Every event appends order_events (kind = the
+-- event, detail with the courier) and a stop.outcome line to the station's
+-- feed.
+-- Returns {"r":"ok","stop":{...}} | {"r":"illegal","current":status}
+--   | {"r":"invalid","field","message"} | {"r":"not_found"} | {"r":"mismatch"}
+-- A key's first ok or illegal answer is kept and returned again for the same
+-- request; the same key with another stop or body is a mismatch. not_found
+-- and invalid answers keep nothing (a corrected request may reuse the key).
+-- Lock order: the order row, then the stop, then shipments (as intake_cancel
+-- and shipment_scan lock the order first).
+CREATE OR REPLACE FUNCTION stop_event(p_courier text, p_stop text, p_key text, p_req jsonb,
+				      p_now timestamptz, p_max_attempts integer,
+				      p_waves jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $fn$
+DECLARE
+	s record;
+	k record;
+	ev text := p_req->>'event';
+	oid text;
+	cname text;
+	res jsonb;
+	doc jsonb;
+	detail jsonb;
+	w jsonb;
+	retry_id text;
+	v_outcome jsonb;
+	bad text;
+	v_at text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+BEGIN
+	SELECT order_id INTO oid FROM stops WHERE id = p_stop;
+	IF NOT FOUND THEN
+		RETURN jsonb_build_object('r', 'not_found');
+	END IF;
+	PERFORM 1 FROM orders WHERE id = oid FOR UPDATE;
+	SELECT * INTO s FROM stops WHERE id = p_stop FOR UPDATE;
+	-- Only a stop of the caller's current route: anything else does not exist.
+	IF s.courier_id IS DISTINCT FROM p_courier OR NOT EXISTS (
+		SELECT 1 FROM (SELECT p.plan_id FROM route_plans p
+				WHERE p.station_id = s.station_id AND p.wave_key = s.wave_key
+				ORDER BY p.version DESC LIMIT 1) cur
+		  JOIN routes r ON r.plan_id = cur.plan_id AND r.courier_id = p_courier) THEN
+		RETURN jsonb_build_object('r', 'not_found');
+	END IF;
+
+	-- The key: claimed now; a key already there is a replay or a mismatch.
+	INSERT INTO stop_event_keys (courier_id, key, stop_id, request, answer)
+	VALUES (p_courier, p_key, p_stop, p_req, '{}')
+	ON CONFLICT (courier_id, key) DO NOTHING;
+	IF NOT FOUND THEN
+		SELECT * INTO k FROM stop_event_keys WHERE courier_id = p_courier AND key = p_key;
+		IF k.stop_id = p_stop AND k.request = p_req THEN
+			RETURN k.answer;
+		END IF;
+		RETURN jsonb_build_object('r', 'mismatch');
+	END IF;
+
+	-- What the stop requires (not remembered: the courier corrects and retries).
+	IF ev = 'delivered' AND s.kind = 'pickup' THEN
+		bad := 'event:delivered is for delivery stops; this stop is a pickup (picked_up)';
+	ELSIF ev = 'picked_up' AND s.kind <> 'pickup' THEN
+		bad := 'event:picked_up is for pickup stops; this stop is a delivery (delivered)';
+	ELSIF ev = 'delivered' AND s.proof = 'pin' AND coalesce(p_req->'proof'->>'pin', '') = '' THEN
+		bad := 'proof.pin:this stop requires the recipient''s PIN';
+	ELSIF ev = 'delivered' AND s.proof = 'pin' AND p_req->'proof'->>'pin' IS DISTINCT FROM s.pin THEN
+		bad := 'proof.pin:the PIN does not match';
+	ELSIF ev = 'delivered' AND s.proof = 'photo'
+	      AND coalesce(p_req->'proof'->>'photo_ref', '') = '' THEN
+		bad := 'proof.photo_ref:this stop requires a photo reference';
+	ELSIF ev = 'delivered' AND s.proof = 'signature'
+	      AND coalesce(p_req->'proof'->>'signature_ref', '') = '' THEN
+		bad := 'proof.signature_ref:this stop requires a signature reference';
+	END IF;
+	IF bad IS NOT NULL THEN
+		DELETE FROM stop_event_keys WHERE courier_id = p_courier AND key = p_key;
+		RETURN jsonb_build_object('r', 'invalid', 'field', split_part(bad, ':', 1),
+					  'message', substr(bad, strpos(bad, ':') + 1));
+	END IF;
+
+	-- The stop's state: only planned or arrived stops take events, and only
+	-- a planned one takes arrived. A delivery's shipments must be at the
+	-- station or out with the courier.
+	IF s.status NOT IN ('planned', 'arrived') OR ev = 'arrived' AND s.status <> 'planned' THEN
+		res := jsonb_build_object('r', 'illegal', 'current', s.status);
+	ELSIF s.kind = 'delivery' AND ev IN ('delivered', 'failed') AND EXISTS (
+		SELECT 1 FROM shipments WHERE order_id = oid AND status NOT IN (
+			'cancelled', 'arrived_at_station', 'rescheduled', 'out_for_delivery')) THEN
+		res := jsonb_build_object('r', 'illegal', 'current', s.status, 'shipments',
+			(SELECT jsonb_agg(status ORDER BY seq) FROM shipments WHERE order_id = oid));
+	END IF;
+	IF res IS NOT NULL THEN
+		UPDATE stop_event_keys SET answer = res WHERE courier_id = p_courier AND key = p_key;
+		RETURN res;
+	END IF;
+
+	SELECT name INTO cname FROM couriers WHERE id = p_courier;
+	detail := jsonb_build_object('courier', p_courier, 'stop', p_stop);
+	v_outcome := jsonb_build_object('event', ev, 'at', v_at, 'courier', p_courier);
+	IF ev = 'arrived' THEN
+		INSERT INTO order_events (order_id, kind, at, detail)
+		VALUES (oid, 'arrived', p_now, detail);
+	ELSIF ev = 'picked_up' THEN
+		INSERT INTO order_events (order_id, kind, at, detail)
+		VALUES (oid, 'picked_up', p_now, detail);
+	ELSIF ev = 'delivered' THEN
+		v_outcome := v_outcome || jsonb_build_object('proof', s.proof,
+			'photo_ref', p_req->'proof'->'photo_ref',
+			'signature_ref', p_req->'proof'->'signature_ref');
+		IF s.kind = 'delivery' THEN
+			PERFORM stop_shipments_move(oid, 'out_for_delivery', p_now,
+				detail || jsonb_build_object('courier_name', cname, 'eta', s.eta));
+			PERFORM stop_shipments_move(oid, 'delivered', p_now,
+				detail || jsonb_build_object('proof', s.proof));
+		END IF;
+	ELSE -- failed
+		v_outcome := v_outcome || jsonb_build_object('reason', p_req->>'reason',
+							  'notes', p_req->>'notes');
+		IF s.kind = 'delivery' THEN
+			PERFORM stop_shipments_move(oid, 'out_for_delivery', p_now,
+				detail || jsonb_build_object('courier_name', cname, 'eta', s.eta));
+			PERFORM stop_shipments_move(oid, 'failed', p_now,
+				detail || jsonb_build_object('reason', p_req->>'reason',
+					'notes', p_req->>'notes', 'attempt', s.attempt));
+		ELSE
+			INSERT INTO order_events (order_id, kind, at, detail)
+			VALUES (oid, 'failed', p_now, detail || jsonb_build_object(
+				'reason', p_req->>'reason', 'notes', p_req->>'notes',
+				'attempt', s.attempt, 'kind', 'pickup'));
+		END IF;
+		SELECT x INTO w FROM jsonb_array_elements(coalesce(p_waves, '[]'::jsonb)) AS x
+		 WHERE (x->>'start')::timestamptz > p_now AND x->>'key' > s.wave_key
+		 ORDER BY (x->>'start')::timestamptz LIMIT 1;
+		IF s.attempt < p_max_attempts AND w IS NOT NULL THEN
+			retry_id := 'stp_' || substr(md5(gen_random_uuid()::text), 1, 16);
+			INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status,
+					   window_start, window_end, proof, pin)
+			VALUES (retry_id, s.station_id, w->>'key', oid, s.kind, s.attempt + 1,
+				'pending', (w->>'start')::timestamptz, (w->>'end')::timestamptz,
+				s.proof, s.pin);
+			IF s.kind = 'delivery' THEN
+				PERFORM stop_shipments_move(oid, 'rescheduled', p_now,
+					detail || jsonb_build_object('wave', w->>'key',
+						'window_start', w->>'start', 'attempt', s.attempt + 1,
+						'retry_stop', retry_id));
+			ELSE
+				INSERT INTO order_events (order_id, kind, at, detail)
+				VALUES (oid, 'rescheduled', p_now, detail || jsonb_build_object(
+					'wave', w->>'key', 'window_start', w->>'start',
+					'attempt', s.attempt + 1, 'retry_stop', retry_id,
+					'kind', 'pickup'));
+			END IF;
+			IF EXISTS (SELECT 1 FROM route_plans
+				    WHERE station_id = s.station_id AND wave_key = w->>'key') THEN
+				INSERT INTO wave_replans_due (station_id, wave_key, reason, since)
+				VALUES (s.station_id, w->>'key', 'retry', p_now)
+				ON CONFLICT (station_id, wave_key) DO NOTHING;
+			END IF;
+			v_outcome := v_outcome || jsonb_build_object('retry', jsonb_build_object(
+				'stop', retry_id, 'wave', w->>'key', 'window_start', w->>'start',
+				'attempt', s.attempt + 1));
+		ELSE
+			IF s.kind = 'delivery' THEN
+				PERFORM stop_shipments_move(oid, 'returning_to_warehouse', p_now,
+					detail || jsonb_build_object('attempts', s.attempt,
+						'why', CASE WHEN w IS NULL AND s.attempt < p_max_attempts
+							    THEN 'no_wave' ELSE 'max_attempts' END));
+			END IF;
+			v_outcome := v_outcome || jsonb_build_object('retry', NULL,
+				'returning_to_warehouse', s.kind = 'delivery');
+		END IF;
+	END IF;
+
+	UPDATE stops SET status = CASE ev WHEN 'arrived' THEN 'arrived' WHEN 'delivered'
+				  THEN 'delivered' WHEN 'failed' THEN 'failed' ELSE 'picked_up' END,
+		outcome = CASE WHEN ev = 'arrived' THEN s.outcome ELSE v_outcome END,
+		updated_at = p_now
+	 WHERE id = p_stop;
+	PERFORM station_feed_add(s.station_id, 'stop.outcome', jsonb_strip_nulls(
+		jsonb_build_object('stop', p_stop, 'order', oid, 'wave', s.wave_key,
+			'courier', p_courier, 'event', ev, 'reason', p_req->>'reason',
+			'rescheduled_to', v_outcome->'retry'->>'wave')));
+	doc := jsonb_build_object('id', p_stop, 'order', oid, 'wave', s.wave_key, 'kind', s.kind,
+		'attempt', s.attempt,
+		'status', (SELECT status FROM stops WHERE id = p_stop),
+		'outcome', v_outcome,
+		'shipments', (SELECT coalesce(jsonb_agg(jsonb_build_object('seq', seq,
+			'status', status) ORDER BY seq), '[]'::jsonb)
+			FROM shipments WHERE order_id = oid));
+	res := jsonb_build_object('r', 'ok', 'stop', doc);
+	UPDATE stop_event_keys SET answer = res WHERE courier_id = p_courier AND key = p_key;
+	RETURN res;
+END
+$fn$;
