@@ -105,6 +105,11 @@ struct cfg {
 	int promise_installs_per_crew;
 	int promise_large_prep_min;
 	int promise_large_days_ahead;
+	/* [dispatch]: the wave scheduler (daemon/svc/wave_scheduler.c) */
+	int dispatch_scheduler_interval_ms; /* 0: no automatic planning */
+	int dispatch_plan_cutoff_min;
+	int dispatch_scheduler_max_plans;
+	int dispatch_scheduler_stale_s;
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
 	int64_t testing_clock_at_s;   /* UTC seconds, or CFG_INSTANT_UNSET */

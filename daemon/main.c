@@ -31,6 +31,7 @@
 #include "daemon/svc/order_committer.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/tokens.h"
+#include "daemon/svc/wave_scheduler.h"
 #include "daemon/base/work.h"
 
 static void
@@ -239,6 +240,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot start the token cache");
 		return -1;
 	}
+	d->scheduler = dm_wave_scheduler_new(d); /* plans waves at their cut-off */
+	if (d->scheduler == NULL) {
+		dm_log_error("main", "cannot start the wave scheduler");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -275,6 +281,9 @@ dm_main_teardown(struct dm_daemon *d)
 	dm_rate_limit_free(d->rate_limit); /* after Redis: its pending syncs complete into it */
 	d->rate_limit = NULL;
 	dm_work_free(d->work);
+	/* After the pools: their failing callbacks end its plans in flight. */
+	dm_wave_scheduler_free(d->scheduler);
+	d->scheduler = NULL;
 	if (d->http != NULL)
 		evhttp_free(d->http);
 	if (d->admin_http != NULL)

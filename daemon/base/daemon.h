@@ -13,6 +13,7 @@ struct evhttp_bound_socket;
 struct dm_route_table;
 struct dm_req;
 struct dm_rate_limit;
+struct dm_wave_scheduler;
 
 #define DM_DAEMON_MAX_LISTENERS 8
 
@@ -38,6 +39,7 @@ struct dm_daemon {
 	struct dm_stock_hints *hints;  /* svc/stock_hints.c: intake's read cache */
 	struct dm_order_committer *committer; /* svc/order_committer.c: the group commit */
 	struct dm_tokens *tokens;      /* svc/tokens.c: the API token cache */
+	struct dm_wave_scheduler *scheduler; /* svc/wave_scheduler.c: automatic wave planning */
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */
