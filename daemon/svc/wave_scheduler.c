@@ -242,7 +242,11 @@ dm_wave_scheduler_taken(const struct dm_pg_reply *reply, void *arg)
 static void
 dm_wave_scheduler_take_replans(struct dm_wave_scheduler *s)
 {
-	if (!dm_wave_scheduler_can_start(s))
+	/* Not before the areas are loaded: a replan needs its station's point. */
+	struct dm_areas_snap *geo = dm_areas_current(s->d);
+	bool loaded = geo != NULL;
+	dm_areas_unref(geo);
+	if (!loaded || !dm_wave_scheduler_can_start(s))
 		return;
 	char stale[16], room[16];
 	const struct cfg *cfg = dm_wave_scheduler_cfg(s);

@@ -21,3 +21,8 @@ CREATE TABLE wave_auto_plans (
 -- runs on a worker; route_plan_store deletes the row only for its claimer.
 ALTER TABLE wave_replans_due ADD COLUMN claimed_by text;
 ALTER TABLE wave_replans_due ADD COLUMN claimed_at timestamptz;
+
+-- The bookings of a station's wave: what the scheduler checks at each
+-- wave's cut-off (wave_auto_due: anything to plan?) and the planner reads
+-- (wave_plan_input). Without it both scan every booking ever made.
+CREATE INDEX order_capacity_wave ON order_capacity (station_id, counter_key) WHERE NOT released;

@@ -8,12 +8,15 @@
 CREATE OR REPLACE FUNCTION wave_auto_due(p_stations text[], p_waves text[], p_stale_s integer)
 RETURNS TABLE (station_id text, wave_key text) LANGUAGE plpgsql AS $fn$
 BEGIN
+	-- The waves seen for the first time (once a day each), then their bookings.
+	WITH fresh AS MATERIALIZED (
+		SELECT c.st, c.wk FROM unnest(p_stations, p_waves) AS c(st, wk)
+		 WHERE NOT EXISTS (SELECT 1 FROM wave_auto_plans x
+				    WHERE x.station_id = c.st AND x.wave_key = c.wk))
 	INSERT INTO wave_auto_plans AS a (station_id, wave_key, epoch, claimed_by, done_at)
 	SELECT c.st, c.wk, 0, NULL, now()
-	  FROM unnest(p_stations, p_waves) AS c(st, wk)
-	 WHERE NOT EXISTS (SELECT 1 FROM wave_auto_plans x
-			    WHERE x.station_id = c.st AND x.wave_key = c.wk)
-	   AND NOT EXISTS (SELECT 1 FROM order_capacity oc
+	  FROM fresh c
+	 WHERE NOT EXISTS (SELECT 1 FROM order_capacity oc
 			    WHERE oc.station_id = c.st AND oc.counter_key = c.wk
 			      AND NOT oc.released)
 	   AND NOT EXISTS (SELECT 1 FROM stops s

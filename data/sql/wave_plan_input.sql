@@ -37,13 +37,13 @@ BEGIN
 	WITH booked AS (
 		SELECT o.id AS order_id, NULL::text AS stop_id, NULL::text AS status,
 		       NULL::text AS courier_id, NULL::integer AS position
-		  FROM orders o
+		  FROM (SELECT DISTINCT c.order_id FROM order_capacity c
+			 WHERE c.station_id = p_station AND c.counter_key = ANY (p_keys)
+			   AND NOT c.released) b
+		  JOIN orders o ON o.id = b.order_id
 		 WHERE o.station_id = p_station
 		   AND o.status NOT IN ('delivered', 'returned', 'cancelled',
 					'returning_to_warehouse')
-		   AND EXISTS (SELECT 1 FROM order_capacity c WHERE c.order_id = o.id
-				  AND c.station_id = p_station AND c.counter_key = ANY (p_keys)
-				  AND NOT c.released)
 		   AND NOT EXISTS (SELECT 1 FROM stops s WHERE s.order_id = o.id)
 		   AND EXISTS (SELECT 1 FROM shipments sh WHERE sh.order_id = o.id
 				  AND sh.status <> 'cancelled')
