@@ -276,11 +276,12 @@ dm_wave_scheduler_due(const struct dm_pg_reply *reply, void *arg)
 	dm_wave_scheduler_take_replans(s);
 }
 
-/* Append text to a PostgreSQL array literal as a quoted element. */
+/* Append text to a PostgreSQL array literal as a quoted element, leaving
+ * room for the closing brace. */
 static int
 dm_wave_scheduler_append(char **buf, size_t *len, size_t *cap, const char *text)
 {
-	size_t need = *len + 2 * strlen(text) + 4;
+	size_t need = *len + 2 * strlen(text) + 5; /* , " text " } NUL */
 	if (need > *cap) {
 		size_t ncap = need * 2;
 		char *nb = realloc(*buf, ncap);
@@ -310,7 +311,7 @@ dm_wave_scheduler_candidates(struct dm_wave_scheduler *s, char **stations, char 
 {
 	const struct cfg *cfg = dm_wave_scheduler_cfg(s);
 	const struct wh_promise_config *promise = &s->d->cfg->promise;
-	size_t n = 0, slen = 1, scap = 2, wlen = 1, wcap = 2;
+	size_t n = 0, slen = 1, scap = 3, wlen = 1, wcap = 3; /* "{" then "}" */
 	int64_t now;
 	int32_t offset;
 	*stations = malloc(scap);
