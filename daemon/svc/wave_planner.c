@@ -56,6 +56,7 @@ struct dm_wave_planner_stop {
 	int position;                        /* its place in that courier's route */
 	bool done;                           /* arrived/delivered/failed/picked_up */
 	bool started;                        /* its courier has begun the route */
+	bool fixed;                          /* in its courier's fixed prefix (warm start) */
 };
 
 /* One planning job. Arrays are indexed by stop; location 0 is the depot and
@@ -623,20 +624,13 @@ dm_wave_planner_fill_stop(struct dm_wave_planner *p, size_t i, json_t *row)
 	dm_wave_planner_window(p, json_string_value(json_object_get(row, "slot")), s);
 }
 
-/* Is stop i in its courier's fixed prefix? Done stops are; so is a started
- * courier's first stop not done (marked by dm_wave_planner_fill_warm). */
-static bool
-dm_wave_planner_fixed(const struct dm_wave_planner *p, size_t i)
-{
-	return p->info[i].courier >= 0 && (p->info[i].done || p->info[i].started);
-}
-
+/* Stops in fixed prefixes (dm_wave_planner_fill_warm marks them). */
 static size_t
 dm_wave_planner_n_fixed(const struct dm_wave_planner *p)
 {
 	size_t n = 0;
 	for (size_t i = 0; p->info != NULL && i < p->n; i++)
-		n += dm_wave_planner_fixed(p, i);
+		n += p->info[i].fixed;
 	return n;
 }
 
@@ -680,7 +674,7 @@ dm_wave_planner_fill_warm(struct dm_wave_planner *p)
 		if (started && fixed < len)
 			fixed++; /* the stop it is heading to */
 		for (size_t k = 0; k < len; k++) {
-			p->info[seq[k]].started = k < fixed; /* from now on: "fixed" */
+			p->info[seq[k]].fixed = k < fixed;
 			if (k < fixed) {
 				struct rt_vrp_stop *s = &p->stops[seq[k]];
 				s->tw_open_s = 0;

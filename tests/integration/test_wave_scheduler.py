@@ -119,7 +119,7 @@ def test_two_daemons_plan_each_wave_once_then_replan_warm(w):
                        timeout=30, what="the replan published")
     assert sql(w, "SELECT count(*) FROM wave_replans_due") == "0"
     v2 = b.get(f"/v1/stations/{st}/waves/{key}/routes").json()
-    assert v2["version"] == 2, v2
+    assert v2["version"] == 2 and v2["params"]["fixed"] == 2, v2["params"]  # done + next
     after = stops_of(w, key)
     # The done stop never moves; the started courier's next stop stays next.
     assert after[done] == before[done], (before[done], after[done])
