@@ -165,6 +165,15 @@ dm_wave_planner_run(void *arg)
 	pr.wall_cap_s = DM_WAVE_PLANNER_WALL_CAP_S;
 	const struct rt_vrp_warm *warm = p->warm.n_routes > 0 ? &p->warm : NULL;
 	p->st = rt_vrp_solver_solve(&p->prob, &pr, warm, &p->sol, &p->err);
+	if (p->st == RT_E_INFEASIBLE && warm != NULL) {
+		/* A fixed prefix over its courier's capacity (a courier now on a
+		 * smaller vehicle): the parcels of its done stops have left the
+		 * box, so they weigh nothing in the replan. Once. */
+		for (size_t i = 0; i < p->n; i++)
+			if (p->info[i].fixed && p->info[i].done)
+				p->stops[i].delivery[0] = p->stops[i].delivery[1] = 0;
+		p->st = rt_vrp_solver_solve(&p->prob, &pr, warm, &p->sol, &p->err);
+	}
 	if (p->st != RT_OK)
 		return;
 	/* Never trust the solver: a plan the validator rejects is not stored. */

@@ -146,9 +146,16 @@ def test_two_daemons_plan_each_wave_once_then_replan_warm(w):
         if k == "stop.moved":
             assert set(x_) == {"stop", "order", "wave", "from", "to", "version"}, x_
 
-    # A replan on demand: version 3, the done stop still where it was.
+    # A replan on demand: version 3, the done stop still where it was, even
+    # though X now rides a box that holds its next parcel only (its fixed
+    # prefix fits once the delivered parcel no longer counts).
+    cap = x["stops"][1]["weight_kg"] + 0.01
+    sql(w, f"INSERT INTO vehicle_profiles VALUES ('micro_box', {cap}, 100, 15)")
+    sql(w, f"UPDATE couriers SET vehicle = 'micro_box' WHERE id = '{x['courier_id']}'")
     r = a.request("POST", f"/v1/stations/{st}/waves/{key}/replan", body={"reason": "urgent"})
     assert r.status == 200 and r.json()["version"] == 3 and r.json()["reason"] == "urgent", r
+    x3 = [rt for rt in r.json()["routes"] if rt["courier_id"] == x["courier_id"]][0]
+    assert [s["stop_id"] for s in x3["stops"]] == [done, nxt], x3
     assert stops_of(w, key)[done] == before[done]
     assert a.get(f"/v1/stations/{st}/waves/{key}/routes?version=1").json() == v1
     # Each wave was claimed once by the scheduler: no second automatic plan.
