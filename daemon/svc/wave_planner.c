@@ -209,7 +209,8 @@ dm_wave_planner_stops(const struct dm_wave_planner *p, const struct rt_vrp_route
 		const struct rt_vrp_visit *v = &r->visits[k];
 		const struct rt_vrp_stop *s = &p->stops[v->stop];
 		json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:f,s:f}", "order_id",
-				      p->ids[v->stop], "stop_id", dm_wave_planner_stop_id(p, v->stop),
+				      p->ids[v->stop], "stop_id",
+				      dm_wave_planner_stop_id(p, v->stop),
 				      "arrival", dm_wave_planner_ts(p, v->arrival_s),
 				      "eta", dm_wave_planner_ts(p, v->start_s), "departure",
 				      dm_wave_planner_ts(p, v->departure_s), "window", "start",
@@ -554,6 +555,14 @@ dm_wave_planner_num_of(json_t *o, const char *key, double dflt)
 	return json_is_number(v) ? json_number_value(v) : dflt;
 }
 
+/* A text member of o, or "" when absent or not text. */
+static const char *
+dm_wave_planner_str_of(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v != NULL ? v : "";
+}
+
 /* An instant (UTC epoch seconds) as seconds since the wave day's local midnight. */
 static double
 dm_wave_planner_day_s(const struct dm_wave_planner *p, double utc_s)
@@ -569,7 +578,7 @@ dm_wave_planner_fill_couriers(struct dm_wave_planner *p, json_t *couriers)
 	json_t *c;
 	json_array_foreach(couriers, v, c) {
 		struct dm_wave_planner_courier *dc = &p->couriers[v];
-		snprintf(dc->id, sizeof dc->id, "%s", json_string_value(json_object_get(c, "id")));
+		snprintf(dc->id, sizeof dc->id, "%s", dm_wave_planner_str_of(c, "id"));
 		dc->speed_kmh = dm_wave_planner_num_of(c, "speed_kmh", 15.0);
 		if (!(dc->speed_kmh > 0))
 			dc->speed_kmh = 15.0;
@@ -578,8 +587,9 @@ dm_wave_planner_fill_couriers(struct dm_wave_planner *p, json_t *couriers)
 			k++;
 		if (k == p->prob.n_profiles)
 			p->speeds_kmh[p->prob.n_profiles++] = dc->speed_kmh;
-		double start = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_start", 0));
-		double end = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_end", 0));
+		double start, end;
+		start = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_start", 0));
+		end = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_end", 0));
 		if (start < p->t.wave.start_s)
 			start = p->t.wave.start_s;
 		if (end > p->t.wave.end_s)
@@ -611,10 +621,8 @@ dm_wave_planner_fill_stop(struct dm_wave_planner *p, size_t i, json_t *row)
 	struct rt_vrp_stop *s = &p->stops[i];
 	struct dm_wave_planner_stop *info = &p->info[i];
 	const char *status = json_string_value(json_object_get(row, "status"));
-	snprintf(p->ids[i], DM_WAVE_PLANNER_ID_MAX, "%s",
-		 json_string_value(json_object_get(row, "order_id")));
-	const char *sid = json_string_value(json_object_get(row, "stop_id"));
-	snprintf(info->stop_id, sizeof info->stop_id, "%s", sid != NULL ? sid : "");
+	snprintf(p->ids[i], DM_WAVE_PLANNER_ID_MAX, "%s", dm_wave_planner_str_of(row, "order_id"));
+	snprintf(info->stop_id, sizeof info->stop_id, "%s", dm_wave_planner_str_of(row, "stop_id"));
 	info->courier = dm_wave_planner_courier_index(
 	    p, json_string_value(json_object_get(row, "courier_id")));
 	info->position = (int)dm_wave_planner_num_of(row, "position", 0);
@@ -715,8 +723,8 @@ dm_wave_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 	json_t *couriers = json_object_get(in, "couriers"), *rows = json_object_get(in, "stops");
 	if (!json_is_array(couriers) || !json_is_array(rows)) {
 		json_decref(in);
-		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "unreadable wave input", NULL,
-				       0);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "unreadable wave input",
+				       NULL, 0);
 		return;
 	}
 	if (json_array_size(rows) > DM_WAVE_PLANNER_MAX_STOPS) {

@@ -71,8 +71,9 @@ struct dm_wave_planner_result {
  * utc_offset_s; reason "planned". Returns 0, or -1 when no configured wave
  * of the station starts at that time on that day. */
 int dm_wave_planner_target_init(struct dm_wave_planner_target *t,
-				const struct wh_promise_config *cfg, const char *station, double lon,
-				double lat, const struct wh_capacity_ref *ref, int32_t utc_offset_s);
+				const struct wh_promise_config *cfg, const char *station,
+				double lon, double lat, const struct wh_capacity_ref *ref,
+				int32_t utc_offset_s);
 
 typedef void dm_wave_planner_done_fn(const struct dm_wave_planner_result *res, void *arg);
 

@@ -384,8 +384,9 @@ dm_wave_scheduler_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	snprintf(stale, sizeof stale, "%d", dm_wave_scheduler_cfg(s)->dispatch_scheduler_stale_s);
 	const char *params[] = {stations, waves, stale};
-	if (dm_pg_query(s->d->pg, "SELECT * FROM wave_auto_due($1::text[], $2::text[], $3::integer)",
-			3, params, dm_wave_scheduler_due, s) == 0)
+	if (dm_pg_query(s->d->pg,
+			"SELECT * FROM wave_auto_due($1::text[], $2::text[], $3::integer)", 3,
+			params, dm_wave_scheduler_due, s) == 0)
 		s->querying = true;
 	free(stations);
 	free(waves);
