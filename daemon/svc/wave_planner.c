@@ -795,10 +795,17 @@ dm_wave_planner_load(struct dm_wave_planner *p)
 {
 	char keys[2048]; /* the wave and its slots: 14-byte keys, a few dozen at most */
 	char limit[16], from[32], to[32];
-	int64_t midnight_utc = wh_civil_at(p->t.day, 0) - p->t.utc_offset_s;
+	int64_t midnight_utc = wh_civil_at(p->t.day, 0) - p->t.utc_offset_s, now;
+	int64_t start = midnight_utc + p->t.wave.start_s;
+	int32_t offset;
+	/* A wave under way is planned from now: couriers on shift from now on,
+	 * parcels at the station by now. */
+	dm_clock_now(&now, &offset);
+	if (now > start)
+		start = now;
 	dm_wave_planner_keys(&p->t, keys, sizeof keys);
 	snprintf(limit, sizeof limit, "%d", DM_WAVE_PLANNER_MAX_STOPS + 1);
-	snprintf(from, sizeof from, "%lld", (long long)(midnight_utc + p->t.wave.start_s));
+	snprintf(from, sizeof from, "%lld", (long long)start);
 	snprintf(to, sizeof to, "%lld", (long long)(midnight_utc + p->t.wave.end_s));
 	const char *params[] = {p->t.station, p->t.wave_key, keys, from, to, limit};
 	if (dm_pg_query(p->d->pg,

@@ -5,12 +5,14 @@
 --    "stops": [{order_id, stop_id, lon, lat, slot, weight_g, volume_ml,
 --               status, courier_id, position, started}]}
 -- p_keys are the wave's counter keys (the wave and its precise slots),
--- [p_from, p_to) the wave. The couriers are couriers_on_shift() (issue 11,
--- part B). The stops, in order id order, are
+-- [p_from, p_to) what is left of the wave (its start, or now once it has
+-- begun). The couriers are couriers_on_shift() (issue 11, part B) in that
+-- window, one row each: a courier with two on-duty stretches in it (off duty
+-- and back) is planned over the longest. The stops, in order id order, are
 --   - orders booked in the wave with no stop yet, not delivered, returned or
 --     cancelled, whose live shipments are all at the station
 --     (arrived_at_station) or on the line-haul and due there by the wave's
---     start (departed_warehouse at + the warehouse chain's linehaul_s);
+--     start (departed_warehouse at + the warehouse chain's linehaul_s <= p_from);
 --   - this wave's stops that are pending or planned (of orders not
 --     cancelled), and its done stops (arrived, delivered, failed,
 --     picked_up) that have a courier: the warm start keeps them in place.
@@ -24,15 +26,24 @@ DECLARE
 	v_couriers jsonb;
 	v_stops jsonb;
 BEGIN
-	SELECT coalesce(jsonb_agg(jsonb_build_object(
-		'id', c.courier_id, 'name', c.name, 'vehicle', c.vehicle,
-		'capacity_kg', c.capacity_kg, 'capacity_l', c.capacity_l, 'speed_kmh', c.speed_kmh,
-		'shift_start', extract(epoch FROM greatest(c.shift_start, p_from)),
-		'shift_end', extract(epoch FROM least(c.shift_end, p_to))) ORDER BY c.courier_id),
-		'[]'::jsonb)
-	  INTO v_couriers
-	  FROM couriers_on_shift(p_station, p_from, p_to) c
-	 WHERE least(c.shift_end, p_to) > greatest(c.shift_start, p_from);
+	-- A wave already over has no one on shift (and no window to ask about).
+	v_couriers := '[]'::jsonb;
+	IF p_from < p_to THEN
+		SELECT coalesce(jsonb_agg(jsonb_build_object(
+			'id', c.courier_id, 'name', c.name, 'vehicle', c.vehicle,
+			'capacity_kg', c.capacity_kg, 'capacity_l', c.capacity_l,
+			'speed_kmh', c.speed_kmh,
+			'shift_start', extract(epoch FROM greatest(c.shift_start, p_from)),
+			'shift_end', extract(epoch FROM least(c.shift_end, p_to))) ORDER BY c.courier_id),
+			'[]'::jsonb)
+		  INTO v_couriers
+		  FROM (SELECT DISTINCT ON (o.courier_id) o.*
+			  FROM couriers_on_shift(p_station, p_from, p_to) o
+			 WHERE least(o.shift_end, p_to) > greatest(o.shift_start, p_from)
+			 ORDER BY o.courier_id,
+				  least(o.shift_end, p_to) - greatest(o.shift_start, p_from) DESC,
+				  o.shift_start) c;
+	END IF;
 
 	WITH booked AS (
 		SELECT o.id AS order_id, NULL::text AS stop_id, NULL::text AS status,

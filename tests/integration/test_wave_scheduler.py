@@ -182,5 +182,21 @@ def test_no_courier_on_shift_publishes_every_stop_unassigned(w):
     assert {u["reason"] for u in plan["unassigned"]} == {"no_courier"}, plan["unassigned"]
 
 
+def test_a_wave_under_way_is_planned_from_now(w):
+    """(After the tests above, in the same world: the 13:00 wave's orders and
+    couriers exist.) At 14:00 the wave has begun: its couriers are on shift
+    from now, so no route leaves and no stop is due before 14:00."""
+    d = ready_daemon(w, at="2030-01-08T14:00:00+08:00",
+                     extra_conf="[dispatch]\nscheduler_interval_ms = 0\n")
+    st = d.get("/v1/locate?lat=39.9087&lon=116.3975").json()["station"]["id"]
+    sql(w, f"UPDATE couriers SET active = true, vehicle = 'e_bike' WHERE station_id = '{st}'")
+    r = d.request("POST", f"/v1/stations/{st}/waves/20300108-W1300/replan",
+                  body={"reason": "under way"})
+    assert r.status == 200 and r.json()["routes"], r
+    for route in r.json()["routes"]:
+        assert route["depart"] >= "2030-01-08T14:00:00+08:00", route
+        assert all(s["eta"] >= "2030-01-08T14:00:00+08:00" for s in route["stops"]), route
+
+
 if __name__ == "__main__":
     harness.run(globals())

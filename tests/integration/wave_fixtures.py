@@ -2,7 +2,9 @@
 couriers of a station, shipments brought to the station, and until part B's
 couriers_on_shift() lands (data/sql/couriers_on_shift.sql), a stand-in for it
 created here only when the database has none: every active courier of the
-station, on shift for the whole window asked."""
+station, on shift for the whole window asked. Where part B's shift tables
+exist, the couriers get a round-the-clock weekly shift instead, so that its
+couriers_on_shift() gives the same answer."""
 
 COURIERS_ON_SHIFT_STUB = """
 DO $do$ BEGIN
@@ -34,6 +36,15 @@ def add_couriers(w, station, n, vehicle="e_bike", prefix="c"):
                        for i, c in enumerate(ids))
     w.pg.psql("dispatchd", "INSERT INTO couriers (id, station_id, name, phone, vehicle) "
                            f"VALUES {values} ON CONFLICT (id) DO NOTHING")
+    if w.pg.psql("dispatchd", "SELECT to_regclass('courier_shift_weekly') IS NOT NULL") == "t":
+        listed = ", ".join(f"'{c}'" for c in ids)
+        w.pg.psql("dispatchd", f"""
+            INSERT INTO courier_shifts (courier_id, tz)
+            SELECT id, 'Asia/Shanghai' FROM couriers WHERE id IN ({listed})
+            ON CONFLICT DO NOTHING;
+            INSERT INTO courier_shift_weekly (courier_id, isodow, start_at, end_at)
+            SELECT id, d, '00:00', '24:00' FROM couriers, generate_series(1, 7) d
+             WHERE id IN ({listed}) ON CONFLICT DO NOTHING""")
     return ids
 
 

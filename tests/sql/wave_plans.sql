@@ -4,7 +4,7 @@
 -- the scheduler's claims, and the replan queue.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(28);
+SELECT plan(29);
 
 -- Part B's couriers_on_shift, when it is not there yet: every active courier.
 DO $do$ BEGIN
@@ -24,6 +24,16 @@ END $do$;
 
 INSERT INTO couriers (id, station_id, name, phone, vehicle) VALUES
 	('K1', 'ST1', 'Wang Fang', '1', 'e_bike'), ('K2', 'ST1', 'Li Lei', '2', 'van');
+-- With part B's shift tables, a round-the-clock weekly shift for both.
+DO $do$ BEGIN
+IF to_regclass('courier_shift_weekly') IS NOT NULL THEN
+	EXECUTE $q$INSERT INTO courier_shifts (courier_id, tz)
+		   VALUES ('K1', 'Asia/Shanghai'), ('K2', 'Asia/Shanghai')$q$;
+	EXECUTE $q$INSERT INTO courier_shift_weekly (courier_id, isodow, start_at, end_at)
+		   SELECT k, d, '00:00', '24:00' FROM unnest('{K1,K2}'::text[]) k,
+		   generate_series(1, 7) d$q$;
+END IF;
+END $do$;
 INSERT INTO skus (sku, name, category, weight_g, volume_ml, large) VALUES
 	('BIG', 'Fridge', 'test', 50000, 300000, true);
 -- Orders of ST1's wave 20300108-W0900: O1 at the station, O2 departed and due
@@ -57,6 +67,9 @@ SELECT is((SELECT (v->'couriers'->1->>'capacity_kg')::float8 FROM input), 1200::
 	  'with their vehicle profile');
 SELECT is((SELECT (v->'stops'->1->>'weight_g')::bigint FROM input), 100000::bigint,
 	  'weight of the lines');
+SELECT is(wave_plan_input('ST1', '20300108-W0900', '{20300108-W0900}',
+	'2030-01-08T14:00:00+08:00', '2030-01-08T13:00:00+08:00', 100)->'couriers', '[]',
+	  'a wave over has no one on shift');
 
 -- Version 1: O1 on K1, O2 on K2.
 CREATE TEMP TABLE plan AS SELECT jsonb_build_object(
