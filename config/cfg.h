@@ -117,6 +117,12 @@ struct cfg {
 	/* [dispatch]: couriers in the field (the handheld API) */
 	int dispatch_max_attempts;          /* delivery attempts before returning to the warehouse */
 	int dispatch_eta_change_threshold_s; /* an ETA moving more than this is an eta_changed event */
+
+	/* [dispatch]: the wave scheduler (daemon/svc/wave_scheduler.c) */
+	int dispatch_scheduler_interval_ms; /* 0: no automatic planning */
+	int dispatch_plan_cutoff_min;
+	int dispatch_scheduler_max_plans;
+	int dispatch_scheduler_stale_s;
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
 	int64_t testing_clock_at_s;   /* UTC seconds, or CFG_INSTANT_UNSET */

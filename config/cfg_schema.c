@@ -132,6 +132,18 @@ static const struct cfg_key cfg_schema_table[] = {
 	{"dispatch", "eta_change_threshold_s", CFG_T_INT, F(dispatch_eta_change_threshold_s), "600",
 	 0, 86400, true, false,
 	 "a stop's ETA recomputed from a ping that moves more than this is an eta_changed event"},
+	{"dispatch", "scheduler_interval_ms", CFG_T_INT, F(dispatch_scheduler_interval_ms), "1000",
+	 0, 600000, true, false,
+	 "how often the wave scheduler looks for waves past their planning cut-off and for "
+	 "replans due (0: no automatic planning)"},
+	{"dispatch", "plan_cutoff_minutes", CFG_T_INT, F(dispatch_plan_cutoff_min), "30", 0, 1440,
+	 true, false, "a wave is planned automatically this long before its start (local time)"},
+	{"dispatch", "scheduler_max_plans", CFG_T_INT, F(dispatch_scheduler_max_plans), "2", 1, 64,
+	 true, false, "automatic plans and replans one daemon runs at once"},
+	{"dispatch", "scheduler_stale_s", CFG_T_INT, F(dispatch_scheduler_stale_s), "60", 5, 3600,
+	 true, false,
+	 "a wave's automatic planning or replan claimed this long ago and not done is taken "
+	 "over by any daemon"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},

@@ -34,6 +34,7 @@
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/tokens.h"
 #include "daemon/svc/webhook_sender.h"
+#include "daemon/svc/wave_scheduler.h"
 #include "daemon/base/work.h"
 
 static void
@@ -254,6 +255,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot start the webhook sender");
 		return -1;
 	}
+	d->scheduler = dm_wave_scheduler_new(d); /* plans waves at their cut-off */
+	if (d->scheduler == NULL) {
+		dm_log_error("main", "cannot start the wave scheduler");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -296,6 +302,9 @@ dm_main_teardown(struct dm_daemon *d)
 	dm_rate_limit_free(d->rate_limit); /* after Redis: its pending syncs complete into it */
 	d->rate_limit = NULL;
 	dm_work_free(d->work);
+	/* After the pools: their failing callbacks end its plans in flight. */
+	dm_wave_scheduler_free(d->scheduler);
+	d->scheduler = NULL;
 	if (d->http != NULL)
 		evhttp_free(d->http);
 	if (d->admin_http != NULL)

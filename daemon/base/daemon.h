@@ -13,6 +13,7 @@ struct evhttp_bound_socket;
 struct dm_route_table;
 struct dm_req;
 struct dm_rate_limit;
+struct dm_wave_scheduler;
 
 #define DM_DAEMON_MAX_LISTENERS 8
 
@@ -42,6 +43,8 @@ struct dm_daemon {
 	struct dm_station_feed *feed;  /* svc/station_feed.c: long polls' wake-ups */
 
 	struct dm_webhook_sender *hooks; /* svc/webhook_sender.c: the outbox sender */
+
+	struct dm_wave_scheduler *scheduler; /* svc/wave_scheduler.c: automatic wave planning */
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */

@@ -1,13 +1,23 @@
 /* Route planning for one station and wave, in three steps:
  *
- *   loop:   one query reads the wave's orders (location, booked slot, weight,
- *           volume) and builds the problem as plain arrays;
- *   worker: travel matrices, rt_vrp_solver_solve with a fixed work budget
- *           and seed, and the independent validator rt_vrp_check_solution;
- *   loop:   the plan as one JSON payload to route_plan_store (012), one
- *           statement and one transaction that replaces the stored plan. The
- *           payload's GeoJSON is written here, once, from the route paths
- *           the planner gives as plain lon/lat (rt_vrp_route_path_coords).
+ *   loop:   one query (wave_plan_input) reads the couriers on shift (the
+ *           vehicles: capacity and speed of their vehicle profile, shift
+ *           clipped to the wave) and the wave's stops (new orders, pending
+ *           and planned stops, done stops), and builds the problem as plain
+ *           arrays with a warm start: each courier's done stops, and a
+ *           started courier's next stop, are the fixed prefix of its route;
+ *           its other stops are the starting point the search may move;
+ *   worker: one travel matrix per distinct speed, rt_vrp_solver_solve with a
+ *           fixed work budget and seed, and the independent validator
+ *           rt_vrp_check_solution (fixed prefixes included);
+ *   loop:   the plan as one JSON payload to route_plan_store, one statement
+ *           and one transaction that publishes the next version (stops rows,
+ *           changes, station feed). The payload's GeoJSON is written here,
+ *           once, from the route paths the planner gives as plain lon/lat
+ *           (rt_vrp_route_path_coords).
+ *
+ * No courier on shift: nothing is solved; the version published routes no
+ * one and lists every stop unassigned with reason "no_courier".
  *
  * This file owns the planning job; it knows nothing about HTTP (api/wave_plans.c
  * maps the result to a reply). A plan the validator rejects is never stored. */
@@ -33,6 +43,22 @@
 
 #define DM_WAVE_PLANNER_ID_MAX 64
 
+/* A courier on shift: a vehicle of the problem. */
+struct dm_wave_planner_courier {
+	char id[DM_WAVE_PLANNER_ID_MAX];
+	double speed_kmh;
+};
+
+/* What the store needs to know of stop i besides the problem. */
+struct dm_wave_planner_stop {
+	char stop_id[DM_WAVE_PLANNER_ID_MAX]; /* "" for an order without a stop yet */
+	int courier;	                     /* vehicle index it was planned on, or -1 */
+	int position;                        /* its place in that courier's route */
+	bool done;                           /* arrived/delivered/failed/picked_up */
+	bool started;                        /* its courier has begun the route */
+	bool fixed;                          /* in its courier's fixed prefix (warm start) */
+};
+
 /* One planning job. Arrays are indexed by stop; location 0 is the depot and
  * location i + 1 is stop i. */
 struct dm_wave_planner {
@@ -43,12 +69,19 @@ struct dm_wave_planner {
 	/* the problem (built on the loop, read by the worker) */
 	size_t n;
 	char (*ids)[DM_WAVE_PLANNER_ID_MAX]; /* order id of stop i */
+	struct dm_wave_planner_stop *info;   /* n */
+	struct dm_wave_planner_courier *couriers; /* prob.n_vehicles */
+	double *speeds_kmh;                  /* prob.n_profiles distinct speeds */
 	double *lonlat;                    /* 2 * (n + 1) */
-	double *dist_m, *time_s;           /* (n + 1)^2 each, filled by the worker */
+	double *dist_m, *time_s;           /* n_profiles * (n + 1)^2 each, filled by the worker */
 	struct rt_vrp_stop *stops;
 	struct rt_vrp_vehicle *vehicles;
-	struct rt_vrp_matrix matrix;
+	struct rt_vrp_matrix *matrices;    /* n_profiles */
 	struct rt_vrp_problem prob;
+	/* the warm start: one route per courier with stops */
+	struct rt_vrp_warm_route *warm_routes;
+	uint32_t *warm_seq;                /* n: the routes' stops back to back */
+	struct rt_vrp_warm warm;
 	/* the worker's results */
 	bool ran;
 	enum rt_status st;
@@ -59,12 +92,20 @@ struct dm_wave_planner {
 	bool claimed;
 };
 
+static size_t dm_wave_planner_n_fixed(const struct dm_wave_planner *p);
+
 static void
 dm_wave_planner_free(struct dm_wave_planner *p)
 {
 	if (p == NULL)
 		return;
 	free(p->ids);
+	free(p->info);
+	free(p->couriers);
+	free(p->speeds_kmh);
+	free(p->matrices);
+	free(p->warm_routes);
+	free(p->warm_seq);
 	free(p->lonlat);
 	free(p->dist_m);
 	free(p->time_s);
@@ -113,18 +154,30 @@ dm_wave_planner_run(void *arg)
 	size_t nl = p->n + 1;
 
 	p->ran = true;
-	rt_vrp_problem_matrix_haversine(p->lonlat, nl, DM_WAVE_PLANNER_DETOUR,
-					DM_WAVE_PLANNER_SPEED_KMH / 3.6, p->dist_m, p->time_s);
+	for (size_t k = 0; k < p->prob.n_profiles; k++)
+		rt_vrp_problem_matrix_haversine(p->lonlat, nl, DM_WAVE_PLANNER_DETOUR,
+						p->speeds_kmh[k] / 3.6, p->dist_m + k * nl * nl,
+						p->time_s + k * nl * nl);
 	rt_vrp_solver_params_init(&pr);
 	pr.seed = DM_WAVE_PLANNER_SEED;
 	pr.seconds = DM_WAVE_PLANNER_BUDGET_S;
 	pr.clock = dm_wave_planner_clock;
 	pr.wall_cap_s = DM_WAVE_PLANNER_WALL_CAP_S;
-	p->st = rt_vrp_solver_solve(&p->prob, &pr, NULL, &p->sol, &p->err);
+	const struct rt_vrp_warm *warm = p->warm.n_routes > 0 ? &p->warm : NULL;
+	p->st = rt_vrp_solver_solve(&p->prob, &pr, warm, &p->sol, &p->err);
+	if (p->st == RT_E_INFEASIBLE && warm != NULL) {
+		/* A fixed prefix over its courier's capacity (a courier now on a
+		 * smaller vehicle): the parcels of its done stops have left the
+		 * box, so they weigh nothing in the replan. Once. */
+		for (size_t i = 0; i < p->n; i++)
+			if (p->info[i].fixed && p->info[i].done)
+				p->stops[i].delivery[0] = p->stops[i].delivery[1] = 0;
+		p->st = rt_vrp_solver_solve(&p->prob, &pr, warm, &p->sol, &p->err);
+	}
 	if (p->st != RT_OK)
 		return;
 	/* Never trust the solver: a plan the validator rejects is not stored. */
-	p->st = rt_vrp_check_solution(&p->prob, p->sol, NULL, &p->err);
+	p->st = rt_vrp_check_solution(&p->prob, p->sol, warm, &p->err);
 	if (p->st != RT_OK)
 		p->st = RT_E_INFEASIBLE;
 }
@@ -141,6 +194,13 @@ dm_wave_planner_ts(const struct dm_wave_planner *p, double s)
 	return json_string(buf);
 }
 
+/* Stop i's id, or JSON null for an order without a stop yet. */
+static json_t *
+dm_wave_planner_stop_id(const struct dm_wave_planner *p, size_t i)
+{
+	return p->info[i].stop_id[0] != '\0' ? json_string(p->info[i].stop_id) : json_null();
+}
+
 static json_t *
 dm_wave_planner_stops(const struct dm_wave_planner *p, const struct rt_vrp_route *r)
 {
@@ -148,8 +208,10 @@ dm_wave_planner_stops(const struct dm_wave_planner *p, const struct rt_vrp_route
 	for (size_t k = 0; stops != NULL && k < r->n_visits; k++) {
 		const struct rt_vrp_visit *v = &r->visits[k];
 		const struct rt_vrp_stop *s = &p->stops[v->stop];
-		json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:{s:o,s:o},s:f,s:f}", "order_id",
-				      p->ids[v->stop], "arrival", dm_wave_planner_ts(p, v->arrival_s),
+		json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:f,s:f}", "order_id",
+				      p->ids[v->stop], "stop_id",
+				      dm_wave_planner_stop_id(p, v->stop),
+				      "arrival", dm_wave_planner_ts(p, v->arrival_s),
 				      "eta", dm_wave_planner_ts(p, v->start_s), "departure",
 				      dm_wave_planner_ts(p, v->departure_s), "window", "start",
 				      dm_wave_planner_ts(p, s->tw_open_s), "end",
@@ -231,16 +293,39 @@ dm_wave_planner_feature(const struct dm_wave_planner *p, const struct rt_vrp_rou
 			 "return_s", dm_wave_planner_num(r->return_s), "stops", stops);
 }
 
+/* The unassigned stops: the solver's, or with no courier on shift every
+ * stop not done (reason "no_courier"). */
+static size_t
+dm_wave_planner_n_unassigned(const struct dm_wave_planner *p)
+{
+	if (p->sol != NULL)
+		return p->sol->n_unassigned;
+	return p->n;
+}
+
+static size_t
+dm_wave_planner_unassigned(const struct dm_wave_planner *p, size_t i)
+{
+	return p->sol != NULL ? p->sol->unassigned[i].stop : i;
+}
+
+static const char *
+dm_wave_planner_reason(const struct dm_wave_planner *p, size_t i)
+{
+	if (p->sol == NULL)
+		return "no_courier";
+	return rt_vrp_problem_reason_name(p->sol->unassigned[i].reason);
+}
+
 /* The Feature without geometry that lists the unassigned stops and why. */
 static json_t *
 dm_wave_planner_unassigned_feature(const struct dm_wave_planner *p)
 {
-	const struct rt_vrp_solution *sol = p->sol;
 	json_t *list = json_array();
-	for (size_t i = 0; list != NULL && i < sol->n_unassigned; i++) {
-		json_t *o = json_pack("{s:I,s:s,s:s}", "stop", (json_int_t)sol->unassigned[i].stop,
-				      "reason", rt_vrp_problem_reason_name(sol->unassigned[i].reason),
-				      "order_id", p->ids[sol->unassigned[i].stop]);
+	for (size_t i = 0; list != NULL && i < dm_wave_planner_n_unassigned(p); i++) {
+		size_t k = dm_wave_planner_unassigned(p, i);
+		json_t *o = json_pack("{s:I,s:s,s:s}", "stop", (json_int_t)k, "reason",
+				      dm_wave_planner_reason(p, i), "order_id", p->ids[k]);
 		if (o == NULL || json_array_append_new(list, o) != 0) {
 			json_decref(list);
 			return NULL;
@@ -255,13 +340,27 @@ dm_wave_planner_unassigned_feature(const struct dm_wave_planner *p)
 static json_t *
 dm_wave_planner_params(const struct dm_wave_planner *p)
 {
-	return json_pack("{s:i,s:f,s:s,s:i,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:i}", "seed",
+	json_t *speeds = json_array();
+	for (size_t k = 0; speeds != NULL && k < p->prob.n_profiles; k++)
+		json_array_append_new(speeds, json_real(p->speeds_kmh[k]));
+	return json_pack("{s:i,s:f,s:s,s:i,s:o,s:f,s:f,s:I,s:I,s:i,s:i}", "seed",
 			 DM_WAVE_PLANNER_SEED, "budget_s", DM_WAVE_PLANNER_BUDGET_S, "objective",
-			 "distance", "couriers", (int)p->prob.n_vehicles, "capacity_kg",
-			 DM_WAVE_PLANNER_CAPACITY_KG, "capacity_l", DM_WAVE_PLANNER_CAPACITY_L,
-			 "speed_kmh", DM_WAVE_PLANNER_SPEED_KMH, "detour", DM_WAVE_PLANNER_DETOUR,
-			 "service_s", DM_WAVE_PLANNER_SERVICE_S, "work", (json_int_t)p->sol->work,
-			 "iterations", (json_int_t)p->sol->iterations, "orders", (int)p->n);
+			 "distance", "couriers", (int)p->prob.n_vehicles, "speeds_kmh", speeds,
+			 "detour", DM_WAVE_PLANNER_DETOUR, "service_s", DM_WAVE_PLANNER_SERVICE_S,
+			 "work", (json_int_t)(p->sol != NULL ? p->sol->work : 0), "iterations",
+			 (json_int_t)(p->sol != NULL ? p->sol->iterations : 0), "orders", (int)p->n,
+			 "fixed", (int)dm_wave_planner_n_fixed(p));
+}
+
+/* The payload's fence: the scheduler's claim this plan is published under. */
+static json_t *
+dm_wave_planner_fence(const struct dm_wave_planner *p)
+{
+	if (p->t.fence_epoch > 0)
+		return json_pack("{s:I}", "auto_epoch", (json_int_t)p->t.fence_epoch);
+	if (p->t.replan_by[0] != '\0')
+		return json_pack("{s:s}", "replan_by", p->t.replan_by);
+	return json_object();
 }
 
 /* The route_plan_store payload, or NULL on OOM. Each route's geometry is
@@ -273,7 +372,7 @@ dm_wave_planner_payload(const struct dm_wave_planner *p)
 	const struct rt_vrp_solution *sol = p->sol;
 	if (feats == NULL || routes == NULL || un == NULL)
 		goto fail;
-	for (size_t ri = 0; ri < sol->n_routes; ri++) {
+	for (size_t ri = 0; sol != NULL && ri < sol->n_routes; ri++) {
 		const struct rt_vrp_route *r = &sol->routes[ri];
 		json_t *geom = dm_wave_planner_line(p, r);
 		json_t *f = geom != NULL ? dm_wave_planner_feature(p, r, geom) : NULL;
@@ -285,8 +384,9 @@ dm_wave_planner_payload(const struct dm_wave_planner *p)
 		}
 		json_t *o = stops == NULL
 				? NULL
-				: json_pack("{s:i,s:o,s:O,s:f,s:f,s:o,s:o}", "courier",
-					    (int)r->vehicle, "stops", stops, "geometry", geom,
+				: json_pack("{s:i,s:s,s:o,s:O,s:f,s:f,s:o,s:o}", "courier",
+					    (int)r->vehicle, "courier_id", p->couriers[r->vehicle].id,
+					    "stops", stops, "geometry", geom,
 					    "distance_m", r->dist_m, "duration_s",
 					    r->return_s - r->depart_s, "depart",
 					    dm_wave_planner_ts(p, r->depart_s), "return",
@@ -295,19 +395,22 @@ dm_wave_planner_payload(const struct dm_wave_planner *p)
 		if (o == NULL || json_array_append_new(routes, o) != 0)
 			goto fail;
 	}
-	for (size_t i = 0; i < sol->n_unassigned; i++) {
-		json_t *o = json_pack("{s:s,s:s}", "order_id", p->ids[sol->unassigned[i].stop],
-				      "reason",
-				      rt_vrp_problem_reason_name(sol->unassigned[i].reason));
+	for (size_t i = 0; i < dm_wave_planner_n_unassigned(p); i++) {
+		size_t k = dm_wave_planner_unassigned(p, i);
+		json_t *o = json_pack("{s:s,s:o,s:s}", "order_id", p->ids[k], "stop_id",
+				      dm_wave_planner_stop_id(p, k), "reason",
+				      dm_wave_planner_reason(p, i));
 		if (o == NULL || json_array_append_new(un, o) != 0)
 			goto fail;
 	}
 	json_t *none = dm_wave_planner_unassigned_feature(p);
 	if (none == NULL || json_array_append_new(feats, none) != 0)
 		goto fail;
-	return json_pack("{s:o,s:i,s:o,s:o,s:{s:s,s:o}}", "params", dm_wave_planner_params(p),
-			 "utc_offset_s", (int)p->t.utc_offset_s, "routes", routes, "unassigned",
-			 un, "geojson", "type", "FeatureCollection", "features", feats);
+	return json_pack("{s:o,s:i,s:s,s:o,s:o,s:o,s:{s:s,s:o}}", "params",
+			 dm_wave_planner_params(p), "utc_offset_s", (int)p->t.utc_offset_s, "reason",
+			 p->t.reason[0] != '\0' ? p->t.reason : "planned", "fence",
+			 dm_wave_planner_fence(p), "routes", routes, "unassigned", un, "geojson",
+			 "type", "FeatureCollection", "features", feats);
 fail:
 	json_decref(feats);
 	json_decref(routes);
@@ -334,6 +437,8 @@ dm_wave_planner_stored(const struct dm_pg_reply *reply, void *arg)
 			       (size_t)PQgetlength(reply->res, 0, 0));
 }
 
+static void dm_wave_planner_publish(struct dm_wave_planner *p);
+
 static void
 dm_wave_planner_solved(void *arg)
 {
@@ -354,6 +459,13 @@ dm_wave_planner_solved(void *arg)
 				       NULL, 0);
 		return;
 	}
+	dm_wave_planner_publish(p);
+}
+
+/* The plan (or, with no courier, the empty plan) to route_plan_store. */
+static void
+dm_wave_planner_publish(struct dm_wave_planner *p)
+{
 	json_t *payload = dm_wave_planner_payload(p);
 	char *text = payload != NULL ? json_dumps(payload, JSON_COMPACT) : NULL;
 	json_decref(payload);
@@ -369,7 +481,7 @@ dm_wave_planner_solved(void *arg)
 		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql unavailable", NULL, 0);
 }
 
-/* ---- the orders of the wave -> the problem ---- */
+/* ---- what the wave plans -> the problem ---- */
 
 static int
 dm_wave_planner_alloc(struct dm_wave_planner *p, size_t n, size_t nveh)
@@ -377,22 +489,41 @@ dm_wave_planner_alloc(struct dm_wave_planner *p, size_t n, size_t nveh)
 	size_t nl = n + 1;
 	p->n = n;
 	p->ids = calloc(n + 1, sizeof *p->ids);
+	p->info = calloc(n + 1, sizeof *p->info);
+	p->couriers = calloc(nveh + 1, sizeof *p->couriers);
+	p->speeds_kmh = calloc(nveh + 1, sizeof *p->speeds_kmh);
+	p->matrices = calloc(nveh + 1, sizeof *p->matrices);
+	p->warm_routes = calloc(nveh + 1, sizeof *p->warm_routes);
+	p->warm_seq = calloc(n + 1, sizeof *p->warm_seq);
 	p->lonlat = calloc(2 * nl, sizeof *p->lonlat);
-	p->dist_m = calloc(nl * nl, sizeof *p->dist_m);
-	p->time_s = calloc(nl * nl, sizeof *p->time_s);
 	p->stops = calloc(n + 1, sizeof *p->stops);
 	p->vehicles = calloc(nveh + 1, sizeof *p->vehicles);
-	if (p->ids == NULL || p->lonlat == NULL || p->dist_m == NULL || p->time_s == NULL ||
-	    p->stops == NULL || p->vehicles == NULL)
+	if (p->ids == NULL || p->info == NULL || p->couriers == NULL || p->speeds_kmh == NULL ||
+	    p->matrices == NULL || p->warm_routes == NULL || p->warm_seq == NULL ||
+	    p->lonlat == NULL || p->stops == NULL || p->vehicles == NULL)
 		return -1;
-	p->matrix = (struct rt_vrp_matrix){p->dist_m, p->time_s};
 	p->prob = (struct rt_vrp_problem){.n_locs = nl,
 					  .n_stops = n,
 					  .n_vehicles = nveh,
-					  .n_profiles = 1,
+					  .n_profiles = 0,
 					  .stops = p->stops,
 					  .vehicles = p->vehicles,
-					  .matrices = &p->matrix};
+					  .matrices = p->matrices};
+	return 0;
+}
+
+/* The matrices, one per distinct speed (filled by the worker). */
+static int
+dm_wave_planner_alloc_matrices(struct dm_wave_planner *p)
+{
+	size_t nl = p->n + 1, np = p->prob.n_profiles;
+	p->dist_m = calloc(np * nl * nl + 1, sizeof *p->dist_m);
+	p->time_s = calloc(np * nl * nl + 1, sizeof *p->time_s);
+	if (p->dist_m == NULL || p->time_s == NULL)
+		return -1;
+	for (size_t k = 0; k < np; k++)
+		p->matrices[k] = (struct rt_vrp_matrix){p->dist_m + k * nl * nl,
+							p->time_s + k * nl * nl};
 	return 0;
 }
 
@@ -417,57 +548,223 @@ dm_wave_planner_window(const struct dm_wave_planner *p, const char *slot_key, st
 		s->tw_close_s = s->tw_open_s = p->t.wave.start_s;
 }
 
-/* Columns: id, lon, lat, slot key, weight_g, volume_ml. */
-static void
-dm_wave_planner_fill(struct dm_wave_planner *p, const PGresult *res)
+static double
+dm_wave_planner_num_of(json_t *o, const char *key, double dflt)
 {
-	p->lonlat[0] = p->t.lon;
-	p->lonlat[1] = p->t.lat;
-	for (size_t i = 0; i < p->n; i++) {
-		int row = (int)i;
-		struct rt_vrp_stop *s = &p->stops[i];
-		snprintf(p->ids[i], DM_WAVE_PLANNER_ID_MAX, "%s", PQgetvalue(res, row, 0));
-		/* An order placed with a station only has no location: the station point. */
-		bool located = !PQgetisnull(res, row, 1) && !PQgetisnull(res, row, 2);
-		p->lonlat[2 * (i + 1)] = located ? strtod(PQgetvalue(res, row, 1), NULL) : p->t.lon;
-		p->lonlat[2 * (i + 1) + 1] =
-		    located ? strtod(PQgetvalue(res, row, 2), NULL) : p->t.lat;
-		s->loc = (uint32_t)(i + 1);
-		s->delivery[0] = strtod(PQgetvalue(res, row, 4), NULL) / 1000.0; /* kg */
-		s->delivery[1] = strtod(PQgetvalue(res, row, 5), NULL) / 1000.0; /* litres */
-		s->service_s = DM_WAVE_PLANNER_SERVICE_S;
-		dm_wave_planner_window(p, PQgetisnull(res, row, 3) ? NULL : PQgetvalue(res, row, 3), s);
-	}
-	for (size_t v = 0; v < p->prob.n_vehicles; v++)
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+/* A text member of o, or "" when absent or not text. */
+static const char *
+dm_wave_planner_str_of(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v != NULL ? v : "";
+}
+
+/* An instant (UTC epoch seconds) as seconds since the wave day's local midnight. */
+static double
+dm_wave_planner_day_s(const struct dm_wave_planner *p, double utc_s)
+{
+	return utc_s + p->t.utc_offset_s - (double)wh_civil_at(p->t.day, 0);
+}
+
+/* The couriers on shift -> vehicles, one profile per distinct speed. */
+static void
+dm_wave_planner_fill_couriers(struct dm_wave_planner *p, json_t *couriers)
+{
+	size_t v;
+	json_t *c;
+	json_array_foreach(couriers, v, c) {
+		struct dm_wave_planner_courier *dc = &p->couriers[v];
+		snprintf(dc->id, sizeof dc->id, "%s", dm_wave_planner_str_of(c, "id"));
+		dc->speed_kmh = dm_wave_planner_num_of(c, "speed_kmh", 15.0);
+		if (!(dc->speed_kmh > 0))
+			dc->speed_kmh = 15.0;
+		size_t k = 0;
+		while (k < p->prob.n_profiles && p->speeds_kmh[k] != dc->speed_kmh)
+			k++;
+		if (k == p->prob.n_profiles)
+			p->speeds_kmh[p->prob.n_profiles++] = dc->speed_kmh;
+		double start, end;
+		start = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_start", 0));
+		end = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_end", 0));
+		if (start < p->t.wave.start_s)
+			start = p->t.wave.start_s;
+		if (end > p->t.wave.end_s)
+			end = p->t.wave.end_s;
+		if (end < start)
+			end = start;
 		p->vehicles[v] = (struct rt_vrp_vehicle){
-		    .capacity = {DM_WAVE_PLANNER_CAPACITY_KG, DM_WAVE_PLANNER_CAPACITY_L},
-		    .shift_start_s = p->t.wave.start_s,
-		    .shift_end_s = p->t.wave.end_s};
+		    .capacity = {dm_wave_planner_num_of(c, "capacity_kg", 0),
+				 dm_wave_planner_num_of(c, "capacity_l", 0)},
+		    .shift_start_s = start,
+		    .shift_end_s = end,
+		    .profile = (uint32_t)k};
+	}
+}
+
+static int
+dm_wave_planner_courier_index(const struct dm_wave_planner *p, const char *id)
+{
+	for (size_t v = 0; id != NULL && v < p->prob.n_vehicles; v++)
+		if (strcmp(p->couriers[v].id, id) == 0)
+			return (int)v;
+	return -1;
+}
+
+/* Stop i from its row of wave_plan_input. */
+static void
+dm_wave_planner_fill_stop(struct dm_wave_planner *p, size_t i, json_t *row)
+{
+	struct rt_vrp_stop *s = &p->stops[i];
+	struct dm_wave_planner_stop *info = &p->info[i];
+	const char *status = json_string_value(json_object_get(row, "status"));
+	snprintf(p->ids[i], DM_WAVE_PLANNER_ID_MAX, "%s", dm_wave_planner_str_of(row, "order_id"));
+	snprintf(info->stop_id, sizeof info->stop_id, "%s", dm_wave_planner_str_of(row, "stop_id"));
+	info->courier = dm_wave_planner_courier_index(
+	    p, json_string_value(json_object_get(row, "courier_id")));
+	info->position = (int)dm_wave_planner_num_of(row, "position", 0);
+	info->done = status != NULL && strcmp(status, "new") != 0 &&
+		     strcmp(status, "pending") != 0 && strcmp(status, "planned") != 0;
+	info->started = json_is_true(json_object_get(row, "started"));
+	/* An order placed with a station only has no location: the station point. */
+	json_t *lon = json_object_get(row, "lon"), *lat = json_object_get(row, "lat");
+	bool located = json_is_number(lon) && json_is_number(lat);
+	p->lonlat[2 * (i + 1)] = located ? json_number_value(lon) : p->t.lon;
+	p->lonlat[2 * (i + 1) + 1] = located ? json_number_value(lat) : p->t.lat;
+	s->loc = (uint32_t)(i + 1);
+	s->delivery[0] = dm_wave_planner_num_of(row, "weight_g", 0) / 1000.0;  /* kg */
+	s->delivery[1] = dm_wave_planner_num_of(row, "volume_ml", 0) / 1000.0; /* litres */
+	s->service_s = DM_WAVE_PLANNER_SERVICE_S;
+	dm_wave_planner_window(p, json_string_value(json_object_get(row, "slot")), s);
+}
+
+/* Stops in fixed prefixes (dm_wave_planner_fill_warm marks them). */
+static size_t
+dm_wave_planner_n_fixed(const struct dm_wave_planner *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; p->info != NULL && i < p->n; i++)
+		n += p->info[i].fixed;
+	return n;
+}
+
+/* Sort key of a stop in its courier's warm route: done first, then by
+ * position. */
+static long
+dm_wave_planner_warm_key(const struct dm_wave_planner *p, size_t i)
+{
+	return (p->info[i].done ? 0L : 1L << 32) + p->info[i].position;
+}
+
+/* The warm start: per courier on shift, its stops of the previous version
+ * (done ones first, by position). Its fixed prefix is its done stops, plus
+ * its next stop when it has started. Fixed stops are committed: their window
+ * no longer binds (they may be late already) and done ones take no more time. */
+static void
+dm_wave_planner_fill_warm(struct dm_wave_planner *p)
+{
+	size_t used = 0;
+	for (size_t v = 0; v < p->prob.n_vehicles; v++) {
+		size_t first = used;
+		for (size_t i = 0; i < p->n; i++)
+			if (p->info[i].courier == (int)v)
+				p->warm_seq[used++] = (uint32_t)i;
+		size_t len = used - first;
+		if (len == 0)
+			continue;
+		uint32_t *seq = p->warm_seq + first;
+		for (size_t a = 1; a < len; a++) /* insertion sort: a courier has few stops */
+			for (size_t b = a; b > 0 && dm_wave_planner_warm_key(p, seq[b - 1]) >
+							  dm_wave_planner_warm_key(p, seq[b]);
+			     b--) {
+				uint32_t t = seq[b];
+				seq[b] = seq[b - 1];
+				seq[b - 1] = t;
+			}
+		size_t fixed = 0;
+		while (fixed < len && p->info[seq[fixed]].done)
+			fixed++;
+		bool started = p->info[seq[0]].started;
+		if (started && fixed < len)
+			fixed++; /* the stop it is heading to */
+		for (size_t k = 0; k < len; k++) {
+			p->info[seq[k]].fixed = k < fixed;
+			if (k < fixed) {
+				struct rt_vrp_stop *s = &p->stops[seq[k]];
+				s->tw_open_s = 0;
+				s->tw_close_s = p->t.wave.end_s + 86400.0;
+				if (p->info[seq[k]].done)
+					s->service_s = 0;
+			}
+		}
+		p->warm_routes[p->warm.n_routes++] = (struct rt_vrp_warm_route){
+		    .vehicle = (uint32_t)v, .n_stops = len, .stops = seq, .n_fixed = fixed};
+	}
+	p->warm.routes = p->warm_routes;
 }
 
 static void
 dm_wave_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 {
 	struct dm_wave_planner *p = arg;
+	json_t *in = NULL;
 	if (!reply->ok) {
 		if (!reply->unavailable)
-			dm_log_error("pg", "reading the orders of %s %s failed: %s", p->t.station,
+			dm_log_error("pg", "reading the wave %s %s failed: %s", p->t.station,
 				     p->t.wave_key, reply->error);
 		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql query failed", NULL, 0);
 		return;
 	}
-	int rows = PQntuples(reply->res);
-	if (rows > DM_WAVE_PLANNER_MAX_STOPS) {
+	if (PQntuples(reply->res) == 1)
+		in = json_loads(PQgetvalue(reply->res, 0, 0), 0, NULL);
+	json_t *couriers = json_object_get(in, "couriers"), *rows = json_object_get(in, "stops");
+	if (!json_is_array(couriers) || !json_is_array(rows)) {
+		json_decref(in);
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "unreadable wave input",
+				       NULL, 0);
+		return;
+	}
+	if (json_array_size(rows) > DM_WAVE_PLANNER_MAX_STOPS) {
+		json_decref(in);
 		dm_wave_planner_finish(p, DM_WAVE_PLANNER_TOO_MANY,
 				       "too many orders in this wave to plan (at most 1000)", NULL,
 				       0);
 		return;
 	}
-	if (dm_wave_planner_alloc(p, (size_t)rows, p->t.wave.couriers) != 0) {
+	/* Done stops of couriers no longer on shift stay as they are, outside
+	 * the problem: count the rest first. */
+	size_t nveh = json_array_size(couriers), n = 0, i;
+	json_t *row;
+	if (dm_wave_planner_alloc(p, json_array_size(rows), nveh) != 0) {
+		json_decref(in);
 		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "out of memory", NULL, 0);
 		return;
 	}
-	dm_wave_planner_fill(p, reply->res);
+	dm_wave_planner_fill_couriers(p, couriers);
+	p->lonlat[0] = p->t.lon;
+	p->lonlat[1] = p->t.lat;
+	json_array_foreach(rows, i, row) {
+		dm_wave_planner_fill_stop(p, n, row);
+		if (p->info[n].done && p->info[n].courier < 0)
+			continue; /* overwritten by the next row */
+		n++;
+	}
+	json_decref(in);
+	p->n = n;
+	p->prob.n_stops = n;
+	p->prob.n_locs = n + 1;
+	if (nveh == 0) { /* nobody on shift: every stop unassigned, nothing solved */
+		dm_wave_planner_publish(p);
+		return;
+	}
+	dm_wave_planner_fill_warm(p);
+	if (dm_wave_planner_alloc_matrices(p) != 0) {
+		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "out of memory", NULL, 0);
+		return;
+	}
 	if (p->d->work == NULL ||
 	    dm_work_submit(p->d->work, dm_wave_planner_run, dm_wave_planner_solved, p) != 0)
 		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "the worker pool is unavailable",
@@ -492,30 +789,29 @@ dm_wave_planner_keys(const struct dm_wave_planner_target *t, char *buf, size_t c
 	snprintf(buf + len, cap - len, "}");
 }
 
-/* The orders of a station's wave with their weight and booked slot. */
-static const char dm_wave_planner_orders_sql[] =
-    "SELECT o.id, o.lon, o.lat,"
-    " max(c.counter_key) FILTER (WHERE substr(c.counter_key, 10, 1) = 'S'),"
-    " w.weight_g, w.volume_ml"
-    " FROM orders o JOIN order_capacity c ON c.order_id = o.id"
-    " CROSS JOIN LATERAL (SELECT coalesce(sum(l.qty * s.weight_g), 0)::bigint AS weight_g,"
-    "  coalesce(sum(l.qty * s.volume_ml), 0)::bigint AS volume_ml"
-    "  FROM order_lines l JOIN skus s ON s.sku = l.sku WHERE l.order_id = o.id) w"
-    " WHERE c.station_id = $1 AND c.counter_key = ANY ($2::text[]) AND NOT c.released"
-    "  AND o.station_id = $1 AND o.status <> 'cancelled'"
-    " GROUP BY o.id, w.weight_g, w.volume_ml ORDER BY o.id LIMIT $3";
-
-/* The wave's planning is ours: read its orders. */
+/* The wave's planning is ours: read what it plans. */
 static void
 dm_wave_planner_load(struct dm_wave_planner *p)
 {
 	char keys[2048]; /* the wave and its slots: 14-byte keys, a few dozen at most */
-	char limit[16];
+	char limit[16], from[32], to[32];
+	int64_t midnight_utc = wh_civil_at(p->t.day, 0) - p->t.utc_offset_s, now;
+	int64_t start = midnight_utc + p->t.wave.start_s;
+	int32_t offset;
+	/* A wave under way is planned from now: couriers on shift from now on,
+	 * parcels at the station by now. */
+	dm_clock_now(&now, &offset);
+	if (now > start)
+		start = now;
 	dm_wave_planner_keys(&p->t, keys, sizeof keys);
 	snprintf(limit, sizeof limit, "%d", DM_WAVE_PLANNER_MAX_STOPS + 1);
-	const char *params[] = {p->t.station, keys, limit};
-	if (dm_pg_query(p->d->pg, dm_wave_planner_orders_sql, 3, params, dm_wave_planner_loaded,
-			p) != 0)
+	snprintf(from, sizeof from, "%lld", (long long)start);
+	snprintf(to, sizeof to, "%lld", (long long)(midnight_utc + p->t.wave.end_s));
+	const char *params[] = {p->t.station, p->t.wave_key, keys, from, to, limit};
+	if (dm_pg_query(p->d->pg,
+			"SELECT wave_plan_input($1, $2, $3::text[], to_timestamp($4::float8),"
+			" to_timestamp($5::float8), $6::integer)",
+			6, params, dm_wave_planner_loaded, p) != 0)
 		dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql unavailable", NULL,
 				       0);
 }
@@ -549,6 +845,31 @@ dm_wave_planner_claimed(const struct dm_pg_reply *reply, void *arg)
 			     p->t.wave_key, reply->error);
 	json_decref(res);
 	dm_wave_planner_finish(p, DM_WAVE_PLANNER_UNAVAILABLE, "postgresql query failed", NULL, 0);
+}
+
+int
+dm_wave_planner_target_init(struct dm_wave_planner_target *t,
+			    const struct wh_promise_config *cfg, const char *station, double lon,
+			    double lat, const struct wh_capacity_ref *ref, int32_t utc_offset_s)
+{
+	size_t n = 0;
+	*t = (struct dm_wave_planner_target){0};
+	struct wh_station st = {.id = station, .offers_slots = true};
+	const struct wh_wave *waves = wh_promise_station_waves(cfg, &st, &n);
+	for (size_t i = 0; i < n; i++)
+		if (waves[i].start_s == ref->start_s && wh_promise_wave_runs(&waves[i], ref->day))
+			t->wave = waves[i];
+	if (t->wave.end_s == 0 || wh_capacity_key(ref, t->wave_key, sizeof t->wave_key) == 0)
+		return -1;
+	snprintf(t->station, sizeof t->station, "%s", station);
+	t->lon = lon;
+	t->lat = lat;
+	t->day = ref->day;
+	t->slot_first_s = cfg->slot_first_s;
+	t->slot_len_s = cfg->slot_len_s;
+	t->utc_offset_s = utc_offset_s;
+	snprintf(t->reason, sizeof t->reason, "planned");
+	return 0;
 }
 
 int

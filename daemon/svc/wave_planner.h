@@ -1,13 +1,15 @@
-/* Planning one station's wave: read the orders booked in it (PostgreSQL),
- * build the VRPTW problem, solve and validate it on the worker pool
- * (routing/vrp/), and store the plan (data/sql/route_plan_store.sql),
- * replacing the previous one. Every step but the solve runs on the loop. */
+/* Planning one station's wave: read what it plans (data/sql/wave_plan_input.sql:
+ * the wave's orders and stops, the couriers on shift), build the VRPTW
+ * problem with a warm start (done stops fixed), solve and validate it on the
+ * worker pool (routing/vrp/), and publish it as the wave's next route version
+ * (data/sql/route_plan_store.sql). Every step but the solve runs on the loop. */
 #ifndef DM_WAVE_PLANNER_H
 #define DM_WAVE_PLANNER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warehouse/capacity.h"
 #include "warehouse/promise.h"
 
 struct dm_daemon;
@@ -15,9 +17,6 @@ struct dm_daemon;
 /* Fixed planning settings (documented in docs/api.md). */
 #define DM_WAVE_PLANNER_MAX_STOPS 1000     /* orders per wave we plan at most */
 #define DM_WAVE_PLANNER_SERVICE_S 180.0    /* handing over one parcel */
-#define DM_WAVE_PLANNER_CAPACITY_KG 150.0  /* e-bike courier */
-#define DM_WAVE_PLANNER_CAPACITY_L 1200.0  /* e-bike box, litres */
-#define DM_WAVE_PLANNER_SPEED_KMH 15.0     /* e-bike, door to door */
 #define DM_WAVE_PLANNER_DETOUR 1.3         /* road distance over great-circle distance */
 #define DM_WAVE_PLANNER_BUDGET_S 0.5       /* deterministic work budget (rt_vrp_params.seconds) */
 #define DM_WAVE_PLANNER_WALL_CAP_S 4.0     /* safety cap on a slow or sanitized build */
@@ -33,6 +32,9 @@ struct dm_wave_planner_target {
 	int32_t slot_first_s; /* first precise slot of a day, s since midnight ([promise]) */
 	int32_t slot_len_s;   /* precise slot length ([promise]) */
 	int32_t utc_offset_s; /* the zone's offset, for the RFC 3339 times */
+	char reason[64];      /* why this version: "planned", "auto", a replan's reason */
+	int64_t fence_epoch;  /* > 0: the scheduler's claim (wave_auto_plans) to publish under */
+	char replan_by[64];   /* non-empty: the claimer of the wave_replans_due row */
 };
 
 /* How a planning job ended. A service status, not an HTTP one: the handler
@@ -42,7 +44,8 @@ enum dm_wave_planner_status {
 	DM_WAVE_PLANNER_TOO_MANY,    /* more orders in the wave than DM_WAVE_PLANNER_MAX_STOPS */
 	DM_WAVE_PLANNER_FAILED,	     /* the planner failed or the validator rejected its plan;
 				      * nothing was stored */
-	DM_WAVE_PLANNER_NOT_STORED,  /* the store answered without a plan */
+	DM_WAVE_PLANNER_NOT_STORED,  /* the store answered without a plan (a fenced
+				      * store whose claim was taken over) */
 	DM_WAVE_PLANNER_UNAVAILABLE, /* PostgreSQL or the worker pool unavailable, out of
 				      * memory, or the daemon is stopping */
 	DM_WAVE_PLANNER_RUNNING,     /* another run (of any daemon) plans this wave now:
@@ -62,6 +65,15 @@ struct dm_wave_planner_result {
 	size_t len;
 	const char *running; /* DM_WAVE_PLANNER_RUNNING: the running plan's id */
 };
+
+/* Fill t (zeroed first) for the wave of station (at lon/lat) that ref (a
+ * wave key) names under the promise config cfg, at the zone offset
+ * utc_offset_s; reason "planned". Returns 0, or -1 when no configured wave
+ * of the station starts at that time on that day. */
+int dm_wave_planner_target_init(struct dm_wave_planner_target *t,
+				const struct wh_promise_config *cfg, const char *station,
+				double lon, double lat, const struct wh_capacity_ref *ref,
+				int32_t utc_offset_s);
 
 typedef void dm_wave_planner_done_fn(const struct dm_wave_planner_result *res, void *arg);
 

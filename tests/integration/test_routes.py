@@ -1,12 +1,16 @@
 """Courier routes of a station wave against the real stack: orders placed
-over HTTP, POST .../waves/{key}/plan runs the VRPTW planner on the worker
-pool and stores the plan; GET .../routes returns it; replanning replaces it."""
+over HTTP, their shipments brought to the station, the station's couriers
+on shift; POST .../waves/{key}/plan runs the VRPTW planner on the worker
+pool and publishes the plan as the wave's next version; GET .../routes
+returns the current version (?version=N an older one)."""
 import random
 
 import harness
+import wave_fixtures
 from test_promise import ready_daemon, plenty_of_stock, ORDER_CLOCK, SKU, TIANANMEN
 
 N_ORDERS = 20
+N_COURIERS = 4
 
 
 def station_points(d, n):
@@ -51,20 +55,30 @@ def place_orders(w, d):
         oid, key = line.split("|")
         waves.setdefault(key, set()).add(oid)
     assert set().union(*waves.values()) == set(ids), waves
-    return st, waves, ids[3]
+    # Every shipment but order 5's is at the station: order 5 is not planned.
+    wave_fixtures.arrive(w, [o for i, o in enumerate(ids) if i != 5])
+    couriers = wave_fixtures.add_couriers(w, st["id"], N_COURIERS)
+    return st, waves, ids[3], ids[5], couriers
 
 
-def check_plan(plan, st, key, orders, couriers_max):
+def check_plan(plan, st, key, orders, couriers_max, couriers=None):
     assert plan["station"] == st["id"] and plan["wave"] == key, plan
     seen = []
+    stop_ids = []
     for route in plan["routes"]:
+        if couriers is not None:
+            assert route["courier_id"] == couriers[route["courier"]], route
+            assert route["courier_name"] == "Courier " + route["courier_id"], route
         assert route["distance_m"] > 0 and route["duration_s"] > 0, route
         assert route["depart"] <= route["return"], route
         for s in route["stops"]:
             assert s["window"]["start"] <= s["eta"] <= s["window"]["end"], s
             assert s["arrival"] <= s["eta"] < s["departure"], s
             assert s["eta"].endswith("+08:00"), s
+            assert s["stop_id"].startswith("stp_"), s
+            stop_ids.append(s["stop_id"])
             seen.append(s["order_id"])
+    assert len(set(stop_ids)) == len(stop_ids), stop_ids
     seen += [u["order_id"] for u in plan["unassigned"]]
     for u in plan["unassigned"]:
         assert u["reason"] in ("skill", "capacity", "window", "shift", "no_vehicle"), u
@@ -89,18 +103,23 @@ def check_plan(plan, st, key, orders, couriers_max):
 def test_plan_store_get_replan(w):
     d = ready_daemon(w, at=ORDER_CLOCK)  # orders for the slots the promise offers
     plenty_of_stock(w)
-    st, waves, heavy = place_orders(w, d)
+    st, waves, heavy, away, couriers = place_orders(w, d)
     for key, orders in waves.items():
+        orders = orders - {away}  # its shipment has not reached the station
         base = f"/v1/stations/{st['id']}/waves/{key}"
         r = d.get(base + "/routes")
         assert r.status == 404, r
         r = d.request("POST", base + "/plan")
         assert r.status == 200, r
         plan = r.json()
-        check_plan(plan, st, key, orders, plan["params"]["couriers"])
+        assert plan["params"]["couriers"] == N_COURIERS, plan["params"]
+        assert plan["version"] == 1 and plan["reason"] == "planned", plan
+        check_plan(plan, st, key, orders, plan["params"]["couriers"], couriers)
+        assert sorted(c["change"] for c in plan["changes"]) == \
+            ["assigned"] * sum(len(r["stops"]) for r in plan["routes"]), plan["changes"]
         assert plan["params"]["orders"] == len(orders), plan["params"]
         if heavy in orders:
-            assert {"order_id": heavy, "reason": "capacity"} in plan["unassigned"], plan
+            assert {"order_id": heavy, "stop_id": None, "reason": "capacity"} in plan["unassigned"], plan
         stored = d.get(base + "/routes")
         assert stored.status == 200 and stored.json() == plan, stored
         db = w.pg.psql("dispatchd", "SELECT count(*), sum(jsonb_array_length(stops)), "
@@ -110,21 +129,45 @@ def test_plan_store_get_replan(w):
         n, nstops, geom_ok = db.split("|")
         assert int(n) == len(plan["routes"]) and int(nstops or 0) == \
             len(orders) - len(plan["unassigned"]) and geom_ok in ("t", ""), db
-        # Replanning replaces the plan whole: a cancelled order leaves it.
+        # Replanning publishes version 2: a cancelled order leaves it; version
+        # 1 stays readable as it was.
+        # (Cancelling is allowed only before a parcel departs: the fixture
+        # rewinds this one's shipment to packed first.)
         gone = sorted(orders - {heavy})[-1]
+        w.pg.psql("dispatchd", f"UPDATE shipments SET status = 'packed' WHERE order_id = '{gone}'")
         assert d.request("POST", f"/v1/orders/{gone}/cancel").status == 200
         again = d.request("POST", base + "/plan")
         assert again.status == 200, again
         p2 = again.json()
-        assert p2["plan_id"] != plan["plan_id"]
-        check_plan(p2, st, key, orders - {gone}, p2["params"]["couriers"])
+        assert p2["plan_id"] != plan["plan_id"] and p2["version"] == 2, p2
+        check_plan(p2, st, key, orders - {gone}, p2["params"]["couriers"], couriers)
         assert d.get(base + "/routes").json() == p2
-        plans = w.pg.psql("dispatchd", "SELECT count(*) FROM route_plans WHERE station_id = "
-                                       f"'{st['id']}' AND wave_key = '{key}'")
-        assert plans == "1", plans
-        other = w.pg.psql("dispatchd", "SELECT count(*) FROM routes WHERE plan_id <> "
-                                       f"'{p2['plan_id']}' AND wave_key = '{key}'")
+        assert d.get(base + "/routes?version=1").json() == plan
+        assert d.get(base + "/routes?version=2").json() == p2
+        assert d.get(base + "/routes?version=3").status == 404
+        assert d.get(base + "/routes?version=x").status == 422
+        if any(s["order_id"] == gone for r in plan["routes"] for s in r["stops"]):
+            assert [c for c in p2["changes"] if c["change"] == "unassigned"] == [
+                {"change": "unassigned", "order": gone, "wave": key, "version": 2,
+                 "reason": "cancelled", "stop": c["stop"], "from": c["from"]}
+                for c in p2["changes"] if c["order"] == gone], p2["changes"]
+            status = w.pg.psql("dispatchd", f"SELECT status FROM stops WHERE order_id = '{gone}'")
+            assert status == "cancelled", status
+        plans = w.pg.psql("dispatchd", "SELECT string_agg(version::text, ',' ORDER BY version) "
+                                       f"FROM route_plans WHERE station_id = '{st['id']}' "
+                                       f"AND wave_key = '{key}'")
+        assert plans == "1,2", plans
+        other = w.pg.psql("dispatchd", "SELECT count(*) FROM routes WHERE plan_id NOT IN "
+                                       f"('{p2['plan_id']}', '{plan['plan_id']}') "
+                                       f"AND wave_key = '{key}'")
         assert other == "0", other
+        # The stops rows follow the current version: courier, position, eta.
+        rows = w.pg.psql("dispatchd", "SELECT order_id, courier_id, position, status, proof "
+                                      f"FROM stops WHERE wave_key = '{key}' "
+                                      "AND status = 'planned' ORDER BY order_id")
+        want = sorted(f"{s['order_id']}|{r['courier_id']}|{i}|planned|photo"
+                      for r in p2["routes"] for i, s in enumerate(r["stops"]))
+        assert sorted(rows.splitlines()) == want, (rows, want)
 
 
 def test_errors(w):
@@ -147,6 +190,7 @@ def test_errors(w):
     r = d.request("POST", f"/v1/stations/{st}/waves/20270104-W0900/plan")
     assert r.status == 200, r
     assert r.json()["routes"] == [] and r.json()["unassigned"] == [], r.json()
+    assert r.json()["version"] == 1 and r.json()["changes"] == [], r.json()
     assert d.get(f"/v1/stations/{st}/waves/20270104-W0900/routes").json() == r.json()
 
 
