@@ -147,7 +147,9 @@ def test_long_poll_wakes_on_commit_and_only_its_station(w):
     other.join(timeout=40)
     assert other.resp.status == 200 and other.resp.json()["changes"] == [], other.resp
     assert other.resp.json()["next_cursor"] == c2
-    assert other.elapsed >= 5, other.elapsed
+    # It ran to the end of its wait (libevent starts a timer from the loop's
+    # cached time, which a busy loop leaves a little behind: not to the ms).
+    assert other.elapsed >= 4.5, other.elapsed
     assert d.metric("dispatchd_feed_notifications_total") >= 1
     waiters(d, 0)
 

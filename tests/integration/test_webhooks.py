@@ -391,6 +391,11 @@ def test_two_daemons_never_send_one_delivery_twice(w):
         got = [g[1]["Dispatch-Delivery"] for g in rx.received()]
         twice = {k for k in got if got.count(k) > 1}
         assert len(got) == n and not twice, (len(got), sorted(twice)[:10])
+        # The receipts come before each daemon records its answer: wait for
+        # the records, then check each was sent once.
+        harness.wait_until(lambda: w.pg.psql(
+            "dispatchd", "SELECT count(*) FROM webhook_outbox WHERE status <> 'pending' "
+            f"AND webhook_id = '{hid}'") == str(n), timeout=30, what="every delivery recorded")
         assert w.pg.psql("dispatchd", "SELECT count(*) FROM webhook_outbox WHERE status = "
                          f"'delivered' AND attempts = 1 AND webhook_id = '{hid}'") == str(n)
         # Both daemons sent some (each logs its attempts at debug level).
