@@ -1,0 +1,326 @@
+"""docs/openapi.yaml against what the daemon really answers (issue 11).
+
+tests/integration/test_openapi.py checks the document without a daemon
+(lint, routes, roles, problem types). This test starts one and sends the
+issue-11 operations real requests: each answer's status must be one the
+operation documents, and its JSON body must match the schema documented for
+that status (application/json or application/problem+json), checked by the
+small JSON Schema subset below (no jsonschema package needed): $ref, allOf,
+oneOf/anyOf, type (with null), enum, const, required, properties, items,
+minimum/maximum, minItems/maxItems, pattern. It is also *closed*: a member
+of an answer that the schema at that place does not list (when the schema
+lists any, and does not allow additionalProperties) is an error, so a
+member renamed in the daemon but not in the document is caught, not only a
+required one gone missing. Every request's findings are gathered, so one
+failure lists all the drift at once."""
+import json
+import re
+import uuid
+
+import harness
+import test_handheld as hh
+from test_openapi import deref, load_doc, operations
+from test_orders import FDC, new_sku, order_body, sql
+
+DOC = load_doc()
+OPS = operations(DOC)
+TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _type_ok(value, t):
+    if t == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, TYPES[t])
+
+
+def known_members(schema, value, seen=()):
+    """The member names the schema lists at this level (through $ref and
+    allOf, and the oneOf/anyOf branches the value matches), or None when it
+    lists none or allows any (additionalProperties not false)."""
+    schema = deref(DOC, schema)
+    if not isinstance(schema, dict):
+        return None
+    names = set(schema.get("properties", {}))
+    if schema.get("additionalProperties") not in (None, False):
+        return None
+    open_ = not names
+    for sub in schema.get("allOf", []):
+        more = known_members(sub, value)
+        if more is None:
+            # A branch listing nothing, e.g. only a `type` enum: no opinion.
+            continue
+        names |= more
+        open_ = False
+    for key in ("oneOf", "anyOf"):
+        for sub in schema.get(key, []):
+            if not validate(sub, value, "", closed=False):
+                more = known_members(sub, value)
+                if more is None:
+                    return None
+                names |= more
+                open_ = False
+    return None if open_ else names
+
+
+def validate(schema, value, where="$", closed=True):
+    """The errors of value against schema, as '<where>: <what>' lines."""
+    schema = deref(DOC, schema)
+    errors = []
+    if schema is True or schema == {}:
+        return errors
+    for sub in schema.get("allOf", []):
+        errors += validate(sub, value, where, closed=False)
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            ok = [sub for sub in schema[key] if not validate(sub, value, where, closed)]
+            if not ok or (key == "oneOf" and len(ok) > 1):
+                errors.append(f"{where}: matches {len(ok)} of the {key} branches")
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_type_ok(value, t) for t in types):
+            return errors + [f"{where}: {json.dumps(value)[:60]} is not {'/'.join(types)}"]
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {json.dumps(value)[:60]} not in {schema['enum']}")
+    if "const" in schema and value != schema["const"]:
+        errors.append(f"{where}: {json.dumps(value)[:60]} is not {schema['const']!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append(f"{where}: {value} < {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append(f"{where}: {value} > {schema['maximum']}")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
+        errors.append(f"{where}: {value!r} does not match {schema['pattern']}")
+    if isinstance(value, dict):
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append(f"{where}: the required member {name!r} is missing")
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                errors += validate(sub, value[name], f"{where}.{name}")
+        if closed:
+            names = known_members(schema, value)
+            if names is not None:
+                errors += [f"{where}: member {k!r} is not in the document"
+                           for k in sorted(set(value) - names)]
+            # Members described only inside allOf branches: check their
+            # nested objects closed too.
+            for sub in schema.get("allOf", []):
+                for name, s in deref(DOC, sub).get("properties", {}).items():
+                    if name in value and name not in schema.get("properties", {}):
+                        errors += [e for e in validate(s, value[name], f"{where}.{name}")
+                                   if "is not in the document" in e]
+    if isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errors.append(f"{where}: fewer than {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{where}: more than {schema['maxItems']} items")
+        if "items" in schema:
+            for i, item in enumerate(value):
+                errors += validate(schema["items"], item, f"{where}[{i}]", closed)
+    return errors
+
+
+class Checker:
+    """Sends requests and checks each answer against its operation."""
+
+    def __init__(self, d):
+        self.d = d
+        self.findings = []
+        self.checked = set()
+
+    def __call__(self, method, template, path, want, body=None, **kw):
+        r = self.d.request(method, path, body=body, **kw)
+        what = f"{method} {path} ({template})"
+        assert r.status == want, f"{what}: {r.status}, expected {want}: {r.body[:400]}"
+        op = OPS[(method, template)]
+        self.checked.add((method, template, want))
+        resp = op["responses"].get(str(want))
+        if resp is None:
+            self.findings.append(f"{what}: status {want} is not documented")
+            return r
+        resp = deref(DOC, resp)
+        if not r.body:
+            if resp.get("content"):
+                self.findings.append(f"{what}: {want} has no body, the document describes one")
+            return r
+        ctype = r.headers.get("content-type", "").split(";")[0].strip()
+        media = (resp.get("content") or {}).get(ctype)
+        if media is None:
+            self.findings.append(f"{what}: {want} {ctype} is not documented "
+                                 f"(documented: {sorted(resp.get('content') or {})})")
+            return r
+        self.findings += [f"{what} {want}: {e}" for e in validate(media["schema"], r.json())]
+        return r
+
+    def done(self):
+        self.findings = list(dict.fromkeys(self.findings))
+        assert not self.findings, "docs/openapi.yaml unlike the daemon's answers:\n" + \
+            "\n".join(self.findings)
+
+
+# ------------------------------------------------------------------ checker self-tests
+
+def test_the_checker_catches_drift(w):
+    """The subset checker is real: a missing required member, a wrong type,
+    a value outside an enum and an undocumented member are each reported;
+    a matching answer passes."""
+    schema = {"$ref": "#/components/schemas/Webhook"}
+    good = {"id": "wh_0123456789abcdef", "owner": "tok_1", "url": "http://x", "events": ["shipment.delivered"],
+            "created_by": "tok_1", "created_at": "2030-01-08T00:00:00.000Z", "secret": "whsec_x"}
+    assert validate(schema, good) == [], validate(schema, good)
+    bad = dict(good, events=["shipment.lost"], extra=1)
+    del bad["url"]
+    errs = validate(schema, bad)
+    assert any("'url' is missing" in e for e in errs), errs
+    assert any("not in [" in e for e in errs), errs
+    assert any("'extra' is not in the document" in e for e in errs), errs
+    assert any("is not string" in e for e in validate(schema, dict(good, id=7))), "type"
+
+
+# ------------------------------------------------------------------ live answers
+
+def test_issue_11_answers_match_the_document(w):
+    d = hh.hd(w)
+    c = Checker(d)
+    st = "bj-st-001"
+
+    # Orders with a recipient and tracking (the order body, A).
+    sku = new_sku(w, {FDC: 10})
+    body = order_body([(sku, 1)], recipient=hh.RECIPIENT)
+    r = c("POST", "/v1/orders", "/v1/orders", 201, body=body,
+          headers={"Idempotency-Key": uuid.uuid4().hex})
+    order = r.json()
+    oid, code = order["id"], order["tracking_code"]
+    c("GET", "/v1/orders/{id}", f"/v1/orders/{oid}", 200)
+    c("GET", "/v1/orders/{id}/tracking", f"/v1/orders/{oid}/tracking", 200)
+    c("GET", "/v1/track/{code}", f"/v1/track/{code}", 200, token=None)
+    c("GET", "/v1/track/{code}", "/v1/track/TRK0000000000000000", 404, token=None)
+
+    # Couriers (B).
+    cid = "oa-" + uuid.uuid4().hex[:8]
+    base = f"/v1/stations/{st}/couriers"
+    one = f"{base}/{{courier}}"
+    new = {"id": cid, "name": "Li Lei", "phone": "+86 139 0000 0001", "vehicle": "e_bike",
+           "skills": ["cold"]}
+    c("POST", "/v1/stations/{id}/couriers", base, 201, body=new)
+    c("POST", "/v1/stations/{id}/couriers", base, 409, body=new)
+    c("POST", "/v1/stations/{id}/couriers", base, 422, body=dict(new, id=cid + "x", vehicle="jet"))
+    c("GET", "/v1/stations/{id}/couriers", base, 200)
+    c("GET", "/v1/stations/{id}/couriers", base + "?active=all", 200)
+    c("GET", "/v1/stations/{id}/couriers/{courier}", f"{base}/{cid}", 200)
+    c("GET", "/v1/stations/{id}/couriers/{courier}", f"{base}/nobody", 404)
+    c("PATCH", "/v1/stations/{id}/couriers/{courier}", f"{base}/{cid}", 200,
+      body={"phone": "+86 139 0000 0002"})
+    c("PUT", "/v1/stations/{id}/couriers/{courier}/shifts", f"{base}/{cid}/shifts", 200,
+      body={"weekly": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00",
+                        "end": "20:00"}],
+            "overrides": [{"date": "2030-01-09", "off": True}]})
+    c("PUT", "/v1/stations/{id}/couriers/{courier}/shifts", f"{base}/{cid}/shifts", 422,
+      body={"weekly": [{"days": ["xyz"], "start": "08:00", "end": "20:00"}]})
+    c("POST", "/v1/stations/{id}/couriers/{courier}/duty", f"{base}/{cid}/duty", 200,
+      body={"on_shift": False, "reason": "flat tyre"})
+    c("POST", "/v1/stations/{id}/couriers/{courier}/duty", f"{base}/{cid}/duty", 200,
+      body={"on_shift": True})
+    c("DELETE", "/v1/stations/{id}/couriers/{courier}", f"{base}/{cid}", 200)
+    del one
+
+    # Waves: plan, routes (current and by version), replan (C).
+    key = sql(w, f"SELECT counter_key FROM order_capacity WHERE order_id = '{oid}' "
+                 f"AND counter_key LIKE '%-W%'")
+    assert key, "the order booked no wave"
+    wave = f"/v1/stations/{st}/waves/{key}"
+    harness_couriers = __import__("wave_fixtures").add_couriers(w, st, 2, prefix="oa")
+    assert harness_couriers
+    __import__("wave_fixtures").arrive(w, [oid])
+    c("POST", "/v1/stations/{id}/waves/{key}/plan", wave + "/plan", 200)
+    c("POST", "/v1/stations/{id}/waves/{key}/replan", wave + "/replan", 200,
+      body={"reason": "urgent stop"})
+    c("POST", "/v1/stations/{id}/waves/{key}/replan", wave + "/replan", 422,
+      body={"reason": "x", "why": 1})
+    c("GET", "/v1/stations/{id}/waves/{key}/routes", wave + "/routes", 200)
+    c("GET", "/v1/stations/{id}/waves/{key}/routes", wave + "/routes?version=1", 200)
+    c("GET", "/v1/stations/{id}/waves/{key}/routes", wave + "/routes?version=99", 404)
+    c("GET", "/v1/stations/{id}/waves/{key}/routes", wave + "/routes?version=x", 422)
+
+    # An admin's subscription to every event of the orders it places (the
+    # handheld orders below): their events make deliveries to list.
+    c("POST", "/v1/webhooks", "/v1/webhooks", 201,
+      body={"url": "http://127.0.0.1:9/hooks", "events": [
+          "shipment.out_for_delivery", "shipment.eta_changed", "shipment.delivered",
+          "shipment.failed", "shipment.rescheduled"]})
+
+    # Handheld (E): a courier of the test's own station with two stops.
+    ann, tok = hh.courier(w, d)
+    o1, o2 = hh.at_station_order(w, d), hh.at_station_order(w, d)
+    hh.plan(w, hh.WAVE, [ann])
+    s1 = hh.stop(w, o1, ann, 0)
+    s2 = hh.stop(w, o2, ann, 1, proof="pin", pin="123456")
+    o3 = hh.at_station_order(w, d)
+    s3 = hh.stop(w, o3, ann, 2, proof="pin", pin="654321")
+    c("GET", "/v1/couriers/me/route", "/v1/couriers/me/route", 200, token=tok)
+    c("POST", "/v1/couriers/me/route/start", "/v1/couriers/me/route/start", 200, token=tok)
+    _, idle = hh.courier(w, d, "Cai Yun")
+    c("GET", "/v1/couriers/me/route", "/v1/couriers/me/route", 200, token=idle)
+    c("POST", "/v1/couriers/me/route/start", "/v1/couriers/me/route/start", 200, token=idle)
+    c("GET", "/v1/couriers/me/route", "/v1/couriers/me/route", 403)
+    c("POST", "/v1/couriers/me/locations", "/v1/couriers/me/locations", 202, token=tok,
+      body={"pings": [hh.ping(1), hh.ping(0)]})
+    c("POST", "/v1/couriers/me/locations", "/v1/couriers/me/locations", 422, token=tok,
+      body={"pings": []})
+    ev = "/v1/stops/{id}/events"
+    c("POST", ev, f"/v1/stops/{s1}/events", 200, token=tok, body={"event": "arrived"},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", ev, f"/v1/stops/{s1}/events", 422, token=tok, body={"event": "delivered"},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", ev, f"/v1/stops/{s1}/events", 200, token=tok,
+      body={"event": "delivered", "proof": {"photo_ref": "img-1"}},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", ev, f"/v1/stops/{s1}/events", 409, token=tok, body={"event": "arrived"},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", ev, f"/v1/stops/{s2}/events", 200, token=tok,
+      body={"event": "failed", "reason": "customer_absent", "notes": "no answer"},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", ev, f"/v1/stops/stp_{'0' * 16}/events", 404, token=tok,
+      body={"event": "arrived"}, headers={"Idempotency-Key": uuid.uuid4().hex})
+    key = uuid.uuid4().hex
+    c("POST", ev, f"/v1/stops/{s3}/events", 200, token=tok, body={"event": "arrived"},
+      headers={"Idempotency-Key": key})
+    c("POST", ev, f"/v1/stops/{s3}/events", 422, token=tok, body={"event": "picked_up"},
+      headers={"Idempotency-Key": key})
+    # Tracking while out for delivery (live, stop), and after each outcome.
+    for o in (o1, o2, o3):
+        c("GET", "/v1/orders/{id}/tracking", f"/v1/orders/{o}/tracking", 200)
+        code = sql(w, f"SELECT tracking_code FROM orders WHERE id = '{o}'")
+        c("GET", "/v1/track/{code}", f"/v1/track/{code.lower()}", 200, token=None)
+    c("GET", "/v1/admin/webhook-deliveries", "/v1/admin/webhook-deliveries?limit=2", 200)
+
+    # Feed (D): the handheld station's lines, a page, a beyond-head cursor.
+    feed = f"/v1/stations/{hh.ST}/feed"
+    c("GET", "/v1/stations/{id}/feed", feed + "?cursor=0&limit=1", 200)
+    c("GET", "/v1/stations/{id}/feed", f"/v1/stations/{st}/feed?cursor=0", 200)
+    c("GET", "/v1/stations/{id}/feed", feed + "?cursor=999999", 422)
+    c("GET", "/v1/stations/{id}/feed", feed + "?wait=61", 422)
+
+    # Webhooks (F).
+    shop = w.token("order_service", label="openapi shop")
+    harness.wait_until(lambda: d.get("/v1/admin/tokens/whoami", token=shop).status == 200,
+                       timeout=6, what="the daemon to know the shop token")
+    r = c("POST", "/v1/webhooks", "/v1/webhooks", 201, token=shop,
+          body={"url": "http://127.0.0.1:9/hooks", "events": ["shipment.delivered"]})
+    wh = r.json()["id"]
+    c("POST", "/v1/webhooks", "/v1/webhooks", 422, token=shop,
+      body={"url": "ftp://x", "events": ["shipment.lost"]})
+    c("GET", "/v1/webhooks", "/v1/webhooks", 200, token=shop)
+    c("GET", "/v1/webhooks", "/v1/webhooks", 200)
+    c("GET", "/v1/webhooks/{id}", f"/v1/webhooks/{wh}", 200, token=shop)
+    c("GET", "/v1/admin/webhook-deliveries", "/v1/admin/webhook-deliveries?status=dead", 200)
+    c("GET", "/v1/admin/webhook-deliveries", "/v1/admin/webhook-deliveries?status=x", 422)
+    c("DELETE", "/v1/webhooks/{id}", f"/v1/webhooks/{wh}", 204, token=shop)
+    c("GET", "/v1/webhooks/{id}", f"/v1/webhooks/{wh}", 404, token=shop)
+    c.done()
+
+
+if __name__ == "__main__":
+    harness.run(globals())
