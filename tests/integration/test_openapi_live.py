@@ -11,15 +11,17 @@ minimum/maximum, minItems/maxItems, pattern. It is also *closed*: a member
 of an answer that the schema at that place does not list (when the schema
 lists any, and does not allow additionalProperties) is an error, so a
 member renamed in the daemon but not in the document is caught, not only a
-required one gone missing. Every request's findings are gathered, so one
-failure lists all the drift at once."""
+required one gone missing. The bodies the daemon accepts (2xx) are checked
+against the documented request schemas the same way. Every request's
+findings are gathered, so one failure lists all the drift at once."""
 import json
 import re
+import time
 import uuid
 
 import harness
 import test_handheld as hh
-from test_openapi import deref, load_doc, operations
+from test_openapi import ISSUE_11, deref, load_doc, operations
 from test_orders import FDC, new_sku, order_body, sql
 
 DOC = load_doc()
@@ -133,9 +135,29 @@ class Checker:
     def __call__(self, method, template, path, want, body=None, **kw):
         r = self.d.request(method, path, body=body, **kw)
         what = f"{method} {path} ({template})"
+        # The wave scheduler may be planning the same wave: 409 plan-running
+        # (itself checked against the document), then again.
+        for _ in range(100):
+            if not (r.status == 409 and want != 409 and "/waves/" in template and
+                    '"urn:dispatchd:problem:plan-running"' in r.body):
+                break
+            self.check(what, OPS[(method, template)], r)
+            time.sleep(0.1)
+            r = self.d.request(method, path, body=body, **kw)
         assert r.status == want, f"{what}: {r.status}, expected {want}: {r.body[:400]}"
-        op = OPS[(method, template)]
         self.checked.add((method, template, want))
+        # A body the daemon took must be one the document allows, too.
+        op = OPS[(method, template)]
+        if want < 300 and body is not None:
+            media = ((op.get("requestBody") or {}).get("content") or {}).get("application/json")
+            if media is None:
+                self.findings.append(f"{what}: a request body is not documented")
+            else:
+                self.findings += [f"{what} request: {e}" for e in validate(media["schema"], body)]
+        return self.check(what, OPS[(method, template)], r)
+
+    def check(self, what, op, r):
+        want = r.status
         resp = op["responses"].get(str(want))
         if resp is None:
             self.findings.append(f"{what}: status {want} is not documented")
@@ -320,6 +342,9 @@ def test_issue_11_answers_match_the_document(w):
     c("DELETE", "/v1/webhooks/{id}", f"/v1/webhooks/{wh}", 204, token=shop)
     c("GET", "/v1/webhooks/{id}", f"/v1/webhooks/{wh}", 404, token=shop)
     c.done()
+    # Every operation of issue 11 was checked with a success answer.
+    succeeded = {(m, p) for m, p, status in c.checked if status < 300}
+    assert ISSUE_11 <= succeeded, sorted(ISSUE_11 - succeeded)
 
 
 if __name__ == "__main__":
