@@ -186,19 +186,35 @@ class Checker:
 
 def test_the_checker_catches_drift(w):
     """The subset checker is real: a missing required member, a wrong type,
-    a value outside an enum and an undocumented member are each reported;
-    a matching answer passes."""
-    schema = {"$ref": "#/components/schemas/Webhook"}
-    good = {"id": "wh_0123456789abcdef", "owner": "tok_1", "url": "http://x", "events": ["shipment.delivered"],
-            "created_by": "tok_1", "created_at": "2030-01-08T00:00:00.000Z", "secret": "whsec_x"}
+    a value outside an enum, a pattern not matched and an undocumented member
+    (also inside an allOf branch, a oneOf branch and an array's items) are
+    each reported; a matching answer passes."""
+    schema = {"allOf": [
+        {"$ref": "#/components/schemas/Problem"},
+        {"type": "object", "required": ["hook"], "properties": {
+            "hook": {"type": "object", "required": ["id", "events"], "properties": {
+                "id": {"type": "string", "pattern": "^wh_[0-9a-f]{4}$"},
+                "events": {"type": "array", "items": {"type": "string",
+                                                      "enum": ["shipment.delivered"]}},
+                "at": {"oneOf": [{"$ref": "#/components/schemas/Point"}, {"type": "null"}]}}}}}]}
+    good = {"type": "urn:x", "title": "t", "status": 409,
+            "hook": {"id": "wh_00ff", "events": ["shipment.delivered"], "at": None}}
     assert validate(schema, good) == [], validate(schema, good)
-    bad = dict(good, events=["shipment.lost"], extra=1)
-    del bad["url"]
-    errs = validate(schema, bad)
-    assert any("'url' is missing" in e for e in errs), errs
-    assert any("not in [" in e for e in errs), errs
-    assert any("'extra' is not in the document" in e for e in errs), errs
-    assert any("is not string" in e for e in validate(schema, dict(good, id=7))), "type"
+    assert validate(schema, dict(good, hook=dict(good["hook"], at={"lat": 1, "lon": 2}))) == []
+
+    def errs(**hook):
+        return validate(schema, dict(good, hook=dict(good["hook"], **hook)))
+    assert any("'events' is missing" in e for e in validate(
+        schema, dict(good, hook={"id": "wh_00ff"}))), "required"
+    assert any("is not string" in e for e in errs(id=7)), "type"
+    assert any("does not match" in e for e in errs(id="wh_1")), "pattern"
+    assert any("not in [" in e for e in errs(events=["shipment.lost"])), "enum"
+    assert any("$.hook: member 'extra'" in e for e in errs(extra=1)), "closed, nested"
+    assert any("member 'alt'" in e for e in errs(at={"lat": 1, "lon": 2, "alt": 3})), "oneOf"
+    assert any("matches 0 of the oneOf" in e for e in errs(at="here")), "oneOf"
+    assert any("$: member 'x'" in e for e in validate(schema, dict(good, x=1))), "closed, allOf"
+    assert any("'title' is missing" in e for e in validate(
+        schema, {k: v for k, v in good.items() if k != "title"})), "required, $ref"
 
 
 # ------------------------------------------------------------------ live answers
