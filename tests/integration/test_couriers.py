@@ -25,7 +25,9 @@ def courier_body(cid=None, **extra):
 def daemon(w, at=harness.TEST_NOW):
     """A daemon over the Beijing network and catalogue at the test clock at."""
     prepare(w)
-    d = w.daemon(extra_conf=harness.clock_conf(at))
+    # No automatic planning: the replans due these tests check are left for
+    # the test to read (test_wave_scheduler.py covers the scheduler taking them).
+    d = w.daemon(extra_conf=harness.clock_conf(at) + "[dispatch]\nscheduler_interval_ms = 0\n")
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
     harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     return d

@@ -21,13 +21,16 @@ from test_shipments import new_order
 
 WAVE = "20300108-W0900"           # the test clock's day (2030-01-08 08:00 +08:00)
 NEXT_WAVE = "20300108-W1300"
+NO_SCHEDULER = "[dispatch]\nscheduler_interval_ms = 0\n"
 RECIPIENT = {"name": "Wang Fang", "phone": "+86 138 0013 8000",
              "address": "Dongcheng, 1 Chaoyangmen Inner St, unit 402", "notes": "ring twice"}
 
 
 def hd(w):
     new_station(w)
-    return daemon(w)   # the harness stops each test's daemons after it
+    # No automatic planning: the plans, stops and replans due here are the
+    # test's own fixtures (test_wave_scheduler.py covers the scheduler).
+    return daemon(w, extra_conf=NO_SCHEDULER)   # the harness stops each test's daemons after it
 
 
 def new_station(w):

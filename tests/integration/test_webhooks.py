@@ -11,6 +11,7 @@ import http.server
 import itertools
 import json
 import os
+import re
 import ssl
 import subprocess
 import threading
@@ -396,10 +397,13 @@ def test_two_daemons_never_send_one_delivery_twice(w):
         harness.wait_until(lambda: w.pg.psql(
             "dispatchd", "SELECT count(*) FROM webhook_outbox WHERE status <> 'pending' "
             f"AND webhook_id = '{hid}'") == str(n), timeout=30, what="every delivery recorded")
+        # Every one delivered; an attempt may have timed out on a loaded
+        # machine (1 s) before reaching the receiver, so attempts may be 2,
+        # but no receipt came twice (above).
         assert w.pg.psql("dispatchd", "SELECT count(*) FROM webhook_outbox WHERE status = "
-                         f"'delivered' AND attempts = 1 AND webhook_id = '{hid}'") == str(n)
+                         f"'delivered' AND webhook_id = '{hid}'") == str(n)
         # Both daemons sent some (each logs its attempts at debug level).
-        sent = [d.log().count("attempt 1: 200 ok") for d in (d1, d2)]
+        sent = [len(re.findall(r"attempt [0-9]+: 200 ok", d.log())) for d in (d1, d2)]
         assert sum(sent) == n and min(sent) > 0, sent
     finally:
         if sess is not None:
