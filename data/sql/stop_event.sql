@@ -26,8 +26,10 @@
 -- A key's first ok or illegal answer is kept and returned again for the same
 -- request; the same key with another stop or body is a mismatch. not_found
 -- and invalid answers keep nothing (a corrected request may reuse the key).
--- Lock order: the order row, then the stop, then shipments (as intake_cancel
--- and shipment_scan lock the order first).
+-- Lock order: the station's feed head (station_feed_add's row, taken with
+-- no change), then the order row, then the stop, then shipments: heads
+-- before orders as shipment_scan(_batch) and route_plan_store take them, so
+-- a stop event never deadlocks against a truck's arrivals or a replan.
 CREATE OR REPLACE FUNCTION stop_event(p_courier text, p_stop text, p_key text, p_req jsonb,
 				      p_now timestamptz, p_max_attempts integer,
 				      p_waves jsonb)
@@ -37,6 +39,7 @@ DECLARE
 	k record;
 	ev text := p_req->>'event';
 	oid text;
+	st text;
 	cname text;
 	res jsonb;
 	doc jsonb;
@@ -47,10 +50,12 @@ DECLARE
 	bad text;
 	v_at text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 BEGIN
-	SELECT order_id INTO oid FROM stops WHERE id = p_stop;
+	SELECT order_id, station_id INTO oid, st FROM stops WHERE id = p_stop;
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
+	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (st, 0)
+	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 	PERFORM 1 FROM orders WHERE id = oid FOR UPDATE;
 	SELECT * INTO s FROM stops WHERE id = p_stop FOR UPDATE;
 	-- Only a stop of the caller's current route: anything else does not exist.

@@ -422,6 +422,54 @@ def test_concurrent_retries_of_one_event_apply_it_once(w):
     assert sql(w, f"SELECT count(*) FROM station_feed WHERE data->>'stop' = '{sid}'") == "1"
 
 
+def waiting(w, what):
+    return w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity WHERE "
+                     f"wait_event_type = 'Lock' AND query LIKE '%{what}%'") == "1"
+
+
+def test_stop_event_and_arrivals_at_its_station_never_deadlock(w):
+    # A courier delivers while a truck's batch of arrivals at the same
+    # station includes the order: both lock the station's feed head and the
+    # order. The stop event is held on its stop row after it has taken what
+    # it takes first, the batch is sent then; released, both must finish
+    # (before the fix the event held the order and waited for the head,
+    # which the batch held while waiting for the order: a deadlock).
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    sql(w, f"UPDATE orders SET station_id = '{ST}' WHERE id = '{order}'")
+    plan(w, WAVE, [ann])
+    sid = stop(w, order, ann, 0, proof="photo")
+    hold = w.pg.session()
+    hold.stdin.write(f"BEGIN; SELECT 1 FROM stops WHERE id = '{sid}' FOR UPDATE;\n")
+    hold.stdin.flush()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE state = 'idle in transaction' AND query LIKE "
+                                         f"'%{sid}%FOR UPDATE%'") == "1", what="the stop held")
+    answers = {}
+
+    def deliver():
+        answers["event"] = event(d, tok, sid, {"event": "delivered",
+                                               "proof": {"photo_ref": "img/1.jpg"}})
+
+    def unload():
+        answers["batch"] = d.request("POST", "/v1/shipments/events", timeout=30, body={
+            "scans": [{"order": order, "seq": 1, "event": "arrived_at_station",
+                       "key": "unload-" + sid}]})
+    threads = [threading.Thread(target=deliver), threading.Thread(target=unload)]
+    threads[0].start()
+    harness.wait_until(lambda: waiting(w, "stop_event("), what="the stop event waiting")
+    threads[1].start()
+    harness.wait_until(lambda: waiting(w, "shipment_scan_batch"), what="the batch waiting")
+    w.pg.release(hold)
+    for t in threads:
+        t.join(timeout=60)
+    assert answers["event"].status == 200, answers["event"]
+    assert answers["batch"].status == 200, answers["batch"]
+    assert sql(w, f"SELECT status FROM shipments WHERE order_id = '{order}'") == "delivered"
+    assert sql(w, f"SELECT count(*) FROM station_feed WHERE data->>'stop' = '{sid}'") == "1"
+
+
 def test_failed_delivery_is_rescheduled_then_returned(w):
     d = hd(w)
     ann, tok = courier(w, d)
