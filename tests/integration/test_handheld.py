@@ -470,6 +470,55 @@ def test_stop_event_and_arrivals_at_its_station_never_deadlock(w):
     assert sql(w, f"SELECT count(*) FROM station_feed WHERE data->>'stop' = '{sid}'") == "1"
 
 
+def test_replan_publish_and_duty_change_never_deadlock(w):
+    # The scheduler publishes a replan (deleting its due row, then its
+    # stops, then the feed) while a station marks a courier of that wave
+    # off shift (the courier, the feed head, then a due row for the wave).
+    # The publish is held on a stop after its first row lock; the duty
+    # change comes then. Released, both must commit (before the fix the
+    # publish held the due row and waited for the head, the duty change
+    # held the head and waited for the due row: a deadlock).
+    d = hd(w)
+    ann, _ = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    sid = stop(w, order, ann, 0)
+    sql(w, f"INSERT INTO wave_replans_due (station_id, wave_key, reason, claimed_by) "
+           f"VALUES ('{ST}', '{WAVE}', 'retry', 'me')")
+    doc = {"params": {}, "utc_offset_s": 28800, "reason": "retry", "unassigned": [],
+           "geojson": {}, "fence": {"replan_by": "me"},
+           "routes": [{"courier": 0, "courier_id": ann, "distance_m": 1, "duration_s": 1,
+                       "depart": "2030-01-08T01:00:00Z", "return": "2030-01-08T05:00:00Z",
+                       "geometry": {"type": "LineString",
+                                    "coordinates": [[116.40, 39.90], [116.44, 39.93]]},
+                       "stops": [{"order_id": order, "stop_id": sid,
+                                  "eta": "2030-01-08T01:40:00Z",
+                                  "window": {"start": "2030-01-08T01:00:00Z",
+                                             "end": "2030-01-08T05:00:00Z"}}]}]}
+    hold = w.pg.session()
+    hold.stdin.write(f"BEGIN; SELECT 1 FROM stops WHERE id = '{sid}' FOR UPDATE;\n")
+    hold.stdin.flush()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE state = 'idle in transaction' AND query LIKE "
+                                         f"'%{sid}%FOR UPDATE%'") == "1", what="the stop held")
+    publish, duty = w.pg.session(), w.pg.session()
+    publish.stdin.write(f"BEGIN; SELECT route_plan_store('{ST}', '{WAVE}', "
+                        f"'{json.dumps(doc)}'::jsonb); COMMIT;\n")
+    publish.stdin.flush()
+    harness.wait_until(lambda: waiting(w, "route_plan_store("), what="the publish waiting")
+    duty.stdin.write(f"BEGIN; SELECT courier_duty_set('{ST}', '{ann}', false, 'sick', 'test', "
+                     f"'2030-01-08T01:00:00Z', 'Asia/Shanghai'); COMMIT;\n")
+    duty.stdin.flush()
+    harness.wait_until(lambda: waiting(w, "courier_duty_set("), what="the duty change waiting")
+    w.pg.release(hold)
+    for s in (publish, duty):
+        s.stdin.close()
+        assert s.wait(timeout=30) == 0, "a deadlock aborted one of them"
+    assert sql(w, f"SELECT max(version) FROM route_plans WHERE station_id = '{ST}'") == "2"
+    assert sql(w, f"SELECT count(*) FROM station_feed WHERE station_id = '{ST}' "
+                  f"AND kind IN ('plan.published', 'courier.off_shift')") == "2"
+
+
 def test_failed_delivery_is_rescheduled_then_returned(w):
     d = hd(w)
     ann, tok = courier(w, d)
