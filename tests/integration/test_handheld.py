@@ -11,6 +11,7 @@ reschedule into the next wave and return to the warehouse after the last
 attempt, feed lines). Couriers, plans, routes and stops are SQL fixtures
 (the wave planner of part C makes them in production)."""
 import json
+import signal
 import threading
 import time
 import uuid
@@ -242,6 +243,21 @@ def test_pings_keep_the_newest_by_device_time(w):
     pings(d, tok, [ping(2, 117.0)])
     time.sleep(1.5)
     assert stored() == f"{ms(45)}|116.45"
+
+
+def test_pings_buffered_at_sigterm_are_flushed_before_exit(w):
+    # Pings wait up to a second in the daemon's buffer; a SIGTERM right
+    # after they were accepted flushes them during the drain, so the
+    # position and its trail point reach PostgreSQL before the daemon exits.
+    d = hd(w)
+    cid, tok = courier(w, d)
+    r = pings(d, tok, [ping(20, 116.43, 39.92)])
+    assert r.status == 202, r
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit() == 0
+    assert sql(w, f"SELECT (extract(epoch FROM at) * 1000)::bigint, lon FROM courier_positions "
+                  f"WHERE courier_id = '{cid}'") == f"{ms(20)}|116.43"
+    assert "buffered position samples not flushed" not in d.log()
 
 
 def test_bad_pings_are_422_naming_index_and_field(w):
