@@ -535,6 +535,62 @@ def test_replan_publish_and_duty_change_never_deadlock(w):
                   f"AND kind IN ('plan.published', 'courier.off_shift')") == "2"
 
 
+def test_eta_refresh_and_replan_publish_never_deadlock(w):
+    # The pings' flush shifts the ETAs of started routes (courier by
+    # courier, locking their planned stops) while a replan publishes
+    # (locking the stops in plan order, which moves them between couriers).
+    # The publish holds B's stop and waits on a stop held elsewhere; the
+    # refresh then takes A's stop and wants B's; released, the publish
+    # wants A's stop. Both must commit (the refresh skips a courier whose
+    # stops are busy: the next flush moves them).
+    d = hd(w)
+    (a, _), (b, _), (c, _) = sorted(courier(w, d) for _ in range(3))
+    oa, ob, oc = (at_station_order(w, d) for _ in range(3))
+    plan(w, WAVE, [a, b, c])
+    x, y, z = stop(w, oa, a, 0), stop(w, ob, b, 0), stop(w, oc, c, 0)
+    sql(w, f"INSERT INTO courier_route_starts (courier_id, station_id, wave_key, version, "
+           f"started_at) SELECT id, '{ST}', '{WAVE}', 1, '2030-01-08T01:00:00Z' FROM couriers "
+           f"WHERE id IN ('{a}', '{b}')")
+
+    def leg(cid, sid, oid):
+        return {"order_id": oid, "stop_id": sid, "eta": "2030-01-08T02:00:00Z",
+                "window": {"start": "2030-01-08T01:00:00Z", "end": "2030-01-08T05:00:00Z"}}
+
+    def route_of(i, cid, legs):
+        return {"courier": i, "courier_id": cid, "distance_m": 1, "duration_s": 1,
+                "depart": "2030-01-08T01:00:00Z", "return": "2030-01-08T05:00:00Z",
+                "geometry": {"type": "LineString",
+                             "coordinates": [[116.40, 39.90], [116.44, 39.93]]},
+                "stops": legs}
+    doc = {"params": {}, "utc_offset_s": 28800, "reason": "replan", "unassigned": [],
+           "geojson": {}, "routes": [route_of(0, b, [leg(b, y, ob), leg(b, z, oc)]),
+                                     route_of(1, a, [leg(a, x, oa)])]}
+    pos = [{"c": cid, "t": 1894068000000, "lon": 117.2, "lat": 40.5} for cid in (a, b)]
+    hold = w.pg.session()
+    hold.stdin.write(f"BEGIN; SELECT 1 FROM stops WHERE id = '{z}' FOR UPDATE;\n")
+    hold.stdin.flush()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE state = 'idle in transaction' AND query LIKE "
+                                         f"'%{z}%FOR UPDATE%'") == "1", what="the stop held")
+    publish, refresh = w.pg.session(), w.pg.session()
+    publish.stdin.write(f"BEGIN; SELECT route_plan_store('{ST}', '{WAVE}', "
+                        f"'{json.dumps(doc)}'::jsonb); COMMIT;\n")
+    publish.stdin.flush()
+    harness.wait_until(lambda: waiting(w, "route_plan_store("), what="the publish waiting")
+    refresh.stdin.write(f"BEGIN; SELECT courier_eta_refresh('{json.dumps(pos)}'::jsonb, "
+                        f"'2030-01-08T01:10:00Z', 0); SELECT pg_sleep(1); COMMIT;\n")
+    refresh.stdin.flush()
+    time.sleep(0.5)  # the refresh has taken A's stop (and waits for B's, or skipped B)
+    w.pg.release(hold)
+    for s in (publish, refresh):
+        s.stdin.close()
+        assert s.wait(timeout=30) == 0, "a deadlock aborted one of them"
+    assert sql(w, f"SELECT max(version) FROM route_plans WHERE station_id = '{ST}'") == "2"
+    assert sql(w, f"SELECT courier_id FROM stops WHERE id = '{z}'") == b
+    assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{oa}' "
+                  f"AND kind = 'eta_changed'") == "1"
+
+
 def test_failed_delivery_is_rescheduled_then_returned(w):
     d = hd(w)
     ann, tok = courier(w, d)
