@@ -16,8 +16,8 @@
 -- stops). delivered and failed move the order's shipments out_for_delivery
 -- first if the route was not started, then delivered or failed; a failed
 -- delivery is rescheduled (shipments -> rescheduled, a new pending stop
--- attempt+1 in the next wave, a wave_replans_due row when that wave already
--- has a plan) while attempt < p_max_attempts, else shipments ->
+-- attempt+1 in the next wave, a wave_replans_due row, unclaimed, when that
+-- wave has a plan or is being planned) while attempt < p_max_attempts, else shipments ->
 -- returning_to_warehouse. Every event appends order_events (kind = the
 -- event, detail with the courier) and a stop.outcome line to the station's
 -- feed.
@@ -173,11 +173,20 @@ BEGIN
 					'attempt', s.attempt + 1, 'retry_stop', retry_id,
 					'kind', 'pickup'));
 			END IF;
+			-- The wave is planned, or being planned (its cut-off passed, or
+			-- a plan runs): its plan may have read its stops already. A
+			-- replan already claimed is unclaimed, so that its store is
+			-- refused and it runs again with this stop.
 			IF EXISTS (SELECT 1 FROM route_plans
-				    WHERE station_id = s.station_id AND wave_key = w->>'key') THEN
+				    WHERE station_id = s.station_id AND wave_key = w->>'key')
+			   OR EXISTS (SELECT 1 FROM wave_auto_plans
+				       WHERE station_id = s.station_id AND wave_key = w->>'key')
+			   OR EXISTS (SELECT 1 FROM plan_runs
+				       WHERE station_id = s.station_id AND wave_key = w->>'key') THEN
 				INSERT INTO wave_replans_due (station_id, wave_key, reason, since)
 				VALUES (s.station_id, w->>'key', 'retry', p_now)
-				ON CONFLICT (station_id, wave_key) DO NOTHING;
+				ON CONFLICT (station_id, wave_key)
+				DO UPDATE SET claimed_by = NULL, claimed_at = NULL;
 			END IF;
 			v_outcome := v_outcome || jsonb_build_object('retry', jsonb_build_object(
 				'stop', retry_id, 'wave', w->>'key', 'window_start', w->>'start',

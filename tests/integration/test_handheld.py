@@ -635,6 +635,48 @@ def test_failed_delivery_is_rescheduled_then_returned(w):
         == "out_for_delivery failed returning_to_warehouse"
 
 
+def test_a_retry_is_never_left_out_of_a_plan_under_way(w):
+    # The next wave's replan is under way (its due row claimed, its input
+    # read) when a failed delivery lands a retry there: the claim is
+    # dropped, so that replan's store is refused and the wave is replanned
+    # with the retry (before, the store deleted the due row and the retry
+    # stayed pending, planned by no one).
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    plan(w, NEXT_WAVE, [])
+    sql(w, f"INSERT INTO wave_replans_due (station_id, wave_key, reason, claimed_by, claimed_at) "
+           f"VALUES ('{ST}', '{NEXT_WAVE}', 'courier.off_shift', 'me', now())")
+    sid = stop(w, order, ann, 0)
+    r = event(d, tok, sid, {"event": "failed", "reason": "customer_absent"})
+    assert r.status == 200 and r.json()["outcome"]["retry"]["wave"] == NEXT_WAVE, r
+    assert sql(w, f"SELECT coalesce(claimed_by, '-') FROM wave_replans_due WHERE "
+                  f"station_id = '{ST}' AND wave_key = '{NEXT_WAVE}'") == "-"
+    doc = {"params": {}, "utc_offset_s": 28800, "routes": [], "unassigned": [], "geojson": {},
+           "fence": {"replan_by": "me"}}
+    assert sql(w, f"SELECT route_plan_store('{ST}', '{NEXT_WAVE}', '{json.dumps(doc)}'::jsonb) "
+                  f"IS NULL") == "t"
+    assert sql(w, f"SELECT count(*) FROM wave_replans_due WHERE station_id = '{ST}'") == "1"
+
+
+def test_a_retry_into_a_wave_planned_with_nothing_is_replanned(w):
+    # The next wave's automatic plan ran at its cut-off and found nothing to
+    # plan (no version stored): a retry landing there needs a replan, or it
+    # stays pending for ever.
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    sql(w, f"INSERT INTO wave_auto_plans (station_id, wave_key, epoch, claimed_by, done_at) "
+           f"VALUES ('{ST}', '{NEXT_WAVE}', 1, 'someone', now())")
+    sid = stop(w, order, ann, 0)
+    r = event(d, tok, sid, {"event": "failed", "reason": "customer_absent"})
+    assert r.status == 200 and r.json()["outcome"]["retry"]["wave"] == NEXT_WAVE, r
+    assert sql(w, f"SELECT reason FROM wave_replans_due WHERE station_id = '{ST}' "
+                  f"AND wave_key = '{NEXT_WAVE}'") == "retry"
+
+
 def test_max_attempts_is_configured(w):
     d = hd(w)
     d.reload(harness.clock_conf() + "[dispatch]\nmax_attempts = 1\n")
