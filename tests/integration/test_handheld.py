@@ -677,6 +677,32 @@ def test_a_retry_into_a_wave_planned_with_nothing_is_replanned(w):
                   f"AND wave_key = '{NEXT_WAVE}'") == "retry"
 
 
+def test_a_courier_off_shift_is_never_kept_by_a_plan_under_way(w):
+    # The wave's replan is under way (claimed, its couriers read) when the
+    # station marks a courier of it off shift: that replan's store is
+    # refused and the wave is queued again. A wave whose automatic plan is
+    # under way is queued too (its plan may have the courier).
+    d = hd(w)
+    ann, _ = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    stop(w, order, ann, 0)
+    sql(w, f"INSERT INTO wave_replans_due (station_id, wave_key, reason, claimed_by, claimed_at) "
+           f"VALUES ('{ST}', '{WAVE}', 'retry', 'me', now()); "
+           f"INSERT INTO wave_auto_plans (station_id, wave_key, epoch, claimed_by) "
+           f"VALUES ('{ST}', '{NEXT_WAVE}', 1, 'someone')")
+    got = json.loads(sql(w, f"SELECT courier_duty_set('{ST}', '{ann}', false, 'sick', 'test', "
+                            f"'2030-01-08T01:00:00Z', 'Asia/Shanghai')"))
+    assert got["replans_due"] == [WAVE, NEXT_WAVE], got
+    doc = {"params": {}, "utc_offset_s": 28800, "routes": [], "unassigned": [], "geojson": {},
+           "fence": {"replan_by": "me"}}
+    assert sql(w, f"SELECT route_plan_store('{ST}', '{WAVE}', '{json.dumps(doc)}'::jsonb) "
+                  f"IS NULL") == "t"
+    assert sql(w, f"SELECT string_agg(wave_key || ':' || coalesce(claimed_by, '-'), ' ' "
+                  f"ORDER BY wave_key) FROM wave_replans_due WHERE station_id = '{ST}'") == \
+        f"{WAVE}:- {NEXT_WAVE}:-"
+
+
 def test_max_attempts_is_configured(w):
     d = hd(w)
     d.reload(harness.clock_conf() + "[dispatch]\nmax_attempts = 1\n")
