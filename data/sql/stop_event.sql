@@ -182,7 +182,8 @@ BEGIN
 			   OR EXISTS (SELECT 1 FROM wave_auto_plans
 				       WHERE station_id = s.station_id AND wave_key = w->>'key')
 			   OR EXISTS (SELECT 1 FROM plan_runs
-				       WHERE station_id = s.station_id AND wave_key = w->>'key') THEN
+				       WHERE station_id = s.station_id
+					 AND wave_key = w->>'key') THEN
 				INSERT INTO wave_replans_due (station_id, wave_key, reason, since)
 				VALUES (s.station_id, w->>'key', 'retry', p_now)
 				ON CONFLICT (station_id, wave_key)
