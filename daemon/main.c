@@ -148,11 +148,14 @@ dm_main_drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	double now = dm_clock_mono_s();
+	/* Buffered courier pings go to PostgreSQL now, not at the next tick. */
+	bool flushing = dm_courier_pings_drain(d->pings);
 	/* Once idle, answers still being written get a second at most: a
 	 * client that vanished mid-write never completes its reply. */
 	if (d->inflight == 0 && d->drain_writes_until_s == 0)
 		d->drain_writes_until_s = now + 1.0;
-	if (d->inflight == 0 && (d->writing <= 0 || now >= d->drain_writes_until_s)) {
+	if (d->inflight == 0 && !flushing &&
+	    (d->writing <= 0 || now >= d->drain_writes_until_s)) {
 		dm_log_info("main", "drained; exiting");
 		event_base_loopexit(d->base, NULL);
 	} else if (now >= d->drain_deadline_s) {

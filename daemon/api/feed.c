@@ -14,7 +14,8 @@
  * when it answered (its own read, its wait timer), or when the wake-up
  * service says its client left (GONE) or the daemon drains (CLOSING); a
  * poll that ends with a read out is freed when that read returns. Polls
- * wanting the same page share one read (struct dm_api_feed_share). */
+ * wanting the same page share one read (struct dm_station_feed_read, kept
+ * by the feed service: this file has no state of its own). */
 #include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -46,29 +47,19 @@ struct dm_api_feed_poll {
 	bool dirty;    /* woken while reading: read again if the page is empty */
 	bool expired;  /* the wait is over (or the daemon drains): answer what comes */
 	bool ended;    /* answered while querying: freed when the read returns */
-	struct dm_api_feed_share *share;     /* the read it waits for, while querying */
+	struct dm_station_feed_read *share;  /* the read it waits for, while querying */
 	struct dm_api_feed_poll *share_next; /* the share's other polls */
 };
 
-/* One page read in flight, shared by every poll that wants the same page
- * (station, cursor, limit): a change wakes all the polls of its station,
- * which mostly wait at the same cursor, and one query answers them all. The
+/* Polls wanting the same page (station, cursor, limit) share one read,
+ * a struct dm_station_feed_read of the feed service (readers = its polls,
+ * linked by share_next): a change wakes all the polls of its station, which
+ * mostly wait at the same cursor, and one query answers them all. The
  * query is sent for the first poll's request in DM_REQ_PG_WRITE mode, so its
  * callback runs even when that request was answered meanwhile; that poll is
- * kept (ended) until then. A poll joining a read that may predate the
- * change it was woken for (stale) reads again if that read comes back empty. */
-struct dm_api_feed_share {
-	struct dm_api_feed_share *next; /* dm_api_feed_shares */
-	const char *station;            /* the first poll's (it lives as long) */
-	int64_t cursor;
-	int limit;
-	uint64_t epoch; /* dm_station_feed_epoch when sent */
-	bool stale;     /* a wake-up of its station came after it was sent */
-	struct dm_api_feed_poll *polls;
-};
-
-/* The reads in flight (loop thread only): few at a time, one per page. */
-static struct dm_api_feed_share *dm_api_feed_shares;
+ * kept (ended) until then (the read's station is that poll's). A poll
+ * joining a read that may predate the change it was woken for (stale) reads
+ * again if that read comes back empty. */
 
 static void dm_api_feed_read(struct dm_api_feed_poll *p);
 
@@ -124,16 +115,6 @@ dm_api_feed_reply_empty(struct dm_api_feed_poll *p)
 					       "more", 0));
 }
 
-/* Take s out of the reads in flight: later polls start their own. */
-static void
-dm_api_feed_unshare(struct dm_api_feed_share *s)
-{
-	struct dm_api_feed_share **pp = &dm_api_feed_shares;
-	while (*pp != s)
-		pp = &(*pp)->next;
-	*pp = s->next;
-}
-
 /* One poll's share of a page read. */
 static void
 dm_api_feed_deliver(struct dm_api_feed_poll *p, const struct dm_pg_reply *reply)
@@ -179,11 +160,10 @@ static void
 dm_api_feed_read_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
 	struct dm_api_feed_poll *first = r->handler_ctx; /* kept until now (ended) */
-	struct dm_api_feed_share *s = first->share;
-	dm_api_feed_unshare(s);
+	struct dm_station_feed_read *s = first->share;
 	/* Detach them all first: a poll that reads again starts a new share. */
-	struct dm_api_feed_poll *p = s->polls;
-	free(s);
+	struct dm_api_feed_poll *p = s->readers;
+	dm_station_feed_read_close(r->d->feed, s);
 	while (p != NULL) {
 		struct dm_api_feed_poll *next = p->share_next;
 		p->querying = false;
@@ -205,30 +185,22 @@ dm_api_feed_read(struct dm_api_feed_poll *p)
 	snprintf(limit, sizeof limit, "%d", p->limit);
 	const char *params[] = {p->station, cursor, limit};
 	p->dirty = false;
-	struct dm_api_feed_share *s;
-	for (s = dm_api_feed_shares; s != NULL; s = s->next)
-		if (s->cursor == p->cursor && s->limit == p->limit &&
-		    strcmp(s->station, p->station) == 0)
-			break;
+	struct dm_station_feed *feed = p->r->d->feed;
+	struct dm_station_feed_read *s =
+		dm_station_feed_read_find(feed, p->station, p->cursor, p->limit);
 	bool first = s == NULL;
 	if (first) {
-		s = calloc(1, sizeof *s);
+		s = dm_station_feed_read_open(feed, p->station, p->cursor, p->limit);
 		if (s == NULL) {
 			dm_req_problem(p->r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
 			dm_api_feed_end(p);
 			return;
 		}
-		*s = (struct dm_api_feed_share){.next = dm_api_feed_shares,
-						.station = p->station,
-						.cursor = p->cursor,
-						.limit = p->limit,
-						.epoch = dm_station_feed_epoch(p->r->d->feed)};
-		dm_api_feed_shares = s;
 	}
 	p->querying = true;
 	p->share = s;
-	p->share_next = s->polls;
-	s->polls = p;
+	p->share_next = s->readers;
+	s->readers = p;
 	if (!first) {
 		p->dirty = s->stale;
 		return;
@@ -237,24 +209,12 @@ dm_api_feed_read(struct dm_api_feed_poll *p)
 	 * back from inside dm_req_pg_query. */
 	if (dm_req_pg_query(p->r, "SELECT head, n, doc FROM station_feed_read($1, $2, $3)", 3,
 			    params, DM_REQ_PG_WRITE, dm_api_feed_read_done) != 0) {
-		dm_api_feed_unshare(s); /* done never runs; p was answered 503 */
-		free(s);
+		dm_station_feed_read_close(feed, s); /* done never runs; p was answered 503 */
 		p->querying = false;
 		p->share = NULL;
 		p->share_next = NULL;
 		dm_api_feed_end(p);
 	}
-}
-
-/* p was woken: the reads of its station sent before this wake-up's walk
- * may miss the change. */
-static void
-dm_api_feed_stale(struct dm_api_feed_poll *p)
-{
-	uint64_t now = dm_station_feed_epoch(p->r->d->feed);
-	for (struct dm_api_feed_share *s = dm_api_feed_shares; s != NULL; s = s->next)
-		if (s->epoch < now && strcmp(s->station, p->station) == 0)
-			s->stale = true;
 }
 
 static void
@@ -265,7 +225,7 @@ dm_api_feed_wake_cb(void *arg, enum dm_station_feed_wake why, int64_t head)
 	case DM_STATION_FEED_CHANGED:
 		if (head == p->cursor) /* a check that found nothing new */
 			return;
-		dm_api_feed_stale(p);
+		dm_station_feed_read_stale(p->r->d->feed, p->station);
 		if (p->querying)
 			p->dirty = true;
 		else

@@ -62,6 +62,8 @@ struct dm_courier_pings {
 	struct dm_courier_pings_table buf;      /* waiting for the next flush */
 	struct dm_courier_pings_table inflight; /* sent, not answered yet */
 	bool flushing;
+	bool draining;      /* the daemon stops: flush what is buffered at once */
+	bool drain_failed;  /* a drain flush failed: the rest is left to the log */
 	char sha[48];       /* the script's SHA1, "" until SCRIPT LOAD answered */
 	bool loading;       /* a SCRIPT LOAD is in flight */
 	long dropped_total; /* pings dropped because the buffer was full */
@@ -201,6 +203,7 @@ dm_courier_pings_flushed_cb(const struct dm_pg_reply *reply, void *arg)
 		/* Put the pings back: the next flush sends them again (their
 		 * upserts are idempotent). */
 		dm_log_warning("pings", "position flush failed: %s", reply->error);
+		cp->drain_failed = cp->draining;
 		for (size_t i = 0; i < cp->inflight.cap; i++) {
 			const struct dm_courier_pings_entry *e = &cp->inflight.slots[i];
 			if (e->courier[0] == '\0')
@@ -213,13 +216,11 @@ dm_courier_pings_flushed_cb(const struct dm_pg_reply *reply, void *arg)
 	dm_courier_pings_table_clear(&cp->inflight);
 }
 
+/* Send the buffer to PostgreSQL (one flush at a time). */
 static void
-dm_courier_pings_tick_cb(evutil_socket_t fd, short what, void *arg)
+dm_courier_pings_flush(struct dm_courier_pings *cp)
 {
-	struct dm_courier_pings *cp = arg;
 	struct dm_courier_pings_text pos = {0}, trail = {0};
-	(void)fd;
-	(void)what;
 	if (cp->flushing || cp->buf.n == 0)
 		return;
 	dm_courier_pings_append(&pos, "[");
@@ -266,6 +267,28 @@ dm_courier_pings_tick_cb(evutil_socket_t fd, short what, void *arg)
 out:
 	free(pos.s);
 	free(trail.s);
+}
+
+static void
+dm_courier_pings_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dm_courier_pings_flush(arg);
+}
+
+bool
+dm_courier_pings_drain(struct dm_courier_pings *cp)
+{
+	if (cp == NULL)
+		return false;
+	cp->draining = true;
+	if (!cp->flushing && cp->buf.n > 0 && !cp->drain_failed) {
+		dm_courier_pings_flush(cp);
+		if (!cp->flushing)
+			cp->drain_failed = true; /* PostgreSQL down: nothing to wait for */
+	}
+	return cp->flushing;
 }
 
 /* ---- Redis ---- */

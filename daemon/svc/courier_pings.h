@@ -46,9 +46,17 @@ typedef void dm_courier_pings_done_fn(bool live, int64_t previous_t_ms, void *ar
 /* The service on d (its flush timer starts at once). NULL when out of memory. */
 struct dm_courier_pings *dm_courier_pings_new(struct dm_daemon *d);
 
-/* Stop the timer and free the buffer (pings not flushed yet are lost: at
- * most a second's worth; the live positions are in Redis). NULL is a no-op.
- * Call after the PostgreSQL pool is freed (no flush is then in flight). */
+/* The daemon drains (SIGTERM): flush the buffered pings now rather than at
+ * the next tick, and again while more come in. Returns true while a flush
+ * is in flight (the drain waits for it); false once nothing is buffered or
+ * a drain flush failed (PostgreSQL down: what is left is logged at free).
+ * NULL is a no-op (false). Call at each drain step. */
+bool dm_courier_pings_drain(struct dm_courier_pings *cp);
+
+/* Stop the timer and free the buffer (pings not flushed yet are lost: what
+ * came after the drain's last flush, or all when PostgreSQL was down; the
+ * live positions are in Redis). NULL is a no-op. Call after the PostgreSQL
+ * pool is freed (no flush is then in flight). */
 void dm_courier_pings_free(struct dm_courier_pings *cp);
 
 /* Record courier's batch of n (1..DM_COURIER_PINGS_BATCH_MAX) pings received

@@ -68,6 +68,7 @@ struct dm_station_feed {
 	int walking;         /* depth of walks in progress: nothing is freed while > 0 */
 	uint64_t epoch;      /* CHANGED walks begun (dm_station_feed_epoch) */
 	bool pending_sweep;  /* waiters left during a walk */
+	struct dm_station_feed_read *reads; /* page reads in flight (api/feed.c) */
 	/* The listener. */
 	enum dm_station_feed_state state;
 	PGconn *conn;
@@ -242,6 +243,52 @@ uint64_t
 dm_station_feed_epoch(const struct dm_station_feed *f)
 {
 	return f->epoch;
+}
+
+/* ---- Page reads in flight --------------------------------------------- */
+
+struct dm_station_feed_read *
+dm_station_feed_read_find(struct dm_station_feed *f, const char *station, int64_t cursor,
+			  int limit)
+{
+	struct dm_station_feed_read *rd;
+	for (rd = f->reads; rd != NULL; rd = rd->next)
+		if (rd->cursor == cursor && rd->limit == limit && strcmp(rd->station, station) == 0)
+			break;
+	return rd;
+}
+
+struct dm_station_feed_read *
+dm_station_feed_read_open(struct dm_station_feed *f, const char *station, int64_t cursor,
+			  int limit)
+{
+	struct dm_station_feed_read *rd = calloc(1, sizeof *rd);
+	if (rd == NULL)
+		return NULL;
+	*rd = (struct dm_station_feed_read){.next = f->reads, .station = station,
+					    .cursor = cursor, .limit = limit,
+					    .epoch = f->epoch};
+	f->reads = rd;
+	return rd;
+}
+
+void
+dm_station_feed_read_close(struct dm_station_feed *f, struct dm_station_feed_read *rd)
+{
+	struct dm_station_feed_read **pp = &f->reads;
+	while (*pp != NULL && *pp != rd)
+		pp = &(*pp)->next;
+	if (*pp != NULL)
+		*pp = rd->next;
+	free(rd);
+}
+
+void
+dm_station_feed_read_stale(struct dm_station_feed *f, const char *station)
+{
+	for (struct dm_station_feed_read *rd = f->reads; rd != NULL; rd = rd->next)
+		if (rd->epoch < f->epoch && strcmp(rd->station, station) == 0)
+			rd->stale = true;
 }
 
 void
@@ -587,5 +634,7 @@ dm_station_feed_free(struct dm_station_feed *f)
 		event_free(f->tick);
 	if (f->conn != NULL)
 		PQfinish(f->conn);
+	while (f->reads != NULL) /* none: the pool, freed before, answered them */
+		dm_station_feed_read_close(f, f->reads);
 	free(f);
 }

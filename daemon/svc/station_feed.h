@@ -61,6 +61,38 @@ uint64_t dm_station_feed_epoch(const struct dm_station_feed *f);
 /* Wake every waiter CLOSING (SIGTERM: answer the long polls now). */
 void dm_station_feed_drain(struct dm_station_feed *f);
 
+/* One page read in flight for GET /v1/stations/{id}/feed (api/feed.c),
+ * shared by every poll that wants the same page (station, cursor, limit).
+ * The reads in flight are kept by the feed service, next to the waiters
+ * they answer, so that they have one owner (no file-static list). */
+struct dm_station_feed_read {
+	struct dm_station_feed_read *next; /* the service's list */
+	const char *station; /* borrowed: the opener keeps it until the close */
+	int64_t cursor;
+	int limit;
+	uint64_t epoch;      /* dm_station_feed_epoch when opened */
+	bool stale;          /* a wake-up of its station came after it was opened */
+	void *readers;       /* the opener's (api/feed.c: its polls) */
+};
+
+/* The read in flight of that page, or NULL. */
+struct dm_station_feed_read *dm_station_feed_read_find(struct dm_station_feed *f,
+						       const char *station, int64_t cursor,
+						       int limit);
+
+/* A new read in flight of that page (station borrowed), at the current
+ * epoch. NULL on OOM. */
+struct dm_station_feed_read *dm_station_feed_read_open(struct dm_station_feed *f,
+						       const char *station, int64_t cursor,
+						       int limit);
+
+/* Take rd out of the reads in flight and free it. */
+void dm_station_feed_read_close(struct dm_station_feed *f, struct dm_station_feed_read *rd);
+
+/* A waiter of station was woken: the reads of that station opened before
+ * this wake-up's walk may miss the change (stale). */
+void dm_station_feed_read_stale(struct dm_station_feed *f, const char *station);
+
 /* Append the feed's gauges and counters in Prometheus text format. */
 void dm_station_feed_metrics_render(const struct dm_station_feed *f, struct evbuffer *out);
 

@@ -20,6 +20,7 @@ struct dm_daemon;
 #define DM_WAVE_PLANNER_DETOUR 1.3         /* road distance over great-circle distance */
 #define DM_WAVE_PLANNER_BUDGET_S 0.5       /* deterministic work budget (rt_vrp_params.seconds) */
 #define DM_WAVE_PLANNER_WALL_CAP_S 4.0     /* safety cap on a slow or sanitized build */
+#define DM_WAVE_PLANNER_REPLAN_BY_MAX 96   /* a replan's claimer: daemon id "/" take number */
 #define DM_WAVE_PLANNER_SEED 1
 
 /* What to plan: a station (its point from the areas) and one wave on one day. */
@@ -34,7 +35,8 @@ struct dm_wave_planner_target {
 	int32_t utc_offset_s; /* the zone's offset, for the RFC 3339 times */
 	char reason[64];      /* why this version: "planned", "auto", a replan's reason */
 	int64_t fence_epoch;  /* > 0: the scheduler's claim (wave_auto_plans) to publish under */
-	char replan_by[64];   /* non-empty: the claimer of the wave_replans_due row */
+	char replan_by[DM_WAVE_PLANNER_REPLAN_BY_MAX]; /* non-empty: the claimer of the
+							  * wave_replans_due row */
 };
 
 /* How a planning job ended. A service status, not an HTTP one: the handler

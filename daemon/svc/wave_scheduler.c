@@ -20,6 +20,7 @@
  * with the next epoch. Nothing here blocks: every step is a query or a
  * worker job with a callback. */
 #include <event2/event.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,12 @@ struct dm_wave_scheduler {
 	struct dm_daemon *d;
 	struct event *timer;
 	char id[64];	 /* this daemon in claims: host:pid:random */
+	/* The claimer of the replans taken by the take in flight: id and a take
+	 * number. A replan's store is fenced by it, so a row unclaimed (a retry
+	 * or a duty change came) and taken again by this daemon refuses the
+	 * older take's store, whose plan missed the change. */
+	char take_by[DM_WAVE_PLANNER_REPLAN_BY_MAX];
+	uint64_t takes;
 	bool querying;	 /* a due or take query is in flight */
 	int running;	 /* claims and plans in flight */
 	bool closing;	 /* dm_wave_scheduler_free was called */
@@ -209,7 +216,7 @@ dm_wave_scheduler_start_replan(struct dm_wave_scheduler *s, const char *station,
 		/* Not a wave of this region's config: nobody can plan it. */
 		dm_log_warning("routes", "replan of %s %s dropped: no such station or wave",
 			       station, key);
-		const char *params[] = {station, key, s->id};
+		const char *params[] = {station, key, s->take_by};
 		(void)dm_pg_query(s->d->pg,
 				  "DELETE FROM wave_replans_due WHERE station_id = $1"
 				  " AND wave_key = $2 AND claimed_by = $3",
@@ -218,7 +225,7 @@ dm_wave_scheduler_start_replan(struct dm_wave_scheduler *s, const char *station,
 		return;
 	}
 	snprintf(job->t.reason, sizeof job->t.reason, "%s", reason);
-	snprintf(job->t.replan_by, sizeof job->t.replan_by, "%s", s->id);
+	snprintf(job->t.replan_by, sizeof job->t.replan_by, "%s", s->take_by);
 	s->running++;
 	dm_log_info("routes", "replanning %s %s (%s)", station, key, reason);
 	dm_wave_scheduler_plan(job);
@@ -252,7 +259,8 @@ dm_wave_scheduler_take_replans(struct dm_wave_scheduler *s)
 	const struct cfg *cfg = dm_wave_scheduler_cfg(s);
 	snprintf(stale, sizeof stale, "%d", cfg->dispatch_scheduler_stale_s);
 	snprintf(room, sizeof room, "%d", cfg->dispatch_scheduler_max_plans - s->running);
-	const char *params[] = {s->id, stale, room};
+	snprintf(s->take_by, sizeof s->take_by, "%s/%" PRIu64, s->id, ++s->takes);
+	const char *params[] = {s->take_by, stale, room};
 	if (dm_pg_query(s->d->pg, "SELECT * FROM wave_replan_take($1, $2::integer, $3::integer)", 3,
 			params, dm_wave_scheduler_taken, s) == 0)
 		s->querying = true;

@@ -5,7 +5,9 @@
 --     {courier, at, reason});
 --   - going off: a wave_replans_due row (reason 'courier.off_shift') for
 --     each of today's waves (local day of p_now) where the courier has
---     planned stops, so the wave scheduler replans them without the courier.
+--     planned stops or whose automatic plan is under way, so the wave
+--     scheduler replans them without the courier (a replan of one already
+--     under way loses its claim: its store is refused, it runs again).
 -- Marking off a courier already off (or on one already on) changes nothing.
 -- Returns {"r": "not_found"} or {"r": "ok", "courier", "on_shift", "changed",
 -- "at", "until" (off only), "reason", "replans_due": [wave keys]}.
@@ -52,15 +54,23 @@ BEGIN
 	VALUES (p_courier, p_now, v_until, p_reason, p_actor);
 	PERFORM station_feed_add(p_station, 'courier.off_shift', jsonb_build_object(
 		'courier', p_courier, 'at', v_at, 'reason', p_reason));
+	-- Today's waves where the courier has planned stops, and those whose
+	-- automatic plan is under way (it may have read the courier on shift).
 	SELECT coalesce(jsonb_agg(w.wave_key ORDER BY w.wave_key), '[]') INTO v_waves
-	  FROM (SELECT DISTINCT s.wave_key FROM stops s
+	  FROM (SELECT s.wave_key FROM stops s
 		 WHERE s.courier_id = p_courier AND s.station_id = p_station
 		   AND s.status = 'planned'
-		   AND s.wave_key LIKE to_char(p_now AT TIME ZONE p_tz, 'YYYYMMDD') || '-W%') w;
+		   AND s.wave_key LIKE to_char(p_now AT TIME ZONE p_tz, 'YYYYMMDD') || '-W%'
+		UNION
+		SELECT a.wave_key FROM wave_auto_plans a
+		 WHERE a.station_id = p_station AND a.done_at IS NULL
+		   AND a.wave_key LIKE to_char(p_now AT TIME ZONE p_tz, 'YYYYMMDD') || '-W%') w;
+	-- A replan of one of them already under way read the courier on shift:
+	-- its claim is dropped, so its store is refused and it runs again.
 	INSERT INTO wave_replans_due (station_id, wave_key, reason, since)
 	SELECT p_station, w, 'courier.off_shift', p_now
 	  FROM jsonb_array_elements_text(v_waves) AS w
-	ON CONFLICT (station_id, wave_key) DO NOTHING;
+	ON CONFLICT (station_id, wave_key) DO UPDATE SET claimed_by = NULL, claimed_at = NULL;
 	RETURN jsonb_build_object('r', 'ok', 'courier', p_courier, 'on_shift', false,
 		'changed', true, 'at', v_at,
 		'until', to_char(v_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),

@@ -11,6 +11,10 @@
 -- p_threshold_s, it and every later planned stop of the route shift by the
 -- same amount (the plan's spacing kept), each with an order_events row
 -- eta_changed {stop, eta, previous, courier}. Returns the stops changed.
+-- A courier whose stops are locked (a publish, a stop event) is skipped
+-- (NOWAIT): the next flush moves them. Waiting there, holding another
+-- courier's stops, would deadlock with a publish that locks stops in its
+-- plan's order.
 CREATE OR REPLACE FUNCTION courier_eta_refresh(p_pos jsonb, p_now timestamptz,
 					       p_threshold_s integer)
 RETURNS integer LANGUAGE plpgsql AS $fn$
@@ -21,6 +25,7 @@ DECLARE
 	new_eta timestamptz;
 	delta interval;
 	n integer := 0;
+	k integer;
 BEGIN
 	FOR c IN SELECT DISTINCT ON (x->>'c') x->>'c' AS courier, (x->>'lon')::float8 AS lon,
 			(x->>'lat')::float8 AS lat
@@ -45,22 +50,29 @@ BEGIN
 			ST_MakePoint(c.lon, c.lat), ST_MakePoint(nx.lon, nx.lat)) / (nx.speed_kmh / 3.6));
 		delta := new_eta - nx.eta;
 		CONTINUE WHEN abs(extract(epoch FROM delta)) <= p_threshold_s;
-		FOR s IN SELECT st.id, st.order_id, st.eta FROM stops st
-			  WHERE st.courier_id = c.courier AND st.station_id = nx.station_id
-			    AND st.wave_key = nx.wave_key AND st.status = 'planned'
-			    AND st.eta IS NOT NULL AND st.position >= nx.position
-			  ORDER BY st.position, st.id
-			    FOR UPDATE LOOP
-			UPDATE stops SET eta = s.eta + delta, updated_at = p_now WHERE id = s.id;
-			INSERT INTO order_events (order_id, kind, at, detail)
-			VALUES (s.order_id, 'eta_changed', p_now, jsonb_build_object(
-				'stop', s.id, 'courier', c.courier,
-				'eta', to_char((s.eta + delta) AT TIME ZONE 'UTC',
-					       'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-				'previous', to_char(s.eta AT TIME ZONE 'UTC',
-						    'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
-			n := n + 1;
-		END LOOP;
+		k := 0;
+		BEGIN
+			FOR s IN SELECT st.id, st.order_id, st.eta FROM stops st
+				  WHERE st.courier_id = c.courier AND st.station_id = nx.station_id
+				    AND st.wave_key = nx.wave_key AND st.status = 'planned'
+				    AND st.eta IS NOT NULL AND st.position >= nx.position
+				  ORDER BY st.position, st.id
+				    FOR UPDATE NOWAIT LOOP
+				UPDATE stops SET eta = s.eta + delta, updated_at = p_now
+				 WHERE id = s.id;
+				INSERT INTO order_events (order_id, kind, at, detail)
+				VALUES (s.order_id, 'eta_changed', p_now, jsonb_build_object(
+					'stop', s.id, 'courier', c.courier,
+					'eta', to_char((s.eta + delta) AT TIME ZONE 'UTC',
+						       'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+					'previous', to_char(s.eta AT TIME ZONE 'UTC',
+							    'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+				k := k + 1;
+			END LOOP;
+		EXCEPTION WHEN lock_not_available THEN
+			k := 0; -- this courier's changes are undone; the next flush retries
+		END;
+		n := n + k;
 	END LOOP;
 	RETURN n;
 END

@@ -8,7 +8,8 @@
 --    "unassigned": [{"order_id", "stop_id", "reason"}], "geojson",
 --    "fence": {"auto_epoch": n} | {"replan_by": claimer} (optional)}
 -- In one transaction, under an advisory lock per station and wave (so
--- concurrent publishers queue): version = previous + 1; each routed stop
+-- concurrent publishers queue), then the station's feed head (heads
+-- before rows, as everywhere): version = previous + 1; each routed stop
 -- row is created (status planned, proof pin with a 6-digit PIN when a line
 -- of the order is a large SKU, else photo) or updated (courier, position,
 -- eta, window; route_version when its courier or position changed); done
@@ -41,6 +42,11 @@ DECLARE
 	v_cid text;
 BEGIN
 	PERFORM pg_advisory_xact_lock(hashtextextended('routes:' || p_station || ':' || p_wave, 0));
+	-- The feed head before any row (the replan's due row, stops): the order
+	-- of shipment_scan, stop_event and courier_duty_set, so none deadlocks
+	-- with a publish.
+	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p_station, 0)
+	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 	IF fence ? 'auto_epoch' THEN
 		PERFORM 1 FROM wave_auto_plans
 		 WHERE station_id = p_station AND wave_key = p_wave AND done_at IS NULL

@@ -16,8 +16,8 @@
 -- stops). delivered and failed move the order's shipments out_for_delivery
 -- first if the route was not started, then delivered or failed; a failed
 -- delivery is rescheduled (shipments -> rescheduled, a new pending stop
--- attempt+1 in the next wave, a wave_replans_due row when that wave already
--- has a plan) while attempt < p_max_attempts, else shipments ->
+-- attempt+1 in the next wave, a wave_replans_due row, unclaimed, when that
+-- wave has a plan or is being planned) while attempt < p_max_attempts, else shipments ->
 -- returning_to_warehouse. Every event appends order_events (kind = the
 -- event, detail with the courier) and a stop.outcome line to the station's
 -- feed.
@@ -26,8 +26,10 @@
 -- A key's first ok or illegal answer is kept and returned again for the same
 -- request; the same key with another stop or body is a mismatch. not_found
 -- and invalid answers keep nothing (a corrected request may reuse the key).
--- Lock order: the order row, then the stop, then shipments (as intake_cancel
--- and shipment_scan lock the order first).
+-- Lock order: the station's feed head (station_feed_add's row, taken with
+-- no change), then the order row, then the stop, then shipments: heads
+-- before orders as shipment_scan(_batch) and route_plan_store take them, so
+-- a stop event never deadlocks against a truck's arrivals or a replan.
 CREATE OR REPLACE FUNCTION stop_event(p_courier text, p_stop text, p_key text, p_req jsonb,
 				      p_now timestamptz, p_max_attempts integer,
 				      p_waves jsonb)
@@ -37,6 +39,7 @@ DECLARE
 	k record;
 	ev text := p_req->>'event';
 	oid text;
+	st text;
 	cname text;
 	res jsonb;
 	doc jsonb;
@@ -47,10 +50,12 @@ DECLARE
 	bad text;
 	v_at text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 BEGIN
-	SELECT order_id INTO oid FROM stops WHERE id = p_stop;
+	SELECT order_id, station_id INTO oid, st FROM stops WHERE id = p_stop;
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
+	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (st, 0)
+	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 	PERFORM 1 FROM orders WHERE id = oid FOR UPDATE;
 	SELECT * INTO s FROM stops WHERE id = p_stop FOR UPDATE;
 	-- Only a stop of the caller's current route: anything else does not exist.
@@ -168,11 +173,21 @@ BEGIN
 					'attempt', s.attempt + 1, 'retry_stop', retry_id,
 					'kind', 'pickup'));
 			END IF;
+			-- The wave is planned, or being planned (its cut-off passed, or
+			-- a plan runs): its plan may have read its stops already. A
+			-- replan already claimed is unclaimed, so that its store is
+			-- refused and it runs again with this stop.
 			IF EXISTS (SELECT 1 FROM route_plans
-				    WHERE station_id = s.station_id AND wave_key = w->>'key') THEN
+				    WHERE station_id = s.station_id AND wave_key = w->>'key')
+			   OR EXISTS (SELECT 1 FROM wave_auto_plans
+				       WHERE station_id = s.station_id AND wave_key = w->>'key')
+			   OR EXISTS (SELECT 1 FROM plan_runs
+				       WHERE station_id = s.station_id
+					 AND wave_key = w->>'key') THEN
 				INSERT INTO wave_replans_due (station_id, wave_key, reason, since)
 				VALUES (s.station_id, w->>'key', 'retry', p_now)
-				ON CONFLICT (station_id, wave_key) DO NOTHING;
+				ON CONFLICT (station_id, wave_key)
+				DO UPDATE SET claimed_by = NULL, claimed_at = NULL;
 			END IF;
 			v_outcome := v_outcome || jsonb_build_object('retry', jsonb_build_object(
 				'stop', retry_id, 'wave', w->>'key', 'window_start', w->>'start',

@@ -11,6 +11,7 @@ reschedule into the next wave and return to the warehouse after the last
 attempt, feed lines). Couriers, plans, routes and stops are SQL fixtures
 (the wave planner of part C makes them in production)."""
 import json
+import signal
 import threading
 import time
 import uuid
@@ -247,6 +248,21 @@ def test_pings_keep_the_newest_by_device_time(w):
     assert stored() == f"{ms(45)}|116.45"
 
 
+def test_pings_buffered_at_sigterm_are_flushed_before_exit(w):
+    # Pings wait up to a second in the daemon's buffer; a SIGTERM right
+    # after they were accepted flushes them during the drain, so the
+    # position and its trail point reach PostgreSQL before the daemon exits.
+    d = hd(w)
+    cid, tok = courier(w, d)
+    r = pings(d, tok, [ping(20, 116.43, 39.92)])
+    assert r.status == 202, r
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit() == 0
+    assert sql(w, f"SELECT (extract(epoch FROM at) * 1000)::bigint, lon FROM courier_positions "
+                  f"WHERE courier_id = '{cid}'") == f"{ms(20)}|116.43"
+    assert "buffered position samples not flushed" not in d.log()
+
+
 def test_bad_pings_are_422_naming_index_and_field(w):
     d = hd(w)
     cid, tok = courier(w, d)
@@ -425,6 +441,159 @@ def test_concurrent_retries_of_one_event_apply_it_once(w):
     assert sql(w, f"SELECT count(*) FROM station_feed WHERE data->>'stop' = '{sid}'") == "1"
 
 
+def waiting(w, what):
+    return w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity WHERE "
+                     f"wait_event_type = 'Lock' AND query LIKE '%{what}%'") == "1"
+
+
+def test_stop_event_and_arrivals_at_its_station_never_deadlock(w):
+    # A courier delivers while a truck's batch of arrivals at the same
+    # station includes the order: both lock the station's feed head and the
+    # order. The stop event is held on its stop row after it has taken what
+    # it takes first, the batch is sent then; released, both must finish
+    # (before the fix the event held the order and waited for the head,
+    # which the batch held while waiting for the order: a deadlock).
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    sql(w, f"UPDATE orders SET station_id = '{ST}' WHERE id = '{order}'")
+    plan(w, WAVE, [ann])
+    sid = stop(w, order, ann, 0, proof="photo")
+    hold = w.pg.session()
+    hold.stdin.write(f"BEGIN; SELECT 1 FROM stops WHERE id = '{sid}' FOR UPDATE;\n")
+    hold.stdin.flush()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE state = 'idle in transaction' AND query LIKE "
+                                         f"'%{sid}%FOR UPDATE%'") == "1", what="the stop held")
+    answers = {}
+
+    def deliver():
+        answers["event"] = event(d, tok, sid, {"event": "delivered",
+                                               "proof": {"photo_ref": "img/1.jpg"}})
+
+    def unload():
+        answers["batch"] = d.request("POST", "/v1/shipments/events", timeout=30, body={
+            "scans": [{"order": order, "seq": 1, "event": "arrived_at_station",
+                       "key": "unload-" + sid}]})
+    threads = [threading.Thread(target=deliver), threading.Thread(target=unload)]
+    threads[0].start()
+    harness.wait_until(lambda: waiting(w, "stop_event("), what="the stop event waiting")
+    threads[1].start()
+    harness.wait_until(lambda: waiting(w, "shipment_scan_batch"), what="the batch waiting")
+    w.pg.release(hold)
+    for t in threads:
+        t.join(timeout=60)
+    assert answers["event"].status == 200, answers["event"]
+    assert answers["batch"].status == 200, answers["batch"]
+    assert sql(w, f"SELECT status FROM shipments WHERE order_id = '{order}'") == "delivered"
+    assert sql(w, f"SELECT count(*) FROM station_feed WHERE data->>'stop' = '{sid}'") == "1"
+
+
+def test_replan_publish_and_duty_change_never_deadlock(w):
+    # The scheduler publishes a replan (deleting its due row, then its
+    # stops, then the feed) while a station marks a courier of that wave
+    # off shift (the courier, the feed head, then a due row for the wave).
+    # The publish is held on a stop after its first row lock; the duty
+    # change comes then. Released, both must commit (before the fix the
+    # publish held the due row and waited for the head, the duty change
+    # held the head and waited for the due row: a deadlock).
+    d = hd(w)
+    ann, _ = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    sid = stop(w, order, ann, 0)
+    sql(w, f"INSERT INTO wave_replans_due (station_id, wave_key, reason, claimed_by) "
+           f"VALUES ('{ST}', '{WAVE}', 'retry', 'me')")
+    doc = {"params": {}, "utc_offset_s": 28800, "reason": "retry", "unassigned": [],
+           "geojson": {}, "fence": {"replan_by": "me"},
+           "routes": [{"courier": 0, "courier_id": ann, "distance_m": 1, "duration_s": 1,
+                       "depart": "2030-01-08T01:00:00Z", "return": "2030-01-08T05:00:00Z",
+                       "geometry": {"type": "LineString",
+                                    "coordinates": [[116.40, 39.90], [116.44, 39.93]]},
+                       "stops": [{"order_id": order, "stop_id": sid,
+                                  "eta": "2030-01-08T01:40:00Z",
+                                  "window": {"start": "2030-01-08T01:00:00Z",
+                                             "end": "2030-01-08T05:00:00Z"}}]}]}
+    hold = w.pg.session()
+    hold.stdin.write(f"BEGIN; SELECT 1 FROM stops WHERE id = '{sid}' FOR UPDATE;\n")
+    hold.stdin.flush()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE state = 'idle in transaction' AND query LIKE "
+                                         f"'%{sid}%FOR UPDATE%'") == "1", what="the stop held")
+    publish, duty = w.pg.session(), w.pg.session()
+    publish.stdin.write(f"BEGIN; SELECT route_plan_store('{ST}', '{WAVE}', "
+                        f"'{json.dumps(doc)}'::jsonb); COMMIT;\n")
+    publish.stdin.flush()
+    harness.wait_until(lambda: waiting(w, "route_plan_store("), what="the publish waiting")
+    duty.stdin.write(f"BEGIN; SELECT courier_duty_set('{ST}', '{ann}', false, 'sick', 'test', "
+                     f"'2030-01-08T01:00:00Z', 'Asia/Shanghai'); COMMIT;\n")
+    duty.stdin.flush()
+    harness.wait_until(lambda: waiting(w, "courier_duty_set("), what="the duty change waiting")
+    w.pg.release(hold)
+    for s in (publish, duty):
+        s.stdin.close()
+        assert s.wait(timeout=30) == 0, "a deadlock aborted one of them"
+    assert sql(w, f"SELECT max(version) FROM route_plans WHERE station_id = '{ST}'") == "2"
+    assert sql(w, f"SELECT count(*) FROM station_feed WHERE station_id = '{ST}' "
+                  f"AND kind IN ('plan.published', 'courier.off_shift')") == "2"
+
+
+def test_eta_refresh_and_replan_publish_never_deadlock(w):
+    # The pings' flush shifts the ETAs of started routes (courier by
+    # courier, locking their planned stops) while a replan publishes
+    # (locking the stops in plan order, which moves them between couriers).
+    # The publish holds B's stop and waits on a stop held elsewhere; the
+    # refresh then takes A's stop and wants B's; released, the publish
+    # wants A's stop. Both must commit (the refresh skips a courier whose
+    # stops are busy: the next flush moves them).
+    d = hd(w)
+    (a, _), (b, _), (c, _) = sorted(courier(w, d) for _ in range(3))
+    oa, ob, oc = (at_station_order(w, d) for _ in range(3))
+    plan(w, WAVE, [a, b, c])
+    x, y, z = stop(w, oa, a, 0), stop(w, ob, b, 0), stop(w, oc, c, 0)
+    sql(w, f"INSERT INTO courier_route_starts (courier_id, station_id, wave_key, version, "
+           f"started_at) SELECT id, '{ST}', '{WAVE}', 1, '2030-01-08T01:00:00Z' FROM couriers "
+           f"WHERE id IN ('{a}', '{b}')")
+
+    def leg(cid, sid, oid):
+        return {"order_id": oid, "stop_id": sid, "eta": "2030-01-08T02:00:00Z",
+                "window": {"start": "2030-01-08T01:00:00Z", "end": "2030-01-08T05:00:00Z"}}
+
+    def route_of(i, cid, legs):
+        return {"courier": i, "courier_id": cid, "distance_m": 1, "duration_s": 1,
+                "depart": "2030-01-08T01:00:00Z", "return": "2030-01-08T05:00:00Z",
+                "geometry": {"type": "LineString",
+                             "coordinates": [[116.40, 39.90], [116.44, 39.93]]},
+                "stops": legs}
+    doc = {"params": {}, "utc_offset_s": 28800, "reason": "replan", "unassigned": [],
+           "geojson": {}, "routes": [route_of(0, b, [leg(b, y, ob), leg(b, z, oc)]),
+                                     route_of(1, a, [leg(a, x, oa)])]}
+    pos = [{"c": cid, "t": 1894068000000, "lon": 117.2, "lat": 40.5} for cid in (a, b)]
+    hold = w.pg.session()
+    hold.stdin.write(f"BEGIN; SELECT 1 FROM stops WHERE id = '{z}' FOR UPDATE;\n")
+    hold.stdin.flush()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE state = 'idle in transaction' AND query LIKE "
+                                         f"'%{z}%FOR UPDATE%'") == "1", what="the stop held")
+    publish, refresh = w.pg.session(), w.pg.session()
+    publish.stdin.write(f"BEGIN; SELECT route_plan_store('{ST}', '{WAVE}', "
+                        f"'{json.dumps(doc)}'::jsonb); COMMIT;\n")
+    publish.stdin.flush()
+    harness.wait_until(lambda: waiting(w, "route_plan_store("), what="the publish waiting")
+    refresh.stdin.write(f"BEGIN; SELECT courier_eta_refresh('{json.dumps(pos)}'::jsonb, "
+                        f"'2030-01-08T01:10:00Z', 0); SELECT pg_sleep(1); COMMIT;\n")
+    refresh.stdin.flush()
+    time.sleep(0.5)  # the refresh has taken A's stop (and waits for B's, or skipped B)
+    w.pg.release(hold)
+    for s in (publish, refresh):
+        s.stdin.close()
+        assert s.wait(timeout=30) == 0, "a deadlock aborted one of them"
+    assert sql(w, f"SELECT max(version) FROM route_plans WHERE station_id = '{ST}'") == "2"
+    assert sql(w, f"SELECT courier_id FROM stops WHERE id = '{z}'") == b
+    assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{oa}' "
+                  f"AND kind = 'eta_changed'") == "1"
+
+
 def test_failed_delivery_is_rescheduled_then_returned(w):
     d = hd(w)
     ann, tok = courier(w, d)
@@ -467,6 +636,74 @@ def test_failed_delivery_is_rescheduled_then_returned(w):
     assert sql(w, f"SELECT string_agg(kind, ' ' ORDER BY id) FROM order_events WHERE order_id = "
                   f"'{o3}' AND kind IN ('out_for_delivery', 'failed', 'returning_to_warehouse')") \
         == "out_for_delivery failed returning_to_warehouse"
+
+
+def test_a_retry_is_never_left_out_of_a_plan_under_way(w):
+    # The next wave's replan is under way (its due row claimed, its input
+    # read) when a failed delivery lands a retry there: the claim is
+    # dropped, so that replan's store is refused and the wave is replanned
+    # with the retry (before, the store deleted the due row and the retry
+    # stayed pending, planned by no one).
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    plan(w, NEXT_WAVE, [])
+    sql(w, f"INSERT INTO wave_replans_due (station_id, wave_key, reason, claimed_by, claimed_at) "
+           f"VALUES ('{ST}', '{NEXT_WAVE}', 'courier.off_shift', 'me', now())")
+    sid = stop(w, order, ann, 0)
+    r = event(d, tok, sid, {"event": "failed", "reason": "customer_absent"})
+    assert r.status == 200 and r.json()["outcome"]["retry"]["wave"] == NEXT_WAVE, r
+    assert sql(w, f"SELECT coalesce(claimed_by, '-') FROM wave_replans_due WHERE "
+                  f"station_id = '{ST}' AND wave_key = '{NEXT_WAVE}'") == "-"
+    doc = {"params": {}, "utc_offset_s": 28800, "routes": [], "unassigned": [], "geojson": {},
+           "fence": {"replan_by": "me"}}
+    assert sql(w, f"SELECT route_plan_store('{ST}', '{NEXT_WAVE}', '{json.dumps(doc)}'::jsonb) "
+                  f"IS NULL") == "t"
+    assert sql(w, f"SELECT count(*) FROM wave_replans_due WHERE station_id = '{ST}'") == "1"
+
+
+def test_a_retry_into_a_wave_planned_with_nothing_is_replanned(w):
+    # The next wave's automatic plan ran at its cut-off and found nothing to
+    # plan (no version stored): a retry landing there needs a replan, or it
+    # stays pending for ever.
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    sql(w, f"INSERT INTO wave_auto_plans (station_id, wave_key, epoch, claimed_by, done_at) "
+           f"VALUES ('{ST}', '{NEXT_WAVE}', 1, 'someone', now())")
+    sid = stop(w, order, ann, 0)
+    r = event(d, tok, sid, {"event": "failed", "reason": "customer_absent"})
+    assert r.status == 200 and r.json()["outcome"]["retry"]["wave"] == NEXT_WAVE, r
+    assert sql(w, f"SELECT reason FROM wave_replans_due WHERE station_id = '{ST}' "
+                  f"AND wave_key = '{NEXT_WAVE}'") == "retry"
+
+
+def test_a_courier_off_shift_is_never_kept_by_a_plan_under_way(w):
+    # The wave's replan is under way (claimed, its couriers read) when the
+    # station marks a courier of it off shift: that replan's store is
+    # refused and the wave is queued again. A wave whose automatic plan is
+    # under way is queued too (its plan may have the courier).
+    d = hd(w)
+    ann, _ = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    stop(w, order, ann, 0)
+    sql(w, f"INSERT INTO wave_replans_due (station_id, wave_key, reason, claimed_by, claimed_at) "
+           f"VALUES ('{ST}', '{WAVE}', 'retry', 'me', now()); "
+           f"INSERT INTO wave_auto_plans (station_id, wave_key, epoch, claimed_by) "
+           f"VALUES ('{ST}', '{NEXT_WAVE}', 1, 'someone')")
+    got = json.loads(sql(w, f"SELECT courier_duty_set('{ST}', '{ann}', false, 'sick', 'test', "
+                            f"'2030-01-08T01:00:00Z', 'Asia/Shanghai')"))
+    assert got["replans_due"] == [WAVE, NEXT_WAVE], got
+    doc = {"params": {}, "utc_offset_s": 28800, "routes": [], "unassigned": [], "geojson": {},
+           "fence": {"replan_by": "me"}}
+    assert sql(w, f"SELECT route_plan_store('{ST}', '{WAVE}', '{json.dumps(doc)}'::jsonb) "
+                  f"IS NULL") == "t"
+    assert sql(w, f"SELECT string_agg(wave_key || ':' || coalesce(claimed_by, '-'), ' ' "
+                  f"ORDER BY wave_key) FROM wave_replans_due WHERE station_id = '{ST}'") == \
+        f"{WAVE}:- {NEXT_WAVE}:-"
 
 
 def test_max_attempts_is_configured(w):

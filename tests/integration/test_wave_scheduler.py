@@ -198,5 +198,32 @@ def test_a_wave_under_way_is_planned_from_now(w):
         assert all(s["eta"] >= "2030-01-08T14:00:00+08:00" for s in route["stops"]), route
 
 
+
+def test_a_replan_taken_again_fences_out_the_older_take(w):
+    # A replan row taken, then unclaimed (a retry or a duty change came
+    # while it was planned: stop_event, courier_duty_set) and taken again
+    # by the same daemon: the two takes claim it under different names, so
+    # the first take's store (its plan read the wave before the change) is
+    # refused instead of deleting the row the second take must serve.
+    d = ready_daemon(w, at=PLAN_CLOCK, extra_conf=SCHED)
+    key = "20300108-W1300"
+    hold = w.pg.hold_lock("plan_runs")  # the replans wait at their plan_run_claim
+    sql(w, "INSERT INTO wave_replans_due (station_id, wave_key, reason) "
+           f"VALUES ('bj-st-001', '{key}', 'retry')")
+
+    def claimer():
+        return sql(w, "SELECT coalesce(claimed_by, '') FROM wave_replans_due "
+                      f"WHERE station_id = 'bj-st-001' AND wave_key = '{key}'")
+    harness.wait_until(lambda: claimer() != "", what="the replan taken")
+    first = claimer()
+    sql(w, "UPDATE wave_replans_due SET claimed_by = NULL, claimed_at = NULL "
+           f"WHERE station_id = 'bj-st-001' AND wave_key = '{key}'")
+    harness.wait_until(lambda: claimer() != "", what="the replan taken again")
+    second = claimer()
+    w.pg.release(hold)
+    assert first != second, (first, second)
+    assert first.startswith(second.rsplit("/", 1)[0] + "/"), (first, second)  # one daemon
+    d.stop()
+
 if __name__ == "__main__":
     harness.run(globals())
