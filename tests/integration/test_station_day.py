@@ -160,8 +160,10 @@ def expect_plan(day, plan):
                                             "routes": len(plan["routes"]), "stops": nstops}))
 
 
-def check_routes(plan, couriers):
+def check_routes(plan, couriers, windows=True):
     seen = [s["stop_id"] for r in plan["routes"] for s in r["stops"]]
+    for s in (s for r in plan["routes"] for s in r["stops"] if windows):
+        assert s["window"]["start"] <= s["eta"] <= s["window"]["end"], s
     assert len(seen) == len(set(seen)), "a stop on two routes"
     assert plan["unassigned"] == [], plan["unassigned"]
     assert {r["courier_id"] for r in plan["routes"]} <= set(couriers), plan["routes"]
@@ -424,7 +426,10 @@ def test_a_stations_day(w):
         assert moved[sid]["from"]["courier"] == off and \
             moved[sid]["to"]["courier"] == moved_to[sid], moved.get(sid)
     assert off not in {rt["courier_id"] for rt in v2["routes"]}, "the off-duty courier routed"
-    check_routes(v2, [c for c in couriers if c != off])
+    check_routes(v2, [c for c in couriers if c != off], windows=False)
+    # The wave is under way: nobody is routed before now.
+    for s in (s for rt in v2["routes"] for s in rt["stops"] if after[s["stop_id"]][2] == "planned"):
+        assert s["eta"] >= at("13:45"), s
     # The courier no longer has those stops: acting on one is 404.
     day.req("POST", f"/v1/stops/{left[0]}/events", toks[off], key=uuid.uuid4().hex,
             body={"event": "arrived"}, expect=404)
