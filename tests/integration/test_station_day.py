@@ -11,7 +11,8 @@ photo reference), some failed with reason codes and rescheduled into the
 17:00 wave, where they are delivered (a retry), and one retry fails again
 and goes back to the warehouse ([dispatch] max_attempts = 2). One courier
 goes off duty mid-wave: the warm-start replan moves its remaining stops to
-others while its done stops stay put. The daemon restarts between the
+others while its done stops stay put. A failure after the 17:00 wave was
+planned queues its replan (reason retry). The daemon restarts between the
 waves.
 
 At the end: every stop is delivered or failed with a reason (and every
@@ -239,8 +240,7 @@ def read_feed(day, st, token, cursor=0, limit=None, stop_at=None):
 
 
 def same_line(got, want):
-    kind, data = want
-    return got["kind"] == kind and {k: got["data"].get(k) for k in data} == data
+    return (got["kind"], got["data"]) == want
 
 
 def test_a_stations_day(w):
@@ -403,7 +403,8 @@ def test_a_stations_day(w):
     r = day.req("POST", f"/v1/stations/{st}/couriers/{off}/duty", st_tok,
                 body={"on_shift": False, "reason": "flat tyre"}).json()
     assert r["changed"] is True and r["on_shift"] is False and W1 in r["replans_due"], r
-    day.expected.append(("courier.off_shift", {"courier": off, "at": r["at"]}))
+    day.expected.append(("courier.off_shift", {"courier": off, "at": r["at"],
+                                               "reason": "flat tyre"}))
     v2 = wait_version(day, st, W1, 2, st_tok)
     expect_plan(day, v2)
     assert v2["reason"] == "courier.off_shift", v2["reason"]
@@ -434,8 +435,10 @@ def test_a_stations_day(w):
     day.req("POST", f"/v1/stops/{left[0]}/events", toks[off], key=uuid.uuid4().hex,
             body={"event": "arrived"}, expect=404)
 
-    # The rest of the 13:00 wave, on version 2.
+    # The rest of the 13:00 wave, on version 2; one courier's last stop is
+    # still ahead of it when the 17:00 wave is planned.
     day.clock("14:30")
+    late = None
     for cid in sorted(set(couriers) - {off}):
         doc = day.req("GET", "/v1/couriers/me/route", toks[cid]).json()
         if doc["version"] is None:
@@ -443,10 +446,13 @@ def test_a_stations_day(w):
         assert (doc["wave"], doc["version"]) == (W1, 2), doc
         day.req("POST", "/v1/couriers/me/route/start", toks[cid])  # the stops it got
         todo = [s for s in doc["stops"] if s["status"] == "planned"]
+        if late is None and len(todo) > 1:
+            late, todo = (cid, todo[-1]), todo[:-1]
         work(cid, todo, "14:30")
-    left_w1 = sql(w, f"SELECT count(*) FROM stops WHERE wave_key = '{W1}' AND station_id = '{st}'"
-                     " AND status NOT IN ('delivered', 'failed')")
-    assert left_w1 == "0", left_w1
+    assert late is not None
+    left_w1 = rows(w, f"SELECT id FROM stops WHERE wave_key = '{W1}' AND station_id = '{st}'"
+                      " AND status NOT IN ('delivered', 'failed')")
+    assert left_w1 == [[late[1]["id"]]], left_w1
 
     # A station screen read its feed so far, then stopped.
     mid_tok = w.token("station", st, label="station screen")
@@ -488,6 +494,24 @@ def test_a_stations_day(w):
     assert set(retries) <= set(routed), "every retry planned"
     assert sorted(routed.values()) == sorted(second + list(retries.values()))
     expect_plan(day, v1b)
+
+    # 16:45: the late stop fails; its retry lands in the 17:00 wave, which
+    # has a plan already: the wave is replanned (version 2, reason retry)
+    # and the retry assigned.
+    day.clock("16:45")
+    cid, s = late
+    doc = act(day, cid, toks[cid], s, "failed", pins, reason="no_access", arrived_first=True)
+    retry = doc["outcome"]["retry"]
+    assert (retry["wave"], retry["attempt"]) == (W2, 2), doc
+    failed_w1[s["id"]] = (s["order"], retry["stop"])
+    retries[retry["stop"]] = s["order"]
+    v2b = wait_version(day, st, W2, 2, st_tok)
+    assert v2b["reason"] == "retry", v2b["reason"]
+    check_routes(v2b, [c for c in couriers if c != off])
+    assert [c["change"] for c in v2b["changes"] if c["stop"] == retry["stop"]] == ["assigned"]
+    assert sorted(s["order_id"] for r in v2b["routes"] for s in r["stops"]) == \
+        sorted(second + list(retries.values()))
+    expect_plan(day, v2b)
     pins = dict(rows(w, f"SELECT id, pin FROM stops WHERE station_id = '{st}' AND proof = 'pin'"))
 
     # 17:05: the second wave. Every stop delivered but one retry, which
@@ -499,7 +523,7 @@ def test_a_stations_day(w):
         doc = day.req("GET", "/v1/couriers/me/route", toks[cid]).json()
         if doc["version"] is None:
             continue
-        assert (doc["wave"], doc["version"]) == (W2, 1), doc
+        assert (doc["wave"], doc["version"]) == (W2, 2), doc
         r = day.req("POST", "/v1/couriers/me/route/start", toks[cid]).json()
         assert r["moved"] == len(doc["stops"]), (r, doc["stops"])
         pings_near(day, toks[cid], doc["stops"], "17:05")
@@ -569,7 +593,7 @@ def test_a_stations_day(w):
     for got, want in zip(feed, day.expected):
         assert same_line(got, want), (got, want)
     kinds = [c["kind"] for c in feed]
-    assert kinds.count("plan.published") == 3 and kinds.count("courier.off_shift") == 1, kinds
+    assert kinds.count("plan.published") == 4 and kinds.count("courier.off_shift") == 1, kinds
     assert kinds.count("stop.outcome") == len([k for k, _ in day.expected
                                                if k == "stop.outcome"])
     # The screen that stopped before the restart gets exactly the rest.
