@@ -31,6 +31,11 @@ import uuid
 
 import harness
 from test_promise import setup_network, plenty_of_stock, TIANANMEN
+try:  # part F (webhooks): its receiver and the receivers' signature check
+    from test_webhooks import Receiver, verify, FAST
+except ImportError:
+    Receiver = verify = None
+    FAST = ""
 
 DAY = "2030-01-08"                 # a Tuesday, as harness.TEST_NOW
 W1, W2 = "20300108-W1300", "20300108-W1700"
@@ -39,7 +44,10 @@ N_COURIERS = 10
 SKU, PIN_SKU = "SKU-00001", "SKU-00002"   # PIN_SKU's orders need a PIN at the door
 REASONS = ["customer_absent", "refused", "address_wrong", "damaged", "no_access", "unsafe",
            "other"]
-SCHED = "[dispatch]\nscheduler_interval_ms = 100\nplan_cutoff_minutes = 30\nmax_attempts = 2\n"
+SCHED = ("[dispatch]\nscheduler_interval_ms = 100\nplan_cutoff_minutes = 30\nmax_attempts = 2\n"
+         + FAST + ("concurrency = 4\n" if FAST else ""))
+HOOKED = ["shipment.out_for_delivery", "shipment.delivered", "shipment.failed",
+          "shipment.rescheduled"]
 
 
 def at(hhmm):
@@ -106,7 +114,7 @@ def station_points(d, n):
     return st, pts
 
 
-def place_orders(day, st, pts, slots):
+def place_orders(day, st, pts, slots, shop):
     """150 standard orders (the 13:00 wave at 08:00) and 150 in the 17:00
     and 19:00 slots (the 17:00 wave); every fifth order has a line of
     PIN_SKU."""
@@ -120,7 +128,8 @@ def place_orders(day, st, pts, slots):
         if i >= N_PER_WAVE:
             body["delivery_option"] = "slot"
             body["slot"] = {"start": slots[i % 2]}
-        r = day.d.request("POST", "/v1/orders", body=body, headers={"Idempotency-Key": f"day-{i}"})
+        r = day.d.request("POST", "/v1/orders", body=body, headers={"Idempotency-Key": f"day-{i}"},
+                          token=shop)
         assert r.status == 201, (i, r)
         o = r.json()
         assert o["station"]["id"] == st, o["station"]
@@ -273,7 +282,19 @@ def test_a_stations_day(w):
     slots = [at("17:00"), at("19:00")]
     promise = d.get(f"/v1/promise?{TIANANMEN}&sku={SKU}:1").json()
     assert set(slots) <= {s["start"] for s in promise["slots"]}, promise["slots"]
-    orders = place_orders(day, st, pts, slots)
+    # The shop's order_service client places them, subscribed to the
+    # shipment events of its orders (part F).
+    shop = w.token("order_service", label="the shop")
+    known(d, shop)
+    receiver = hook = None
+    if Receiver is None:
+        print("SKIP webhooks: tests/integration/test_webhooks.py (part F) is missing")
+    else:
+        receiver = Receiver()
+        receiver.server.socket.listen(256)  # a shop's backlog, not Python's 5
+        hook = day.req("POST", "/v1/webhooks", shop, expect=201,
+                       body={"url": receiver.url("/ok"), "events": HOOKED}).json()
+    orders = place_orders(day, st, pts, slots, shop)
     ids = list(orders)
     wave_of = {}
     for oid, key in rows(w, "SELECT order_id, counter_key FROM order_capacity "
@@ -600,6 +621,33 @@ def test_a_stations_day(w):
     rest, end = read_feed(day, st, mid_tok, cursor=cursor_mid, limit=37)
     assert rest == feed[cursor_mid:] and end == head, (len(rest), len(feed) - cursor_mid)
     assert seen_mid == feed[:cursor_mid]
+
+    # The shop received each shipment event of its orders once or more
+    # (at least once: deduplicated on the delivery id), signed, also those
+    # recorded around the restart.
+    if receiver is not None:
+        want = {int(i): (k, o) for i, k, o in rows(
+            w, "SELECT e.id, e.kind, e.order_id FROM order_events e JOIN orders o "
+               f"ON o.id = e.order_id WHERE o.station_id = '{st}' AND e.kind IN ("
+               + ", ".join(f"'{k[9:]}'" for k in HOOKED) + ")")}
+        assert len(want) >= 2 * len(ids), len(want)
+
+        def got():
+            out = {}
+            for path, headers, body in receiver.received("/ok"):
+                ev = verify(hook["secret"], headers, body)
+                assert headers["Dispatch-Event"] == ev["type"], (headers, ev)
+                out[headers["Dispatch-Delivery"]] = ev
+            return out
+        harness.wait_until(lambda: len({e["id"] for e in got().values()}) >= len(want),
+                           timeout=30, what="every webhook delivered")
+        events = {e["id"]: e for e in got().values()}
+        assert set(events) == set(want), (len(events), len(want))
+        for eid, e in events.items():
+            kind, oid = want[eid]
+            assert e["type"] == "shipment." + kind and e["data"]["order"] == oid, e
+            assert e["data"]["tracking_code"] == orders[oid]["tracking_code"], e
+        receiver.close()
 
     # The public tracking page of a retried order tells its story.
     retried = sorted(set(retries.values()) - {returned})[0]
