@@ -25,12 +25,13 @@ stopped half-way, before the restart, reconnects with its cursor and gets
 exactly the rest; the public tracking page of a retried order tells its
 story."""
 import json
+import os
 import random
 import threading
 import uuid
 
 import harness
-from test_promise import setup_network, plenty_of_stock, TIANANMEN
+from test_promise import setup_network, plenty_of_stock, SRC, TIANANMEN
 try:  # part F (webhooks): its receiver and the receivers' signature check
     from test_webhooks import Receiver, verify, FAST
 except ImportError:
@@ -48,6 +49,14 @@ SCHED = ("[dispatch]\nscheduler_interval_ms = 100\nplan_cutoff_minutes = 30\nmax
          + FAST + ("concurrency = 4\n" if FAST else ""))
 HOOKED = ["shipment.out_for_delivery", "shipment.delivered", "shipment.failed",
           "shipment.rescheduled"]
+
+
+# What the day needs of issue 11's parts (A and G are on main): the test
+# skips, naming them, while one has not been merged.
+PARTS = {"B (couriers and shifts)": "data/migrations/021_couriers.sql",
+         "C (wave planning at the cut-off, replans)": "data/migrations/022_wave_auto_plans.sql",
+         "D (station feed)": "data/sql/station_feed_read.sql",
+         "E (handheld API)": "data/migrations/024_handheld.sql"}
 
 
 def at(hhmm):
@@ -255,6 +264,10 @@ def same_line(got, want):
 
 
 def test_a_stations_day(w):
+    missing = [p for p, f in PARTS.items() if not os.path.exists(os.path.join(SRC, f))]
+    if missing:
+        print("SKIP test_a_stations_day: issue 11 part(s) not merged: " + ", ".join(missing))
+        return
     setup_network(w)
     day = Day(w)
     d = day.start("08:00")
@@ -290,7 +303,7 @@ def test_a_stations_day(w):
     known(d, shop)
     receiver = hook = None
     if Receiver is None:
-        print("SKIP webhooks: tests/integration/test_webhooks.py (part F) is missing")
+        print("SKIP webhooks: part F (tests/integration/test_webhooks.py) is not merged")
     else:
         receiver = Receiver()
         receiver.server.socket.listen(256)  # a shop's backlog, not Python's 5
