@@ -73,16 +73,16 @@ def rows(w, q):
 
 
 class Day:
-    """The daemon of the day (replaced at the restart), its clock, the
-    tokens, and what the feed must say: every change the test caused, in
-    the order it caused them."""
+    """The daemon of the day (replaced at the restart), its clock, and what
+    the feed must say: every change the test caused, in the order it caused
+    them."""
 
     def __init__(self, w):
         self.w = w
         self.d = None
         self.expected = []        # (kind, data) the feed must hold, in order
         self.outcomes = {}        # stop id -> the 200 answer of its final event
-        self.riders = set()       # couriers that posted pings
+        self.riders = set()       # the tokens of the couriers that posted pings
 
     def start(self, clock):
         self.d = self.w.daemon(extra_conf=SCHED + harness.clock_conf(at(clock)))
