@@ -25,18 +25,13 @@ stopped half-way, before the restart, reconnects with its cursor and gets
 exactly the rest; the public tracking page of a retried order tells its
 story."""
 import json
-import os
 import random
 import threading
 import uuid
 
 import harness
-from test_promise import setup_network, plenty_of_stock, SRC, TIANANMEN
-try:  # part F (webhooks): its receiver and the receivers' signature check
-    from test_webhooks import Receiver, verify, FAST
-except ImportError:
-    Receiver = verify = None
-    FAST = ""
+from test_promise import setup_network, plenty_of_stock, TIANANMEN
+from test_webhooks import Receiver, verify, FAST  # the receiver and its signature check
 
 DAY = "2030-01-08"                 # a Tuesday, as harness.TEST_NOW
 W1, W2 = "20300108-W1300", "20300108-W1700"
@@ -46,17 +41,11 @@ SKU, PIN_SKU = "SKU-00001", "SKU-00002"   # PIN_SKU's orders need a PIN at the d
 REASONS = ["customer_absent", "refused", "address_wrong", "damaged", "no_access", "unsafe",
            "other"]
 SCHED = ("[dispatch]\nscheduler_interval_ms = 100\nplan_cutoff_minutes = 30\nmax_attempts = 2\n"
-         + FAST + ("concurrency = 4\n" if FAST else ""))
+         + FAST + "concurrency = 4\n")
 HOOKED = ["shipment.out_for_delivery", "shipment.delivered", "shipment.failed",
           "shipment.rescheduled"]
 
 
-# What the day needs of issue 11's parts (A and G are on main): the test
-# skips, naming them, while one has not been merged.
-PARTS = {"B (couriers and shifts)": "data/migrations/021_couriers.sql",
-         "C (wave planning at the cut-off, replans)": "data/migrations/022_wave_auto_plans.sql",
-         "D (station feed)": "data/sql/station_feed_read.sql",
-         "E (handheld API)": "data/migrations/024_handheld.sql"}
 
 
 def at(hhmm):
@@ -264,10 +253,6 @@ def same_line(got, want):
 
 
 def test_a_stations_day(w):
-    missing = [p for p, f in PARTS.items() if not os.path.exists(os.path.join(SRC, f))]
-    if missing:
-        print("SKIP test_a_stations_day: issue 11 part(s) not merged: " + ", ".join(missing))
-        return
     setup_network(w)
     day = Day(w)
     d = day.start("08:00")
@@ -301,14 +286,10 @@ def test_a_stations_day(w):
     # shipment events of its orders (part F).
     shop = w.token("order_service", label="the shop")
     known(d, shop)
-    receiver = hook = None
-    if Receiver is None:
-        print("SKIP webhooks: part F (tests/integration/test_webhooks.py) is not merged")
-    else:
-        receiver = Receiver()
-        receiver.server.socket.listen(256)  # a shop's backlog, not Python's 5
-        hook = day.req("POST", "/v1/webhooks", shop, expect=201,
-                       body={"url": receiver.url("/ok"), "events": HOOKED}).json()
+    receiver = Receiver()
+    receiver.server.socket.listen(256)  # a shop's backlog, not Python's 5
+    hook = day.req("POST", "/v1/webhooks", shop, expect=201,
+                   body={"url": receiver.url("/ok"), "events": HOOKED}).json()
     orders = place_orders(day, st, pts, slots, shop)
     ids = list(orders)
     wave_of = {}
