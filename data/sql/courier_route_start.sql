@@ -29,7 +29,7 @@ BEGIN
 		SELECT order_id FROM stops
 		 WHERE courier_id = p_courier AND station_id = c.station_id
 		   AND wave_key = c.wave_key AND status = 'planned' AND kind = 'delivery')
-	 ORDER BY id FOR UPDATE;
+	 ORDER BY id FOR NO KEY UPDATE;
 	FOR s IN SELECT id, order_id, eta FROM stops
 		  WHERE courier_id = p_courier AND station_id = c.station_id
 		    AND wave_key = c.wave_key AND status = 'planned' AND kind = 'delivery'

@@ -55,7 +55,7 @@ BEGIN
 			ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 		END IF;
 	END IF;
-	PERFORM 1 FROM orders WHERE id = p_order FOR UPDATE;
+	PERFORM 1 FROM orders WHERE id = p_order FOR NO KEY UPDATE;
 	SELECT s.status, s.warehouse_id, o.station_id INTO sh
 	  FROM shipments s JOIN orders o ON o.id = s.order_id
 	 WHERE s.order_id = p_order AND s.seq = p_seq

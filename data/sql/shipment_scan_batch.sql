@@ -31,7 +31,7 @@ BEGIN
 	-- rows, and no stock row is ever held while waiting for an order.
 	PERFORM 1 FROM orders
 	 WHERE id IN (SELECT e->>'order' FROM jsonb_array_elements(p_scans) AS t(e))
-	 ORDER BY id FOR UPDATE;
+	 ORDER BY id FOR NO KEY UPDATE;
 	FOR x IN SELECT e, i FROM jsonb_array_elements(p_scans) WITH ORDINALITY AS t(e, i)
 		  ORDER BY e->>'order', (e->>'seq')::integer, i LOOP
 		res[x.i] := shipment_scan(x.e->>'order', (x.e->>'seq')::integer, x.e->>'event',

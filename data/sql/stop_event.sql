@@ -56,7 +56,11 @@ BEGIN
 	END IF;
 	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (st, 0)
 	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
-	PERFORM 1 FROM orders WHERE id = oid FOR UPDATE;
+	-- NO KEY UPDATE: excludes the other writers of this order (they take
+	-- the same) but not the key-share lock of a foreign-key check, so a
+	-- session inserting an order_events row of it (courier_eta_refresh, which
+	-- holds stops) never waits on us while we wait on its stops.
+	PERFORM 1 FROM orders WHERE id = oid FOR NO KEY UPDATE;
 	SELECT * INTO s FROM stops WHERE id = p_stop FOR UPDATE;
 	-- Only a stop of the caller's current route: anything else does not exist.
 	IF s.courier_id IS DISTINCT FROM p_courier OR NOT EXISTS (

@@ -6,10 +6,12 @@
 -- "shipment.<kind>", in the event's own transaction: the event and its
 -- deliveries commit or vanish together. The body is fixed here, so a
 -- delivery sent a day later still says what was true at the event
--- (docs/api.md, "Webhooks").
+-- (docs/api.md, "Webhooks"). Its created_at and first due time are the
+-- event's time, the daemon's clock, which the sender's due times and retry
+-- window are reckoned in too (not PostgreSQL's now()).
 CREATE OR REPLACE FUNCTION webhook_outbox_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-	INSERT INTO webhook_outbox (webhook_id, event_id, event, body)
+	INSERT INTO webhook_outbox (webhook_id, event_id, event, body, created_at, next_at)
 	SELECT w.id, NEW.id, 'shipment.' || NEW.kind,
 	       jsonb_build_object(
 		       'id', NEW.id,
@@ -21,7 +23,8 @@ BEGIN
 			       'external_id', o.external_id,
 			       'shipment', NEW.shipment_seq,
 			       'tracking_code', o.tracking_code,
-			       'detail', NEW.detail))::text
+			       'detail', NEW.detail))::text,
+	       NEW.at, NEW.at
 	  FROM orders o
 	  JOIN webhooks w ON w.owner = o.client_id
 	 WHERE o.id = NEW.order_id

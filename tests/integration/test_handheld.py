@@ -489,6 +489,40 @@ def test_stop_event_and_arrivals_at_its_station_never_deadlock(w):
     assert sql(w, f"SELECT count(*) FROM station_feed WHERE data->>'stop' = '{sid}'") == "1"
 
 
+def test_stop_event_and_an_event_insert_on_its_order_never_deadlock(w):
+    # The pings' flush (courier_eta_refresh) holds a courier's stops and then
+    # appends an order_events row, whose foreign-key check takes a key-share
+    # lock on the order. A stop event locks the order, then waits for its
+    # stop. Before the fix the event's order lock was FOR UPDATE, which the
+    # key-share waits for: a deadlock (found by test_station_day, 1 run in 12).
+    d = hd(w)
+    ann, tok = courier(w, d)
+    order = at_station_order(w, d)
+    plan(w, WAVE, [ann])
+    sid = stop(w, order, ann, 0, proof="photo")
+    refresh = w.pg.session()
+    refresh.stdin.write(f"BEGIN; SELECT 1 FROM stops WHERE id = '{sid}' FOR UPDATE NOWAIT;\n")
+    refresh.stdin.flush()
+    harness.wait_until(lambda: w.pg.psql("dispatchd", "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE state = 'idle in transaction' AND query LIKE "
+                                         f"'%{sid}%FOR UPDATE%'") == "1", what="the stop held")
+    answers = {}
+
+    def deliver():
+        answers["event"] = event(d, tok, sid, {"event": "delivered",
+                                               "proof": {"photo_ref": "img/1.jpg"}})
+    t = threading.Thread(target=deliver)
+    t.start()
+    harness.wait_until(lambda: waiting(w, "stop_event("), what="the stop event waiting")
+    refresh.stdin.write(f"INSERT INTO order_events (order_id, kind, detail) VALUES ('{order}', "
+                        "'eta_changed', '{}'); COMMIT;\n")
+    refresh.stdin.close()
+    assert refresh.wait(timeout=30) == 0, "a deadlock aborted the refresh"
+    t.join(timeout=60)
+    assert answers["event"].status == 200, answers["event"]
+    assert sql(w, f"SELECT status FROM stops WHERE id = '{sid}'") == "delivered"
+
+
 def test_replan_publish_and_duty_change_never_deadlock(w):
     # The scheduler publishes a replan (deleting its due row, then its
     # stops, then the feed) while a station marks a courier of that wave
