@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/api/courier_body.h"
+#include "daemon/api/field_errors.h"
 #include "warehouse/civil.h"
 
 #define DM_API_COURIER_BODY_ID_MAX 63
@@ -27,33 +28,6 @@ struct dm_api_courier_body_span {
 	int end;   /* start+1..1440; -1 for a day off */
 	size_t entry;
 };
-
-static void
-dm_api_courier_body_error(json_t *errors, const char *field, const char *message)
-{
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
-}
-
-/* Refuse the members of obj not in known (NULL-terminated), prefixed. */
-static void
-dm_api_courier_body_unknown(const json_t *obj, const char *prefix, const char *const *known,
-			    json_t *errors)
-{
-	const char *name;
-	json_t *v;
-	json_object_foreach((json_t *)obj, name, v)
-	{
-		size_t i = 0;
-		(void)v;
-		while (known[i] != NULL && strcmp(known[i], name) != 0)
-			i++;
-		if (known[i] == NULL) {
-			char field[96];
-			snprintf(field, sizeof field, "%s%.64s", prefix, name);
-			dm_api_courier_body_error(errors, field, "is not a known member");
-		}
-	}
-}
 
 /* True when s is 1..max bytes, each in set or a letter/digit when alnum. */
 static bool
@@ -114,8 +88,8 @@ dm_api_courier_body_skills(const json_t *v, json_t *out, json_t *errors)
 	size_t i, j;
 	json_t *s;
 	if (!json_is_array(v) || json_array_size(v) > DM_API_COURIER_BODY_SKILLS_MAX) {
-		dm_api_courier_body_error(errors, "skills",
-					  "must be an array of at most 32 skills");
+		dm_field_errors_add(errors, "skills",
+				    "must be an array of at most 32 skills");
 		return;
 	}
 	json_array_foreach(v, i, s)
@@ -124,13 +98,13 @@ dm_api_courier_body_skills(const json_t *v, json_t *out, json_t *errors)
 		snprintf(field, sizeof field, "skills[%zu]", i);
 		const char *text = json_string_value(s);
 		if (!dm_api_courier_body_word(text, DM_API_COURIER_BODY_WORD_MAX, "_-", false)) {
-			dm_api_courier_body_error(errors, field,
-						  "must be 1 to 32 of a-z, 0-9, _ and -");
+			dm_field_errors_add(errors, field,
+					    "must be 1 to 32 of a-z, 0-9, _ and -");
 			return;
 		}
 		for (j = 0; j < i; j++)
 			if (strcmp(json_string_value(json_array_get(v, j)), text) == 0) {
-				dm_api_courier_body_error(errors, field, "is given twice");
+				dm_field_errors_add(errors, field, "is given twice");
 				return;
 			}
 	}
@@ -146,29 +120,29 @@ dm_api_courier_body_fields(const json_t *body, bool create, json_t *errors)
 						  NULL};
 	size_t before = json_array_size(errors);
 	json_t *out = json_object(), *v;
-	dm_api_courier_body_unknown(body, "", create ? known_create : known_patch, errors);
+	dm_field_errors_unknown(body, "", create ? known_create : known_patch, errors);
 	if (create) {
 		v = json_object_get(body, "id");
 		if (!dm_api_courier_body_word(json_string_value(v), DM_API_COURIER_BODY_ID_MAX,
 					      "_.:/-", true))
-			dm_api_courier_body_error(errors, "id",
-						  "must be 1 to 63 of A-Z, a-z, 0-9, _ . : / -");
+			dm_field_errors_add(errors, "id",
+					    "must be 1 to 63 of A-Z, a-z, 0-9, _ . : / -");
 		else
 			json_object_set(out, "id", v);
 	}
 	if ((v = json_object_get(body, "name")) != NULL || create) {
 		if (!dm_api_courier_body_name(json_string_value(v)))
-			dm_api_courier_body_error(errors, "name",
-						  "must be a non-blank string of at most 200 "
-						  "characters");
+			dm_field_errors_add(errors, "name",
+					    "must be a non-blank string of at most 200 "
+					    "characters");
 		else
 			json_object_set(out, "name", v);
 	}
 	if ((v = json_object_get(body, "phone")) != NULL || create) {
 		if (!dm_api_courier_body_phone(json_string_value(v)))
-			dm_api_courier_body_error(errors, "phone",
-						  "must be 1 to 40 of digits, +, -, ( ) and "
-						  "spaces");
+			dm_field_errors_add(errors, "phone",
+					    "must be 1 to 40 of digits, +, -, ( ) and "
+					    "spaces");
 		else
 			json_object_set(out, "phone", v);
 	}
@@ -176,9 +150,9 @@ dm_api_courier_body_fields(const json_t *body, bool create, json_t *errors)
 		if (!dm_api_courier_body_word(json_string_value(v), DM_API_COURIER_BODY_WORD_MAX,
 					      "_", false) ||
 		    strpbrk(json_string_value(v), "0123456789") != NULL)
-			dm_api_courier_body_error(errors, "vehicle",
-						  "must name a vehicle profile (e_bike, tricycle, "
-						  "van, ...)");
+			dm_field_errors_add(errors, "vehicle",
+					    "must name a vehicle profile (e_bike, tricycle, "
+					    "van, ...)");
 		else
 			json_object_set(out, "vehicle", v);
 	}
@@ -186,7 +160,7 @@ dm_api_courier_body_fields(const json_t *body, bool create, json_t *errors)
 		dm_api_courier_body_skills(v, out, errors);
 	if (!create && (v = json_object_get(body, "active")) != NULL) {
 		if (!json_is_boolean(v))
-			dm_api_courier_body_error(errors, "active", "must be true or false");
+			dm_field_errors_add(errors, "active", "must be true or false");
 		else
 			json_object_set(out, "active", v);
 	}
@@ -226,18 +200,18 @@ dm_api_courier_body_times(const json_t *entry, const char *prefix,
 	span->end = dm_api_courier_body_hhmm(e, true);
 	if (span->start < 0) {
 		snprintf(field, sizeof field, "%sstart", prefix);
-		dm_api_courier_body_error(errors, field,
-					  "must be a local time HH:MM (00:00-23:59)");
+		dm_field_errors_add(errors, field,
+				    "must be a local time HH:MM (00:00-23:59)");
 	}
 	if (span->end < 0) {
 		snprintf(field, sizeof field, "%send", prefix);
-		dm_api_courier_body_error(errors, field,
-					  "must be a local time HH:MM (00:01-24:00)");
+		dm_field_errors_add(errors, field,
+				    "must be a local time HH:MM (00:01-24:00)");
 	} else if (span->start >= 0 && span->end <= span->start) {
 		snprintf(field, sizeof field, "%send", prefix);
-		dm_api_courier_body_error(errors, field,
-					  "must be after start (a shift ends by 24:00; split a "
-					  "night shift at midnight)");
+		dm_field_errors_add(errors, field,
+				    "must be after start (a shift ends by 24:00; split a "
+				    "night shift at midnight)");
 	}
 	if (span->start < 0 || span->end <= span->start)
 		return false;
@@ -271,7 +245,7 @@ dm_api_courier_body_overlaps(const struct dm_api_courier_body_span *spans, size_
 			else
 				snprintf(msg, sizeof msg, "overlaps %s[%zu] on the same date", what,
 					 a->entry);
-			dm_api_courier_body_error(errors, field, msg);
+			dm_field_errors_add(errors, field, msg);
 			return;
 		}
 }
@@ -284,8 +258,8 @@ dm_api_courier_body_weekly(const json_t *in, json_t *out, json_t *errors)
 	size_t n = 0, i, before = json_array_size(errors);
 	json_t *entry;
 	if (!json_is_array(in) || json_array_size(in) > DM_API_COURIER_BODY_WEEKLY_MAX) {
-		dm_api_courier_body_error(errors, "weekly",
-					  "must be an array of at most 64 {days, start, end}");
+		dm_field_errors_add(errors, "weekly",
+				    "must be an array of at most 64 {days, start, end}");
 		return;
 	}
 	json_array_foreach(in, i, entry)
@@ -296,10 +270,10 @@ dm_api_courier_body_weekly(const json_t *in, json_t *out, json_t *errors)
 		snprintf(prefix, sizeof prefix, "weekly[%zu].", i);
 		if (!json_is_object(entry)) {
 			snprintf(field, sizeof field, "weekly[%zu]", i);
-			dm_api_courier_body_error(errors, field, "must be an object");
+			dm_field_errors_add(errors, field, "must be an object");
 			continue;
 		}
-		dm_api_courier_body_unknown(entry, prefix, known, errors);
+		dm_field_errors_unknown(entry, prefix, known, errors);
 		json_t *norm = json_object();
 		bool times = dm_api_courier_body_times(entry, prefix, &span, norm, errors);
 		const json_t *days = json_object_get(entry, "days");
@@ -308,9 +282,9 @@ dm_api_courier_body_weekly(const json_t *in, json_t *out, json_t *errors)
 		snprintf(field, sizeof field, "weekly[%zu].days", i);
 		if (!json_is_array(days) || json_array_size(days) == 0 ||
 		    json_array_size(days) > 7) {
-			dm_api_courier_body_error(errors, field,
-						  "must be an array of mon, tue, wed, thu, "
-						  "fri, sat, sun");
+			dm_field_errors_add(errors, field,
+					    "must be an array of mon, tue, wed, thu, "
+					    "fri, sat, sun");
 			json_decref(norm);
 			continue;
 		}
@@ -322,10 +296,10 @@ dm_api_courier_body_weekly(const json_t *in, json_t *out, json_t *errors)
 			       (name == NULL || strcmp(name, dm_api_courier_body_days[d]) != 0))
 				d++;
 			if (d == 7 || seen[d + 1]) {
-				dm_api_courier_body_error(
-				    errors, field,
-				    d == 7 ? "must name days as mon, tue, wed, thu, fri, sat, sun"
-					   : "names a day twice");
+				dm_field_errors_add(
+			      errors, field,
+			      d == 7 ? "must name days as mon, tue, wed, thu, fri, sat, sun"
+				     : "names a day twice");
 				break;
 			}
 			seen[d + 1] = true;
@@ -372,9 +346,9 @@ dm_api_courier_body_dates(const json_t *in, json_t *out, json_t *errors)
 	size_t n = 0, i, before = json_array_size(errors);
 	json_t *entry;
 	if (!json_is_array(in) || json_array_size(in) > DM_API_COURIER_BODY_DATES_MAX) {
-		dm_api_courier_body_error(errors, "overrides",
-					  "must be an array of at most 400 {date, start, end} or "
-					  "{date, off: true}");
+		dm_field_errors_add(errors, "overrides",
+				    "must be an array of at most 400 {date, start, end} or "
+				    "{date, off: true}");
 		return;
 	}
 	json_array_foreach(in, i, entry)
@@ -384,28 +358,28 @@ dm_api_courier_body_dates(const json_t *in, json_t *out, json_t *errors)
 		snprintf(prefix, sizeof prefix, "overrides[%zu].", i);
 		if (!json_is_object(entry)) {
 			snprintf(field, sizeof field, "overrides[%zu]", i);
-			dm_api_courier_body_error(errors, field, "must be an object");
+			dm_field_errors_add(errors, field, "must be an object");
 			continue;
 		}
-		dm_api_courier_body_unknown(entry, prefix, known, errors);
+		dm_field_errors_unknown(entry, prefix, known, errors);
 		const json_t *date = json_object_get(entry, "date");
 		const json_t *off = json_object_get(entry, "off");
 		bool date_ok = dm_api_courier_body_date(json_string_value(date), &span.day);
 		if (!date_ok) {
 			snprintf(field, sizeof field, "overrides[%zu].date", i);
-			dm_api_courier_body_error(errors, field, "must be a date YYYY-MM-DD");
+			dm_field_errors_add(errors, field, "must be a date YYYY-MM-DD");
 		}
 		json_t *norm = json_pack("{s:O}", "date", date != NULL ? date : json_null());
 		if (off != NULL) {
 			snprintf(field, sizeof field, "overrides[%zu].off", i);
 			if (!json_is_true(off))
-				dm_api_courier_body_error(errors, field,
-							  "must be true (or leave it out and give "
-							  "start and end)");
+				dm_field_errors_add(errors, field,
+						    "must be true (or leave it out and give "
+						    "start and end)");
 			else if (json_object_get(entry, "start") != NULL ||
 				 json_object_get(entry, "end") != NULL)
-				dm_api_courier_body_error(errors, field,
-							  "a day off has no start or end");
+				dm_field_errors_add(errors, field,
+						    "a day off has no start or end");
 			else if (date_ok) {
 				span.end = -1;
 				spans[n++] = span;
@@ -430,7 +404,7 @@ dm_api_courier_body_shifts(const json_t *body, json_t **weekly, json_t **dates, 
 	const json_t *v;
 	*weekly = json_array();
 	*dates = json_array();
-	dm_api_courier_body_unknown(body, "", known, errors);
+	dm_field_errors_unknown(body, "", known, errors);
 	if ((v = json_object_get(body, "weekly")) != NULL)
 		dm_api_courier_body_weekly(v, *weekly, errors);
 	if ((v = json_object_get(body, "overrides")) != NULL)
@@ -449,17 +423,17 @@ dm_api_courier_body_duty(const json_t *body, bool *on_shift, const char **reason
 	static const char *const known[] = {"on_shift", "reason", NULL};
 	size_t before = json_array_size(errors);
 	const json_t *v = json_object_get(body, "on_shift");
-	dm_api_courier_body_unknown(body, "", known, errors);
+	dm_field_errors_unknown(body, "", known, errors);
 	if (!json_is_boolean(v))
-		dm_api_courier_body_error(errors, "on_shift", "is required: true or false");
+		dm_field_errors_add(errors, "on_shift", "is required: true or false");
 	else
 		*on_shift = json_is_true(v);
 	*reason = "";
 	v = json_object_get(body, "reason");
 	if (v != NULL &&
 	    (!json_is_string(v) || strlen(json_string_value(v)) > DM_API_COURIER_BODY_REASON_MAX))
-		dm_api_courier_body_error(errors, "reason",
-					  "must be a string of at most 200 bytes");
+		dm_field_errors_add(errors, "reason",
+				    "must be a string of at most 200 bytes");
 	else if (v != NULL)
 		*reason = json_string_value(v);
 	return json_array_size(errors) == before ? 0 : -1;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/api/field_errors.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/daemon.h"
 #include "daemon/base/log.h"
@@ -72,12 +73,6 @@ dm_api_feed_parse_uint(const char *text, int max_digits, int64_t *out)
 		return false;
 	*out = strtoll(text, NULL, 10);
 	return true;
-}
-
-static void
-dm_api_feed_error(json_t *errors, const char *field, const char *message)
-{
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
 }
 
 static void
@@ -138,8 +133,8 @@ dm_api_feed_deliver(struct dm_api_feed_poll *p, const struct dm_pg_reply *reply)
 			 "cursor %" PRId64 " is beyond the feed's last change (%" PRId64 ")", p->cursor,
 			 head);
 		json_t *errors = json_array();
-		dm_api_feed_error(errors, "cursor",
-				  "beyond the feed's last change: read again from head (or 0)");
+		dm_field_errors_add(errors, "cursor",
+				    "beyond the feed's last change: read again from head (or 0)");
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, detail,
 			       json_pack("{s:o,s:I}", "errors", errors, "head", (json_int_t)head));
 		dm_api_feed_end(p);
@@ -280,14 +275,15 @@ dm_api_feed_params(struct dm_req *r, struct dm_api_feed_poll *p)
 	p->wait_s = 0;
 	p->limit = DM_API_FEED_LIMIT_DEFAULT;
 	if (cursor != NULL && !dm_api_feed_parse_uint(cursor, 18, &p->cursor)) {
-		dm_api_feed_error(errors, "cursor", "must be a non-negative integer (a change's seq)");
+		dm_field_errors_add(errors, "cursor",
+				    "must be a non-negative integer (a change's seq)");
 		strcat(bad, " cursor");
 	}
 	if (wait != NULL) {
 		if (dm_api_feed_parse_uint(wait, 3, &v) && v <= DM_API_FEED_WAIT_MAX_S) {
 			p->wait_s = (int)v;
 		} else {
-			dm_api_feed_error(errors, "wait", "must be whole seconds from 0 to 60");
+			dm_field_errors_add(errors, "wait", "must be whole seconds from 0 to 60");
 			strcat(bad, " wait");
 		}
 	}
@@ -295,7 +291,7 @@ dm_api_feed_params(struct dm_req *r, struct dm_api_feed_poll *p)
 		if (dm_api_feed_parse_uint(limit, 4, &v) && v >= 1 && v <= DM_API_FEED_LIMIT_MAX) {
 			p->limit = (int)v;
 		} else {
-			dm_api_feed_error(errors, "limit", "must be an integer from 1 to 500");
+			dm_field_errors_add(errors, "limit", "must be an integer from 1 to 500");
 			strcat(bad, " limit");
 		}
 	}

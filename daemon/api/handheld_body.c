@@ -4,39 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/api/field_errors.h"
 #include "daemon/api/handheld_body.h"
 #include "daemon/io/query_parse.h"
 
 const char *const dm_handheld_body_reasons[] = {
 	"customer_absent", "refused", "address_wrong", "damaged", "no_access", "unsafe", "other",
 	NULL};
-
-static void
-dm_handheld_body_error(json_t *errors, const char *field, const char *message)
-{
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
-}
-
-/* Refuse members of obj not in known (NULL-terminated); prefix names obj. */
-static void
-dm_handheld_body_unknown(const json_t *obj, const char *prefix, const char *const *known,
-			 json_t *errors)
-{
-	const char *name;
-	json_t *v;
-	char field[96];
-	json_object_foreach((json_t *)obj, name, v)
-	{
-		size_t i = 0;
-		(void)v;
-		while (known[i] != NULL && strcmp(known[i], name) != 0)
-			i++;
-		if (known[i] == NULL) {
-			snprintf(field, sizeof field, "%s%.60s", prefix, name);
-			dm_handheld_body_error(errors, field, "is not a known member");
-		}
-	}
-}
 
 bool
 dm_handheld_body_time_ms(const char *text, int64_t *out_ms)
@@ -99,30 +73,30 @@ dm_handheld_body_ping(const json_t *in, size_t i, struct dm_courier_ping *p, jso
 	memset(p, 0, sizeof *p);
 	if (!json_is_object(in)) {
 		snprintf(field, sizeof field, "pings[%zu]", i);
-		dm_handheld_body_error(errors, field, "must be an object");
+		dm_field_errors_add(errors, field, "must be an object");
 		return;
 	}
-	dm_handheld_body_unknown(in, prefix, known, errors);
+	dm_field_errors_unknown(in, prefix, known, errors);
 	const char *at = json_string_value(json_object_get(in, "at"));
 	if (at == NULL || !dm_handheld_body_time_ms(at, &p->t_ms)) {
 		snprintf(field, sizeof field, "%sat", prefix);
-		dm_handheld_body_error(errors, field,
-				       "must be an RFC 3339 time such as 2026-12-01T10:00:00.123Z");
+		dm_field_errors_add(errors, field,
+				    "must be an RFC 3339 time such as 2026-12-01T10:00:00.123Z");
 	}
 	if (!dm_handheld_body_number(json_object_get(in, "lon"), &p->lon) || p->lon < -180 ||
 	    p->lon > 180) {
 		snprintf(field, sizeof field, "%slon", prefix);
-		dm_handheld_body_error(errors, field, "must be a number in -180..180");
+		dm_field_errors_add(errors, field, "must be a number in -180..180");
 	}
 	if (!dm_handheld_body_number(json_object_get(in, "lat"), &p->lat) || p->lat < -90 ||
 	    p->lat > 90) {
 		snprintf(field, sizeof field, "%slat", prefix);
-		dm_handheld_body_error(errors, field, "must be a number in -90..90");
+		dm_field_errors_add(errors, field, "must be a number in -90..90");
 	}
 	if (!dm_handheld_body_number(json_object_get(in, "accuracy_m"), &p->acc_m) ||
 	    p->acc_m < 0 || p->acc_m > 100000) {
 		snprintf(field, sizeof field, "%saccuracy_m", prefix);
-		dm_handheld_body_error(errors, field, "must be a number in 0..100000");
+		dm_field_errors_add(errors, field, "must be a number in 0..100000");
 	}
 	const json_t *v = json_object_get(in, "speed");
 	if (v != NULL && !json_is_null(v)) {
@@ -130,7 +104,7 @@ dm_handheld_body_ping(const json_t *in, size_t i, struct dm_courier_ping *p, jso
 			       p->speed_mps <= 100;
 		if (!p->has_speed) {
 			snprintf(field, sizeof field, "%sspeed", prefix);
-			dm_handheld_body_error(errors, field, "must be a number in 0..100 (m/s)");
+			dm_field_errors_add(errors, field, "must be a number in 0..100 (m/s)");
 		}
 	}
 	v = json_object_get(in, "heading");
@@ -139,8 +113,8 @@ dm_handheld_body_ping(const json_t *in, size_t i, struct dm_courier_ping *p, jso
 				 p->heading_deg >= 0 && p->heading_deg <= 360;
 		if (!p->has_heading) {
 			snprintf(field, sizeof field, "%sheading", prefix);
-			dm_handheld_body_error(errors, field,
-					       "must be a number in 0..360 (degrees)");
+			dm_field_errors_add(errors, field,
+					    "must be a number in 0..360 (degrees)");
 		}
 	}
 }
@@ -152,11 +126,11 @@ dm_handheld_body_pings(const json_t *body, struct dm_courier_ping *out, size_t *
 	static const char *const known[] = {"pings", NULL};
 	size_t before = json_array_size(errors);
 	*n = 0;
-	dm_handheld_body_unknown(body, "", known, errors);
+	dm_field_errors_unknown(body, "", known, errors);
 	const json_t *in = json_object_get(body, "pings");
 	if (!json_is_array(in) || json_array_size(in) < 1 ||
 	    json_array_size(in) > DM_COURIER_PINGS_BATCH_MAX) {
-		dm_handheld_body_error(errors, "pings", "must be an array of 1 to 100 pings");
+		dm_field_errors_add(errors, "pings", "must be an array of 1 to 100 pings");
 		return -1;
 	}
 	for (size_t i = 0; i < json_array_size(in); i++)
@@ -180,7 +154,7 @@ dm_handheld_body_text(const json_t *obj, const char *name, const char *field, si
 	if (!json_is_string(v) || json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
 		snprintf(message, sizeof message, "must be a string of at most %zu bytes", max);
-		dm_handheld_body_error(errors, field, message);
+		dm_field_errors_add(errors, field, message);
 		*bad = true;
 		return NULL;
 	}
@@ -194,12 +168,12 @@ dm_handheld_body_event(const json_t *body, json_t *errors)
 	static const char *const proof_known[] = {"pin", "photo_ref", "signature_ref", NULL};
 	size_t before = json_array_size(errors);
 	bool bad = false;
-	dm_handheld_body_unknown(body, "", known, errors);
+	dm_field_errors_unknown(body, "", known, errors);
 	const char *ev = json_string_value(json_object_get(body, "event"));
 	if (ev == NULL || (strcmp(ev, "arrived") != 0 && strcmp(ev, "delivered") != 0 &&
 			   strcmp(ev, "failed") != 0 && strcmp(ev, "picked_up") != 0)) {
-		dm_handheld_body_error(errors, "event",
-				       "must be arrived, delivered, failed or picked_up");
+		dm_field_errors_add(errors, "event",
+				    "must be arrived, delivered, failed or picked_up");
 		ev = NULL;
 	}
 	bool failed = ev != NULL && strcmp(ev, "failed") == 0;
@@ -208,32 +182,32 @@ dm_handheld_body_event(const json_t *body, json_t *errors)
 	const char *notes = dm_handheld_body_text(body, "notes", "notes",
 						  DM_HANDHELD_BODY_NOTES_MAX, &bad, errors);
 	if (failed && reason == NULL && !bad)
-		dm_handheld_body_error(errors, "reason",
-				       "is required for failed: customer_absent, refused, "
-				       "address_wrong, damaged, no_access, unsafe or other");
+		dm_field_errors_add(errors, "reason",
+				    "is required for failed: customer_absent, refused, "
+				    "address_wrong, damaged, no_access, unsafe or other");
 	else if (reason != NULL && !failed)
-		dm_handheld_body_error(errors, "reason", "is only for failed events");
+		dm_field_errors_add(errors, "reason", "is only for failed events");
 	else if (reason != NULL) {
 		size_t i = 0;
 		while (dm_handheld_body_reasons[i] != NULL &&
 		       strcmp(dm_handheld_body_reasons[i], reason) != 0)
 			i++;
 		if (dm_handheld_body_reasons[i] == NULL)
-			dm_handheld_body_error(errors, "reason",
-					       "must be customer_absent, refused, address_wrong, "
-					       "damaged, no_access, unsafe or other");
+			dm_field_errors_add(errors, "reason",
+					    "must be customer_absent, refused, address_wrong, "
+					    "damaged, no_access, unsafe or other");
 		else if (strcmp(reason, "other") == 0 && (notes == NULL || notes[0] == '\0') &&
 			 !bad)
-			dm_handheld_body_error(errors, "notes", "is required when reason is other");
+			dm_field_errors_add(errors, "notes", "is required when reason is other");
 	}
 	const json_t *proof = json_object_get(body, "proof");
 	const char *pin = NULL, *photo = NULL, *sig = NULL;
 	if (proof != NULL && !json_is_object(proof))
-		dm_handheld_body_error(errors, "proof", "must be an object");
+		dm_field_errors_add(errors, "proof", "must be an object");
 	else if (proof != NULL && !delivered)
-		dm_handheld_body_error(errors, "proof", "is only for delivered events");
+		dm_field_errors_add(errors, "proof", "is only for delivered events");
 	else if (proof != NULL) {
-		dm_handheld_body_unknown(proof, "proof.", proof_known, errors);
+		dm_field_errors_unknown(proof, "proof.", proof_known, errors);
 		pin = dm_handheld_body_text(proof, "pin", "proof.pin", DM_HANDHELD_BODY_PIN_MAX,
 					    &bad, errors);
 		photo = dm_handheld_body_text(proof, "photo_ref", "proof.photo_ref",

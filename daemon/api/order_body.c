@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
 #include "daemon/io/query_parse.h"
 #include "warehouse/civil.h"
@@ -28,12 +29,6 @@ dm_order_body_valid_id(const char *s)
 			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-") == n;
 }
 
-static void
-dm_order_body_error(json_t *errors, const char *field, const char *message)
-{
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
-}
-
 static bool
 dm_order_body_printable(const char *s)
 {
@@ -43,41 +38,17 @@ dm_order_body_printable(const char *s)
 	return true;
 }
 
-/* Refuse each member of obj not named in known (NULL-terminated), as field
- * prefix + its name. Unknown members are refused rather than ignored: a
- * misspelt "instal" would otherwise place an order without its installation
- * visit. It also keeps the idempotency hash (of canon, the whole body) over
- * known members only. */
-static void
-dm_order_body_unknown(const json_t *obj, const char *prefix, const char *const *known,
-		      json_t *errors)
-{
-	const char *name;
-	json_t *v;
-	json_object_foreach((json_t *)obj, name, v)
-	{
-		size_t i = 0;
-		(void)v;
-		while (known[i] != NULL && strcmp(known[i], name) != 0)
-			i++;
-		if (known[i] == NULL)
-			json_array_append_new(errors, json_pack("{s:o,s:s}", "field",
-								json_sprintf("%s%s", prefix, name),
-								"message", "is not a known member"));
-	}
-}
-
 static void
 dm_order_body_parse_key(struct dm_order_body *o, const char *key, json_t *errors)
 {
 	size_t n = key != NULL ? strlen(key) : 0;
 	if (key == NULL || n == 0) {
-		dm_order_body_error(errors, "Idempotency-Key", "the header is required");
+		dm_field_errors_add(errors, "Idempotency-Key", "the header is required");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (key[i] < 0x21 || key[i] > 0x7e || n > DM_ORDER_BODY_KEY_MAX) {
-			dm_order_body_error(errors, "Idempotency-Key",
+			dm_field_errors_add(errors, "Idempotency-Key",
 					      "must be 1 to 255 visible ASCII characters");
 			return;
 		}
@@ -94,14 +65,14 @@ dm_order_body_parse_where(struct dm_order_body *o, const json_t *body, json_t *e
 		const json_t *lat = json_object_get(cust, "lat"), *lon = json_object_get(cust, "lon");
 		static const char *const known[] = {"lat", "lon", NULL};
 		if (json_is_object(cust))
-			dm_order_body_unknown(cust, "customer.", known, errors);
+			dm_field_errors_unknown(cust, "customer.", known, errors);
 		if (!json_is_object(cust)) {
-			dm_order_body_error(errors, "customer", "must be an object {lat, lon}");
+			dm_field_errors_add(errors, "customer", "must be an object {lat, lon}");
 		} else if (!json_is_number(lat) || fabs(json_number_value(lat)) > 90) {
-			dm_order_body_error(errors, "customer.lat",
+			dm_field_errors_add(errors, "customer.lat",
 					      "must be a number of degrees in -90..90");
 		} else if (!json_is_number(lon) || fabs(json_number_value(lon)) > 180) {
-			dm_order_body_error(errors, "customer.lon",
+			dm_field_errors_add(errors, "customer.lon",
 					      "must be a number of degrees in -180..180");
 		} else {
 			o->has_loc = true;
@@ -112,13 +83,13 @@ dm_order_body_parse_where(struct dm_order_body *o, const json_t *body, json_t *e
 	if (st != NULL && !json_is_null(st)) {
 		const char *s = json_string_value(st);
 		if (s == NULL || !dm_order_body_valid_id(s))
-			dm_order_body_error(errors, "station_id",
+			dm_field_errors_add(errors, "station_id",
 					      "must be a station id (1 to 63 characters)");
 		else
 			snprintf(o->station, sizeof o->station, "%s", s);
 	}
 	if ((cust == NULL || json_is_null(cust)) && (st == NULL || json_is_null(st)))
-		dm_order_body_error(errors, "customer",
+		dm_field_errors_add(errors, "customer",
 				      "give the customer's location {lat, lon} or a station_id");
 }
 
@@ -131,7 +102,7 @@ dm_order_body_parse_lines(struct dm_order_body *o, const json_t *body, json_t *e
 	json_t *line;
 	if (!json_is_array(lines) || json_array_size(lines) == 0 ||
 	    json_array_size(lines) > WH_ALLOC_MAX_LINES) {
-		dm_order_body_error(errors, "lines", "must be an array of 1 to 64 lines");
+		dm_field_errors_add(errors, "lines", "must be an array of 1 to 64 lines");
 		return;
 	}
 	json_array_foreach(lines, i, line)
@@ -142,17 +113,17 @@ dm_order_body_parse_lines(struct dm_order_body *o, const json_t *body, json_t *e
 		if (json_is_object(line)) {
 			static const char *const known[] = {"sku", "qty", NULL};
 			snprintf(field, sizeof field, "lines[%zu].", i);
-			dm_order_body_unknown(line, field, known, errors);
+			dm_field_errors_unknown(line, field, known, errors);
 		}
 		snprintf(field, sizeof field, "lines[%zu].sku", i);
 		if (sku == NULL || !dm_order_body_valid_id(sku)) {
-			dm_order_body_error(errors, field,
+			dm_field_errors_add(errors, field,
 					      "must be a SKU (1 to 63 of A-Z a-z 0-9 _ . : / -)");
 			ok = false;
 		} else {
 			for (size_t k = 0; k < o->nlines; k++) {
 				if (strcmp(o->lines[k].sku, sku) == 0) {
-					dm_order_body_error(errors, field,
+					dm_field_errors_add(errors, field,
 							      "appears twice; merge the lines");
 					ok = false;
 				}
@@ -161,7 +132,7 @@ dm_order_body_parse_lines(struct dm_order_body *o, const json_t *body, json_t *e
 		snprintf(field, sizeof field, "lines[%zu].qty", i);
 		if (!json_is_integer(qty) || json_integer_value(qty) < 1 ||
 		    json_integer_value(qty) > DM_ORDER_BODY_QTY_MAX) {
-			dm_order_body_error(errors, field, "must be an integer in 1..100000");
+			dm_field_errors_add(errors, field, "must be an integer in 1..100000");
 			ok = false;
 		}
 		if (ok) {
@@ -227,7 +198,7 @@ dm_order_body_parse_text(const json_t *rcp, const char *name, bool required, siz
 	snprintf(field, sizeof field, "recipient.%s", name);
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			dm_order_body_error(errors, field, message);
+			dm_field_errors_add(errors, field, message);
 		return;
 	}
 	const char *s = json_string_value(v);
@@ -239,7 +210,7 @@ dm_order_body_parse_text(const json_t *rcp, const char *name, bool required, siz
 	if (ok && strcmp(name, "phone") == 0)
 		ok = dm_order_body_phone_ok(s);
 	if (!ok)
-		dm_order_body_error(errors, field, message);
+		dm_field_errors_add(errors, field, message);
 }
 
 /* "recipient": {name, phone?, address?, notes?}, optional; kept as entered. */
@@ -252,11 +223,11 @@ dm_order_body_parse_recipient(struct dm_order_body *o, const json_t *body, json_
 	if (rcp == NULL || json_is_null(rcp))
 		return;
 	if (!json_is_object(rcp)) {
-		dm_order_body_error(errors, "recipient",
+		dm_field_errors_add(errors, "recipient",
 				    "must be an object {name, phone, address, notes}");
 		return;
 	}
-	dm_order_body_unknown(rcp, "recipient.", known, errors);
+	dm_field_errors_unknown(rcp, "recipient.", known, errors);
 	dm_order_body_parse_text(rcp, "name", true, 1, DM_ORDER_BODY_NAME_MAX, false,
 				 "must be a string of 1 to 200 characters on one line", errors);
 	dm_order_body_parse_text(rcp, "phone", false, 1, DM_ORDER_BODY_PHONE_MAX, false,
@@ -268,7 +239,7 @@ dm_order_body_parse_recipient(struct dm_order_body *o, const json_t *body, json_
 	dm_order_body_parse_text(rcp, "notes", false, 0, DM_ORDER_BODY_NOTES_MAX, true,
 				 "must be a string of at most 500 characters", errors);
 	if (json_array_size(errors) == before && (o->recipient = json_deep_copy(rcp)) == NULL)
-		dm_order_body_error(errors, "recipient", "out of memory");
+		dm_field_errors_add(errors, "recipient", "out of memory");
 }
 
 static void dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body,
@@ -285,7 +256,7 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	const char *ext = json_string_value(json_object_get(body, "external_id"));
 	if (ext == NULL || ext[0] == '\0' || strlen(ext) >= sizeof o->ext ||
 	    !dm_order_body_printable(ext))
-		dm_order_body_error(errors, "external_id",
+		dm_field_errors_add(errors, "external_id",
 				      "must be a string of 1 to 63 printable characters");
 	else
 		snprintf(o->ext, sizeof o->ext, "%s", ext);
@@ -293,7 +264,7 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	dm_order_body_parse_lines(o, body, errors);
 	const char *opt = json_string_value(json_object_get(body, "delivery_option"));
 	if (opt == NULL || (strcmp(opt, "standard") != 0 && strcmp(opt, "slot") != 0))
-		dm_order_body_error(errors, "delivery_option",
+		dm_field_errors_add(errors, "delivery_option",
 				      "must be \"standard\" (the 211 promise) or \"slot\" (a precise "
 				      "window from GET /v1/promise, given as slot.start)");
 	else
@@ -301,20 +272,20 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	dm_order_body_parse_slot(o, body, opt, errors);
 	const json_t *inst = json_object_get(body, "install");
 	if (inst != NULL && !json_is_boolean(inst))
-		dm_order_body_error(errors, "install", "must be true or false");
+		dm_field_errors_add(errors, "install", "must be true or false");
 	o->install = json_is_true(inst);
 	dm_order_body_parse_recipient(o, body, errors);
 	static const char *const known[] = {"external_id", "customer", "station_id", "lines",
 					    "delivery_option", "slot", "install", "recipient",
 					    NULL};
-	dm_order_body_unknown(body, "", known, errors);
+	dm_field_errors_unknown(body, "", known, errors);
 	if (json_array_size(errors) == 0) {
 		o->canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 		if (o->canon != NULL) {
 			json_decref(errors);
 			return NULL;
 		}
-		dm_order_body_error(errors, "body", "out of memory");
+		dm_field_errors_add(errors, "body", "out of memory");
 	}
 	return errors;
 }
@@ -329,12 +300,12 @@ dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body, const char
 	if (slot == NULL && !wanted)
 		return;
 	if (!wanted) {
-		dm_order_body_error(errors, "slot", "only with delivery_option \"slot\"");
+		dm_field_errors_add(errors, "slot", "only with delivery_option \"slot\"");
 		return;
 	}
 	static const char *const known[] = {"start", NULL};
 	if (json_is_object(slot))
-		dm_order_body_unknown(slot, "slot.", known, errors);
+		dm_field_errors_unknown(slot, "slot.", known, errors);
 	const char *start = json_string_value(json_object_get(slot, "start"));
 	int64_t utc_s;
 	int32_t offset_s;
@@ -342,13 +313,13 @@ dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body, const char
 		start != NULL ? dm_query_parse_rfc3339(start, &utc_s, &offset_s)
 			      : DM_QUERY_PARSE_E_SYNTAX;
 	if (st == DM_QUERY_PARSE_E_SYNTAX) {
-		dm_order_body_error(errors, "slot.start",
+		dm_field_errors_add(errors, "slot.start",
 				      "must be an RFC 3339 time with its offset, as GET /v1/promise "
 				      "gives it (e.g. 2026-11-23T09:00:00+08:00)");
 		return;
 	}
 	if (st != DM_QUERY_PARSE_OK) {
-		dm_order_body_error(errors, "slot.start",
+		dm_field_errors_add(errors, "slot.start",
 				      "is not a valid time (e.g. 2026-11-23T09:00:00+08:00)");
 		return;
 	}

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "daemon/api/admission.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/log.h"
@@ -109,24 +110,6 @@ dm_api_shipments_parse_scan(const json_t *obj, const char *prefix,
 				       "must be a string of at most 200 bytes");
 	else if (v != NULL)
 		s->place = json_string_value(v);
-}
-
-/* Refuse members of obj not in known (NULL-terminated). */
-static void
-dm_api_shipments_unknown(const json_t *obj, const char *prefix, const char *const *known,
-			 json_t *errors)
-{
-	const char *name;
-	json_t *v;
-	json_object_foreach((json_t *)obj, name, v)
-	{
-		size_t i = 0;
-		(void)v;
-		while (known[i] != NULL && strcmp(known[i], name) != 0)
-			i++;
-		if (known[i] == NULL)
-			dm_api_shipments_error(errors, prefix, name, "is not a known member");
-	}
 }
 
 /* The caller's role name and scope ids (a JSON array text, owned by the
@@ -251,7 +234,7 @@ dm_api_shipments_scan(struct dm_req *r)
 	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_SHIPMENTS_KEY_MAX)
 		dm_api_shipments_error(errors, "", "Idempotency-Key",
 				       "the header is required (1 to 255 bytes)");
-	dm_api_shipments_unknown(body, "", known, errors);
+	dm_field_errors_unknown(body, "", known, errors);
 	dm_api_shipments_parse_scan(body, "", &s, errors);
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid scan",
@@ -348,7 +331,7 @@ dm_api_shipments_batch_scan(const json_t *in, size_t i, json_t *out, json_t *err
 		dm_api_shipments_error(errors, prefix, "", "must be an object");
 		return;
 	}
-	dm_api_shipments_unknown(in, prefix, known, errors);
+	dm_field_errors_unknown(in, prefix, known, errors);
 	const char *order = json_string_value(json_object_get(in, "order"));
 	if (order == NULL || !dm_order_body_valid_id(order))
 		dm_api_shipments_error(errors, prefix, "order", "must be an order id");
@@ -377,7 +360,7 @@ dm_api_shipments_batch(struct dm_req *r)
 	if (body == NULL)
 		return;
 	json_t *errors = json_array(), *scans = json_array();
-	dm_api_shipments_unknown(body, "", known, errors);
+	dm_field_errors_unknown(body, "", known, errors);
 	const json_t *in = json_object_get(body, "scans");
 	if (!json_is_array(in) || json_array_size(in) < 1 ||
 	    json_array_size(in) > DM_API_SHIPMENTS_BATCH_MAX)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/api/field_errors.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
@@ -80,12 +81,6 @@ dm_api_tokens_caller(struct dm_req *r, char *id)
 	snprintf(id, DM_TOKEN_ID_MAX, "%s", p != NULL ? p->id : "anonymous");
 }
 
-static void
-dm_api_tokens_error(json_t *errors, const char *field, const char *message)
-{
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
-}
-
 /* The scope members of a create body for role into ids (borrowed from
  * body); errors gets one entry per problem. */
 static size_t
@@ -105,12 +100,12 @@ dm_api_tokens_scope(const json_t *body, enum dm_token_role role, const char **id
 		if (v == NULL || json_is_null(v))
 			continue;
 		if (fields[f].role != role) {
-			dm_api_tokens_error(errors, fields[f].field, "not a scope of this role");
+			dm_field_errors_add(errors, fields[f].field, "not a scope of this role");
 			continue;
 		}
 		if (!fields[f].list) {
 			if (!dm_token_scope_id_valid(json_string_value(v)))
-				dm_api_tokens_error(errors, fields[f].field,
+				dm_field_errors_add(errors, fields[f].field,
 						    "must be an id (1 to 63 of A-Z a-z 0-9 _ . : / -)");
 			else
 				ids[n++] = json_string_value(v);
@@ -119,12 +114,13 @@ dm_api_tokens_scope(const json_t *body, enum dm_token_role role, const char **id
 		size_t i;
 		const json_t *e;
 		if (!json_is_array(v) || json_array_size(v) > DM_TOKEN_SCOPE_MAX) {
-			dm_api_tokens_error(errors, fields[f].field, "must be an array of 1 to 64 ids");
+			dm_field_errors_add(errors, fields[f].field,
+					    "must be an array of 1 to 64 ids");
 			continue;
 		}
 		json_array_foreach(v, i, e) {
 			if (!dm_token_scope_id_valid(json_string_value(e))) {
-				dm_api_tokens_error(errors, fields[f].field,
+				dm_field_errors_add(errors, fields[f].field,
 						    "must be an array of ids (1 to 63 of A-Z a-z 0-9 "
 						    "_ . : / -)");
 				break;
@@ -151,7 +147,7 @@ dm_api_tokens_expires(const json_t *body, char *out, size_t cap, json_t *errors)
 	else if (json_is_string(v) && dm_token_duration_parse(json_string_value(v), &s) == DM_TOKEN_OK)
 		;
 	else {
-		dm_api_tokens_error(errors, "expires_in",
+		dm_field_errors_add(errors, "expires_in",
 				    "must be seconds (an integer) or N followed by s, m, h, d or w, "
 				    "at most about ten years");
 		return;
@@ -213,12 +209,13 @@ dm_api_tokens_create_parse(struct dm_req *r, const json_t *body, enum dm_token_r
 	const char *role_name = json_string_value(json_object_get(body, "role"));
 	const json_t *label = json_object_get(body, "label");
 	if (dm_token_role_parse(role_name, role) != DM_TOKEN_OK) {
-		dm_api_tokens_error(errors, "role", "must be one of admin, order_service, warehouse, "
-						    "station, courier, engineer");
+		dm_field_errors_add(errors, "role",
+				    "must be one of admin, order_service, warehouse, station, "
+				    "courier, engineer");
 	} else {
 		size_t n = dm_api_tokens_scope(body, *role, ids, errors);
 		if (json_array_size(errors) == 0 && dm_token_scope_check(*role, n) != DM_TOKEN_OK)
-			dm_api_tokens_error(errors, "scope",
+			dm_field_errors_add(errors, "scope",
 					    dm_token_role_scope(*role) == DM_TOKEN_SCOPE_NONE
 						    ? "this role takes no scope"
 					    : dm_token_role_scope(*role) == DM_TOKEN_SCOPE_ONE
@@ -227,11 +224,11 @@ dm_api_tokens_create_parse(struct dm_req *r, const json_t *body, enum dm_token_r
 						      "stations)");
 		else if (json_array_size(errors) == 0 &&
 			 dm_token_scope_pg_array(ids, n, scope, scope_cap) != 0)
-			dm_api_tokens_error(errors, "scope", "too long");
+			dm_field_errors_add(errors, "scope", "too long");
 	}
 	if (label != NULL && !json_is_null(label) &&
 	    (!json_is_string(label) || json_string_length(label) > DM_API_TOKENS_LABEL_MAX))
-		dm_api_tokens_error(errors, "label", "must be a string of at most 200 bytes");
+		dm_field_errors_add(errors, "label", "must be a string of at most 200 bytes");
 	dm_api_tokens_expires(body, expires, expires_cap, errors);
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid token request",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/api/admission.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/log.h"
@@ -51,12 +52,6 @@ static const char *const dm_api_webhooks_events[] = {
 	DM_API_WEBHOOKS_TS("d.next_at") " END, 'delivered_at', "                                  \
 	DM_API_WEBHOOKS_TS("d.delivered_at") ", 'created_at', "                                   \
 	DM_API_WEBHOOKS_TS("d.created_at") ", 'body', d.body::jsonb)"
-
-static void
-dm_api_webhooks_error(json_t *errors, const char *field, const char *message)
-{
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
-}
 
 static bool
 dm_api_webhooks_is_admin(const struct dm_req *r)
@@ -129,8 +124,8 @@ dm_api_webhooks_check_url(const json_t *v, json_t *errors)
 {
 	const char *url = json_string_value(v);
 	if (url == NULL || strlen(url) < 8 || strlen(url) > DM_WEBHOOK_SENDER_URL_MAX) {
-		dm_api_webhooks_error(errors, "url",
-				      "must be an http:// or https:// URL of at most 2048 bytes");
+		dm_field_errors_add(errors, "url",
+				    "must be an http:// or https:// URL of at most 2048 bytes");
 		return;
 	}
 	struct evhttp_uri *uri = evhttp_uri_parse_with_flags(url, 0);
@@ -140,9 +135,9 @@ dm_api_webhooks_check_url(const json_t *v, json_t *errors)
 	    host == NULL || host[0] == '\0' || host[0] == '[' ||
 	    evhttp_uri_get_fragment(uri) != NULL || evhttp_uri_get_userinfo(uri) != NULL ||
 	    evhttp_uri_get_port(uri) == 0)
-		dm_api_webhooks_error(errors, "url",
-				      "must be an http:// or https:// URL with a host name or IPv4 "
-				      "address, without user, password or fragment");
+		dm_field_errors_add(errors, "url",
+				    "must be an http:// or https:// URL with a host name or IPv4 "
+				    "address, without user, password or fragment");
 	evhttp_uri_free(uri);
 }
 
@@ -152,7 +147,7 @@ dm_api_webhooks_check_events(const json_t *v, json_t *out, json_t *errors)
 {
 	if (!json_is_array(v) || json_array_size(v) < 1 ||
 	    json_array_size(v) > DM_API_WEBHOOKS_NEVENTS) {
-		dm_api_webhooks_error(errors, "events", "must be an array of 1 to 5 event names");
+		dm_field_errors_add(errors, "events", "must be an array of 1 to 5 event names");
 		return;
 	}
 	unsigned seen = 0;
@@ -163,14 +158,14 @@ dm_api_webhooks_check_events(const json_t *v, json_t *out, json_t *errors)
 		       strcmp(e, dm_api_webhooks_events[k]) != 0)
 			k++;
 		if (e == NULL || k == DM_API_WEBHOOKS_NEVENTS) {
-			dm_api_webhooks_error(errors, "events",
-					      "each must be one of shipment.out_for_delivery, "
-					      "shipment.eta_changed, shipment.delivered, "
-					      "shipment.failed, shipment.rescheduled");
+			dm_field_errors_add(errors, "events",
+					    "each must be one of shipment.out_for_delivery, "
+					    "shipment.eta_changed, shipment.delivered, "
+					    "shipment.failed, shipment.rescheduled");
 			return;
 		}
 		if (seen & (1u << k)) {
-			dm_api_webhooks_error(errors, "events", "names an event twice");
+			dm_field_errors_add(errors, "events", "names an event twice");
 			return;
 		}
 		seen |= 1u << k;
@@ -187,13 +182,13 @@ dm_api_webhooks_owner(const struct dm_req *r, const json_t *body, json_t *errors
 	if (v == NULL)
 		return dm_admission_actor(r);
 	if (!dm_api_webhooks_is_admin(r)) {
-		dm_api_webhooks_error(errors, "owner", "is the calling token: only an admin may "
-						       "name another owner");
+		dm_field_errors_add(errors, "owner", "is the calling token: only an admin may "
+						     "name another owner");
 		return NULL;
 	}
 	const char *owner = json_string_value(v);
 	if (owner == NULL || !dm_token_id_valid(owner)) {
-		dm_api_webhooks_error(errors, "owner", "must be a token id (tok_ and 16 hex digits)");
+		dm_field_errors_add(errors, "owner", "must be a token id (tok_ and 16 hex digits)");
 		return NULL;
 	}
 	return owner;
@@ -219,15 +214,9 @@ dm_api_webhooks_create(struct dm_req *r)
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
 		return;
+	static const char *const known[] = {"url", "events", "owner", NULL};
 	json_t *errors = json_array(), *events = json_array();
-	const char *name;
-	json_t *v;
-	json_object_foreach(body, name, v)
-	{
-		if (strcmp(name, "url") != 0 && strcmp(name, "events") != 0 &&
-		    strcmp(name, "owner") != 0)
-			dm_api_webhooks_error(errors, name, "is not a known member");
-	}
+	dm_field_errors_unknown(body, "", known, errors);
 	dm_api_webhooks_check_url(json_object_get(body, "url"), errors);
 	dm_api_webhooks_check_events(json_object_get(body, "events"), events, errors);
 	const char *owner = dm_api_webhooks_owner(r, body, errors);
@@ -341,18 +330,18 @@ dm_api_webhooks_deliveries(struct dm_req *r)
 	const char *status = dm_req_query(r, "status");
 	if (status != NULL && strcmp(status, "pending") != 0 && strcmp(status, "delivered") != 0 &&
 	    strcmp(status, "dead") != 0)
-		dm_api_webhooks_error(errors, "status", "must be pending, delivered or dead");
+		dm_field_errors_add(errors, "status", "must be pending, delivered or dead");
 	const char *webhook = dm_req_query(r, "webhook");
 	if (webhook != NULL && !dm_api_webhooks_valid_id(webhook))
-		dm_api_webhooks_error(errors, "webhook", "must be a webhook id");
+		dm_field_errors_add(errors, "webhook", "must be a webhook id");
 	const char *before = dm_req_query(r, "before");
 	if (before != NULL && !dm_api_webhooks_valid_delivery(before))
-		dm_api_webhooks_error(errors, "before", "must be a delivery id");
+		dm_field_errors_add(errors, "before", "must be a delivery id");
 	const char *limit = dm_req_query(r, "limit");
 	char *end = NULL;
 	long n = limit != NULL ? strtol(limit, &end, 10) : 100;
 	if (limit != NULL && (*end != '\0' || n < 1 || n > DM_API_WEBHOOKS_LIST_MAX))
-		dm_api_webhooks_error(errors, "limit", "must be an integer in 1..500");
+		dm_field_errors_add(errors, "limit", "must be an integer in 1..500");
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
 			       json_pack("{s:o}", "errors", errors));
