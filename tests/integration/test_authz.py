@@ -8,7 +8,6 @@ import re
 
 import harness
 import route_table as route_table_c
-import wave_fixtures
 from test_promise import setup_network, TIANANMEN
 
 WH_IN, WH_OUT = "bj-fdc-01", "bj-rdc-01"   # the warehouse token holds WH_IN only
@@ -152,7 +151,6 @@ def prepare(w):
     d = w.daemon(extra_conf=harness.clock_conf())
     harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     # A stored plan, so that reading the wave's routes is a 200.
-    wave_fixtures.couriers_on_shift_stub(w)
     r = d.request("POST", f"/v1/stations/{ST_IN}/waves/{WAVE}/plan")
     assert r.status == 200, r
     # A courier of ST_IN for the couriers' routes.

@@ -10,7 +10,6 @@ import re
 import uuid
 
 import harness
-import wave_fixtures
 from test_orders import DONGCHENG, FDC, RDC, daemon, new_sku, order_body, post, sql
 
 ST_IN, ST_OUT = "bj-st-001", "bj-st-002"   # DONGCHENG is served by bj-st-001
@@ -89,7 +88,6 @@ def test_happy_path_by_warehouse_and_station(w):
     # is still planned in its wave.
     key = sql(w, f"SELECT counter_key FROM order_capacity WHERE order_id = '{order}' "
                  "AND counter_key LIKE '%-W%'")
-    wave_fixtures.couriers_on_shift_stub(w)  # until part B's couriers_on_shift lands
     r = d.request("POST", f"/v1/stations/{ST_IN}/waves/{key}/plan")
     assert r.status == 200, r
     plan = r.json()

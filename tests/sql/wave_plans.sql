@@ -6,34 +6,13 @@ BEGIN;
 \ir fixtures.psql
 SELECT plan(29);
 
--- Part B's couriers_on_shift, when it is not there yet: every active courier.
-DO $do$ BEGIN
-IF to_regprocedure('couriers_on_shift(text, timestamptz, timestamptz)') IS NULL THEN
-	CREATE FUNCTION couriers_on_shift(p_station text, p_from timestamptz, p_to timestamptz)
-	RETURNS TABLE (courier_id text, name text, vehicle text, capacity_kg float8,
-		       capacity_l float8, speed_kmh float8, skills text[],
-		       shift_start timestamptz, shift_end timestamptz)
-	LANGUAGE sql STABLE AS $f$
-		SELECT c.id, c.name, c.vehicle, v.capacity_kg, v.capacity_l, v.speed_kmh,
-		       c.skills, p_from, p_to
-		  FROM couriers c JOIN vehicle_profiles v ON v.name = c.vehicle
-		 WHERE c.station_id = p_station AND c.active
-	$f$;
-END IF;
-END $do$;
-
 INSERT INTO couriers (id, station_id, name, phone, vehicle) VALUES
 	('K1', 'ST1', 'Wang Fang', '1', 'e_bike'), ('K2', 'ST1', 'Li Lei', '2', 'van');
--- With part B's shift tables, a round-the-clock weekly shift for both.
-DO $do$ BEGIN
-IF to_regclass('courier_shift_weekly') IS NOT NULL THEN
-	EXECUTE $q$INSERT INTO courier_shifts (courier_id, tz)
-		   VALUES ('K1', 'Asia/Shanghai'), ('K2', 'Asia/Shanghai')$q$;
-	EXECUTE $q$INSERT INTO courier_shift_weekly (courier_id, isodow, start_at, end_at)
-		   SELECT k, d, '00:00', '24:00' FROM unnest('{K1,K2}'::text[]) k,
-		   generate_series(1, 7) d$q$;
-END IF;
-END $do$;
+-- A round-the-clock weekly shift for both.
+INSERT INTO courier_shifts (courier_id, tz)
+VALUES ('K1', 'Asia/Shanghai'), ('K2', 'Asia/Shanghai');
+INSERT INTO courier_shift_weekly (courier_id, isodow, start_at, end_at)
+SELECT k, d, '00:00', '24:00' FROM unnest('{K1,K2}'::text[]) k, generate_series(1, 7) d;
 INSERT INTO skus (sku, name, category, weight_g, volume_ml, large) VALUES
 	('BIG', 'Fridge', 'test', 50000, 300000, true);
 -- Orders of ST1's wave 20300108-W0900: O1 at the station, O2 departed and due
