@@ -24,6 +24,7 @@
 
 #include "daemon/api/admission.h"
 #include "daemon/api/courier_body.h"
+#include "daemon/api/stations.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
@@ -32,7 +33,6 @@
 #include "daemon/io/http.h"
 #include "daemon/io/pg.h"
 #include "daemon/io/req_pg.h"
-#include "daemon/svc/areas.h"
 
 #define DM_API_COURIERS_BODY_MAX 4096
 #define DM_API_COURIERS_SHIFTS_BODY_MAX (64 * 1024)
@@ -50,29 +50,11 @@ dm_api_couriers_now(char out[24])
 		snprintf(out, 24, "1970-01-01T00:00:00Z");
 }
 
-/* Whether the path's station exists: 0, or -1 (404 or 503 answered). */
-static int
-dm_api_couriers_station(struct dm_req *r)
-{
-	struct dm_areas_place place;
-	struct dm_areas_snap *geo = dm_areas_current(r->d);
-	enum dm_areas_status gs =
-	    geo != NULL ? dm_areas_station(geo, r->params[0], &place) : DM_AREAS_NOT_LOADED;
-	dm_areas_unref(geo);
-	if (gs == DM_AREAS_OK)
-		return 0;
-	if (gs == DM_AREAS_NOT_LOADED)
-		dm_req_problem(r, DM_PROBLEM_NOT_READY, "no service areas loaded yet", NULL);
-	else
-		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such station", NULL);
-	return -1;
-}
-
 /* The body as an object, the station checked: NULL when r was answered. */
 static json_t *
 dm_api_couriers_body(struct dm_req *r)
 {
-	if (dm_api_couriers_station(r) != 0)
+	if (dm_api_stations_find(r, r->params[0], NULL) != 0)
 		return NULL;
 	return dm_req_body_json(r);
 }
@@ -155,7 +137,7 @@ dm_api_couriers_list(struct dm_req *r)
 						  "must be true, false or all"));
 		return;
 	}
-	if (dm_api_couriers_station(r) != 0)
+	if (dm_api_stations_find(r, r->params[0], NULL) != 0)
 		return;
 	dm_api_couriers_now(now);
 	const char *params[] = {r->params[0], active, now};
@@ -209,7 +191,7 @@ static void
 dm_api_couriers_get(struct dm_req *r)
 {
 	char now[24];
-	if (dm_api_couriers_station(r) != 0)
+	if (dm_api_stations_find(r, r->params[0], NULL) != 0)
 		return;
 	dm_api_couriers_now(now);
 	const char *params[] = {r->params[0], r->params[1], now};
@@ -263,7 +245,7 @@ dm_api_couriers_patch(struct dm_req *r)
 static void
 dm_api_couriers_delete(struct dm_req *r)
 {
-	if (dm_api_couriers_station(r) != 0)
+	if (dm_api_stations_find(r, r->params[0], NULL) != 0)
 		return;
 	dm_api_couriers_update_send(r, "{\"active\":false}");
 }

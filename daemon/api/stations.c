@@ -9,6 +9,7 @@
 #include "daemon/base/daemon.h"
 #include "daemon/svc/areas.h"
 #include "daemon/io/http.h"
+#include "daemon/api/stations.h"
 #include "daemon/api/tables.h"
 
 static json_t *
@@ -33,6 +34,24 @@ dm_api_stations_not_loaded(struct dm_req *r)
 	dm_req_problem(r, DM_PROBLEM_NOT_READY, "no service areas loaded yet (import them with dispatchctl areas "
 			       "import, then reload)",
 		       NULL);
+}
+
+int
+dm_api_stations_find(struct dm_req *r, const char *id, struct dm_areas_place *place)
+{
+	struct dm_areas_place scratch;
+	struct dm_areas_snap *geo = dm_areas_current(r->d);
+	enum dm_areas_status gs = geo != NULL
+				      ? dm_areas_station(geo, id, place != NULL ? place : &scratch)
+				      : DM_AREAS_NOT_LOADED;
+	dm_areas_unref(geo);
+	if (gs == DM_AREAS_OK)
+		return 0;
+	if (gs == DM_AREAS_NOT_LOADED)
+		dm_req_problem(r, DM_PROBLEM_NOT_READY, "no service areas loaded yet", NULL);
+	else
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such station", NULL);
+	return -1;
 }
 
 static void

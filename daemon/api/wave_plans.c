@@ -21,6 +21,7 @@
 #include "daemon/io/query_parse.h"
 #include "daemon/base/reload.h"
 #include "daemon/svc/wave_planner.h"
+#include "daemon/api/stations.h"
 #include "daemon/api/tables.h"
 #include "warehouse/capacity.h"
 
@@ -37,23 +38,6 @@ dm_api_wave_plans_key(struct dm_req *r, const char *key, struct wh_capacity_ref 
 		return -1;
 	}
 	return 0;
-}
-
-/* The station's place; -1 (404 or 503 answered) when unknown or not loaded. */
-static int
-dm_api_wave_plans_station(struct dm_req *r, const char *id, struct dm_areas_place *place)
-{
-	struct dm_areas_snap *geo = dm_areas_current(r->d);
-	enum dm_areas_status gs =
-	    geo != NULL ? dm_areas_station(geo, id, place) : DM_AREAS_NOT_LOADED;
-	dm_areas_unref(geo);
-	if (gs == DM_AREAS_OK)
-		return 0;
-	if (gs == DM_AREAS_NOT_LOADED)
-		dm_req_problem(r, DM_PROBLEM_NOT_READY, "no service areas loaded yet", NULL);
-	else
-		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such station", NULL);
-	return -1;
 }
 
 /* The problem kind of a planning outcome that is not OK. */
@@ -101,7 +85,7 @@ dm_api_wave_plans_run(struct dm_req *r, const char *reason)
 	int64_t now;
 	int32_t offset;
 	if (dm_api_wave_plans_key(r, r->params[1], &ref) != 0 ||
-	    dm_api_wave_plans_station(r, r->params[0], &place) != 0)
+	    dm_api_stations_find(r, r->params[0], &place) != 0)
 		return;
 	dm_clock_now(&now, &offset);
 	if (dm_wave_planner_target_init(&t, &r->cfg->promise, place.station_id, place.station_lon,
@@ -169,7 +153,7 @@ dm_api_wave_plans_get(struct dm_req *r)
 	struct wh_capacity_ref ref;
 	struct dm_areas_place place;
 	if (dm_api_wave_plans_key(r, r->params[1], &ref) != 0 ||
-	    dm_api_wave_plans_station(r, r->params[0], &place) != 0)
+	    dm_api_stations_find(r, r->params[0], &place) != 0)
 		return;
 	const char *version = dm_req_query(r, "version");
 	if (version != NULL) {
