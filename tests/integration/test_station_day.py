@@ -547,6 +547,12 @@ def test_a_stations_day(w):
         doc = day.req("GET", "/v1/couriers/me/route", toks[cid]).json()
         if doc["version"] is None:
             continue
+        if doc["wave"] == W1:
+            # No stop of the 17:00 wave (the planner may leave a courier
+            # idle): its finished 13:00 route is what it sees (docs/api.md).
+            assert cid not in {rt["courier_id"] for rt in v2b["routes"]}, (cid, doc["version"])
+            assert all(s["status"] in ("delivered", "failed") for s in doc["stops"]), doc
+            continue
         assert (doc["wave"], doc["version"]) == (W2, 2), doc
         r = day.req("POST", "/v1/couriers/me/route/start", toks[cid]).json()
         assert r["moved"] == len(doc["stops"]), (r, doc["stops"])
