@@ -44,6 +44,41 @@ struct cfg_windows {
 	struct cfg_window w[CFG_MAX_WINDOWS];
 };
 
+/* After-sales (issue 12, docs/operations.md "After-sales"). Money is integer
+ * fen (CNY / 100) everywhere; cfg_money_parse reads "1299.00". */
+#define CFG_NAME_MAX 64              /* a category, service type or extra code, with its NUL */
+#define CFG_UNIT_MAX 16              /* an extra's unit ("m", "visit", "unit"), with its NUL */
+#define CFG_MAX_SERVICE_TYPES 32     /* [service.CATEGORY.TYPE] sections */
+#define CFG_MAX_SERVICE_EXTRAS 12    /* extra = lines in one section */
+#define CFG_MAX_RETURN_POLICIES 16   /* [returns.CATEGORY] sections */
+
+/* One priced extra of a service type: "extra = pipe_extension, m, 15.00, 10". */
+struct cfg_service_extra {
+	char code[CFG_NAME_MAX]; /* [a-z0-9_]{1,63} */
+	char unit[CFG_UNIT_MAX]; /* what one quantity is: "m", "visit", "unit" */
+	int64_t price_fen;       /* price of one unit: the most that may be charged */
+	int max_qty;             /* most units one visit may charge, >= 1 */
+};
+
+/* A service type of a product category: [service.large_appliances.installation]. */
+struct cfg_service_type {
+	char category[CFG_NAME_MAX]; /* skus.category */
+	char type[CFG_NAME_MAX];     /* installation, repair, cleaning, ... */
+	int duration_s;              /* standard duration (duration_minutes) */
+	int64_t base_fee_fen;        /* base_fee */
+	bool free;                   /* free = true: no charge at all by policy */
+	int n_extras;
+	struct cfg_service_extra extras[CFG_MAX_SERVICE_EXTRAS];
+};
+
+/* Returns of a category ([returns.CATEGORY]), or the defaults ([returns]). */
+struct cfg_return_policy {
+	char category[CFG_NAME_MAX]; /* "" for the [returns] defaults */
+	int window_days;             /* "no reason needed" window after delivery */
+	int defect_window_days;      /* window for reason defective (>= window_days) */
+	int64_t quick_refund_max_fen; /* refund due at pickup up to this; else after inspection */
+};
+
 /* Every setting, grouped by INI section. Units are in the names. */
 struct cfg {
 	/* [server] */
@@ -123,6 +158,18 @@ struct cfg {
 	int dispatch_plan_cutoff_min;
 	int dispatch_scheduler_max_plans;
 	int dispatch_scheduler_stale_s;
+	/* [services]: appointment windows and policy (docs/operations.md, "After-sales") */
+	struct cfg_windows services_windows; /* "09:00-13:00/2": window/visits per engineer */
+	int services_horizon_days;           /* windows offered from tomorrow to this many days */
+	int services_change_cutoff_h;        /* reschedule or cancel until this long before */
+	int64_t services_late_compensation_fen; /* credited when a visit starts after its window */
+	int n_service_types;
+	struct cfg_service_type service_types[CFG_MAX_SERVICE_TYPES];
+	/* [returns] defaults and [returns.CATEGORY] overrides */
+	struct cfg_return_policy returns_default;
+	int returns_pickup_days_ahead;       /* pickup waves offered up to this many days ahead */
+	int n_return_policies;
+	struct cfg_return_policy return_policies[CFG_MAX_RETURN_POLICIES];
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
 	int64_t testing_clock_at_s;   /* UTC seconds, or CFG_INSTANT_UNSET */
@@ -192,5 +239,21 @@ const char *cfg_log_level_name(int level);
 
 /* Name of a clock source ("system", "fixed", "offset"). */
 const char *cfg_clock_name(int clock);
+
+/* The service type for category and type, or NULL. Borrowed from cfg. */
+const struct cfg_service_type *cfg_service_type_find(const struct cfg *cfg,
+						     const char *category, const char *type);
+
+/* The return policy of category: its [returns.CATEGORY], else the defaults.
+ * Borrowed from cfg; never NULL. */
+const struct cfg_return_policy *cfg_return_policy_for(const struct cfg *cfg,
+						      const char *category);
+
+/* Parse an exact non-negative decimal amount ("1299.00", "15", "0.5": at most
+ * two decimals, at most 12 integer digits) into fen. Returns 0, or -1. */
+int cfg_money_parse(const char *s, int64_t *fen);
+
+/* Format fen as "1299.00" into out (at least 24 bytes). Returns out. */
+char *cfg_money_format(int64_t fen, char *out);
 
 #endif

@@ -7,15 +7,19 @@
 -- shifts merge; a courier off duty in the middle of a shift, or with two
 -- shifts in the window, gets one row per on-duty stretch, in order
 -- (courier_id, shift_start). Capacities and speed are its vehicle profile's.
+-- p_kind: 'courier' (the default) or 'engineer' (issue 12: engineers are
+-- couriers rows of that kind, with their daily_capacity; NULL for couriers).
 CREATE OR REPLACE FUNCTION couriers_on_shift(p_station text, p_from timestamptz,
-					     p_to timestamptz)
+					     p_to timestamptz, p_kind text DEFAULT 'courier')
 RETURNS TABLE (courier_id text, name text, vehicle text, capacity_kg float8, capacity_l float8,
-	       speed_kmh float8, skills text[], shift_start timestamptz, shift_end timestamptz)
+	       speed_kmh float8, skills text[], shift_start timestamptz, shift_end timestamptz,
+	       daily_capacity integer)
 LANGUAGE sql STABLE AS $fn$
 	WITH c AS (
-		SELECT c.id, c.name, c.vehicle, c.skills, s.tz
+		SELECT c.id, c.name, c.vehicle, c.skills, c.daily_capacity, s.tz
 		  FROM couriers c JOIN courier_shifts s ON s.courier_id = c.id
-		 WHERE c.station_id = p_station AND c.active AND p_from < p_to),
+		 WHERE c.station_id = p_station AND c.active AND c.kind = p_kind
+		   AND p_from < p_to),
 	d AS (  -- every local date the window touches, in each courier's zone
 		SELECT c.id, c.tz, g::date AS day
 		  FROM c, generate_series((p_from AT TIME ZONE c.tz)::date::timestamp,
@@ -42,7 +46,7 @@ LANGUAGE sql STABLE AS $fn$
 		 WHERE f.off_from < p_to AND f.off_until > p_from
 		 GROUP BY f.courier_id)
 	SELECT c.id, c.name, c.vehicle, v.capacity_kg, v.capacity_l, v.speed_kmh, c.skills,
-	       lower(p.r), upper(p.r)
+	       lower(p.r), upper(p.r), c.daily_capacity
 	  FROM c JOIN shifts ON shifts.id = c.id
 	  JOIN vehicle_profiles v ON v.name = c.vehicle
 	  LEFT JOIN offs ON offs.id = c.id

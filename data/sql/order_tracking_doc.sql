@@ -11,7 +11,9 @@
 -- {first_name}, reason, attempt, rescheduled_to, place); live (while a
 -- shipment is out for delivery and its current stop is not done: the
 -- courier's first name, last known position with its device time, and the
--- stop's ETA and window); and, in the full view only, order, external_id
+-- stop's ETA and window); services and returns (issue 12: the order's
+-- service visits and returns, data/sql/aftersales_*_doc.sql; their events'
+-- lines get their members from aftersales_*_line.sql); and, in the full view only, order, external_id
 -- and stop (the current attempt: its id, wave, status, proof and PIN).
 -- The current attempt is the delivery stop with the highest attempt.
 CREATE OR REPLACE FUNCTION order_tracking_doc(p_id text, p_public boolean) RETURNS jsonb
@@ -40,7 +42,8 @@ LANGUAGE sql STABLE AS $$
 		  AND e.kind IN ('allocated', 'picked', 'packed', 'departed_warehouse',
 				 'arrived_at_station', 'out_for_delivery', 'arrived', 'delivered',
 				 'failed', 'rescheduled', 'returning_to_warehouse', 'returned',
-				 'cancelled')),
+				 'cancelled')
+		   OR e.kind LIKE 'service.%' OR e.kind LIKE 'return.%'),
 	lines AS (
 		SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
 			'at', to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
@@ -90,7 +93,11 @@ LANGUAGE sql STABLE AS $$
 					       THEN jsonb_strip_nulls(jsonb_build_object(
 						       'wave', ev.wave,
 						       'window_start', ev.detail->'window_start')) END
-			)) ORDER BY ev.id), '[]'::jsonb) AS events
+			)) || CASE WHEN ev.kind LIKE 'service.%'
+				   THEN aftersales_service_line(ev.kind, ev.detail, p_public)
+				   WHEN ev.kind LIKE 'return.%'
+				   THEN aftersales_return_line(ev.kind, ev.detail, p_public)
+				   ELSE '{}'::jsonb END ORDER BY ev.id), '[]'::jsonb) AS events
 		  FROM ev, o, nship),
 	live AS (
 		SELECT jsonb_build_object(
@@ -128,7 +135,9 @@ LANGUAGE sql STABLE AS $$
 						     4))
 			END,
 		'events', lines.events,
-		'live', (SELECT doc FROM live))
+		'live', (SELECT doc FROM live),
+		'services', aftersales_services_doc(o.id, p_public),
+		'returns', aftersales_returns_doc(o.id, p_public))
 	       || CASE WHEN p_public THEN '{}'::jsonb ELSE jsonb_build_object(
 		'order', o.id,
 		'external_id', o.external_id,
