@@ -17,6 +17,7 @@
 #define DM_API_COURIER_BODY_SKILLS_MAX 32
 #define DM_API_COURIER_BODY_WEEKLY_MAX 64 /* entries of the weekly pattern */
 #define DM_API_COURIER_BODY_DATES_MAX 400 /* dated overrides */
+#define DM_API_COURIER_BODY_CAPACITY_MAX 50 /* an engineer's visits a day (026's check) */
 
 static const char *const dm_api_courier_body_days[] = {"mon", "tue", "wed", "thu",
 						       "fri", "sat", "sun"};
@@ -111,16 +112,44 @@ dm_api_courier_body_skills(const json_t *v, json_t *out, json_t *errors)
 	json_object_set(out, "skills", (json_t *)v);
 }
 
-json_t *
-dm_api_courier_body_fields(const json_t *body, bool create, json_t *errors)
+/* An engineer's own members: daily_capacity and provider. */
+static void
+dm_api_courier_body_engineer(const json_t *body, bool create, json_t *out, json_t *errors)
 {
-	static const char *const known_create[] = {"id", "name", "phone", "vehicle", "skills",
-						   NULL};
-	static const char *const known_patch[] = {"name", "phone", "vehicle", "skills", "active",
-						  NULL};
+	json_t *v = json_object_get(body, "daily_capacity");
+	if (v != NULL || create) {
+		json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+		if (n < 1 || n > DM_API_COURIER_BODY_CAPACITY_MAX)
+			dm_field_errors_add(errors, "daily_capacity",
+					    "must be an integer from 1 to 50 (visits a day)");
+		else
+			json_object_set(out, "daily_capacity", v);
+	}
+	v = json_object_get(body, "provider");
+	if (v == NULL)
+		return;
+	if (json_is_null(v) && !create)
+		json_object_set(out, "provider", v);
+	else if (!dm_api_courier_body_name(json_string_value(v)))
+		dm_field_errors_add(errors, "provider",
+				    "must be a non-blank string of at most 200 characters");
+	else
+		json_object_set(out, "provider", v);
+}
+
+json_t *
+dm_api_courier_body_fields(const json_t *body, bool create, bool engineer, json_t *errors)
+{
+	static const char *const known[2][2][9] = {
+	    {{"name", "phone", "vehicle", "skills", "active", NULL},
+	     {"id", "name", "phone", "vehicle", "skills", NULL}},
+	    {{"name", "phone", "vehicle", "skills", "active", "provider", "daily_capacity", NULL},
+	     {"id", "name", "phone", "vehicle", "skills", "provider", "daily_capacity", NULL}}};
 	size_t before = json_array_size(errors);
 	json_t *out = json_object(), *v;
-	dm_field_errors_unknown(body, "", create ? known_create : known_patch, errors);
+	dm_field_errors_unknown(body, "", known[engineer][create], errors);
+	if (engineer)
+		dm_api_courier_body_engineer(body, create, out, errors);
 	if (create) {
 		v = json_object_get(body, "id");
 		if (!dm_api_courier_body_word(json_string_value(v), DM_API_COURIER_BODY_ID_MAX,
@@ -146,7 +175,9 @@ dm_api_courier_body_fields(const json_t *body, bool create, json_t *errors)
 		else
 			json_object_set(out, "phone", v);
 	}
-	if ((v = json_object_get(body, "vehicle")) != NULL || create) {
+	if ((v = json_object_get(body, "vehicle")) == NULL && create && engineer)
+		json_object_set_new(out, "vehicle", json_string("van"));
+	else if (v != NULL || create) {
 		if (!dm_api_courier_body_word(json_string_value(v), DM_API_COURIER_BODY_WORD_MAX,
 					      "_", false) ||
 		    strpbrk(json_string_value(v), "0123456789") != NULL)

@@ -13,10 +13,14 @@
 
 /* A courier's members for POST (create: id, name, phone and vehicle
  * required, skills optional) or PATCH (!create: any of name, phone,
- * vehicle, skills, active). Returns a new object holding exactly the
- * members given (the caller owns it), or NULL after adding errors. body is
+ * vehicle, skills, active). An engineer's (engineer: issue 12) also take
+ * daily_capacity (1..50, required at create) and provider (optional text,
+ * null clears it at PATCH); its vehicle defaults to "van" and its skills
+ * are product categories. Returns a new object holding exactly the members
+ * given (the caller owns it), or NULL after adding errors. body is
  * borrowed. Whether the vehicle has a profile is PostgreSQL's to say. */
-json_t *dm_api_courier_body_fields(const json_t *body, bool create, json_t *errors);
+json_t *dm_api_courier_body_fields(const json_t *body, bool create, bool engineer,
+				   json_t *errors);
 
 /* A shifts body {"weekly": [...], "overrides": [...]} (each optional: a
  * missing one is empty). On success returns 0 and sets *weekly to

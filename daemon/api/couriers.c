@@ -1,4 +1,9 @@
-/* The couriers resource: a station's couriers, their shifts and duty.
+/* The couriers resource: a station's couriers, their shifts and duty; and
+ * its engineers (issue 12), the second kind of field worker, through the
+ * same handlers under /v1/stations/{id}/engineers[/{engineer}[/shifts|/duty]]
+ * (the route's pattern names the kind: couriers.kind in SQL, so a courier is
+ * never shown or changed as an engineer nor the other way round; an
+ * engineer also has daily_capacity and provider, vehicle default van).
  *
  *   GET    /v1/stations/{id}/couriers[?active=true|false|all]  list (default: active)
  *   POST   /v1/stations/{id}/couriers                        create (409 if the id is taken)
@@ -36,6 +41,33 @@
 
 #define DM_API_COURIERS_BODY_MAX 4096
 #define DM_API_COURIERS_SHIFTS_BODY_MAX (64 * 1024)
+
+/* The kind of field worker a route serves. */
+struct dm_api_couriers_kind {
+	const char *kind; /* couriers.kind, and the noun of messages */
+	const char *list; /* the list's member */
+	bool engineer;
+};
+
+static const struct dm_api_couriers_kind dm_api_couriers_kinds[] = {
+    {"courier", "couriers", false},
+    {"engineer", "engineers", true},
+};
+
+static const struct dm_api_couriers_kind *
+dm_api_couriers_kind(const struct dm_req *r)
+{
+	return &dm_api_couriers_kinds[strstr(r->route->pattern, "/engineers") != NULL];
+}
+
+/* "no such courier" / "no such engineer". */
+static void
+dm_api_couriers_not_found(struct dm_req *r)
+{
+	char msg[32];
+	snprintf(msg, sizeof msg, "no such %s", dm_api_couriers_kind(r)->kind);
+	dm_req_problem(r, DM_PROBLEM_NOT_FOUND, msg, NULL);
+}
 
 /* Now from the daemon's clock as UTC RFC 3339 ("2030-01-08T00:00:00Z"). */
 static void
@@ -101,11 +133,11 @@ dm_api_couriers_saved(struct dm_req *r, const struct dm_pg_reply *reply, int ok_
 		dm_req_reply_json(r, ok_status, json_incref(json_object_get(res, "courier")));
 	else if (what != NULL && strcmp(what, "exists") == 0)
 		dm_req_problem(r, DM_PROBLEM_ALREADY_EXISTS,
-			       "a courier with this id exists (courier ids are unique across "
-			       "stations)",
+			       "a courier or engineer with this id exists (their ids are unique "
+			       "across stations and kinds)",
 			       NULL);
 	else if (what != NULL && strcmp(what, "not_found") == 0)
-		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such courier", NULL);
+		dm_api_couriers_not_found(r);
 	else if (what != NULL && strcmp(what, "invalid") == 0)
 		dm_api_couriers_invalid(r, "invalid courier",
 					json_pack("[{s:s,s:s}]", "field", "vehicle", "message",
@@ -120,7 +152,8 @@ dm_api_couriers_saved(struct dm_req *r, const struct dm_pg_reply *reply, int ok_
 static void
 dm_api_couriers_doc_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	dm_req_reply_pg_doc(r, reply, "no such courier");
+	dm_req_reply_pg_doc(r, reply,
+			    dm_api_couriers_kind(r)->engineer ? "no such engineer" : "no such courier");
 }
 
 static void
@@ -140,13 +173,14 @@ dm_api_couriers_list(struct dm_req *r)
 	if (dm_api_stations_find(r, r->params[0], NULL) != 0)
 		return;
 	dm_api_couriers_now(now);
-	const char *params[] = {r->params[0], active, now};
+	const struct dm_api_couriers_kind *k = dm_api_couriers_kind(r);
+	const char *params[] = {r->params[0], active, now, k->list, k->kind};
 	(void)dm_req_pg_query(r,
-			      "SELECT jsonb_build_object('couriers', coalesce(jsonb_agg("
-			      "courier_doc($1, c.id, $3::timestamptz) ORDER BY c.id), '[]'))"
-			      "  FROM couriers c WHERE c.station_id = $1"
+			      "SELECT jsonb_build_object($4::text, coalesce(jsonb_agg("
+			      "courier_doc($1, c.id, $3::timestamptz, $5) ORDER BY c.id), '[]'))"
+			      "  FROM couriers c WHERE c.station_id = $1 AND c.kind = $5"
 			      "   AND ($2 = 'all' OR c.active = ($2 = 'true'))",
-			      3, params, DM_REQ_PG_READ, dm_api_couriers_doc_done);
+			      5, params, DM_REQ_PG_READ, dm_api_couriers_doc_done);
 }
 
 /* ---- POST /v1/stations/{id}/couriers ---- */
@@ -164,10 +198,12 @@ dm_api_couriers_create(struct dm_req *r)
 	if (body == NULL)
 		return;
 	json_t *errors = json_array();
-	json_t *fields = dm_api_courier_body_fields(body, true, errors);
+	const struct dm_api_couriers_kind *k = dm_api_couriers_kind(r);
+	json_t *fields = dm_api_courier_body_fields(body, true, k->engineer, errors);
 	json_decref(body);
 	if (fields == NULL) {
-		dm_api_couriers_invalid(r, "invalid courier", errors);
+		dm_api_couriers_invalid(r, k->engineer ? "invalid engineer" : "invalid courier",
+					errors);
 		return;
 	}
 	json_decref(errors);
@@ -179,8 +215,8 @@ dm_api_couriers_create(struct dm_req *r)
 		return;
 	}
 	dm_api_couriers_now(now);
-	const char *params[] = {r->params[0], text, now};
-	(void)dm_req_pg_query(r, "SELECT courier_create($1, $2::jsonb, $3::timestamptz)", 3,
+	const char *params[] = {r->params[0], text, now, k->kind};
+	(void)dm_req_pg_query(r, "SELECT courier_create($1, $2::jsonb, $3::timestamptz, $4)", 4,
 			      params, DM_REQ_PG_WRITE, dm_api_couriers_created);
 	free(text);
 }
@@ -194,8 +230,8 @@ dm_api_couriers_get(struct dm_req *r)
 	if (dm_api_stations_find(r, r->params[0], NULL) != 0)
 		return;
 	dm_api_couriers_now(now);
-	const char *params[] = {r->params[0], r->params[1], now};
-	(void)dm_req_pg_query(r, "SELECT courier_doc($1, $2, $3::timestamptz)", 3, params,
+	const char *params[] = {r->params[0], r->params[1], now, dm_api_couriers_kind(r)->kind};
+	(void)dm_req_pg_query(r, "SELECT courier_doc($1, $2, $3::timestamptz, $4)", 4, params,
 			      DM_REQ_PG_READ, dm_api_couriers_doc_done);
 }
 
@@ -212,10 +248,10 @@ dm_api_couriers_update_send(struct dm_req *r, const char *fields)
 	char now[24];
 	dm_api_couriers_now(now);
 	const char *params[] = {r->params[0], r->params[1], fields, now, dm_admission_actor(r),
-				r->cfg->promise.tz};
+				r->cfg->promise.tz, dm_api_couriers_kind(r)->kind};
 	(void)dm_req_pg_query(r,
-			      "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz, $5, $6)",
-			      6, params, DM_REQ_PG_WRITE, dm_api_couriers_updated);
+			      "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz, $5, $6, $7)",
+			      7, params, DM_REQ_PG_WRITE, dm_api_couriers_updated);
 }
 
 static void
@@ -225,10 +261,12 @@ dm_api_couriers_patch(struct dm_req *r)
 	if (body == NULL)
 		return;
 	json_t *errors = json_array();
-	json_t *fields = dm_api_courier_body_fields(body, false, errors);
+	const struct dm_api_couriers_kind *k = dm_api_couriers_kind(r);
+	json_t *fields = dm_api_courier_body_fields(body, false, k->engineer, errors);
 	json_decref(body);
 	if (fields == NULL) {
-		dm_api_couriers_invalid(r, "invalid courier", errors);
+		dm_api_couriers_invalid(r, k->engineer ? "invalid engineer" : "invalid courier",
+					errors);
 		return;
 	}
 	json_decref(errors);
@@ -277,11 +315,12 @@ dm_api_couriers_shifts(struct dm_req *r)
 		return;
 	}
 	dm_api_couriers_now(now);
-	const char *params[] = {r->params[0], r->params[1], r->cfg->promise.tz, wtext, dtext, now};
+	const char *params[] = {r->params[0], r->params[1], r->cfg->promise.tz, wtext, dtext, now,
+				dm_api_couriers_kind(r)->kind};
 	(void)dm_req_pg_query(r,
 			      "SELECT courier_shifts_set($1, $2, $3, $4::jsonb, $5::jsonb, "
-			      "$6::timestamptz)",
-			      6, params, DM_REQ_PG_WRITE, dm_api_couriers_doc_done);
+			      "$6::timestamptz, $7)",
+			      7, params, DM_REQ_PG_WRITE, dm_api_couriers_doc_done);
 	free(wtext);
 	free(dtext);
 }
@@ -297,9 +336,14 @@ dm_api_couriers_duty_done(struct dm_req *r, const struct dm_pg_reply *reply)
 	const char *what = json_string_value(json_object_get(res, "r"));
 	if (what != NULL && strcmp(what, "ok") == 0) {
 		json_object_del(res, "r");
+		if (dm_api_couriers_kind(r)->engineer) { /* {"engineer": id, ...} */
+			json_object_set(res, "engineer", json_object_get(res, "courier"));
+			json_object_del(res, "courier");
+			json_object_del(res, "replans_due"); /* engineers have no waves */
+		}
 		dm_req_reply_json(r, 200, json_incref(res));
 	} else if (what != NULL && strcmp(what, "not_found") == 0) {
-		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such courier", NULL);
+		dm_api_couriers_not_found(r);
 	} else {
 		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
 	}
@@ -324,11 +368,12 @@ dm_api_couriers_duty(struct dm_req *r)
 	char now[24];
 	dm_api_couriers_now(now);
 	const char *params[] = {r->params[0], r->params[1], on_shift ? "true" : "false", reason,
-				dm_admission_actor(r), now, r->cfg->promise.tz};
+				dm_admission_actor(r), now, r->cfg->promise.tz,
+				dm_api_couriers_kind(r)->kind};
 	(void)dm_req_pg_query(r,
 			      "SELECT courier_duty_set($1, $2, $3::boolean, $4, $5, "
-			      "$6::timestamptz, $7)",
-			      7, params, DM_REQ_PG_WRITE, dm_api_couriers_duty_done);
+			      "$6::timestamptz, $7, $8)",
+			      8, params, DM_REQ_PG_WRITE, dm_api_couriers_duty_done);
 	json_decref(body); /* reason was borrowed from it until the query was sent */
 }
 
@@ -373,6 +418,48 @@ static const struct dm_route dm_api_couriers_routes[] = {
 	 .scope_param = 1},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/stations/{id}/couriers/{courier}/duty",
+	 .handler = dm_api_couriers_duty,
+	 .body_limit = DM_API_COURIERS_BODY_MAX,
+	 .roles = DM_API_COURIERS_ROLES,
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/stations/{id}/engineers",
+	 .handler = dm_api_couriers_list,
+	 .body_limit = 1,
+	 .roles = DM_API_COURIERS_ROLES,
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/stations/{id}/engineers",
+	 .handler = dm_api_couriers_create,
+	 .body_limit = DM_API_COURIERS_BODY_MAX,
+	 .roles = DM_API_COURIERS_ROLES,
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/stations/{id}/engineers/{engineer}",
+	 .handler = dm_api_couriers_get,
+	 .body_limit = 1,
+	 .roles = DM_API_COURIERS_ROLES,
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_PATCH,
+	 .pattern = "/v1/stations/{id}/engineers/{engineer}",
+	 .handler = dm_api_couriers_patch,
+	 .body_limit = DM_API_COURIERS_BODY_MAX,
+	 .roles = DM_API_COURIERS_ROLES,
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_DELETE,
+	 .pattern = "/v1/stations/{id}/engineers/{engineer}",
+	 .handler = dm_api_couriers_delete,
+	 .body_limit = 1,
+	 .roles = DM_API_COURIERS_ROLES,
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_PUT,
+	 .pattern = "/v1/stations/{id}/engineers/{engineer}/shifts",
+	 .handler = dm_api_couriers_shifts,
+	 .body_limit = DM_API_COURIERS_SHIFTS_BODY_MAX,
+	 .roles = DM_API_COURIERS_ROLES,
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/stations/{id}/engineers/{engineer}/duty",
 	 .handler = dm_api_couriers_duty,
 	 .body_limit = DM_API_COURIERS_BODY_MAX,
 	 .roles = DM_API_COURIERS_ROLES,

@@ -34,7 +34,8 @@ extern const struct dm_route_table dm_api_wave_plans_table;
 /* /v1/shipments/{order}/{seq}/events, /v1/shipments/events (shipments.c) */
 extern const struct dm_route_table dm_api_shipments_table;
 
-/* /v1/stations/{id}/couriers[/{courier}[/shifts|/duty]] (couriers.c) */
+/* /v1/stations/{id}/couriers[/{courier}[/shifts|/duty]] and the same under
+ * .../engineers (couriers.c) */
 extern const struct dm_route_table dm_api_couriers_table;
 
 /* /v1/orders/{id}/tracking, /v1/track/{code} (tracking.c) */

@@ -1,9 +1,11 @@
--- courier_doc: one courier of a station as the API shows it (docs/api.md,
--- "Couriers"): its record, its shifts (local times, the zone they are in)
+-- courier_doc: one courier (or engineer: p_kind) of a station as the API
+-- shows it (docs/api.md, "Couriers", "Engineers"): its record (an engineer's
+-- with its provider and daily_capacity), its shifts (local times, the zone they are in)
 -- and, when it is marked off duty at p_now, since when, until when and why.
--- NULL when the station has no such courier (a courier of another station
--- included). Times are UTC ("2030-01-08T02:00:00Z").
-CREATE OR REPLACE FUNCTION courier_doc(p_station text, p_courier text, p_now timestamptz)
+-- NULL when the station has no such courier of that kind (a courier of
+-- another station, or an engineer asked for as a courier, included). Times are UTC ("2030-01-08T02:00:00Z").
+CREATE OR REPLACE FUNCTION courier_doc(p_station text, p_courier text, p_now timestamptz,
+				       p_kind text DEFAULT 'courier')
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 	SELECT jsonb_build_object(
 		'id', c.id, 'station', c.station_id, 'name', c.name, 'phone', c.phone,
@@ -37,6 +39,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 			 ORDER BY f.off_from DESC LIMIT 1),
 		'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 		'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+		|| CASE WHEN c.kind = 'engineer' THEN jsonb_build_object(
+			'provider', c.provider, 'daily_capacity', c.daily_capacity) ELSE '{}' END
 	  FROM couriers c LEFT JOIN courier_shifts s ON s.courier_id = c.id
-	 WHERE c.id = p_courier AND c.station_id = p_station
+	 WHERE c.id = p_courier AND c.station_id = p_station AND c.kind = p_kind
 $fn$;

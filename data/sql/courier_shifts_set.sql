@@ -1,5 +1,5 @@
--- courier_shifts_set: replace a station's courier's shifts (PUT
--- .../couriers/{courier}/shifts). The local times are in p_tz, the
+-- courier_shifts_set: replace a station's courier's (or engineer's: p_kind)
+-- shifts (PUT .../couriers/{courier}/shifts, .../engineers/{engineer}/shifts). The local times are in p_tz, the
 -- region's zone, stored with them so that couriers_on_shift can turn them
 -- into instants. The daemon has validated and expanded the body
 -- (daemon/api/courier_body.c):
@@ -8,10 +8,12 @@
 --              | {"date": "2026-12-02"} (off that day)]
 -- Returns the courier_doc, or NULL when the station has no such courier.
 CREATE OR REPLACE FUNCTION courier_shifts_set(p_station text, p_courier text, p_tz text,
-					      p_weekly jsonb, p_dates jsonb, p_now timestamptz)
+					      p_weekly jsonb, p_dates jsonb, p_now timestamptz,
+					      p_kind text DEFAULT 'courier')
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 BEGIN
-	PERFORM 1 FROM couriers WHERE id = p_courier AND station_id = p_station FOR UPDATE;
+	PERFORM 1 FROM couriers
+	 WHERE id = p_courier AND station_id = p_station AND kind = p_kind FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
@@ -26,6 +28,6 @@ BEGIN
 	SELECT p_courier, (x->>'date')::date, (x->>'start')::time, (x->>'end')::time
 	  FROM jsonb_array_elements(coalesce(p_dates, '[]')) AS x;
 	UPDATE couriers SET updated_at = now() WHERE id = p_courier;
-	RETURN courier_doc(p_station, p_courier, p_now);
+	RETURN courier_doc(p_station, p_courier, p_now, p_kind);
 END
 $fn$;

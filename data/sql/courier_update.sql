@@ -1,6 +1,7 @@
--- courier_update: change a station's courier. p_fields holds the validated
--- members to change (daemon/api/courier_body.c): name, phone, vehicle,
--- skills, active; the others keep their values. DELETE is {"active": false}:
+-- courier_update: change a station's courier (or engineer: p_kind). p_fields
+-- holds the validated members to change (daemon/api/courier_body.c): name,
+-- phone, vehicle, skills, active (an engineer's also provider, null clears
+-- it, and daily_capacity); the others keep their values. DELETE is {"active": false}:
 -- the record stays, so stops, trails and tokens keep naming it.
 -- Deactivating an active courier also marks it off duty at p_now
 -- (courier_duty_set, reason 'deactivated', by p_actor, p_tz the region's
@@ -9,13 +10,14 @@
 -- Returns {"r": "ok", "courier": courier_doc}, {"r": "not_found"} (no such
 -- courier at this station) or {"r": "invalid", "field": "vehicle"}.
 CREATE OR REPLACE FUNCTION courier_update(p_station text, p_courier text, p_fields jsonb,
-					  p_now timestamptz, p_actor text, p_tz text)
+					  p_now timestamptz, p_actor text, p_tz text,
+					  p_kind text DEFAULT 'courier')
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
 	v_was boolean;
 BEGIN
 	SELECT active INTO v_was FROM couriers
-	 WHERE id = p_courier AND station_id = p_station FOR UPDATE;
+	 WHERE id = p_courier AND station_id = p_station AND kind = p_kind FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
@@ -31,12 +33,15 @@ BEGIN
 			 THEN ARRAY(SELECT jsonb_array_elements_text(p_fields->'skills'))
 			 ELSE skills END,
 		active = coalesce((p_fields->>'active')::boolean, active),
+		provider = CASE WHEN p_fields ? 'provider' THEN p_fields->>'provider'
+			   ELSE provider END,
+		daily_capacity = coalesce((p_fields->>'daily_capacity')::integer, daily_capacity),
 		updated_at = now()
 	 WHERE id = p_courier;
 	IF v_was AND NOT coalesce((p_fields->>'active')::boolean, true) THEN
 		PERFORM courier_duty_set(p_station, p_courier, false, 'deactivated', p_actor, p_now,
-					 p_tz);
+					 p_tz, p_kind);
 	END IF;
-	RETURN jsonb_build_object('r', 'ok', 'courier', courier_doc(p_station, p_courier, p_now));
+	RETURN jsonb_build_object('r', 'ok', 'courier', courier_doc(p_station, p_courier, p_now, p_kind));
 END
 $fn$;

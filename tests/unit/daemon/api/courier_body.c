@@ -15,7 +15,7 @@
 #include "daemon/api/courier_body.h"
 
 struct body_case {
-	int create;         /* fields: 1 for POST, 0 for PATCH */
+	int create;         /* fields: 1 for POST, 0 for PATCH; + 2 for an engineer's (issue 12) */
 	const char *body;   /* a JSON object */
 	const char *fields; /* the fields of the 422, comma-separated in order; "" when valid */
 };
@@ -32,6 +32,20 @@ static const struct body_case field_cases[] = {
 	{1, "{\"id\":\"a.b:c/d_e-F9\"," NAME "," PHONE "," VAN "}", ""},
 	{1, "{\"name\":\"\xe7\x8e\x8b\xe4\xbc\x9f\"," ID "," PHONE "," VAN "}", ""},
 	{1, "{}", "id,name,phone,vehicle"},
+	/* engineers: daily_capacity required (1..50), provider optional, vehicle
+	 * defaults to van; a courier's body takes neither */
+	{3, "{" ID "," NAME "," PHONE ",\"daily_capacity\":4}", ""},
+	{3, "{" ID "," NAME "," PHONE ",\"daily_capacity\":4,\"provider\":\"Haier\"}", ""},
+	{3, "{" ID "," NAME "," PHONE "}", "daily_capacity"},
+	{3, "{" ID "," NAME "," PHONE ",\"daily_capacity\":51}", "daily_capacity"},
+	{3, "{" ID "," NAME "," PHONE ",\"daily_capacity\":0}", "daily_capacity"},
+	{3, "{" ID "," NAME "," PHONE ",\"daily_capacity\":\"4\"}", "daily_capacity"},
+	{3, "{" ID "," NAME "," PHONE ",\"daily_capacity\":4,\"provider\":\" \"}", "provider"},
+	{3, "{" ID "," NAME "," PHONE ",\"daily_capacity\":4,\"provider\":null}", "provider"},
+	{2, "{\"provider\":null,\"daily_capacity\":50}", ""},
+	{2, "{\"daily_capacity\":null}", "daily_capacity"},
+	{1, "{" GOOD ",\"daily_capacity\":4}", "daily_capacity"},
+	{0, "{\"provider\":\"Haier\"}", "provider"},
 	{1, "{" GOOD ",\"active\":true}", "active"},
 	{1, "{" GOOD ",\"station\":\"x\"}", "station"},
 	{1, "{\"id\":\"bad id\"," NAME "," PHONE "," VAN "}", "id"},
@@ -150,7 +164,8 @@ run_cases(const struct body_case *cases, size_t n, enum which which)
 		const char *reason = NULL;
 		switch (which) {
 		case FIELDS:
-			out = dm_api_courier_body_fields(body, cases[i].create, errors);
+			out = dm_api_courier_body_fields(body, cases[i].create & 1, cases[i].create >= 2,
+							 errors);
 			ok = out != NULL;
 			break;
 		case SHIFTS:
@@ -205,9 +220,19 @@ courier_body_normalised(void **state)
 	(void)state;
 	json_t *errors = json_array();
 	json_t *body = json_loads("{\"name\":\"Li Na\",\"skills\":[\"cold\"]}", 0, NULL);
-	json_t *out = dm_api_courier_body_fields(body, false, errors);
+	json_t *out = dm_api_courier_body_fields(body, false, false, errors);
 	char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_string_equal(text, "{\"name\":\"Li Na\",\"skills\":[\"cold\"]}");
+	free(text);
+	json_decref(out);
+	json_decref(body);
+	/* an engineer's vehicle defaults to a van */
+	body = json_loads("{\"id\":\"e-1\",\"name\":\"Li Na\",\"phone\":\"110\","
+			  "\"daily_capacity\":3}", 0, NULL);
+	out = dm_api_courier_body_fields(body, true, true, errors);
+	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"daily_capacity\":3,\"id\":\"e-1\",\"name\":\"Li Na\","
+				  "\"phone\":\"110\",\"vehicle\":\"van\"}");
 	free(text);
 	json_decref(out);
 	json_decref(body);
