@@ -162,6 +162,8 @@ struct cfg {
 	struct cfg_windows services_windows; /* "09:00-13:00/2": window/visits per engineer */
 	int services_horizon_days;           /* windows offered from tomorrow to this many days */
 	int services_change_cutoff_h;        /* reschedule or cancel until this long before */
+	int services_plan_at_s;              /* a day is planned at this local time of the day
+					      * before (svc/service_scheduler.c), s since midnight */
 	int64_t services_late_compensation_fen; /* credited when a visit starts after its window */
 	int n_service_types;
 	struct cfg_service_type service_types[CFG_MAX_SERVICE_TYPES];

@@ -144,6 +144,9 @@ static const struct cfg_key cfg_schema_table[] = {
 	 true, false,
 	 "a wave's automatic planning or replan claimed this long ago and not done is taken "
 	 "over by any daemon"},
+	{"services", "plan_at", CFG_T_TIME, F(services_plan_at_s), "20:00", 0, 86400, true, false,
+	 "each station's engineers' day is planned automatically at this local time of the day "
+	 "before (claims and stale bound as the wave scheduler's)"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},

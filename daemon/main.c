@@ -34,6 +34,7 @@
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/tokens.h"
 #include "daemon/svc/webhook_sender.h"
+#include "daemon/svc/service_scheduler.h"
 #include "daemon/svc/wave_scheduler.h"
 #include "daemon/base/work.h"
 
@@ -263,6 +264,11 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot start the wave scheduler");
 		return -1;
 	}
+	d->service_scheduler = dm_service_scheduler_new(d); /* plans tomorrow at plan_at */
+	if (d->service_scheduler == NULL) {
+		dm_log_error("main", "cannot start the service scheduler");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -308,6 +314,8 @@ dm_main_teardown(struct dm_daemon *d)
 	/* After the pools: their failing callbacks end its plans in flight. */
 	dm_wave_scheduler_free(d->scheduler);
 	d->scheduler = NULL;
+	dm_service_scheduler_free(d->service_scheduler);
+	d->service_scheduler = NULL;
 	if (d->http != NULL)
 		evhttp_free(d->http);
 	if (d->admin_http != NULL)

@@ -348,8 +348,7 @@ dm_api_courier_body_weekly(const json_t *in, json_t *out, json_t *errors)
 		dm_api_courier_body_overlaps(spans, n, "weekly", true, errors);
 }
 
-/* "YYYY-MM-DD" into days since the epoch; false when it names no date. */
-static bool
+bool
 dm_api_courier_body_date(const char *s, int *days)
 {
 	int y, m, d, used = 0;

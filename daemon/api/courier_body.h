@@ -37,4 +37,9 @@ int dm_api_courier_body_shifts(const json_t *body, json_t **weekly, json_t **dat
 int dm_api_courier_body_duty(const json_t *body, bool *on_shift, const char **reason,
 			     json_t *errors);
 
+/* "YYYY-MM-DD" (a real date, years 2000-2999) into days since the epoch;
+ * false when s names no date. Also the {date} of the engineers' day plans
+ * (api/service_days.c). */
+bool dm_api_courier_body_date(const char *s, int *days);
+
 #endif

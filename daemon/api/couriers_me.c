@@ -31,9 +31,19 @@
 const char *
 dm_api_couriers_me_id(struct dm_req *r)
 {
+	return dm_api_couriers_me_worker(r, false);
+}
+
+const char *
+dm_api_couriers_me_worker(struct dm_req *r, bool engineer)
+{
 	const struct dm_tokens_principal *p = r->principal;
-	if (p == NULL || p->role != DM_TOKEN_COURIER || p->scope.n != 1) {
-		dm_req_problem(r, DM_PROBLEM_FORBIDDEN, "only a courier token has a route", NULL);
+	if (p == NULL || p->role != (engineer ? DM_TOKEN_ENGINEER : DM_TOKEN_COURIER) ||
+	    p->scope.n != 1) {
+		dm_req_problem(r, DM_PROBLEM_FORBIDDEN,
+			       engineer ? "only an engineer token has a route"
+					: "only a courier token has a route",
+			       NULL);
 		return NULL;
 	}
 	/* couriers.id's shape (019): the id goes into Redis keys and JSON as is. */
@@ -42,8 +52,7 @@ dm_api_couriers_me_id(struct dm_req *r)
 	if (n < 1 || n >= DM_COURIER_PINGS_ID_MAX || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 								"abcdefghijklmnopqrstuvwxyz"
 								"0123456789_.:/-") != n) {
-		dm_req_problem(r, DM_PROBLEM_FORBIDDEN, "the token's courier id is not usable",
-			       NULL);
+		dm_req_problem(r, DM_PROBLEM_FORBIDDEN, "the token's id is not usable", NULL);
 		return NULL;
 	}
 	return id;

@@ -13,6 +13,8 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_wave_plans_table,
 	&dm_api_shipments_table,
 	&dm_api_couriers_table,
+	&dm_api_service_days_table,
+	&dm_api_engineers_me_table,
 	&dm_api_tracking_table,
 	&dm_api_feed_table,
 	&dm_api_webhooks_table,

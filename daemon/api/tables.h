@@ -38,6 +38,12 @@ extern const struct dm_route_table dm_api_shipments_table;
  * .../engineers (couriers.c) */
 extern const struct dm_route_table dm_api_couriers_table;
 
+/* /v1/stations/{id}/service-days/{date}/plan|routes (service_days.c, issue 12) */
+extern const struct dm_route_table dm_api_service_days_table;
+
+/* /v1/engineers/me/route (engineers_me.c, issue 12) */
+extern const struct dm_route_table dm_api_engineers_me_table;
+
 /* /v1/orders/{id}/tracking, /v1/track/{code} (tracking.c) */
 extern const struct dm_route_table dm_api_tracking_table;
 

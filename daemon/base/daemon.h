@@ -14,6 +14,7 @@ struct dm_route_table;
 struct dm_req;
 struct dm_rate_limit;
 struct dm_wave_scheduler;
+struct dm_service_scheduler;
 
 #define DM_DAEMON_MAX_LISTENERS 8
 
@@ -45,6 +46,8 @@ struct dm_daemon {
 	struct dm_webhook_sender *hooks; /* svc/webhook_sender.c: the outbox sender */
 
 	struct dm_wave_scheduler *scheduler; /* svc/wave_scheduler.c: automatic wave planning */
+	/* svc/service_scheduler.c: automatic engineers' day plans (issue 12) */
+	struct dm_service_scheduler *service_scheduler;
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */

@@ -33,6 +33,7 @@
 #include "daemon/base/daemon.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
+#include "daemon/svc/vrp_solve.h"
 #include "daemon/svc/wave_planner.h"
 #include "daemon/base/work.h"
 #include "routing/vrp/check.h"
@@ -139,32 +140,18 @@ dm_wave_planner_finish(struct dm_wave_planner *p, enum dm_wave_planner_status st
 
 /* ---- worker ---- */
 
-static double
-dm_wave_planner_clock(void *arg)
-{
-	(void)arg;
-	return dm_clock_mono_s();
-}
-
 static void
 dm_wave_planner_run(void *arg)
 {
 	struct dm_wave_planner *p = arg;
-	struct rt_vrp_params pr;
-	size_t nl = p->n + 1;
+	const struct dm_vrp_solve_params pr = {DM_WAVE_PLANNER_BUDGET_S,
+					       DM_WAVE_PLANNER_WALL_CAP_S, DM_WAVE_PLANNER_SEED};
 
 	p->ran = true;
-	for (size_t k = 0; k < p->prob.n_profiles; k++)
-		rt_vrp_problem_matrix_haversine(p->lonlat, nl, DM_WAVE_PLANNER_DETOUR,
-						p->speeds_kmh[k] / 3.6, p->dist_m + k * nl * nl,
-						p->time_s + k * nl * nl);
-	rt_vrp_solver_params_init(&pr);
-	pr.seed = DM_WAVE_PLANNER_SEED;
-	pr.seconds = DM_WAVE_PLANNER_BUDGET_S;
-	pr.clock = dm_wave_planner_clock;
-	pr.wall_cap_s = DM_WAVE_PLANNER_WALL_CAP_S;
+	dm_vrp_solve_matrices(&p->prob, p->lonlat, p->speeds_kmh, DM_WAVE_PLANNER_DETOUR,
+			      p->dist_m, p->time_s);
 	const struct rt_vrp_warm *warm = p->warm.n_routes > 0 ? &p->warm : NULL;
-	p->st = rt_vrp_solver_solve(&p->prob, &pr, warm, &p->sol, &p->err);
+	p->st = dm_vrp_solve_run(&p->prob, &pr, warm, &p->sol, &p->err);
 	if (p->st == RT_E_INFEASIBLE && warm != NULL) {
 		/* A fixed prefix over its courier's capacity (a courier now on a
 		 * smaller vehicle): the parcels of its done stops have left the
@@ -172,7 +159,7 @@ dm_wave_planner_run(void *arg)
 		for (size_t i = 0; i < p->n; i++)
 			if (p->info[i].fixed && p->info[i].done)
 				p->stops[i].delivery[0] = p->stops[i].delivery[1] = 0;
-		p->st = rt_vrp_solver_solve(&p->prob, &pr, warm, &p->sol, &p->err);
+		p->st = dm_vrp_solve_run(&p->prob, &pr, warm, &p->sol, &p->err);
 	}
 	if (p->st != RT_OK)
 		return;
@@ -582,11 +569,7 @@ dm_wave_planner_fill_couriers(struct dm_wave_planner *p, json_t *couriers)
 		dc->speed_kmh = dm_wave_planner_num_of(c, "speed_kmh", 15.0);
 		if (!(dc->speed_kmh > 0))
 			dc->speed_kmh = 15.0;
-		size_t k = 0;
-		while (k < p->prob.n_profiles && p->speeds_kmh[k] != dc->speed_kmh)
-			k++;
-		if (k == p->prob.n_profiles)
-			p->speeds_kmh[p->prob.n_profiles++] = dc->speed_kmh;
+		uint32_t k = dm_vrp_solve_profile(p->speeds_kmh, &p->prob.n_profiles, dc->speed_kmh);
 		double start, end;
 		start = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_start", 0));
 		end = dm_wave_planner_day_s(p, dm_wave_planner_num_of(c, "shift_end", 0));
@@ -601,7 +584,7 @@ dm_wave_planner_fill_couriers(struct dm_wave_planner *p, json_t *couriers)
 				 dm_wave_planner_num_of(c, "capacity_l", 0)},
 		    .shift_start_s = start,
 		    .shift_end_s = end,
-		    .profile = (uint32_t)k};
+		    .profile = k};
 	}
 }
 

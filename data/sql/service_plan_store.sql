@@ -1,0 +1,112 @@
+-- service_plan_store: publish a day plan of a station's engineers
+-- (svc/service_planner.c) as the next version of (p_station, p_day), in one
+-- transaction. p_plan:
+--   {"reason": "planned" | "auto",
+--    "fence": {"auto_epoch": n} | null,
+--    "visits": [{"appointment", "engineer", "position", "eta_s"}],
+--    "unassigned": [{"appointment", "reason"}]}
+-- eta_s in seconds since p_day's local midnight in zone p_tz.
+-- Only appointments still booked or planned on that day are touched (one
+-- cancelled meanwhile stays as it is). A placed appointment becomes
+-- planned with its engineer, position, eta and the version, plan_note
+-- cleared; moved to another engineer, its unit of capacity moves too
+-- (service_capacity_move, part P2, same transaction); an order_events row
+-- service.planned {appointment, engineer, engineer_name, eta, window_start,
+-- window_end} when its engineer or eta changed. An unplaced one keeps its
+-- status and gets plan_note = the reason and the version, and the station
+-- feed a service.unassigned {appointment, order, day, reason} line: never
+-- dropped. Then a service_day_plans row, the feed line
+-- service.plan_published {day, version, engineers, appointments}, and for
+-- an automatic plan its service_auto_plans row done. Returns the routes
+-- document (service_day_routes_doc), or NULL when fenced out (the claim's
+-- epoch is no longer the current one, or the day is done already).
+CREATE OR REPLACE FUNCTION service_plan_store(p_station text, p_day date, p_tz text,
+					      p_plan jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $fn$
+DECLARE
+	v_epoch bigint := (p_plan->'fence'->>'auto_epoch')::bigint;
+	v_t0 timestamptz := p_day::timestamp AT TIME ZONE p_tz;
+	v_version integer;
+	v_placed integer := 0;
+	v_unplaced integer := 0;
+	r record;
+BEGIN
+	-- One store of a station's day at a time: versions follow each other.
+	PERFORM pg_advisory_xact_lock(hashtext('service_plan'), hashtext(p_station || '/' || p_day));
+	IF v_epoch IS NOT NULL THEN
+		PERFORM 1 FROM service_auto_plans
+		 WHERE station_id = p_station AND day = p_day AND epoch = v_epoch
+		   AND done_at IS NULL FOR UPDATE;
+		IF NOT FOUND THEN
+			RETURN NULL;
+		END IF;
+	END IF;
+	SELECT coalesce(max(version), 0) + 1 INTO v_version
+	  FROM service_day_plans WHERE station_id = p_station AND day = p_day;
+	FOR r IN
+		SELECT a.id, a.order_id, a.engineer_id AS old_engineer, a.eta AS old_eta,
+		       a.window_start, a.window_end, v.engineer, v.position,
+		       v_t0 + make_interval(secs => round(v.eta_s)) AS eta
+		  FROM jsonb_to_recordset(coalesce(p_plan->'visits', '[]'))
+		       AS v(appointment text, engineer text, position integer, eta_s float8)
+		  JOIN service_appointments a ON a.id = v.appointment
+		 WHERE a.station_id = p_station AND a.day = p_day
+		   AND a.status IN ('booked', 'planned')
+		 ORDER BY a.id
+		   FOR UPDATE OF a
+	LOOP
+		IF r.old_engineer IS DISTINCT FROM r.engineer THEN
+			PERFORM service_capacity_move(r.id, r.engineer);
+		END IF;
+		UPDATE service_appointments
+		   SET status = 'planned', engineer_id = r.engineer, position = r.position,
+		       eta = r.eta, plan_version = v_version, plan_note = NULL, updated_at = now()
+		 WHERE id = r.id;
+		IF r.old_engineer IS DISTINCT FROM r.engineer OR r.old_eta IS DISTINCT FROM r.eta THEN
+			INSERT INTO order_events (order_id, kind, detail)
+			VALUES (r.order_id, 'service.planned', jsonb_build_object(
+				'appointment', r.id, 'engineer', r.engineer,
+				'engineer_name', (SELECT name FROM couriers WHERE id = r.engineer),
+				'eta', service_ts(r.eta, p_tz),
+				'window_start', service_ts(r.window_start, p_tz),
+				'window_end', service_ts(r.window_end, p_tz)));
+		END IF;
+		v_placed := v_placed + 1;
+	END LOOP;
+	FOR r IN
+		SELECT a.id, a.order_id, u.reason
+		  FROM jsonb_to_recordset(coalesce(p_plan->'unassigned', '[]'))
+		       AS u(appointment text, reason text)
+		  JOIN service_appointments a ON a.id = u.appointment
+		 WHERE a.station_id = p_station AND a.day = p_day
+		   AND a.status IN ('booked', 'planned')
+		 ORDER BY a.window_start, a.id
+		   FOR UPDATE OF a
+	LOOP
+		UPDATE service_appointments
+		   SET plan_note = r.reason, plan_version = v_version, updated_at = now()
+		 WHERE id = r.id;
+		PERFORM station_feed_add(p_station, 'service.unassigned', jsonb_build_object(
+			'appointment', r.id, 'order', r.order_id, 'day', p_day::text,
+			'reason', r.reason));
+		v_unplaced := v_unplaced + 1;
+	END LOOP;
+	INSERT INTO service_day_plans (station_id, day, version, reason, engineers, appointments,
+				       unassigned)
+	VALUES (p_station, p_day, v_version, coalesce(p_plan->>'reason', 'planned'),
+		(SELECT count(DISTINCT engineer_id) FROM service_appointments
+		  WHERE station_id = p_station AND day = p_day AND plan_version = v_version
+		    AND plan_note IS NULL),
+		v_placed, v_unplaced);
+	PERFORM station_feed_add(p_station, 'service.plan_published', jsonb_build_object(
+		'day', p_day::text, 'version', v_version,
+		'engineers', (SELECT engineers FROM service_day_plans
+			       WHERE station_id = p_station AND day = p_day AND version = v_version),
+		'appointments', v_placed));
+	IF v_epoch IS NOT NULL THEN
+		UPDATE service_auto_plans SET done_at = now(), version = v_version
+		 WHERE station_id = p_station AND day = p_day;
+	END IF;
+	RETURN service_day_routes_doc(p_station, p_day, p_tz);
+END
+$fn$;
