@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include "config/cfg.h"
 #include "daemon/base/clock.h"
@@ -20,16 +18,14 @@
 #include "daemon/base/reload.h"
 #include "daemon/io/pg.h"
 #include "daemon/svc/areas.h"
+#include "daemon/svc/sched_timer.h"
 #include "daemon/svc/service_planner.h"
 #include "daemon/svc/service_scheduler.h"
 #include "warehouse/civil.h"
 
-#define DM_SERVICE_SCHEDULER_IDLE_MS 1000 /* the tick while automatic planning is off */
-
 struct dm_service_scheduler {
 	struct dm_daemon *d;
-	struct event *timer;
-	char id[64];     /* this daemon in claims: host:pid:random */
+	struct dm_sched_timer timer; /* the tick, and this daemon in claims (timer.id) */
 	char day[16];    /* the day the claim in flight is for */
 	bool querying;   /* a claim query is in flight */
 	int running;     /* plans in flight */
@@ -131,16 +127,6 @@ dm_service_scheduler_stations(struct dm_service_scheduler *s)
 }
 
 static void
-dm_service_scheduler_arm(struct dm_service_scheduler *s)
-{
-	int ms = dm_service_scheduler_cfg(s)->dispatch_scheduler_interval_ms;
-	if (ms <= 0)
-		ms = DM_SERVICE_SCHEDULER_IDLE_MS;
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	(void)event_add(s->timer, &tv);
-}
-
-static void
 dm_service_scheduler_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dm_service_scheduler *s = arg;
@@ -150,7 +136,7 @@ dm_service_scheduler_tick_cb(evutil_socket_t fd, short what, void *arg)
 	int m, dd;
 	(void)fd;
 	(void)what;
-	dm_service_scheduler_arm(s);
+	dm_sched_timer_arm(&s->timer);
 	if (cfg->dispatch_scheduler_interval_ms <= 0 || s->querying || s->closing ||
 	    s->d->draining || s->d->pg == NULL || !dm_pg_up(s->d->pg) ||
 	    s->running >= cfg->dispatch_scheduler_max_plans)
@@ -167,7 +153,7 @@ dm_service_scheduler_tick_cb(evutil_socket_t fd, short what, void *arg)
 	char stale[16], room[16];
 	snprintf(stale, sizeof stale, "%d", cfg->dispatch_scheduler_stale_s);
 	snprintf(room, sizeof room, "%d", cfg->dispatch_scheduler_max_plans - s->running);
-	const char *params[] = {stations, s->day, s->id, stale, room};
+	const char *params[] = {stations, s->day, s->timer.id, stale, room};
 	if (dm_pg_query(s->d->pg,
 			"SELECT * FROM service_auto_claim(ARRAY(SELECT jsonb_array_elements_text("
 			"$1::jsonb)), $2::date, $3, $4::integer, $5::integer)",
@@ -179,23 +165,14 @@ dm_service_scheduler_tick_cb(evutil_socket_t fd, short what, void *arg)
 struct dm_service_scheduler *
 dm_service_scheduler_new(struct dm_daemon *d)
 {
-	unsigned char rnd[4];
-	char host[32] = "host";
 	struct dm_service_scheduler *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return NULL;
 	s->d = d;
-	(void)gethostname(host, sizeof host - 1);
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		memset(rnd, 0, sizeof rnd);
-	snprintf(s->id, sizeof s->id, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), rnd[0],
-		 rnd[1], rnd[2], rnd[3]);
-	s->timer = event_new(d->base, -1, 0, dm_service_scheduler_tick_cb, s);
-	if (s->timer == NULL) {
+	if (dm_sched_timer_init(&s->timer, d, dm_service_scheduler_tick_cb, s) != 0) {
 		free(s);
 		return NULL;
 	}
-	dm_service_scheduler_arm(s);
 	return s;
 }
 
@@ -204,8 +181,7 @@ dm_service_scheduler_free(struct dm_service_scheduler *s)
 {
 	if (s == NULL)
 		return;
-	event_free(s->timer);
-	s->timer = NULL;
+	dm_sched_timer_stop(&s->timer);
 	s->closing = true;
 	dm_service_scheduler_maybe_free(s);
 }

@@ -25,8 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include "config/cfg.h"
 #include "daemon/base/clock.h"
@@ -35,17 +33,15 @@
 #include "daemon/base/reload.h"
 #include "daemon/io/pg.h"
 #include "daemon/svc/areas.h"
+#include "daemon/svc/sched_timer.h"
 #include "daemon/svc/wave_planner.h"
 #include "daemon/svc/wave_scheduler.h"
 #include "warehouse/capacity.h"
 #include "warehouse/civil.h"
 
-#define DM_WAVE_SCHEDULER_IDLE_MS 1000 /* the tick while automatic planning is off */
-
 struct dm_wave_scheduler {
 	struct dm_daemon *d;
-	struct event *timer;
-	char id[64];	 /* this daemon in claims: host:pid:random */
+	struct dm_sched_timer timer; /* the tick, and this daemon in claims (timer.id) */
 	/* The claimer of the replans taken by the take in flight: id and a take
 	 * number. A replan's store is fenced by it, so a row unclaimed (a retry
 	 * or a duty change came) and taken again by this daemon refuses the
@@ -195,7 +191,7 @@ dm_wave_scheduler_start_auto(struct dm_wave_scheduler *s, const char *station, c
 	snprintf(job->t.reason, sizeof job->t.reason, "auto");
 	char stale[16];
 	snprintf(stale, sizeof stale, "%d", dm_wave_scheduler_cfg(s)->dispatch_scheduler_stale_s);
-	const char *params[] = {job->t.station, job->t.wave_key, s->id, stale};
+	const char *params[] = {job->t.station, job->t.wave_key, s->timer.id, stale};
 	s->running++;
 	if (dm_pg_query(s->d->pg, "SELECT wave_auto_claim($1, $2, $3, $4::integer)", 4, params,
 			dm_wave_scheduler_claimed, job) != 0)
@@ -259,7 +255,7 @@ dm_wave_scheduler_take_replans(struct dm_wave_scheduler *s)
 	const struct cfg *cfg = dm_wave_scheduler_cfg(s);
 	snprintf(stale, sizeof stale, "%d", cfg->dispatch_scheduler_stale_s);
 	snprintf(room, sizeof room, "%d", cfg->dispatch_scheduler_max_plans - s->running);
-	snprintf(s->take_by, sizeof s->take_by, "%s/%" PRIu64, s->id, ++s->takes);
+	snprintf(s->take_by, sizeof s->take_by, "%s/%" PRIu64, s->timer.id, ++s->takes);
 	const char *params[] = {s->take_by, stale, room};
 	if (dm_pg_query(s->d->pg, "SELECT * FROM wave_replan_take($1, $2::integer, $3::integer)", 3,
 			params, dm_wave_scheduler_taken, s) == 0)
@@ -363,22 +359,12 @@ dm_wave_scheduler_candidates(struct dm_wave_scheduler *s, char **stations, char 
 }
 
 static void
-dm_wave_scheduler_arm(struct dm_wave_scheduler *s)
-{
-	int ms = dm_wave_scheduler_cfg(s)->dispatch_scheduler_interval_ms;
-	if (ms <= 0)
-		ms = DM_WAVE_SCHEDULER_IDLE_MS;
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	(void)event_add(s->timer, &tv);
-}
-
-static void
 dm_wave_scheduler_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dm_wave_scheduler *s = arg;
 	(void)fd;
 	(void)what;
-	dm_wave_scheduler_arm(s);
+	dm_sched_timer_arm(&s->timer);
 	if (dm_wave_scheduler_cfg(s)->dispatch_scheduler_interval_ms <= 0 || s->querying ||
 	    !dm_wave_scheduler_can_start(s))
 		return;
@@ -403,23 +389,14 @@ dm_wave_scheduler_tick_cb(evutil_socket_t fd, short what, void *arg)
 struct dm_wave_scheduler *
 dm_wave_scheduler_new(struct dm_daemon *d)
 {
-	unsigned char rnd[4];
-	char host[32] = "host";
 	struct dm_wave_scheduler *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return NULL;
 	s->d = d;
-	(void)gethostname(host, sizeof host - 1);
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		memset(rnd, 0, sizeof rnd);
-	snprintf(s->id, sizeof s->id, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), rnd[0],
-		 rnd[1], rnd[2], rnd[3]);
-	s->timer = event_new(d->base, -1, 0, dm_wave_scheduler_tick_cb, s);
-	if (s->timer == NULL) {
+	if (dm_sched_timer_init(&s->timer, d, dm_wave_scheduler_tick_cb, s) != 0) {
 		free(s);
 		return NULL;
 	}
-	dm_wave_scheduler_arm(s);
 	return s;
 }
 
@@ -428,8 +405,7 @@ dm_wave_scheduler_free(struct dm_wave_scheduler *s)
 {
 	if (s == NULL)
 		return;
-	event_free(s->timer);
-	s->timer = NULL;
+	dm_sched_timer_stop(&s->timer);
 	s->closing = true;
 	dm_wave_scheduler_maybe_free(s);
 }
