@@ -99,6 +99,33 @@ ROUTES = {
         {"weekly": [{"days": ["tue"], "start": "08:00", "end": "20:00"}]}),
     ("POST", "/v1/stations/{id}/couriers/{courier}/duty"): (
         {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/duty", {"on_shift": False}),
+    # Engineers of ST_IN (issue 12): ENGINEER is created in prepare(); a
+    # create gets a fresh id. Day plans of a day without appointments.
+    ("GET", "/v1/stations/{id}/engineers"): ({"admin", "station"},
+                                             "/v1/stations/{st}/engineers", None),
+    ("POST", "/v1/stations/{id}/engineers"): ({"admin", "station"},
+                                              "/v1/stations/{st}/engineers",
+                                              {"id": "authz-e-{n}", "name": "Li Gong",
+                                               "phone": "13800000002", "daily_capacity": 3}),
+    ("GET", "/v1/stations/{id}/engineers/{engineer}"): ({"admin", "station"},
+                                                        "/v1/stations/{st}/engineers/authz-e",
+                                                        None),
+    ("PATCH", "/v1/stations/{id}/engineers/{engineer}"): ({"admin", "station"},
+                                                          "/v1/stations/{st}/engineers/authz-e",
+                                                          {"daily_capacity": 5}),
+    ("DELETE", "/v1/stations/{id}/engineers/{engineer}"): (
+        {"admin", "station"}, "/v1/stations/{st}/engineers/authz-e", None),
+    ("PUT", "/v1/stations/{id}/engineers/{engineer}/shifts"): (
+        {"admin", "station"}, "/v1/stations/{st}/engineers/authz-e/shifts",
+        {"weekly": [{"days": ["wed"], "start": "09:00", "end": "18:00"}]}),
+    ("POST", "/v1/stations/{id}/engineers/{engineer}/duty"): (
+        {"admin", "station"}, "/v1/stations/{st}/engineers/authz-e/duty", {"on_shift": False}),
+    ("POST", "/v1/stations/{id}/service-days/{date}/plan"): (
+        {"admin", "station"}, "/v1/stations/{st}/service-days/2030-01-09/plan", None),
+    ("GET", "/v1/stations/{id}/service-days/{date}/routes"): (
+        {"admin", "station"}, "/v1/stations/{st}/service-days/2030-01-09/routes", None),
+    ("GET", "/v1/engineers/me/route"): ({"engineer"}, "/v1/engineers/me/route?date=2030-01-09",
+                                        None),
     ("GET", "/v1/stations/{id}/feed"): ({"admin", "station"}, "/v1/stations/{st}/feed?wait=0",
                                        None),
     # Webhooks: {webhook_id} is owned by the order_service caller (an admin
@@ -158,6 +185,10 @@ def prepare(w):
                   body={"id": "authz-c", "name": "Han Meimei", "phone": "13800000001",
                         "vehicle": "van"})
     assert r.status in (201, 409), r   # 409: made by an earlier test of this world
+    r = d.request("POST", f"/v1/stations/{ST_IN}/engineers",
+                  body={"id": "authz-e", "name": "Han Gong", "phone": "13800000003",
+                        "daily_capacity": 4})
+    assert r.status in (201, 409), r
     tokens = {"none": None}
     for name, spec in CALLERS.items():
         if spec is not None:

@@ -371,5 +371,57 @@ def test_issue_11_answers_match_the_document(w):
     assert ISSUE_11 <= succeeded, sorted(ISSUE_11 - succeeded)
 
 
+def test_issue_12_p1_answers_match_the_document(w):
+    """Engineers, their day plans and their route (issue 12, part P1)."""
+    import test_engineers as te
+    d = te.daemon(w)
+    te.no_engineers(w)
+    c = Checker(d)
+    st, day = te.ST, "2030-01-30"  # a Wednesday of its own
+    eid = "oa-e-" + uuid.uuid4().hex[:8]
+    base = f"/v1/stations/{st}/engineers"
+    one = "/v1/stations/{id}/engineers/{engineer}"
+    new = {"id": eid, "name": "Zhang Gong", "phone": "+86 139 0000 0009",
+           "skills": ["large_appliances"], "daily_capacity": 3, "provider": "Haier Service"}
+    c("POST", "/v1/stations/{id}/engineers", base, 201, body=new)
+    c("POST", "/v1/stations/{id}/engineers", base, 409, body=new)
+    c("POST", "/v1/stations/{id}/engineers", base, 422, body=dict(new, daily_capacity=0))
+    c("GET", "/v1/stations/{id}/engineers", base, 200)
+    c("GET", "/v1/stations/{id}/engineers", base + "?active=all", 200)
+    c("GET", one, f"{base}/{eid}", 200)
+    c("GET", one, f"{base}/nobody", 404)
+    c("PATCH", one, f"{base}/{eid}", 200, body={"daily_capacity": 4, "provider": None})
+    c("PUT", one + "/shifts", f"{base}/{eid}/shifts", 200,
+      body={"weekly": [{"days": ["wed"], "start": "09:00", "end": "18:00"}]})
+    c("POST", one + "/duty", f"{base}/{eid}/duty", 200, body={"on_shift": False})
+    c("POST", one + "/duty", f"{base}/{eid}/duty", 200, body={"on_shift": True})
+    placed = te.appointment(w, te.new_order(d, w), "large_appliances", "09:00", "13:00", eid,
+                            day=day)
+    te.appointment(w, te.new_order(d, w), "air_conditioners", "09:00", "13:00", eid, day=day)
+    plan = "/v1/stations/{id}/service-days/{date}/plan"
+    routes = "/v1/stations/{id}/service-days/{date}/routes"
+    doc = c("POST", plan, f"/v1/stations/{st}/service-days/{day}/plan", 200).json()
+    assert [v["appointment"] for e in doc["engineers"] for v in e["visits"]] == [placed], doc
+    assert len(doc["unassigned"]) == 1, doc
+    c("POST", plan, f"/v1/stations/{st}/service-days/2030-13-01/plan", 422)
+    c("GET", routes, f"/v1/stations/{st}/service-days/{day}/routes", 200)
+    c("GET", routes, f"/v1/stations/{st}/service-days/2031-01-01/routes", 200)
+    c("GET", routes, f"/v1/stations/nope/service-days/{day}/routes", 404)
+    tok = w.token("engineer", eid, label="openapi engineer")
+    harness.wait_until(lambda: d.get("/v1/admin/tokens/whoami", token=tok).status == 200,
+                       timeout=6, what="the daemon to know the engineer token")
+    me = "/v1/engineers/me/route"
+    mine = c("GET", me, f"{me}?date={day}", 200, token=tok).json()
+    assert [v["appointment"] for v in mine["visits"]] == [placed], mine
+    c("GET", me, me, 200, token=tok)
+    c("GET", me, f"{me}?date=soon", 422, token=tok)
+    c("GET", me, me, 403)
+    c("DELETE", one, f"{base}/{eid}", 200)
+    c.done()
+    p1 = {(m, p) for (m, p) in OPS if "/engineers" in p or "/service-days/" in p}
+    succeeded = {(m, p) for m, p, status in c.checked if status < 300}
+    assert len(p1) == 10 and p1 <= succeeded, sorted(p1 - succeeded)
+
+
 if __name__ == "__main__":
     harness.run(globals())
