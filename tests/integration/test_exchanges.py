@@ -194,8 +194,8 @@ def test_another_size_from_the_original_warehouse_first_then_any(w):
 
 def test_a_cheaper_replacement_refunds_the_difference_by_policy(w):
     d = xd(w)
-    dear = new_sku(w, {FDC: 2})
-    cheap = new_sku(w, {FDC: 2})
+    dear = new_sku(w, {FDC: 3})
+    cheap = new_sku(w, {FDC: 3})
     sql(w, f"UPDATE skus SET price_milli = 129000 WHERE sku = '{dear}'; "
            f"UPDATE skus SET price_milli = 99000 WHERE sku = '{cheap}'")
     o = delivered_order(w, d, dear, qty=2)
