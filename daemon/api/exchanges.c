@@ -183,6 +183,9 @@ dm_api_exchanges_done(struct dm_req *r, const struct dm_pg_reply *reply)
 		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 	} else if ((strcmp(what, "ok") == 0 || strcmp(what, "replay") == 0) && text != NULL) {
 		json_int_t st = json_integer_value(json_object_get(res, "status"));
+		if (strcmp(what, "replay") == 0)
+			evhttp_add_header(evhttp_request_get_output_headers(r->req),
+					  "Idempotent-Replayed", "true");
 		dm_req_reply(r, st > 0 ? (int)st : 201, "application/json", text, strlen(text));
 	} else if (strcmp(what, "not_found") == 0) {
 		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such order", NULL);

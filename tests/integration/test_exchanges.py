@@ -310,6 +310,8 @@ def test_replay_is_byte_for_byte_and_a_new_body_is_422(w):
     state = world_state(w, [sku])
     again = exchange(d, o["id"], [{"line": 1, "qty": 1}], key=key)
     assert (again.status, again.body) == (201, first.body)
+    assert again.headers.get("idempotent-replayed") == "true", again.headers
+    assert "idempotent-replayed" not in first.headers, first.headers
     assert world_state(w, [sku]) == state, "a replay writes nothing"
     other = exchange(d, o["id"], [{"line": 1, "qty": 2}], key=key)
     assert other.status == 422, other
