@@ -24,6 +24,7 @@
 #include "daemon/io/pg.h"
 #include "daemon/io/query_parse.h"
 #include "daemon/io/req_pg.h"
+#include "daemon/svc/stock_hints.h"
 #include "warehouse/capacity.h"
 #include "warehouse/civil.h"
 #include "warehouse/promise.h"
@@ -171,9 +172,12 @@ dm_api_exchanges_done(struct dm_req *r, const struct dm_pg_reply *reply)
 	json_t *res = NULL;
 	if (reply->ok && PQntuples(reply->res) == 1 && !PQgetisnull(reply->res, 0, 0))
 		res = json_loads(PQgetvalue(reply->res, 0, 0), 0, NULL);
+	const char *what = json_string_value(json_object_get(res, "r"));
+	struct dm_stock_hints *cache = dm_stock_hints_get(r->d);
+	if (what != NULL && strcmp(what, "ok") == 0 && cache != NULL)
+		dm_stock_hints_note_json(cache, json_object_get(res, "stock"), false);
 	if (dm_req_answered(r))
 		goto out;
-	const char *what = json_string_value(json_object_get(res, "r"));
 	const char *text = json_string_value(json_object_get(res, "response"));
 	char detail[200];
 	if (what == NULL) {

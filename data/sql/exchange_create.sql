@@ -29,7 +29,9 @@
 --             "defect_window_days","quick_refund_max_fen"},"categories":{"C":{...}}}
 -- p_actor     the caller's token id (returns.requested_by)
 --
--- Returns {"r":"ok","response": text} (the 201 body, stored for replays),
+-- Returns {"r":"ok","response": text,"stock":[{"w","sku","available"}]} (the
+-- 201 body, stored for replays; the reserved rows' new levels, for the
+-- daemon's stock hints),
 -- {"r":"replay","status","response"}, {"r":"mismatch"}, {"r":"not_found"},
 -- {"r":"not_delivered","status"} (409), {"r":"window_closed", "line",
 -- "window_days","delivered_at","window_end","category"} (422),
@@ -117,6 +119,7 @@ DECLARE
 	v_ret_wh text;
 	v_doc jsonb;
 	v_feed bigint;
+	v_stock jsonb := '[]'::jsonb;
 	at_text text;
 BEGIN
 	SELECT * INTO o FROM orders WHERE id = p_order FOR UPDATE;
@@ -210,7 +213,7 @@ BEGIN
 				  c.warehouse_id
 			 LIMIT 1)
 		   AND s.available >= (x->>'qty')::integer
-		RETURNING s.warehouse_id INTO w;
+		RETURNING s.warehouse_id, s.available INTO w, avail;
 		IF w IS NULL THEN
 			SELECT coalesce(max(available), 0) INTO avail FROM stock WHERE sku = x->>'rsku';
 			RAISE EXCEPTION USING ERRCODE = 'DMX01', MESSAGE = jsonb_build_object(
@@ -218,6 +221,7 @@ BEGIN
 				'qty', (x->'qty'), 'available', avail)::text;
 		END IF;
 		lines := jsonb_set(lines, ARRAY[x->>'n'], x || jsonb_build_object('w', w));
+		v_stock := v_stock || jsonb_build_object('w', w, 'sku', x->>'rsku', 'available', avail);
 	END LOOP;
 
 	-- Refund by the returns rules (see the head of exchange_create).
@@ -332,6 +336,6 @@ BEGIN
 					   'wave', p_req->>'wave',
 					   'proof', CASE WHEN v_large THEN 'pin' ELSE 'photo' END),
 		'replacement_order', order_doc(p_new_id));
-	RETURN jsonb_build_object('r', 'ok', 'response', v_doc::text);
+	RETURN jsonb_build_object('r', 'ok', 'response', v_doc::text, 'stock', v_stock);
 END
 $fn$;
