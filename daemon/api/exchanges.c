@@ -82,13 +82,15 @@ dm_api_exchanges_lines(const json_t *in, json_t *out, json_t *errors)
 		if (!json_is_integer(n) || json_integer_value(n) < 1 ||
 		    json_integer_value(n) > 32767) {
 			snprintf(field, sizeof field, "%sline", prefix);
-			dm_field_errors_add(errors, field, "must be an order line number (1, 2, ...)");
+			dm_field_errors_add(errors, field,
+					    "must be an order line number (1, 2, ...)");
 			ok = false;
 		} else {
 			for (size_t j = 0; j < i; j++)
 				if (json_equal(json_object_get(json_array_get(in, j), "line"), n)) {
 					snprintf(field, sizeof field, "%sline", prefix);
-					dm_field_errors_add(errors, field, "names a line already listed");
+					dm_field_errors_add(errors, field,
+							    "names a line already listed");
 					ok = false;
 					break;
 				}

@@ -102,7 +102,8 @@ DECLARE
 	wend timestamptz;
 	defect boolean := (p_req->>'reason') IN ('defective', 'damaged_in_transit', 'wrong_item');
 	i integer := 0;
-	lines jsonb := '[]'::jsonb;     -- [{n, line, sku, qty, rsku, w, orig_w, price, rprice, large}]
+	-- [{n, line, sku, qty, rsku, orig_w, category, price, rprice, large, w}]
+	lines jsonb := '[]'::jsonb;
 	x jsonb;
 	w text;
 	avail integer;
@@ -172,8 +173,9 @@ BEGIN
 		IF (x->>'qty')::integer > l.qty - l.taken THEN
 			RAISE EXCEPTION USING ERRCODE = 'DMX01', MESSAGE = jsonb_build_object(
 				'r', 'invalid', 'field', format('lines[%s].qty', i),
-				'message', format('at most %s (delivered %s, returned or exchanged %s)',
-						  greatest(l.qty - l.taken, 0), l.qty, l.taken))::text;
+				'message', format(
+					'at most %s (delivered %s, returned or exchanged %s)',
+					greatest(l.qty - l.taken, 0), l.qty, l.taken))::text;
 		END IF;
 		lines := lines || jsonb_build_object('n', i, 'line', l.line_no, 'sku', l.sku,
 			'qty', (x->>'qty')::integer,
@@ -182,10 +184,12 @@ BEGIN
 		i := i + 1;
 	END LOOP;
 	FOR x IN SELECT value FROM jsonb_array_elements(lines) LOOP
-		SELECT k.category, k.price_milli, k.large INTO l FROM skus k WHERE k.sku = x->>'rsku';
+		SELECT k.category, k.price_milli, k.large INTO l
+		  FROM skus k WHERE k.sku = x->>'rsku';
 		IF NOT FOUND OR l.category <> x->>'category' THEN
 			RAISE EXCEPTION USING ERRCODE = 'DMX01', MESSAGE = jsonb_build_object(
-				'r', 'invalid', 'field', format('lines[%s].replacement_sku', x->>'n'),
+				'r', 'invalid',
+				'field', format('lines[%s].replacement_sku', x->>'n'),
 				'message', CASE WHEN NOT FOUND THEN 'no such SKU'
 					   ELSE 'must be a SKU of the same category (' ||
 						(x->>'category') || ')' END)::text;
@@ -215,13 +219,15 @@ BEGIN
 		   AND s.available >= (x->>'qty')::integer
 		RETURNING s.warehouse_id, s.available INTO w, avail;
 		IF w IS NULL THEN
-			SELECT coalesce(max(available), 0) INTO avail FROM stock WHERE sku = x->>'rsku';
+			SELECT coalesce(max(available), 0) INTO avail
+			  FROM stock WHERE sku = x->>'rsku';
 			RAISE EXCEPTION USING ERRCODE = 'DMX01', MESSAGE = jsonb_build_object(
 				'r', 'out_of_stock', 'line', (x->'line'), 'sku', x->>'rsku',
 				'qty', (x->'qty'), 'available', avail)::text;
 		END IF;
 		lines := jsonb_set(lines, ARRAY[x->>'n'], x || jsonb_build_object('w', w));
-		v_stock := v_stock || jsonb_build_object('w', w, 'sku', x->>'rsku', 'available', avail);
+		v_stock := v_stock || jsonb_build_object('w', w, 'sku', x->>'rsku',
+							 'available', avail);
 	END LOOP;
 
 	-- Refund by the returns rules (see the head of exchange_create).
@@ -311,7 +317,8 @@ BEGIN
 		       WHERE station_id = o.station_id AND wave_key = p_req->>'wave') THEN
 		INSERT INTO wave_replans_due (station_id, wave_key, reason, since)
 		VALUES (o.station_id, p_req->>'wave', 'exchange', p_now)
-		ON CONFLICT (station_id, wave_key) DO UPDATE SET claimed_by = NULL, claimed_at = NULL;
+		ON CONFLICT (station_id, wave_key)
+		DO UPDATE SET claimed_by = NULL, claimed_at = NULL;
 	END IF;
 	v_feed := station_feed_add(o.station_id, 'return.requested', jsonb_build_object(
 		'return', ret_id, 'order', p_order, 'wave', p_req->>'wave', 'stop', stop_id,

@@ -13,7 +13,8 @@ INSERT INTO skus (sku, name, category, weight_g, volume_ml, price_milli) VALUES
 -- its departure is not part of this test), so C is out of stock everywhere.
 DO $$ BEGIN PERFORM stock_set('W2', 'C', 1, 'fixture'); END $$;
 INSERT INTO got SELECT 'orders', intake_commit(jsonb_build_array(
-	pg_temp.entry('k1', '[{"w": "W2", "sku": "A", "qty": 2}, {"w": "W2", "sku": "C", "qty": 1}]')));
+	pg_temp.entry('k1', '[{"w": "W2", "sku": "A", "qty": 2},
+			      {"w": "W2", "sku": "C", "qty": 1}]')));
 SELECT is((SELECT count(*)::integer FROM order_lines WHERE order_id = 'O-k1'), 2,
 	  'the original order has two lines');
 -- Delivered (as the stop event would make it).
@@ -61,7 +62,8 @@ SELECT is(pg_temp.level('W1', 'C'), '1/1/0', 'C reserved where there is some');
 SELECT is((SELECT string_agg(seq || ':' || warehouse_id, ',' ORDER BY seq) FROM shipments
 	    WHERE order_id = 'R-1'), '1:W1,2:W2', 'one shipment per warehouse');
 SELECT is((SELECT string_agg(line_no || ':' || sku || ':' || shipment_seq, ',' ORDER BY line_no)
-	     FROM order_lines WHERE order_id = 'R-1'), '1:A:2,2:C:1', 'the lines in their shipments');
+	     FROM order_lines WHERE order_id = 'R-1'), '1:A:2,2:C:1',
+	  'the lines in their shipments');
 SELECT is(v->'stock', '[{"w": "W2", "sku": "A", "available": 1},
 			{"w": "W1", "sku": "C", "available": 0}]'::jsonb,
 	  'the new levels for the stock hints') FROM got WHERE step = 'made';
