@@ -9,6 +9,7 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_stations_table,
 	&dm_api_promise_table,
 	&dm_api_orders_table,
+	&dm_api_exchanges_table,
 	&dm_api_stock_table,
 	&dm_api_wave_plans_table,
 	&dm_api_shipments_table,
@@ -20,6 +21,7 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_webhooks_table,
 	&dm_api_couriers_me_table,
 	&dm_api_stops_table,
+	&dm_api_service_types_table,
 };
 
 const size_t dm_api_ntables = sizeof dm_api_tables / sizeof dm_api_tables[0];

@@ -22,6 +22,9 @@ extern const struct dm_route_table dm_api_stations_table;
 /* /v1/orders, /v1/orders/{id}, /v1/orders/{id}/cancel (orders.c) */
 extern const struct dm_route_table dm_api_orders_table;
 
+/* /v1/orders/{id}/exchanges (exchanges.c) */
+extern const struct dm_route_table dm_api_exchanges_table;
+
 /* /v1/warehouses/{id}/stock[/{sku}] (stock.c) */
 extern const struct dm_route_table dm_api_stock_table;
 
@@ -59,6 +62,9 @@ extern const struct dm_route_table dm_api_couriers_me_table;
 
 /* /v1/stops/{id}/events (stops.c) */
 extern const struct dm_route_table dm_api_stops_table;
+
+/* /v1/service-types (service_types.c) */
+extern const struct dm_route_table dm_api_service_types_table;
 
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
