@@ -152,8 +152,8 @@ dm_api_couriers_saved(struct dm_req *r, const struct dm_pg_reply *reply, int ok_
 static void
 dm_api_couriers_doc_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	dm_req_reply_pg_doc(r, reply,
-			    dm_api_couriers_kind(r)->engineer ? "no such engineer" : "no such courier");
+	bool engineer = dm_api_couriers_kind(r)->engineer;
+	dm_req_reply_pg_doc(r, reply, engineer ? "no such engineer" : "no such courier");
 }
 
 static void
@@ -250,7 +250,8 @@ dm_api_couriers_update_send(struct dm_req *r, const char *fields)
 	const char *params[] = {r->params[0], r->params[1], fields, now, dm_admission_actor(r),
 				r->cfg->promise.tz, dm_api_couriers_kind(r)->kind};
 	(void)dm_req_pg_query(r,
-			      "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz, $5, $6, $7)",
+			      "SELECT courier_update($1, $2, $3::jsonb, $4::timestamptz, $5, $6,"
+			      " $7)",
 			      7, params, DM_REQ_PG_WRITE, dm_api_couriers_updated);
 }
 

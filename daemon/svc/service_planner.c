@@ -143,16 +143,16 @@ dm_service_planner_payload(const struct dm_service_planner *p)
 					      (json_int_t)k, "eta_s", v->start_s));
 		}
 	}
-	if (p->sol != NULL)
-		for (size_t i = 0; i < p->sol->n_unassigned; i++)
-			json_array_append_new(
-			    un, json_pack("{s:s,s:s}", "appointment",
-					  p->ids[p->sol->unassigned[i].stop], "reason",
-					  rt_vrp_problem_reason_name(p->sol->unassigned[i].reason)));
-	else /* no engineer on shift: nothing was solved */
-		for (size_t i = 0; i < p->n; i++)
-			json_array_append_new(un, json_pack("{s:s,s:s}", "appointment", p->ids[i],
-							    "reason", "no_engineer"));
+	for (size_t i = 0; p->sol != NULL && i < p->sol->n_unassigned; i++) {
+		const struct rt_vrp_unassigned *u = &p->sol->unassigned[i];
+		const char *why = rt_vrp_problem_reason_name(u->reason);
+		json_array_append_new(un, json_pack("{s:s,s:s}", "appointment", p->ids[u->stop],
+						    "reason", why));
+	}
+	/* nobody on shift: nothing was solved */
+	for (size_t i = 0; p->sol == NULL && i < p->n; i++)
+		json_array_append_new(un, json_pack("{s:s,s:s}", "appointment", p->ids[i],
+						    "reason", "no_engineer"));
 	return json_pack("{s:s,s:o,s:o,s:o}", "reason", p->t.reason, "fence", fence, "visits",
 			 visits, "unassigned", un);
 }
@@ -164,7 +164,8 @@ dm_service_planner_publish(struct dm_service_planner *p)
 	char *text = payload != NULL ? json_dumps(payload, JSON_COMPACT) : NULL;
 	json_decref(payload);
 	if (text == NULL) {
-		dm_service_planner_finish(p, DM_SERVICE_PLANNER_UNAVAILABLE, "out of memory", NULL, 0);
+		dm_service_planner_finish(p, DM_SERVICE_PLANNER_UNAVAILABLE, "out of memory", NULL,
+					  0);
 		return;
 	}
 	const char *params[] = {p->t.station, p->t.day, p->t.tz, text};
@@ -308,13 +309,15 @@ dm_service_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 	if (n > DM_SERVICE_PLANNER_MAX_VISITS) {
 		json_decref(in);
 		dm_service_planner_finish(p, DM_SERVICE_PLANNER_TOO_MANY,
-					  "too many appointments on this day to plan (at most 1000)",
+					  "too many appointments on this day to plan (at most "
+					  "1000)",
 					  NULL, 0);
 		return;
 	}
 	if (dm_service_planner_alloc(p, n, nveh) != 0) {
 		json_decref(in);
-		dm_service_planner_finish(p, DM_SERVICE_PLANNER_UNAVAILABLE, "out of memory", NULL, 0);
+		dm_service_planner_finish(p, DM_SERVICE_PLANNER_UNAVAILABLE, "out of memory", NULL,
+					  0);
 		return;
 	}
 	p->lonlat[0] = p->t.lon;
@@ -329,7 +332,8 @@ dm_service_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 	p->dist_m = calloc(np * nl * nl, sizeof *p->dist_m);
 	p->time_s = calloc(np * nl * nl, sizeof *p->time_s);
 	if (p->dist_m == NULL || p->time_s == NULL) {
-		dm_service_planner_finish(p, DM_SERVICE_PLANNER_UNAVAILABLE, "out of memory", NULL, 0);
+		dm_service_planner_finish(p, DM_SERVICE_PLANNER_UNAVAILABLE, "out of memory", NULL,
+					  0);
 		return;
 	}
 	for (size_t k = 0; k < np; k++)
