@@ -53,6 +53,9 @@ extern const struct dm_route_table dm_api_couriers_me_table;
 /* /v1/stops/{id}/events (stops.c) */
 extern const struct dm_route_table dm_api_stops_table;
 
+/* /v1/service-types (service_types.c) */
+extern const struct dm_route_table dm_api_service_types_table;
+
 /* /v1/orders/{id}/service-slots, /v1/orders/{id}/services[/{appointment}]
  * (order_services.c) */
 extern const struct dm_route_table dm_api_order_services_table;

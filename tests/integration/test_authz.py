@@ -123,6 +123,8 @@ ROUTES = {
                                                         "lon": 116.4, "lat": 39.9,
                                                         "accuracy_m": 5}]}),
     ("POST", "/v1/stops/{id}/events"): ({"courier"}, "/v1/stops/{stop_id}/events", "stop"),
+    # issue 12 part P0: the published price lists
+    ("GET", "/v1/service-types"): (PUBLIC, "/v1/service-types?category=large_appliances", None),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
