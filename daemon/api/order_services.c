@@ -8,7 +8,8 @@
  * last unit goes to exactly one booking), the events and the replays are
  * decided in SQL (data/sql/service_*.sql); this file checks the request
  * (api/booking_body.c), hands the SQL the configuration it needs ([services]
- * windows, horizon and cut-off, the service types with their price lists,
+ * windows, horizon and cut-off, the service types with their price lists as
+ * GET /v1/service-types shows them (api/service_types.c),
  * [promise] timezone, the daemon's clock) and maps the answers. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "daemon/api/booking_body.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
+#include "daemon/api/service_types.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/log.h"
@@ -28,31 +30,6 @@
 #include "daemon/io/http.h"
 #include "daemon/io/pg.h"
 #include "daemon/io/req_pg.h"
-
-/* The price list rendering is part P0's (api/service_types.h, the same as
- * GET /v1/service-types shows). Until it is on main, a minimal stand-in of
- * the same name and shape; it goes away by itself once the header exists. */
-#if defined(__has_include)
-#if __has_include("daemon/api/service_types.h")
-#include "daemon/api/service_types.h"
-#define DM_API_ORDER_SERVICES_P0_PRICE_LIST 1
-#endif
-#endif
-#ifndef DM_API_ORDER_SERVICES_P0_PRICE_LIST
-static json_t *
-dm_service_price_list_json(const struct cfg_service_type *t)
-{
-	json_t *extras = json_array();
-	for (int i = 0; i < t->n_extras; i++)
-		json_array_append_new(extras,
-				      json_pack("{s:s,s:s,s:I,s:i}", "code", t->extras[i].code, "unit",
-						t->extras[i].unit, "price_fen",
-						(json_int_t)t->extras[i].price_fen, "max_qty",
-						t->extras[i].max_qty));
-	return json_pack("{s:s,s:I,s:b,s:o}", "currency", "CNY", "base_fee_fen",
-			 (json_int_t)t->base_fee_fen, "free", t->free, "extras", extras);
-}
-#endif
 
 #define DM_API_ORDER_SERVICES_BODY_MAX 4096
 #define DM_API_ORDER_SERVICES_KEY_MAX 255 /* Idempotency-Key bytes */

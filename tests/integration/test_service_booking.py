@@ -34,12 +34,6 @@ duration_minutes = 60
 base_fee = 80.00
 extra = replacement_part, unit, 300.00, 3
 """
-PRICE_LIST = {"currency": "CNY", "base_fee_fen": 12000, "free": True,
-              "extras": [{"code": "pipe_extension", "unit": "m", "price_fen": 1500, "max_qty": 10},
-                         {"code": "work_at_height", "unit": "visit", "price_fen": 5000,
-                          "max_qty": 1},
-                         {"code": "old_appliance_removal", "unit": "unit", "price_fen": 3000,
-                          "max_qty": 1}]}
 WED_AM, WED_PM = "2030-01-09T09:00:00+08:00", "2030-01-09T14:00:00+08:00"
 THU_PM = "2030-01-10T14:00:00+08:00"
 
@@ -50,6 +44,14 @@ def daemon(w, at=harness.TEST_NOW):
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
     harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     return d
+
+
+def price_list(d, type_="installation"):
+    """The published list of a type (GET /v1/service-types): what a booking
+    keeps as its snapshot, member for member."""
+    r = d.get("/v1/service-types?category=large_appliances", token=None)
+    assert r.status == 200, r
+    return next(t for t in r.json()["service_types"] if t["type"] == type_)
 
 
 def engineers(w, *rows):
@@ -151,11 +153,17 @@ def test_slots_follow_skill_shift_and_capacity(w):
     assert [s["available"] for s in got[1:]] == [1] * 13, got
     assert got[-1]["window_start"] == "2030-01-15T14:00:00+08:00", got
     # Deliver and install in one visit: the window of the delivery day that
-    # contains or follows the promised delivery (the wave's start).
-    start = o["promise"]["standard"]["window_start"]
-    day = start[:10]
-    want = [s for s in got if s["day"] == day and s["window_end"] > start][:1]
-    assert slots(d, o["id"], extra="&with_delivery=true")["slots"] == want, (start, want)
+    # contains or follows the promised delivery (the wave's start, today 13:00).
+    assert o["promise"]["standard"]["window_start"] == "2030-01-08T13:00:00+08:00", o
+    today_pm = {"day": "2030-01-08", "window_start": "2030-01-08T14:00:00+08:00",
+                "window_end": "2030-01-08T18:00:00+08:00", "available": 1}
+    assert slots(d, o["id"], extra="&with_delivery=true")["slots"] == [today_pm]
+    r = book(d, o["id"], WED_AM, with_delivery=True)
+    assert r.status == 422 and r.json()["type"].endswith(":slot-not-offered"), r
+    r = book(d, o["id"], today_pm["window_start"], with_delivery=True)
+    assert r.status == 201 and r.json()["with_delivery"] is True, r
+    assert r.json()["engineer"]["id"] == "eng-a", r
+    o = new_order(d, w)
     # No engineer with the skill but eng-b, who works Wednesday morning only.
     sql(w, "UPDATE couriers SET skills = '{small_appliances}' WHERE id = 'eng-a'")
     assert offered(d, o["id"]) == {(WED_AM, 1)}
@@ -192,7 +200,10 @@ def test_booking_document_events_and_listing(w):
         "status": "booked", "day": "2030-01-09", "window_start": WED_PM,
         "window_end": "2030-01-09T18:00:00+08:00", "with_delivery": False,
         "engineer": {"id": "eng-a", "name": "Engineer eng-a"}, "duration_s": 5400,
-        "price_list": PRICE_LIST, "change_until": "2030-01-08T14:00:00+08:00"}, a
+        "price_list": price_list(d), "change_until": "2030-01-08T14:00:00+08:00"}, a
+    assert (a["price_list"]["base_fee_fen"], a["price_list"]["free"],
+            [e["price_fen"] for e in a["price_list"]["extras"]]) == (12000, True,
+                                                                    [1500, 5000, 3000]), a
     assert d.get(f"/v1/orders/{o['id']}/services/{a['id']}").json() == a
     assert d.get(f"/v1/orders/{o['id']}/services").json() == {"order": o["id"], "services": [a]}
     assert d.get(f"/v1/orders/{o['id']}/services/svc_0000000000000000").status == 404
@@ -316,10 +327,10 @@ def test_idempotent_replay(w):
     assert again.headers.get("idempotent-replayed") == "true", again.headers
     assert sql(w, f"SELECT count(*) FROM service_appointments WHERE order_id = '{o['id']}'") == "1"
     # The key with another body, another order, or no key at all.
+    o2 = new_order(d, w)
     before = state(w)
     r = book(d, o["id"], WED_PM, key="svc-key-1")
     assert r.status == 422 and r.json()["type"].endswith(":idempotency-key-reused"), r
-    o2 = new_order(d, w)
     r = book(d, o2["id"], WED_AM, key="svc-key-1")
     assert r.status == 422 and r.json()["type"].endswith(":idempotency-key-reused"), r
     r = d.request("POST", f"/v1/orders/{o2['id']}/services",
