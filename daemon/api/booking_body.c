@@ -151,9 +151,9 @@ dm_booking_body_windows(const struct cfg_windows *w)
 {
 	json_t *out = json_array();
 	for (int i = 0; out != NULL && i < w->n; i++)
-		json_array_append_new(out, json_pack("{s:i,s:i,s:i,s:i}", "start_s", w->w[i].start_s,
-						     "end_s", w->w[i].end_s, "count",
-						     w->w[i].count, "weekdays",
+		json_array_append_new(out, json_pack("{s:i,s:i,s:i,s:i}", "start_s",
+						     w->w[i].start_s, "end_s", w->w[i].end_s,
+						     "count", w->w[i].count, "weekdays",
 						     (int)w->w[i].weekdays));
 	return out;
 }

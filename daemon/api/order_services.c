@@ -76,7 +76,8 @@ dm_api_order_services_conf(struct dm_req *r, struct dm_api_order_services_conf *
 	struct tm tm;
 	dm_clock_now(&now_s, &offset_s);
 	time_t t = (time_t)now_s;
-	if (gmtime_r(&t, &tm) == NULL || strftime(c->now, sizeof c->now, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(c->now, sizeof c->now, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(c->now, sizeof c->now, "1970-01-01T00:00:00Z");
 	if (c->types == NULL || c->windows == NULL) {
 		dm_api_order_services_conf_free(c);
@@ -114,7 +115,8 @@ dm_api_order_services_path(struct dm_req *r, bool appointment)
 static void
 dm_api_order_services_invalid(struct dm_req *r, const char *detail, json_t *errors)
 {
-	dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, detail, json_pack("{s:o}", "errors", errors));
+	dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, detail,
+		       json_pack("{s:o}", "errors", errors));
 }
 
 /* One field error as a 422's extra members. */
@@ -135,12 +137,13 @@ dm_api_order_services_answer(struct dm_req *r, json_t *res, int ok_status, const
 	if (what == NULL) {
 		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
 	} else if (strcmp(what, "ok") == 0 || strcmp(what, "replay") == 0) {
-		json_t *body = doc != NULL ? json_incref(json_object_get(res, doc)) : json_incref(res);
+		json_t *body = json_incref(doc != NULL ? json_object_get(res, doc) : res);
 		if (doc == NULL)
 			json_object_del(body, "r");
 		const char *id = json_string_value(json_object_get(body, "id"));
 		if (ok_status == 201 && id != NULL) {
-			snprintf(detail, sizeof detail, "/v1/orders/%s/services/%s", r->params[0], id);
+			snprintf(detail, sizeof detail, "/v1/orders/%s/services/%s", r->params[0],
+				 id);
 			evhttp_add_header(h, "Location", detail);
 		}
 		if (strcmp(what, "replay") == 0)
@@ -177,7 +180,8 @@ dm_api_order_services_answer(struct dm_req *r, json_t *res, int ok_status, const
 	} else if (strcmp(what, "exists") == 0) {
 		dm_req_problem(r, DM_PROBLEM_ALREADY_EXISTS,
 			       "this line already has a visit of this type booked",
-			       json_pack("{s:O}", "appointment", json_object_get(res, "appointment")));
+			       json_pack("{s:O}", "appointment",
+					 json_object_get(res, "appointment")));
 	} else if (strcmp(what, "mismatch") == 0) {
 		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED,
 			       "the Idempotency-Key was used for another booking", NULL);
@@ -286,7 +290,8 @@ dm_api_order_services_book(struct dm_req *r)
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
 	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_ORDER_SERVICES_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key", "the header is required (1 to 255 bytes)");
+		dm_field_errors_add(errors, "Idempotency-Key",
+				    "the header is required (1 to 255 bytes)");
 	int rc = dm_booking_body_booking(body, &b, errors);
 	json_decref(body);
 	if (rc != 0 || json_array_size(errors) > 0) {
@@ -339,7 +344,8 @@ dm_api_order_services_list(struct dm_req *r)
 	(void)dm_req_pg_query(
 		r,
 		"SELECT jsonb_build_object('order', o.id, 'services', coalesce((SELECT "
-		"jsonb_agg(service_appointment_doc(a.id, $2, $3::integer) ORDER BY a.created_at, a.id) "
+		"jsonb_agg(service_appointment_doc(a.id, $2, $3::integer) "
+		"ORDER BY a.created_at, a.id) "
 		"FROM service_appointments a WHERE a.order_id = o.id), '[]'::jsonb)) "
 		"FROM orders o WHERE o.id = $1",
 		3, params, DM_REQ_PG_READ, dm_api_order_services_list_done);
@@ -381,9 +387,9 @@ dm_api_order_services_change(struct dm_req *r, const struct dm_booking_body *b,
 				b != NULL && b->with_delivery ? "true" : "false", reason,
 				dm_admission_actor(r)};
 	(void)dm_req_pg_query(r,
-			      "SELECT service_change($1, $2, $3::jsonb, $4::jsonb, $5, $6::integer, "
-			      "$7::integer, $8::timestamptz, $9::timestamptz, $10::boolean, $11, "
-			      "$12)",
+			      "SELECT service_change($1, $2, $3::jsonb, $4::jsonb, $5, "
+			      "$6::integer, $7::integer, $8::timestamptz, $9::timestamptz, "
+			      "$10::boolean, $11, $12)",
 			      12, params, DM_REQ_PG_WRITE, dm_api_order_services_changed);
 	dm_api_order_services_conf_free(&c);
 }

@@ -153,9 +153,10 @@ static void
 booking_windows(void **state)
 {
 	(void)state;
-	struct cfg_windows w = {.n = 2,
-				.w = {{.start_s = 32400, .end_s = 46800, .count = 2, .weekdays = 0x7f},
-				      {.start_s = 50400, .end_s = 64800, .count = 3, .weekdays = 1}}};
+	struct cfg_windows w = {
+		.n = 2,
+		.w = {{.start_s = 32400, .end_s = 46800, .count = 2, .weekdays = 0x7f},
+		      {.start_s = 50400, .end_s = 64800, .count = 3, .weekdays = 1}}};
 	json_t *got = dm_booking_body_windows(&w);
 	json_t *want = json_loads("[{\"start_s\": 32400, \"end_s\": 46800, \"count\": 2, "
 				  "\"weekdays\": 127}, {\"start_s\": 50400, \"end_s\": 64800, "
