@@ -137,16 +137,17 @@ dm_api_order_services_answer(struct dm_req *r, json_t *res, int ok_status, const
 	if (what == NULL) {
 		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
 	} else if (strcmp(what, "ok") == 0 || strcmp(what, "replay") == 0) {
+		bool replay = strcmp(what, "replay") == 0;
 		json_t *body = json_incref(doc != NULL ? json_object_get(res, doc) : res);
 		if (doc == NULL)
-			json_object_del(body, "r");
+			json_object_del(body, "r"); /* frees what */
 		const char *id = json_string_value(json_object_get(body, "id"));
 		if (ok_status == 201 && id != NULL) {
 			snprintf(detail, sizeof detail, "/v1/orders/%s/services/%s", r->params[0],
 				 id);
 			evhttp_add_header(h, "Location", detail);
 		}
-		if (strcmp(what, "replay") == 0)
+		if (replay)
 			evhttp_add_header(h, "Idempotent-Replayed", "true");
 		dm_req_reply_json(r, ok_status, body);
 	} else if (strcmp(what, "not_found") == 0) {
