@@ -83,13 +83,14 @@ def new_sku(w, category="large_appliances", installable=True):
     return sku
 
 
-def new_order(d, w, skus=None):
+def new_order(d, w, skus=None, token=harness.ADMIN):
     """An order of ST with line 1 an installable fridge (and the lines of
     skus after it)."""
     lines = [new_sku(w)] + list(skus or [])
     body = {"external_id": "SVC-" + uuid.uuid4().hex[:16], "customer": dict(DONGCHENG),
             "lines": [{"sku": s, "qty": 1} for s in lines], "delivery_option": "standard"}
-    r = d.request("POST", "/v1/orders", body=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    r = d.request("POST", "/v1/orders", body=body, headers={"Idempotency-Key": uuid.uuid4().hex},
+                  token=token)
     assert r.status == 201 and r.json()["station"]["id"] == ST, r
     return r.json()
 
@@ -220,12 +221,21 @@ def test_booking_document_events_and_listing(w):
     # The same line and type again: already booked.
     r = book(d, o["id"], THU_PM)
     assert r.status == 409 and r.json()["appointment"] == a["id"], r
-    # An order_service token books too.
+    # An order_service token books too, and its webhook subscription gets
+    # the service.booked event of its order (the order_events trigger).
     shop = w.token("order_service", label="svc shop")
     harness.wait_until(lambda: d.get("/v1/admin/tokens/whoami", token=shop).status == 200,
                        what="the token")
-    o2 = new_order(d, w)
-    assert book(d, o2["id"], THU_PM, token=shop).status == 201
+    h = d.request("POST", "/v1/webhooks", token=shop,
+                  body={"url": "http://127.0.0.1:9/svc", "events": ["service.booked"]})
+    assert h.status == 201, h
+    o2 = new_order(d, w, token=shop)
+    r = book(d, o2["id"], THU_PM, token=shop)
+    assert r.status == 201, r
+    out = json.loads(sql(w, f"SELECT body FROM webhook_outbox WHERE webhook_id = "
+                            f"'{h.json()['id']}'"))
+    assert (out["type"], out["data"]["order"], out["data"]["detail"]["appointment"]) == \
+        ("service.booked", o2["id"], r.json()["id"]), out
 
 
 def test_last_slot_race_has_one_winner(w):
