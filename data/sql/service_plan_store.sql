@@ -7,10 +7,13 @@
 --    "unassigned": [{"appointment", "reason"}]}
 -- eta_s in seconds since p_day's local midnight in zone p_tz.
 -- Only appointments still booked or planned on that day are touched (one
--- cancelled meanwhile stays as it is). A placed appointment becomes
+-- cancelled meanwhile stays as it is). First the moves: a visit placed on
+-- another engineer takes its unit of capacity there (service_capacity_move,
+-- part P2, same transaction), tried again while others succeed (one move
+-- may wait for another to make room); a move still refused leaves its
+-- visit unplaced with reason 'capacity'. A placed appointment becomes
 -- planned with its engineer, position, eta and the version, plan_note
--- cleared; moved to another engineer, its unit of capacity moves too
--- (service_capacity_move, part P2, same transaction); an order_events row
+-- cleared; an order_events row
 -- service.planned {appointment, engineer, engineer_name, eta, window_start,
 -- window_end} when its engineer or eta changed. An unplaced one keeps its
 -- status and gets plan_note = the reason and the version, and the station
@@ -29,6 +32,12 @@ DECLARE
 	v_version integer;
 	v_placed integer := 0;
 	v_unplaced integer := 0;
+	v_old jsonb;                    -- {appointment: {engineer, eta}} before the moves
+	v_ids text[];                   -- moves to make, then the moves refused
+	v_to text[];
+	v_left_ids text[];
+	v_left_to text[];
+	v_progress boolean;
 	r record;
 BEGIN
 	-- One store of a station's day at a time: versions follow each other.
@@ -43,21 +52,47 @@ BEGIN
 	END IF;
 	SELECT coalesce(max(version), 0) + 1 INTO v_version
 	  FROM service_day_plans WHERE station_id = p_station AND day = p_day;
+	SELECT coalesce(jsonb_object_agg(a.id, jsonb_build_object('engineer', a.engineer_id,
+								   'eta', a.eta)), '{}'),
+	       coalesce(array_agg(a.id ORDER BY a.id) FILTER (
+			WHERE a.engineer_id IS DISTINCT FROM v.engineer), '{}'),
+	       coalesce(array_agg(v.engineer ORDER BY a.id) FILTER (
+			WHERE a.engineer_id IS DISTINCT FROM v.engineer), '{}')
+	  INTO v_old, v_ids, v_to
+	  FROM jsonb_to_recordset(coalesce(p_plan->'visits', '[]')) AS v(appointment text,
+									 engineer text)
+	  JOIN service_appointments a ON a.id = v.appointment
+	 WHERE a.station_id = p_station AND a.day = p_day AND a.status IN ('booked', 'planned');
+	LOOP
+		EXIT WHEN cardinality(v_ids) = 0;
+		v_progress := false;
+		v_left_ids := '{}';
+		v_left_to := '{}';
+		FOR i IN 1 .. cardinality(v_ids) LOOP
+			IF service_capacity_move(v_ids[i], v_to[i]) THEN
+				v_progress := true;
+			ELSE
+				v_left_ids := v_left_ids || v_ids[i];
+				v_left_to := v_left_to || v_to[i];
+			END IF;
+		END LOOP;
+		v_ids := v_left_ids;
+		v_to := v_left_to;
+		EXIT WHEN NOT v_progress;
+	END LOOP;
 	FOR r IN
-		SELECT a.id, a.order_id, a.engineer_id AS old_engineer, a.eta AS old_eta,
+		SELECT a.id, a.order_id, v_old->a.id->>'engineer' AS old_engineer,
+		       (v_old->a.id->>'eta')::timestamptz AS old_eta,
 		       a.window_start, a.window_end, v.engineer, v.position,
 		       v_t0 + make_interval(secs => round(v.eta_s)) AS eta
 		  FROM jsonb_to_recordset(coalesce(p_plan->'visits', '[]'))
 		       AS v(appointment text, engineer text, position integer, eta_s float8)
 		  JOIN service_appointments a ON a.id = v.appointment
 		 WHERE a.station_id = p_station AND a.day = p_day
-		   AND a.status IN ('booked', 'planned')
+		   AND a.status IN ('booked', 'planned') AND a.id <> ALL (v_ids)
 		 ORDER BY a.id
 		   FOR UPDATE OF a
 	LOOP
-		IF r.old_engineer IS DISTINCT FROM r.engineer THEN
-			PERFORM service_capacity_move(r.id, r.engineer);
-		END IF;
 		UPDATE service_appointments
 		   SET status = 'planned', engineer_id = r.engineer, position = r.position,
 		       eta = r.eta, plan_version = v_version, plan_note = NULL, updated_at = now()
@@ -75,8 +110,11 @@ BEGIN
 	END LOOP;
 	FOR r IN
 		SELECT a.id, a.order_id, u.reason
-		  FROM jsonb_to_recordset(coalesce(p_plan->'unassigned', '[]'))
-		       AS u(appointment text, reason text)
+		  FROM (SELECT x.appointment, x.reason
+			  FROM jsonb_to_recordset(coalesce(p_plan->'unassigned', '[]'))
+			       AS x(appointment text, reason text)
+			UNION ALL
+			SELECT m, 'capacity' FROM unnest(v_ids) AS m) AS u
 		  JOIN service_appointments a ON a.id = u.appointment
 		 WHERE a.station_id = p_station AND a.day = p_day
 		   AND a.status IN ('booked', 'planned')

@@ -11,8 +11,9 @@ it; one whose window cannot be met (no engineer with the skill, no engineer
 on shift in it, more visits than the daily capacity) keeps its status and is
 reported with its reason (plan_note, service.unassigned feed line); placed
 ones are planned with an eta inside their window and a service.planned
-event only when engineer or eta changed; a move to another engineer calls
-service_capacity_move. The automatic plan of tomorrow happens once with two
+event only when engineer or eta changed; a move to another engineer moves
+its unit of capacity (part P2's service_capacity_move: the appointments are
+inserted holding their engineer's unit, as a booking leaves them). The automatic plan of tomorrow happens once with two
 daemons at [services] plan_at; GET /v1/engineers/me/route shows the
 caller's visits only."""
 import json
@@ -32,7 +33,6 @@ PRICE_LIST = {"currency": "CNY", "base_fee_fen": 12000, "free": True,
 
 def daemon(w, at=harness.TEST_NOW, extra=""):
     prepare(w)
-    stub_capacity_move(w)
     d = w.daemon(extra_conf=harness.clock_conf(at) + "[dispatch]\nscheduler_interval_ms = 0\n"
                  + extra)
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
@@ -43,17 +43,6 @@ def daemon(w, at=harness.TEST_NOW, extra=""):
 def no_engineers(w):
     """Earlier tests' engineers (one database for the file) leave."""
     sql(w, "UPDATE couriers SET active = false WHERE kind = 'engineer'")
-
-
-def stub_capacity_move(w):
-    """Part P2 provides service_capacity_move (its capacity table); until it
-    lands, a stand-in that records the moves asked for."""
-    sql(w, "CREATE TABLE IF NOT EXISTS test_capacity_moves (appointment text, engineer text); "
-           "GRANT ALL ON test_capacity_moves TO PUBLIC")
-    sql(w, "DO $$ BEGIN IF to_regprocedure('service_capacity_move(text,text)') IS NULL THEN "
-           "CREATE FUNCTION service_capacity_move(p_appointment text, p_engineer text) "
-           "RETURNS void LANGUAGE sql AS 'INSERT INTO test_capacity_moves "
-           "VALUES (p_appointment, p_engineer)'; END IF; END $$")
 
 
 def engineer_body(eid=None, **extra):
@@ -91,14 +80,17 @@ def new_order(d, w):
 
 def appointment(w, order, category, start, end, engineer, day=DAY, duration_s=3600,
                 status="booked"):
-    """A booked appointment on day from local start to end (HH:MM, +08)."""
+    """A booked appointment on day from local start to end (HH:MM, +08),
+    holding a unit of engineer's day (service_capacity, part P2) as a
+    booking leaves it."""
     aid = "svc_" + uuid.uuid4().hex[:16]
-    eng = f"'{engineer}'" if engineer else "NULL"
     sql(w, f"INSERT INTO service_appointments (id, order_id, station_id, category, type, "
-           f"status, day, window_start, window_end, engineer_id, duration_s, price_list) "
+           f"status, day, window_start, window_end, engineer_id, capacity_engineer, "
+           f"duration_s, price_list) "
            f"VALUES ('{aid}', '{order}', '{ST}', '{category}', 'installation', '{status}', "
-           f"'{day}', '{day}T{start}:00+08', '{day}T{end}:00+08', {eng}, {duration_s}, "
-           f"'{json.dumps(PRICE_LIST)}')")
+           f"'{day}', '{day}T{start}:00+08', '{day}T{end}:00+08', '{engineer}', "
+           f"'{engineer}', {duration_s}, '{json.dumps(PRICE_LIST)}'); "
+           f"SELECT service_capacity_add('{engineer}', '{day}', '{day}T{start}:00+08', 1)")
     return aid
 
 
@@ -240,11 +232,11 @@ def test_the_day_plan_keeps_skills_capacity_and_windows(w):
                            f"AND detail->>'appointment' = '{kitchen}'"))
     assert (ev["engineer"], ev["engineer_name"], ev["window_start"]) == \
         (kit, "Zhang Gong", "2030-01-09T14:00:00+08:00"), ev
-    if sql(w, "SELECT to_regclass('test_capacity_moves') IS NOT NULL "
-              "AND prosrc LIKE '%test_capacity_moves%' FROM pg_proc "
-              "WHERE proname = 'service_capacity_move'") == "t":
-        assert sql(w, "SELECT string_agg(appointment || '>' || engineer, ',') "
-                      "FROM test_capacity_moves") == f"{kitchen}>{kit}"
+    assert sql(w, f"SELECT capacity_engineer FROM service_appointments "
+                  f"WHERE id = '{kitchen}'") == kit
+    assert sql(w, f"SELECT string_agg(engineer_id || ':' || visits, ',' ORDER BY "
+                  f"engineer_id = '{la}') FROM service_capacity WHERE day = '{DAY}' "
+                  f"AND engineer_id IN ('{la}', '{kit}')") == f"{kit}:1,{la}:5"
     # Planning again: version 2, nothing changed so no new service.planned.
     doc2 = plan(d)
     assert doc2["version"] == 2 and visits_of(doc2) == placed, doc2
@@ -311,7 +303,6 @@ def test_an_engineer_sees_only_its_own_visits(w):
 
 def test_tomorrow_is_planned_automatically_once_by_two_daemons(w):
     prepare(w)
-    stub_capacity_move(w)
     no_engineers(w)
     auto = "[dispatch]\nscheduler_interval_ms = 50\n[services]\nplan_at = 20:00\n"
     # Before plan_at nothing is planned.
