@@ -3,9 +3,10 @@
 -- with its provider and daily_capacity), its shifts (local times, the zone they are in)
 -- and, when it is marked off duty at p_now, since when, until when and why.
 -- NULL when the station has no such courier of that kind (a courier of
--- another station, or an engineer asked for as a courier, included). Times are UTC ("2030-01-08T02:00:00Z").
+-- another station, or an engineer asked for as a courier, included).
+-- p_kind NULL: either kind (SQL callers naming the id; the API always says). Times are UTC ("2030-01-08T02:00:00Z").
 CREATE OR REPLACE FUNCTION courier_doc(p_station text, p_courier text, p_now timestamptz,
-				       p_kind text DEFAULT 'courier')
+				       p_kind text DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 	SELECT jsonb_build_object(
 		'id', c.id, 'station', c.station_id, 'name', c.name, 'phone', c.phone,
@@ -42,5 +43,6 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 		|| CASE WHEN c.kind = 'engineer' THEN jsonb_build_object(
 			'provider', c.provider, 'daily_capacity', c.daily_capacity) ELSE '{}' END
 	  FROM couriers c LEFT JOIN courier_shifts s ON s.courier_id = c.id
-	 WHERE c.id = p_courier AND c.station_id = p_station AND c.kind = p_kind
+	 WHERE c.id = p_courier AND c.station_id = p_station
+	   AND (p_kind IS NULL OR c.kind = p_kind)
 $fn$;

@@ -1,5 +1,6 @@
--- courier_duty_set: mark a station's courier (or engineer: p_kind) off duty at p_now (until the
--- end of that local day in p_tz, or until marked back on), or back on.
+-- courier_duty_set: mark a station's courier (or engineer: p_kind; NULL
+-- either) off duty at p_now (until the end of that local day in p_tz, or
+-- until marked back on), or back on.
 -- In the caller's transaction, when something changes:
 --   - station_feed_add(station, 'courier.off_shift' | 'courier.on_shift',
 --     {courier, at, reason}) (an engineer's: 'engineer.off_shift' |
@@ -14,16 +15,18 @@
 -- "at", "until" (off only), "reason", "replans_due": [wave keys]}.
 CREATE OR REPLACE FUNCTION courier_duty_set(p_station text, p_courier text, p_on boolean,
 					    p_reason text, p_actor text, p_now timestamptz,
-					    p_tz text, p_kind text DEFAULT 'courier')
+					    p_tz text, p_kind text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
 	cur courier_duty_offs%ROWTYPE;
 	v_until timestamptz;
 	v_at text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 	v_waves jsonb := '[]';
+	v_kind text;
 BEGIN
-	PERFORM 1 FROM couriers
-	 WHERE id = p_courier AND station_id = p_station AND kind = p_kind FOR UPDATE;
+	SELECT kind INTO v_kind FROM couriers
+	 WHERE id = p_courier AND station_id = p_station AND (p_kind IS NULL OR kind = p_kind)
+	   FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
@@ -38,8 +41,8 @@ BEGIN
 		END IF;
 		UPDATE courier_duty_offs SET off_until = p_now, on_by = p_actor
 		 WHERE courier_id = p_courier AND off_from <= p_now AND off_until > p_now;
-		PERFORM station_feed_add(p_station, p_kind || '.on_shift', jsonb_build_object(
-			p_kind, p_courier, 'at', v_at, 'reason', p_reason));
+		PERFORM station_feed_add(p_station, v_kind || '.on_shift', jsonb_build_object(
+			v_kind, p_courier, 'at', v_at, 'reason', p_reason));
 		RETURN jsonb_build_object('r', 'ok', 'courier', p_courier, 'on_shift', true,
 					  'changed', true, 'at', v_at, 'reason', p_reason,
 					  'replans_due', v_waves);
@@ -54,8 +57,8 @@ BEGIN
 	v_until := (date_trunc('day', p_now AT TIME ZONE p_tz) + interval '1 day') AT TIME ZONE p_tz;
 	INSERT INTO courier_duty_offs (courier_id, off_from, off_until, reason, off_by)
 	VALUES (p_courier, p_now, v_until, p_reason, p_actor);
-	PERFORM station_feed_add(p_station, p_kind || '.off_shift', jsonb_build_object(
-		p_kind, p_courier, 'at', v_at, 'reason', p_reason));
+	PERFORM station_feed_add(p_station, v_kind || '.off_shift', jsonb_build_object(
+		v_kind, p_courier, 'at', v_at, 'reason', p_reason));
 	-- Today's waves where the courier has planned stops, and those whose
 	-- automatic plan is under way (it may have read the courier on shift).
 	SELECT coalesce(jsonb_agg(w.wave_key ORDER BY w.wave_key), '[]') INTO v_waves
@@ -67,7 +70,7 @@ BEGIN
 		SELECT a.wave_key FROM wave_auto_plans a
 		 WHERE a.station_id = p_station AND a.done_at IS NULL
 		   AND a.wave_key LIKE to_char(p_now AT TIME ZONE p_tz, 'YYYYMMDD') || '-W%'
-		   AND p_kind = 'courier') w;
+		   AND v_kind = 'courier') w;
 	-- A replan of one of them already under way read the courier on shift:
 	-- its claim is dropped, so its store is refused and it runs again.
 	INSERT INTO wave_replans_due (station_id, wave_key, reason, since)

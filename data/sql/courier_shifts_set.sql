@@ -1,5 +1,6 @@
--- courier_shifts_set: replace a station's courier's (or engineer's: p_kind)
--- shifts (PUT .../couriers/{courier}/shifts, .../engineers/{engineer}/shifts). The local times are in p_tz, the
+-- courier_shifts_set: replace a station's courier's (or engineer's: p_kind;
+-- NULL either) shifts (PUT .../couriers/{courier}/shifts,
+-- .../engineers/{engineer}/shifts). The local times are in p_tz, the
 -- region's zone, stored with them so that couriers_on_shift can turn them
 -- into instants. The daemon has validated and expanded the body
 -- (daemon/api/courier_body.c):
@@ -9,11 +10,12 @@
 -- Returns the courier_doc, or NULL when the station has no such courier.
 CREATE OR REPLACE FUNCTION courier_shifts_set(p_station text, p_courier text, p_tz text,
 					      p_weekly jsonb, p_dates jsonb, p_now timestamptz,
-					      p_kind text DEFAULT 'courier')
+					      p_kind text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 BEGIN
 	PERFORM 1 FROM couriers
-	 WHERE id = p_courier AND station_id = p_station AND kind = p_kind FOR UPDATE;
+	 WHERE id = p_courier AND station_id = p_station AND (p_kind IS NULL OR kind = p_kind)
+	   FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;

@@ -11,13 +11,14 @@
 -- courier at this station) or {"r": "invalid", "field": "vehicle"}.
 CREATE OR REPLACE FUNCTION courier_update(p_station text, p_courier text, p_fields jsonb,
 					  p_now timestamptz, p_actor text, p_tz text,
-					  p_kind text DEFAULT 'courier')
+					  p_kind text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
 	v_was boolean;
 BEGIN
 	SELECT active INTO v_was FROM couriers
-	 WHERE id = p_courier AND station_id = p_station AND kind = p_kind FOR UPDATE;
+	 WHERE id = p_courier AND station_id = p_station AND (p_kind IS NULL OR kind = p_kind)
+	   FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
@@ -42,6 +43,7 @@ BEGIN
 		PERFORM courier_duty_set(p_station, p_courier, false, 'deactivated', p_actor, p_now,
 					 p_tz, p_kind);
 	END IF;
-	RETURN jsonb_build_object('r', 'ok', 'courier', courier_doc(p_station, p_courier, p_now, p_kind));
+	RETURN jsonb_build_object('r', 'ok', 'courier',
+				  courier_doc(p_station, p_courier, p_now, p_kind));
 END
 $fn$;
