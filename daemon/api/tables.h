@@ -52,6 +52,7 @@ extern const struct dm_route_table dm_api_couriers_me_table;
 
 /* /v1/stops/{id}/events (stops.c) */
 extern const struct dm_route_table dm_api_stops_table;
+extern const struct dm_route_table dm_api_visits_table;
 
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
