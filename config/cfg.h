@@ -66,7 +66,8 @@ struct cfg_service_type {
 	char type[CFG_NAME_MAX];     /* installation, repair, cleaning, ... */
 	int duration_s;              /* standard duration (duration_minutes) */
 	int64_t base_fee_fen;        /* base_fee */
-	bool free;                   /* free = true: no charge at all by policy */
+	bool free;                   /* free = true: the base fee is waived by policy (the
+				      * extras are still charged) */
 	int n_extras;
 	struct cfg_service_extra extras[CFG_MAX_SERVICE_EXTRAS];
 };
@@ -193,6 +194,8 @@ enum cfg_type {
 	CFG_T_CLOCK,   /* "system", "fixed" or "offset" (enum cfg_clock) */
 	CFG_T_INSTANT, /* RFC 3339 "YYYY-MM-DDTHH:MM:SS" + "Z" or "+HH:MM", stored as int64 UTC
 			* seconds; empty = CFG_INSTANT_UNSET */
+	CFG_T_MONEY,   /* an amount "129.00" (cfg_money_parse), stored as int64_t fen; the
+			* schema row's min and max are in fen */
 };
 
 /* One row of the schema table. */

@@ -54,6 +54,9 @@ extern const struct dm_route_table dm_api_couriers_me_table;
 extern const struct dm_route_table dm_api_stops_table;
 extern const struct dm_route_table dm_api_visits_table;
 
+/* /v1/service-types (service_types.c) */
+extern const struct dm_route_table dm_api_service_types_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];

@@ -129,6 +129,8 @@ ROUTES = {
                                            "visit"),
     ("GET", "/v1/services/{id}"): ({"admin", "order_service", "station", "engineer"},
                                    "/v1/services/{appointment}", "visit"),
+    # issue 12 part P0: the published price lists
+    ("GET", "/v1/service-types"): (PUBLIC, "/v1/service-types?category=large_appliances", None),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
