@@ -36,11 +36,6 @@ REPAIR_LIST = {"currency": "CNY", "base_fee_fen": 8000, "free": False,
 WIN_START, WIN_END = "2030-01-08T01:00:00Z", "2030-01-08T05:00:00Z"
 _n = itertools.count(1)
 
-# money_text comes with part P0 (data/sql/money_text.sql); until that file
-# is on this branch the test defines the same function.
-MONEY_TEXT = """CREATE OR REPLACE FUNCTION money_text(fen bigint) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT (fen / 100)::text || '.' || lpad((fen % 100)::text, 2, '0') $$"""
-
 
 def sql(w, text):
     return w.pg.psql("dispatchd", text)
@@ -51,10 +46,7 @@ def clock(at):
 
 
 def visits_daemon(w, at="2030-01-08T08:00:00+08:00", extra=""):
-    d = w.daemon(extra_conf=SERVICES + clock(at) + extra)
-    if sql(w, "SELECT to_regprocedure('money_text(bigint)') IS NULL") == "t":
-        sql(w, MONEY_TEXT)
-    return d
+    return w.daemon(extra_conf=SERVICES + clock(at) + extra)
 
 
 def at(d, when, extra=""):
@@ -265,6 +257,13 @@ def test_a_late_start_is_flagged_with_compensation(w):
     ok(event(d, tok, aid2, {"event": "arrived"}))
     doc = ok(event(d, tok, aid2, {"event": "started"}))
     assert (doc["late"], doc["compensation"]) == (False, "0.00"), doc
+    # The amount is the config's at the start (a reload changes it).
+    aid3 = appointment(w, order(w), eid)
+    ok(event(d, tok, aid3, {"event": "arrived"}))
+    d.reload(SERVICES.replace("50.00", "30.00") + clock("2030-01-08T13:01:00+08:00"))
+    doc = ok(event(d, tok, aid3, {"event": "started"}))
+    assert (doc["late"], doc["compensation"], doc["compensation_fen"]) == \
+        (True, "30.00", 3000), doc
 
 
 def test_transitions_failures_scope_and_replays(w):
