@@ -13,6 +13,7 @@ the service.completed webhook. Engineers and appointments are SQL fixtures
 (parts P1 and P2 make them in production)."""
 import itertools
 import json
+import threading
 import uuid
 
 import harness
@@ -374,6 +375,37 @@ def test_service_completed_reaches_the_order_service(w):
         assert "service.started" not in kinds and "service.arrived" in kinds, kinds
     finally:
         rx.close()
+
+
+def test_concurrent_events_apply_once(w):
+    """Retries of one event racing (one key) all get the first answer; two
+    engineers' devices racing with their own keys (a double tap) complete
+    the visit once, the others 409; one order event, one feed line."""
+    d = visits_daemon(w)
+    eid, tok = engineer(w, d)
+    oid = order(w)
+    aid = appointment(w, oid, eid)
+    ok(event(d, tok, aid, {"event": "arrived"}))
+    answers = []
+
+    def race(bodies_keys):
+        threads = [threading.Thread(target=lambda b=b, k=k: answers.append(
+            event(d, tok, aid, b, key=k))) for b, k in bodies_keys]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    race([({"event": "started"}, "same")] * 6)
+    assert {(r.status, r.body) for r in answers} == {(200, answers[0].body)}, answers
+    answers.clear()
+    body = {"event": "completed", "charges": [{"code": "pipe_extension", "qty": 2}]}
+    race([(body, f"k{i}") for i in range(6)])
+    assert sorted(r.status for r in answers) == [200] + [409] * 5, answers
+    assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{oid}' "
+                  f"GROUP BY kind ORDER BY kind") == "1\n1\n1"
+    assert sql(w, f"SELECT count(*) FROM station_feed WHERE kind = 'service.outcome' "
+                  f"AND data->>'appointment' = '{aid}'") == "3"
+    assert row(w, aid).split("|")[5] == "3000"
 
 
 if __name__ == "__main__":
