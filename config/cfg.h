@@ -164,12 +164,12 @@ struct cfg {
 	int services_horizon_days;           /* windows offered from tomorrow to this many days */
 	int services_change_cutoff_h;        /* reschedule or cancel until this long before */
 	int64_t services_late_compensation_fen; /* credited when a visit starts after its window */
-	int n_service_types;
+	int n_service_types;                 /* [service.CATEGORY.TYPE] sections, in file order */
 	struct cfg_service_type service_types[CFG_MAX_SERVICE_TYPES];
 	/* [returns] defaults and [returns.CATEGORY] overrides */
 	struct cfg_return_policy returns_default;
 	int returns_pickup_days_ahead;       /* pickup waves offered up to this many days ahead */
-	int n_return_policies;
+	int n_return_policies; /* [returns.CATEGORY], in file order; unset keys are [returns]'s */
 	struct cfg_return_policy return_policies[CFG_MAX_RETURN_POLICIES];
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
