@@ -129,7 +129,8 @@ dm_visit_body_event(const json_t *body, json_t *errors)
 	const char *ev = json_string_value(json_object_get(body, "event"));
 	if (ev == NULL || (strcmp(ev, "arrived") != 0 && strcmp(ev, "started") != 0 &&
 			   strcmp(ev, "completed") != 0 && strcmp(ev, "failed") != 0)) {
-		dm_field_errors_add(errors, "event", "must be arrived, started, completed or failed");
+		dm_field_errors_add(errors, "event",
+				    "must be arrived, started, completed or failed");
 		ev = NULL;
 	}
 	bool failed = ev != NULL && strcmp(ev, "failed") == 0;

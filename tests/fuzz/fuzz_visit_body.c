@@ -42,7 +42,8 @@ fuzz_visit_body_check_event(const json_t *ev)
 	bool completed = strcmp(name, "completed") == 0;
 	bool failed = strcmp(name, "failed") == 0;
 	const json_t *charges = json_object_get(ev, "charges");
-	if (completed != json_is_array(charges) || failed != (json_object_get(ev, "reason") != NULL))
+	bool has_reason = json_object_get(ev, "reason") != NULL;
+	if (completed != json_is_array(charges) || failed != has_reason)
 		__builtin_trap();
 	size_t i;
 	json_t *c;

@@ -36,6 +36,9 @@ struct visit_case {
 	const char *normal; /* the normal form (sorted keys) when valid */
 };
 
+/* A completed event with one charge whose members are the text m. */
+#define C1(m) "{\"event\":\"completed\",\"charges\":[{" m "}]}"
+
 static const struct visit_case visit_cases[] = {
 	{"{\"event\":\"arrived\"}", "", "{\"event\":\"arrived\"}"},
 	{"{\"event\":\"started\",\"notes\":\"on site\"}", "",
@@ -71,14 +74,12 @@ static const struct visit_case visit_cases[] = {
 	 NULL},
 	{"{\"event\":\"completed\",\"charges\":[{\"code\":\"a\",\"qty\":1001}]}", "charges[0].qty",
 	 NULL},
-	{"{\"event\":\"completed\",\"charges\":[{\"code\":\"a\",\"qty\":1,\"unit_price\":\"1.234\"}]}",
-	 "charges[0].unit_price", NULL},
-	{"{\"event\":\"completed\",\"charges\":[{\"code\":\"a\",\"qty\":1,\"unit_price\":\"-1.00\"}]}",
-	 "charges[0].unit_price", NULL},
+	{C1("\"code\":\"a\",\"qty\":1,\"unit_price\":\"1.234\""), "charges[0].unit_price", NULL},
+	{C1("\"code\":\"a\",\"qty\":1,\"unit_price\":\"-1.00\""), "charges[0].unit_price", NULL},
 	{"{\"event\":\"completed\",\"charges\":[{\"code\":\"a\",\"qty\":1,\"colour\":\"red\"}]}",
 	 "charges[0].colour", NULL},
-	{"{\"event\":\"completed\",\"charges\":[{\"code\":\"a\",\"qty\":1},{\"code\":\"b\",\"qty\":1},"
-	 "{\"code\":\"a\",\"qty\":2}]}",
+	{"{\"event\":\"completed\",\"charges\":[{\"code\":\"a\",\"qty\":1},"
+	 "{\"code\":\"b\",\"qty\":1},{\"code\":\"a\",\"qty\":2}]}",
 	 "charges[2].code", NULL},
 	{"{\"event\":\"arrived\",\"at\":\"now\"}", "at", NULL},
 	{"{\"event\":\"arrived\",\"notes\":5}", "notes", NULL},
