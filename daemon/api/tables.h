@@ -62,6 +62,7 @@ extern const struct dm_route_table dm_api_couriers_me_table;
 
 /* /v1/stops/{id}/events (stops.c) */
 extern const struct dm_route_table dm_api_stops_table;
+extern const struct dm_route_table dm_api_visits_table;
 
 /* /v1/service-types (service_types.c) */
 extern const struct dm_route_table dm_api_service_types_table;

@@ -39,11 +39,11 @@ LANGUAGE sql STABLE AS $$
 		      e.detail->>'wave' AS wave
 		 FROM order_events e LEFT JOIN couriers c ON c.id = e.detail->>'courier'
 		WHERE e.order_id = p_id
-		  AND e.kind IN ('allocated', 'picked', 'packed', 'departed_warehouse',
-				 'arrived_at_station', 'out_for_delivery', 'arrived', 'delivered',
-				 'failed', 'rescheduled', 'returning_to_warehouse', 'returned',
-				 'cancelled')
-		   OR e.kind LIKE 'service.%' OR e.kind LIKE 'return.%'),
+		  AND (e.kind IN ('allocated', 'picked', 'packed', 'departed_warehouse',
+				  'arrived_at_station', 'out_for_delivery', 'arrived', 'delivered',
+				  'failed', 'rescheduled', 'returning_to_warehouse', 'returned',
+				  'cancelled')
+		       OR e.kind LIKE 'service.%' OR e.kind LIKE 'return.%')),
 	lines AS (
 		SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
 			'at', to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),

@@ -152,6 +152,12 @@ ROUTES = {
                                                         "lon": 116.4, "lat": 39.9,
                                                         "accuracy_m": 5}]}),
     ("POST", "/v1/stops/{id}/events"): ({"courier"}, "/v1/stops/{stop_id}/events", "stop"),
+    # Service visits (issue 12 P3): an appointment of ST_IN assigned to the
+    # engineer e-007 (see visit_request); station_out reads it as 404.
+    ("POST", "/v1/services/{id}/events"): ({"engineer"}, "/v1/services/{appointment}/events",
+                                           "visit"),
+    ("GET", "/v1/services/{id}"): ({"admin", "order_service", "station", "engineer"},
+                                   "/v1/services/{appointment}", "visit"),
     # issue 12 part P0: the published price lists
     ("GET", "/v1/service-types"): (PUBLIC, "/v1/service-types?category=large_appliances", None),
     # issue 12 part P2: service bookings of a fresh order's line 1 (SKU-00001,
@@ -179,7 +185,8 @@ SERVICES_CONF = ("[services]\nwindows = 09:00-13:00/50, 14:00-18:00/50\nhorizon_
 SERVICE_WINDOW = "2030-01-09T09:00:00+08:00"
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
-SCOPED_BY_SHIPMENT = {("POST", "/v1/shipments/{order}/{seq}/events")}
+SCOPED_BY_SHIPMENT = {("POST", "/v1/shipments/{order}/{seq}/events"),
+                      ("GET", "/v1/services/{id}")}
 METHOD_BITS = {"GET": "EVHTTP_REQ_GET", "HEAD": "EVHTTP_REQ_HEAD", "POST": "EVHTTP_REQ_POST",
                "PUT": "EVHTTP_REQ_PUT", "DELETE": "EVHTTP_REQ_DELETE",
                "PATCH": "EVHTTP_REQ_PATCH"}
@@ -309,6 +316,28 @@ def booking_request(path, order_id, n):
             {"Idempotency-Key": f"authz-svc-{n}"})
 
 
+def visit_request(w, method, path, order_id, n):
+    """A planned service appointment of order_id at ST_IN assigned to the
+    engineer e-007 (SQL fixtures, made once: the engineer). Returns (url,
+    body, headers): an arrived event for the POST, nothing for the GET."""
+    def q(text):
+        return w.pg.psql("dispatchd", text)
+    if not getattr(w, "authz_engineer", False):
+        q(f"INSERT INTO couriers (id, station_id, name, phone, vehicle, kind, daily_capacity) "
+          f"VALUES ('e-007', '{ST_IN}', 'Engineer Seven', '+86 2', 'van', 'engineer', 4)")
+        w.authz_engineer = True
+    aid = f"svc_{n:016x}"
+    q(f"INSERT INTO service_appointments (id, order_id, station_id, category, type, status, "
+      f"day, window_start, window_end, engineer_id, duration_s, price_list) VALUES ('{aid}', "
+      f"'{order_id}', '{ST_IN}', 'large_appliances', 'installation', 'planned', '2030-01-08', "
+      f"'2030-01-08T01:00:00Z', '2030-01-08T05:00:00Z', 'e-007', 5400, "
+      f"'{{\"currency\": \"CNY\", \"base_fee_fen\": 0, \"free\": true, \"extras\": []}}')")
+    url = path.format(appointment=aid)
+    if method == "GET":
+        return url, None, None
+    return url, {"event": "arrived"}, {"Idempotency-Key": f"authz-visit-{n}"}
+
+
 def exchange_request(w, path, order_id, n):
     """An exchange of the fresh order's line, delivered now (SQL: the
     shipment and order delivered, the `delivered` event at the test clock).
@@ -381,6 +410,8 @@ def test_every_route_against_every_role(w):
                 url, req, headers = stop_request(w, path, ids["order_id"], n)
             elif body == "booking":
                 url, req, headers = booking_request(path, ids["order_id"], n)
+            elif body == "visit":
+                url, req, headers = visit_request(w, method, path, ids["order_id"], n)
             elif body == "exchange":
                 url, req, headers = exchange_request(w, path, ids["order_id"], n)
             else:

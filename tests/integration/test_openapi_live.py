@@ -434,6 +434,41 @@ def test_issue_12_p2_answers_match_the_document(w):
     lc.done()
     c("DELETE", one_t, one, 200, body={"reason": "openapi"})
     c("DELETE", one_t, one, 409)
+def test_issue_12_p3_visits_match_the_document(w):
+    """issue 12 part P3: visit events (each kind, a refused charge, an
+    illegal one, another's visit), the visit document by each reader, and
+    the tracking views with service lines and services (full and public)."""
+    import test_service_visits as sv
+    d = sv.visits_daemon(w)
+    c = Checker(d)
+    eid, tok = sv.engineer(w, d)
+    oid = sv.order(w)
+    aid = sv.appointment(w, oid, eid, "repair", sv.REPAIR_LIST)
+    aid2 = sv.appointment(w, oid, eid)
+    ev, one = "/v1/services/{id}/events", "/v1/services/{id}"
+
+    def post(a, want, body):
+        return c("POST", ev, f"/v1/services/{a}/events", want, token=tok, body=body,
+                 headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("GET", one, f"/v1/services/{aid}", 200, token=tok)
+    post(aid, 200, {"event": "arrived"})
+    post(aid, 409, {"event": "completed"})
+    post(aid, 200, {"event": "started"})
+    post(aid, 422, {"event": "completed", "charges": [{"code": "gold", "qty": 1}]})
+    post(aid, 422, {"event": "completed", "charges": [{"code": "replacement_part", "qty": 1,
+                                                       "unit_price": 300}]})
+    post(aid, 200, {"event": "completed", "notes": "valve replaced",
+                    "charges": [{"code": "replacement_part", "qty": 1, "unit_price": "280.00"}]})
+    post(aid2, 200, {"event": "failed", "reason": "parts_missing", "notes": "no valve"})
+    post("svc_" + "0" * 16, 404, {"event": "arrived"})
+    c("GET", one, f"/v1/services/{aid}", 200)
+    c("GET", one, f"/v1/services/{aid}", 404, token=sv.engineer(w, d, "Zhao Lei")[1])
+    c("GET", "/v1/orders/{id}/tracking", f"/v1/orders/{oid}/tracking", 200)
+    code = sql(w, f"SELECT tracking_code FROM orders WHERE id = '{oid}'")
+    pub = c("GET", "/v1/track/{code}", f"/v1/track/{code}", 200, token=None).json()
+    assert [e["kind"] for e in pub["events"]] == ["service.arrived", "service.started",
+                                                  "service.completed", "service.failed"], pub
+    c.done()
 
 
 def test_issue_12_p5_answers_match_the_document(w):

@@ -196,11 +196,13 @@ def test_booking_document_events_and_listing(w):
     assert a["id"].startswith("svc_") and len(a["id"]) == 20, a
     assert {k: a[k] for k in ("order", "line", "category", "type", "status", "day",
                               "window_start", "window_end", "with_delivery", "engineer",
-                              "duration_s", "price_list", "change_until")} == {
+                              "planned_duration_s", "duration_s", "price_list",
+                              "change_until")} == {
         "order": o["id"], "line": 1, "category": "large_appliances", "type": "installation",
         "status": "booked", "day": "2030-01-09", "window_start": WED_PM,
         "window_end": "2030-01-09T18:00:00+08:00", "with_delivery": False,
-        "engineer": {"id": "eng-a", "name": "Engineer eng-a"}, "duration_s": 5400,
+        "engineer": {"id": "eng-a", "name": "Engineer eng-a"}, "planned_duration_s": 5400,
+        "duration_s": None,
         "price_list": price_list(d), "change_until": "2030-01-08T14:00:00+08:00"}, a
     assert (a["price_list"]["base_fee_fen"], a["price_list"]["free"],
             [e["price_fen"] for e in a["price_list"]["extras"]]) == (12000, True,

@@ -125,13 +125,17 @@ INSERT INTO got VALUES ('b1', pg_temp.book('O1', '2030-01-09T09:00:00+08:00'));
 SELECT is((SELECT v->>'r' || ' ' || (v->'appointment'->'engineer'->>'id') FROM got WHERE step = 'b1'),
 	  'ok e-a', 'the first goes to e-a (fewest visits, then id)');
 SELECT is((SELECT (v->'appointment') - 'id' - 'created_at' - 'updated_at' FROM got WHERE step = 'b1'),
-	  '{"order": "O1", "line": 1, "sku": "FRIDGE", "category": "large_appliances",
-	    "type": "installation", "status": "booked", "day": "2030-01-09",
-	    "window_start": "2030-01-09T09:00:00+08:00", "window_end": "2030-01-09T13:00:00+08:00",
-	    "with_delivery": false, "engineer": {"id": "e-a", "name": "An Engineer"},
-	    "duration_s": 5400, "price_list": {"currency": "CNY", "base_fee_fen": 12000,
+	  '{"order": "O1", "line": 1, "sku": "FRIDGE", "station": "ST1",
+	    "category": "large_appliances", "type": "installation", "status": "booked",
+	    "day": "2030-01-09", "window_start": "2030-01-09T09:00:00+08:00",
+	    "window_end": "2030-01-09T13:00:00+08:00", "with_delivery": false,
+	    "engineer": {"id": "e-a", "name": "An Engineer"}, "planned_duration_s": 5400,
+	    "duration_s": null, "price_list": {"currency": "CNY", "base_fee_fen": 12000,
 	    "free": true, "extras": []}, "change_until": "2030-01-08T09:00:00+08:00",
-	    "eta": null, "outcome": null}', 'the appointment document with the price list');
+	    "position": null, "plan_version": null, "plan_note": null, "eta": null,
+	    "arrived_at": null, "started_at": null, "completed_at": null, "charges": null,
+	    "total": null, "total_fen": null, "currency": "CNY", "late": false,
+	    "compensation": "0.00", "compensation_fen": 0, "outcome": null}', 'the appointment document with the price list');
 SELECT is(pg_temp.book('O2', '2030-01-09T09:00:00+08:00')->'appointment'->'engineer'->>'id', 'e-b',
 	  'the second to e-b');
 SELECT is(pg_temp.book('O3', '2030-01-09T09:00:00+08:00')->'appointment'->'engineer'->>'id', 'e-a',
