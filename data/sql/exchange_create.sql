@@ -46,11 +46,15 @@
 -- order service charges the difference (the answer's `balance_fen` says how
 -- much, never negative).
 --
--- Lock order (as intake_commit and intake_cancel): the idempotency key,
--- then the original order row (FOR UPDATE: exchanges and returns of one
--- order take turns, so the quantities left are exact), then every stock row
--- of the replacement skus sorted by (warehouse, sku), then the new order's
--- external id, then the station's feed head.
+-- Lock order: the idempotency key, then the station's feed head (taken with
+-- no change, as stop_event, shipment_scan(_batch) and route_plan_store take
+-- it before any order: they hold it while they wait for an order row, so an
+-- exchange must never hold the order while it waits for the head), then the
+-- original order row (FOR UPDATE: exchanges and returns of one order take
+-- turns, so the quantities left are exact), then every stock row of the
+-- replacement skus sorted by (warehouse, sku) (as intake_commit and
+-- intake_cancel), then the new order's external id, then the wave's
+-- wave_replans_due row (after the head, as route_plan_store).
 CREATE OR REPLACE FUNCTION exchange_create(p_order text, p_new_id text, p_key text, p_body text,
 					   p_req jsonb, p_now timestamptz, p_policies jsonb,
 					   p_actor text)
@@ -122,7 +126,15 @@ DECLARE
 	v_feed bigint;
 	v_stock jsonb := '[]'::jsonb;
 	at_text text;
+	v_st text;
 BEGIN
+	-- The feed head before the order (see the lock order above); an order's
+	-- station never changes, so it can be read before the order is locked.
+	SELECT station_id INTO v_st FROM orders WHERE id = p_order;
+	IF v_st IS NOT NULL THEN
+		INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (v_st, 0)
+		ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+	END IF;
 	SELECT * INTO o FROM orders WHERE id = p_order FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = 'DMX01',

@@ -363,5 +363,39 @@ def test_a_planned_wave_is_replanned_with_the_exchange_stop(w):
                    f"AND wave_key = '{LATER_WAVE}'") == [["exchange"]]
 
 
+def test_an_exchange_takes_the_feed_head_before_the_order_as_stop_events_do(w):
+    """Lock order (data/sql/stop_event.sql, shipment_scan_batch.sql): the
+    station's feed head, then the order. A stop event (or a truck's scans) at
+    the original order's station holds the head and then asks for the order
+    row; an exchange that held the order while waiting for the head deadlocked
+    with it (one of the two was aborted)."""
+    d = xd(w)
+    sku = new_sku(w, {FDC: 3})
+    o = delivered_order(w, d, sku)
+    st = o["station"]["id"]
+    sess = w.pg.session()
+    sess.stdin.write(f"BEGIN; INSERT INTO station_feed_heads AS h (station_id, seq) "
+                     f"VALUES ('{st}', 0) ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;\n")
+    sess.stdin.flush()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE state = 'idle in transaction'") == "1",
+                       what="the stop event holding the feed head")
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        exchange(d, o["id"], [{"line": 1, "qty": 1}])))
+    t.start()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE wait_event_type = 'Lock' "
+                                      "AND query LIKE '%exchange_create%'") == "1",
+                       what="the exchange waiting for a lock")
+    # As stop_event goes on: the order row, then done.
+    sess.stdin.write(f"SELECT 1 FROM orders WHERE id = '{o['id']}' FOR NO KEY UPDATE;\n"
+                     f"COMMIT;\n")
+    sess.stdin.close()
+    assert sess.wait(timeout=30) == 0, "the stop event's transaction was aborted"
+    t.join(timeout=30)
+    assert result and result[0].status == 201, result
+
+
 if __name__ == "__main__":
     harness.run(globals())
