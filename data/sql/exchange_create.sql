@@ -3,6 +3,7 @@
 -- (换货) is one visit: the courier delivers a replacement and collects the
 -- original at the same stop. Everything is made here or nothing is:
 --   - a replacement order (orders: external_id = the original's + '/X' + n,
+--     n the order's exchanges + 1, or the next n no order bears yet,
 --     the original's station, district, point, recipient, client and
 --     delivery option; promise {"kind":"exchange",...}), allocated and
 --     reserved like any order line: one conditional UPDATE of stock per line
@@ -258,6 +259,13 @@ BEGIN
 	-- The replacement order.
 	SELECT count(*) + 1 INTO n_exch FROM returns WHERE order_id = p_order AND kind = 'exchange';
 	v_ext := o.external_id || '/X' || n_exch;
+	-- The shop's own orders may bear that name already (any printable
+	-- external_id is theirs): take the next free one rather than fail the
+	-- unique index on every retry.
+	WHILE EXISTS (SELECT 1 FROM orders WHERE external_id = v_ext) LOOP
+		n_exch := n_exch + 1;
+		v_ext := o.external_id || '/X' || n_exch;
+	END LOOP;
 	at_text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 	v_promise := jsonb_build_object('kind', 'exchange', 'exchange_of', p_order,
 		'return', ret_id, 'wave', p_req->>'wave',

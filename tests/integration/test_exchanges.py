@@ -397,5 +397,20 @@ def test_an_exchange_takes_the_feed_head_before_the_order_as_stop_events_do(w):
     assert result and result[0].status == 201, result
 
 
+def test_the_replacement_takes_the_next_free_external_id(w):
+    """The shop's own order may already bear the name an exchange would give
+    its replacement (external_id + '/X1'): the replacement takes the next
+    free one instead of failing with a unique violation (503, every retry)."""
+    d = xd(w)
+    sku = new_sku(w, {FDC: 5})
+    ext = "SHOP-" + uuid.uuid4().hex[:12]
+    o = delivered_order(w, d, sku, ext=ext)
+    r = post(d, order_body([(sku, 1)], ext=ext + "/X1"))
+    assert r.status == 201, r
+    r = exchange(d, o["id"], [{"line": 1, "qty": 1}])
+    assert r.status == 201, r
+    assert r.json()["replacement_order"]["external_id"] == ext + "/X2"
+
+
 if __name__ == "__main__":
     harness.run(globals())
