@@ -24,7 +24,10 @@
 -- p_key       the Idempotency-Key            p_body    the canonical request
 --             (scope 'exchanges'; the hash covers p_order and p_body)
 -- p_req       {"lines":[{"line","qty","replacement_sku"|null}], "reason",
---              "notes", "wave", "window_start", "window_end"} (checked by the daemon)
+--              "notes", "wave", "window_start", "window_end"} (checked by the daemon),
+--             or "wave_error" (the message) instead of the window when the wave
+--             is no longer one to offer: refused after the key's check, so a
+--             retry of an exchange made before its wave started is a replay
 -- p_now       the daemon's clock
 -- p_policies  the [returns] policies: {"default":{"window_days",
 --             "defect_window_days","quick_refund_max_fen"},"categories":{"C":{...}}}
@@ -129,6 +132,11 @@ DECLARE
 	at_text text;
 	v_st text;
 BEGIN
+	IF p_req ? 'wave_error' THEN
+		RAISE EXCEPTION USING ERRCODE = 'DMX01', MESSAGE = jsonb_build_object(
+			'r', 'invalid', 'field', 'pickup_wave',
+			'message', p_req->>'wave_error')::text;
+	END IF;
 	-- The feed head before the order (see the lock order above); an order's
 	-- station never changes, so it can be read before the order is locked.
 	SELECT station_id INTO v_st FROM orders WHERE id = p_order;

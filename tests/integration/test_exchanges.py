@@ -412,5 +412,31 @@ def test_the_replacement_takes_the_next_free_external_id(w):
     assert r.json()["replacement_order"]["external_id"] == ext + "/X2"
 
 
+def test_a_retry_after_the_wave_started_is_still_a_replay(w):
+    """The 201 lost, the client retries once the pickup wave has started: it
+    gets the stored answer, not a 422 saying there is no exchange (there is:
+    its stock is reserved and its stop is in the wave). A new key for that
+    wave is refused then, and keeps nothing."""
+    d = xd(w)
+    sku = new_sku(w, {FDC: 5})
+    o = delivered_order(w, d, sku, qty=2)
+    key = uuid.uuid4().hex
+    first = exchange(d, o["id"], [{"line": 1, "qty": 1}], key=key)
+    assert first.status == 201, first
+    d.stop()
+    # 09:30 local: the wave W0900 has started.
+    later = w.daemon(extra_conf=harness.clock_conf("2030-01-08T01:30:00Z") + NO_SCHEDULER
+                     + RETURNS_CONF)
+    harness.wait_until(lambda: later.get("/readyz").status == 200, what="ready")
+    state = world_state(w, [sku])
+    again = exchange(later, o["id"], [{"line": 1, "qty": 1}], key=key)
+    assert (again.status, again.body) == (201, first.body), again
+    assert again.headers.get("idempotent-replayed") == "true", again.headers
+    fresh = exchange(later, o["id"], [{"line": 1, "qty": 1}])
+    assert fresh.status == 422, fresh
+    assert [e["field"] for e in fresh.json()["errors"]] == ["pickup_wave"], fresh.body
+    assert world_state(w, [sku]) == state
+
+
 if __name__ == "__main__":
     harness.run(globals())
