@@ -273,8 +273,10 @@ dm_api_exchanges_post(struct dm_req *r)
 	 * check, so a retry of an exchange made before its wave started still
 	 * gets the stored 201 (as intake looks its key up before refusing). */
 	const char *wk = json_string_value(json_object_get(body, "pickup_wave"));
+	struct wh_capacity_ref wref;
 	bool wave_ok = wk != NULL && dm_api_exchanges_wave(r->cfg, wk, &wave);
-	if (!wave_ok && (wk == NULL || json_array_size(errors) > 0))
+	if (!wave_ok && (wk == NULL || !dm_query_parse_wave_key(wk, &wref) ||
+			 json_array_size(errors) > 0))
 		dm_field_errors_add(errors, "pickup_wave", DM_API_EXCHANGES_WAVE_MSG);
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid exchange",
