@@ -53,6 +53,9 @@ extern const struct dm_route_table dm_api_couriers_me_table;
 /* /v1/stops/{id}/events (stops.c) */
 extern const struct dm_route_table dm_api_stops_table;
 
+/* /v1/orders/{id}/returns, /v1/returns/{id}[/scans|/inspection] (returns.c) */
+extern const struct dm_route_table dm_api_returns_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];
