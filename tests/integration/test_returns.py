@@ -17,7 +17,7 @@ import uuid
 
 import harness
 import wave_fixtures
-from test_orders import FDC, RDC, daemon, order_body, sql
+from test_orders import FDC, RDC, order_body, prepare, sql
 from test_webhooks import FAST, Receiver
 
 ST = "bj-st-001"
@@ -37,8 +37,11 @@ CONF = "[dispatch]\nscheduler_interval_ms = 0\nmax_attempts = 2\n" + FAST + RETU
 LATER = "2030-01-16T08:00:00+08:00"   # 8 days after the test clock's day
 
 
-def ret_daemon(w, at=None):
-    d = daemon(w, extra_conf=(harness.clock_conf(at) if at else "") + CONF)
+def ret_daemon(w, at=harness.TEST_NOW):
+    prepare(w)
+    d = w.daemon(extra_conf=harness.clock_conf(at) + CONF)
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     return d
 
 
@@ -218,7 +221,7 @@ def test_quick_refund_at_pickup_then_back_into_stock(w):
         assert (ret["status"], ret["kind"], ret["order"], ret["warehouse"]) == \
             ("requested", "return", o1, FDC), ret
         assert ret["refund"] == {"amount": "129.00", "amount_fen": 12900, "currency": "CNY",
-                                 "policy": "at_pickup"}, ret
+                                 "policy": "at_pickup", "due_at": None}, ret
         assert ret["lines"] == [{"line": 1, "sku": sku, "qty": 2, "refund": "129.00",
                                  "refund_fen": 12900}], ret
         assert (ret["pickup"]["wave"], ret["pickup"]["status"], ret["pickup"]["attempt"]) == \
@@ -343,8 +346,10 @@ def test_quick_refund_at_pickup_then_back_into_stock(w):
 def test_after_inspection_refund_for_the_passed_lines(w):
     d = ret_daemon(w)
     t, ids = setup(w, d)
-    fridge = priced_sku(w, "large_appliances", 2999000, large=True)   # 2999.00
-    kettle = priced_sku(w, "test", 15000)                              # 150.00
+    # (category large_appliances; not a large SKU, which would book a large-item
+    # window instead of a wave)
+    fridge = priced_sku(w, "large_appliances", 2999000)   # 2999.00
+    kettle = priced_sku(w, "test", 150000)                             # 150.00
     o, key = delivered_order(w, d, t, [(fridge, 1), (kettle, 1)])
     body = {"lines": [{"line": 1, "qty": 1}, {"line": 2, "qty": 1}], "reason": "defective",
             "notes": "door does not close", "pickup_wave": key}
