@@ -55,7 +55,7 @@ BEGIN
 		doc := doc || jsonb_build_object('order', r.order_id,
 			'exchange_order', r.exchange_order_id, 'warehouse', r.warehouse_id,
 			'notes', r.notes, 'requested_by', r.requested_by);
-		doc := jsonb_set(doc, '{pickup,stop}', to_jsonb(s.id));
+		doc := jsonb_set(doc, '{pickup,stop}', coalesce(to_jsonb(s.id), 'null'::jsonb));
 	END IF;
 	RETURN doc;
 END
