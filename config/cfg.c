@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config/cfg.h"
+#include "config/services_parse.h"
 
 /* inih's INI_MAX_LINE (200) minus the newline and NUL it stores. */
 #define CFG_LINE_MAX 198
@@ -243,6 +244,7 @@ cfg_key_size(const struct cfg_key *k)
 	case CFG_T_LONG: return sizeof(long);
 	case CFG_T_WINDOWS: return sizeof(struct cfg_windows);
 	case CFG_T_INSTANT: return sizeof(int64_t);
+	case CFG_T_MONEY: return sizeof(int64_t);
 	default: return sizeof(int);
 	}
 }
@@ -318,6 +320,25 @@ cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cf
 		memcpy(field, &t, sizeof t);
 		return 0;
 	}
+	case CFG_T_MONEY: {
+		int64_t fen;
+		if (cfg_money_parse(value, &fen) != 0) {
+			snprintf(err->msg, sizeof err->msg,
+				 "[%s] %s: '%.64s' is not an amount like 129.00 (digits, at most "
+				 "two decimals)",
+				 k->section, k->name, value);
+			return -1;
+		}
+		if (fen < k->min || fen > k->max) {
+			char lo[24], hi[24];
+			snprintf(err->msg, sizeof err->msg, "[%s] %s: %.64s is out of range %s..%s",
+				 k->section, k->name, value, cfg_money_format(k->min, lo),
+				 cfg_money_format(k->max, hi));
+			return -1;
+		}
+		memcpy(field, &fen, sizeof fen);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -360,7 +381,51 @@ struct cfg_parse_state {
 	struct cfg_err *err;
 	bool failed;
 	unsigned char seen[128]; /* schema rows already set in this file */
+	struct cfg_services_parse services; /* [service.C.T] and [returns.C] sections */
 };
+
+/* Finds the section headers as inih will see them (a '[' first on a line that is
+ * not a comment and not the indented continuation of a value) and hands each to the
+ * after-sales sections' parser, with its line: sections named by their data are
+ * created in file order, so a duplicate, a bad name or one too many is refused
+ * naming its line, and an empty one still exists. text is NUL-terminated. */
+static int
+cfg_scan_sections(const char *text, struct cfg_parse_state *st)
+{
+	const char *p = text;
+	bool after_key = false;
+	for (int line = 1; *p != '\0'; line++) {
+		const char *eol = strchr(p, '\n');
+		const char *next = eol != NULL ? eol + 1 : p + strlen(p);
+		const char *end = eol != NULL ? eol : next;
+		const char *s = p;
+		if (line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+			s += 3;
+		while (s < end && isspace((unsigned char)*s))
+			s++;
+		while (end > s && isspace((unsigned char)end[-1]))
+			end--;
+		if (s == end || *s == ';' || *s == '#' || (after_key && s > p)) {
+			/* blank, comment or continuation line */
+		} else if (*s == '[') {
+			const char *close = memchr(s, ']', (size_t)(end - s));
+			char name[CFG_LINE_MAX + 1];
+			after_key = false;
+			if (close != NULL) {
+				memcpy(name, s + 1, (size_t)(close - s - 1));
+				name[close - s - 1] = '\0';
+				if (cfg_services_parse_section(&st->services, st->cfg, name, line,
+							       st->err) != 0)
+					return -1;
+			}
+		} else {
+			after_key = memchr(s, '=', (size_t)(end - s)) != NULL ||
+				    memchr(s, ':', (size_t)(end - s)) != NULL;
+		}
+		p = next;
+	}
+	return 0;
+}
 
 static int
 cfg_parse_handler(void *user, const char *section, const char *name, const char *value)
@@ -372,6 +437,14 @@ cfg_parse_handler(void *user, const char *section, const char *name, const char 
 		return 1;
 	if (name == NULL) /* a section header alone */
 		return 1;
+	if (cfg_services_parse_owns(section)) {
+		if (cfg_services_parse_key(&st->services, st->cfg, section, name, value,
+					   st->err) != 0) {
+			st->failed = true;
+			return 0;
+		}
+		return 1;
+	}
 	const struct cfg_key *k = cfg_key_find(section, name);
 	if (k == NULL) {
 		snprintf(st->err->msg, sizeof st->err->msg, "unknown key '%.64s' in section [%.64s]",
@@ -432,6 +505,8 @@ cfg_parse(const char *buf, size_t len, struct cfg_err *err)
 	}
 	memcpy(text, buf, len);
 	text[len] = '\0';
+	if (cfg_scan_sections(text, &st) != 0)
+		goto fail;
 	rc = ini_parse_string(text, cfg_parse_handler, &st);
 	free(text);
 	text = NULL;
@@ -453,6 +528,8 @@ cfg_parse(const char *buf, size_t len, struct cfg_err *err)
 		snprintf(err->msg, sizeof err->msg, "[testing] clock = fixed needs clock_at");
 		goto fail;
 	}
+	if (cfg_services_parse_finish(&st.services, st.cfg, err) != 0)
+		goto fail;
 	return st.cfg;
 fail:
 	free(text);

@@ -66,7 +66,8 @@ struct cfg_service_type {
 	char type[CFG_NAME_MAX];     /* installation, repair, cleaning, ... */
 	int duration_s;              /* standard duration (duration_minutes) */
 	int64_t base_fee_fen;        /* base_fee */
-	bool free;                   /* free = true: no charge at all by policy */
+	bool free;                   /* free = true: the base fee is waived by policy (the
+				      * extras are still charged) */
 	int n_extras;
 	struct cfg_service_extra extras[CFG_MAX_SERVICE_EXTRAS];
 };
@@ -163,12 +164,12 @@ struct cfg {
 	int services_horizon_days;           /* windows offered from tomorrow to this many days */
 	int services_change_cutoff_h;        /* reschedule or cancel until this long before */
 	int64_t services_late_compensation_fen; /* credited when a visit starts after its window */
-	int n_service_types;
+	int n_service_types;                 /* [service.CATEGORY.TYPE] sections, in file order */
 	struct cfg_service_type service_types[CFG_MAX_SERVICE_TYPES];
 	/* [returns] defaults and [returns.CATEGORY] overrides */
 	struct cfg_return_policy returns_default;
 	int returns_pickup_days_ahead;       /* pickup waves offered up to this many days ahead */
-	int n_return_policies;
+	int n_return_policies; /* [returns.CATEGORY], in file order; unset keys are [returns]'s */
 	struct cfg_return_policy return_policies[CFG_MAX_RETURN_POLICIES];
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
 	int testing_clock;	      /* enum cfg_clock */
@@ -193,6 +194,8 @@ enum cfg_type {
 	CFG_T_CLOCK,   /* "system", "fixed" or "offset" (enum cfg_clock) */
 	CFG_T_INSTANT, /* RFC 3339 "YYYY-MM-DDTHH:MM:SS" + "Z" or "+HH:MM", stored as int64 UTC
 			* seconds; empty = CFG_INSTANT_UNSET */
+	CFG_T_MONEY,   /* an amount "129.00" (cfg_money_parse), stored as int64_t fen; the
+			* schema row's min and max are in fen */
 };
 
 /* One row of the schema table. */

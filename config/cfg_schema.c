@@ -144,6 +144,30 @@ static const struct cfg_key cfg_schema_table[] = {
 	 true, false,
 	 "a wave's automatic planning or replan claimed this long ago and not done is taken "
 	 "over by any daemon"},
+	{"services", "windows", CFG_T_WINDOWS, F(services_windows), "09:00-13:00/2, 14:00-18:00/2",
+	 1, CFG_MAX_WINDOWS, true, false,
+	 "service appointment windows (local) with the visits one engineer takes in each, "
+	 "e.g. 09:00-13:00/2@Mon-Sat"},
+	{"services", "horizon_days", CFG_T_INT, F(services_horizon_days), "7", 1, 31, true, false,
+	 "appointment windows are offered from tomorrow to this many days ahead"},
+	{"services", "change_cutoff_hours", CFG_T_INT, F(services_change_cutoff_h), "24", 0, 168,
+	 true, false, "an appointment may be rescheduled or cancelled until this long before its "
+	 "window starts"},
+	{"services", "late_compensation", CFG_T_MONEY, F(services_late_compensation_fen), "50.00",
+	 0, 100000000, true, false,
+	 "amount (CNY) credited when a visit starts after its window has closed"},
+	{"returns", "window_days", CFG_T_INT, F(returns_default.window_days), "7", 0, 365, true,
+	 false, "days after delivery a return needs no reason (any category without its own "
+	 "[returns.CATEGORY])"},
+	{"returns", "defect_window_days", CFG_T_INT, F(returns_default.defect_window_days), "15", 0,
+	 365, true, false,
+	 "days after delivery a defective, damaged or wrong item may be returned (>= "
+	 "window_days)"},
+	{"returns", "quick_refund_max", CFG_T_MONEY, F(returns_default.quick_refund_max_fen),
+	 "200.00", 0, 100000000, true, false,
+	 "a refund up to this amount (CNY) is due at pickup; above, after inspection"},
+	{"returns", "pickup_days_ahead", CFG_T_INT, F(returns_pickup_days_ahead), "3", 1, 31, true,
+	 false, "pickup waves are offered up to this many days ahead"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},

@@ -1,6 +1,6 @@
 /* After-sales configuration: the lookups of service types and return
  * policies, and exact money amounts (decimal text <-> integer fen). The
- * [service.*] and [returns.*] sections themselves are parsed in cfg.c. */
+ * [service.*] and [returns.*] sections themselves are parsed in services_parse.c. */
 #include "config/cfg.h"
 
 #include <inttypes.h>

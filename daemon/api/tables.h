@@ -56,6 +56,9 @@ extern const struct dm_route_table dm_api_stops_table;
 /* /v1/orders/{id}/returns, /v1/returns/{id}[/scans|/inspection] (returns.c) */
 extern const struct dm_route_table dm_api_returns_table;
 
+/* /v1/service-types (service_types.c) */
+extern const struct dm_route_table dm_api_service_types_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];

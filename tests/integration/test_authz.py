@@ -136,6 +136,8 @@ ROUTES = {
                                          "/v1/returns/{return_id}/scans", "return"),
     ("POST", "/v1/returns/{id}/inspection"): ({"admin", "warehouse"},
                                               "/v1/returns/{return_id}/inspection", "return"),
+    # issue 12 part P0: the published price lists
+    ("GET", "/v1/service-types"): (PUBLIC, "/v1/service-types?category=large_appliances", None),
 }
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.

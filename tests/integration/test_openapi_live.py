@@ -421,5 +421,19 @@ def test_returns_answer_as_documented(w):
     c.done()
 
 
+def test_issue_12_p0_answers_match_the_document(w):
+    """GET /v1/service-types (issue 12 part P0): the price lists, filtered,
+    an unknown category and a malformed one."""
+    import test_service_types
+    d = w.daemon(extra_conf=test_service_types.SERVICES)
+    c = Checker(d)
+    r = c("GET", "/v1/service-types", "/v1/service-types", 200, token=None)
+    assert len(r.json()["service_types"]) == 3, r
+    c("GET", "/v1/service-types", "/v1/service-types?category=large_appliances", 200, token=None)
+    c("GET", "/v1/service-types", "/v1/service-types?category=phones", 200)
+    c("GET", "/v1/service-types", "/v1/service-types?category=Phones", 422, token=None)
+    c.done()
+
+
 if __name__ == "__main__":
     harness.run(globals())

@@ -55,12 +55,6 @@ def setup(w, d):
     """Once per world: the client, the courier (one, so every stop is its),
     station and warehouse tokens."""
     if not hasattr(w, "ret"):
-        # money_text comes with part P0 (data/sql/money_text.sql); until it
-        # is merged, the same definition as a fixture.
-        sql(w, """DO $$ BEGIN IF to_regprocedure('money_text(bigint)') IS NULL THEN
-            CREATE FUNCTION money_text(fen bigint) RETURNS text LANGUAGE sql IMMUTABLE AS
-            'SELECT (fen / 100)::text || ''.'' || lpad((fen % 100)::text, 2, ''0'')';
-            END IF; END $$""")
         [cid] = wave_fixtures.add_couriers(w, ST, 1, prefix="ret")
         sql(w, f"UPDATE couriers SET name = 'Li Na' WHERE id = '{cid}'")
         w.ret = {"client": w.token("order_service", label="shop"),
