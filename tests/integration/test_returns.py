@@ -427,5 +427,54 @@ def test_window_closed_and_a_failed_pickup_retried(w):
     assert r.status == 201, r
 
 
+def test_an_exchange_stop_delivers_and_collects(w):
+    """The exchange stop (part P5 creates it; SQL fixture here: a returns row
+    of kind exchange and one stop of kind exchange whose order is the
+    replacement, placed through the real intake): planned only once the
+    replacement's parcel is at the station, with the replacement's lines as
+    delivery demand and the return's as pickup demand; `delivered` on it
+    delivers the replacement and marks the return picked_up."""
+    d = ret_daemon(w)
+    t, _ = setup(w, d)
+    shirt = priced_sku(w, "test", 99000)
+    o, key = delivered_order(w, d, t, [(shirt, 1)])
+    repl = place(d, t, [(shirt, 1)])            # the replacement, booked like any order
+    rid = "ret_" + uuid.uuid4().hex[:16]
+    sid = "stp_" + uuid.uuid4().hex[:16]
+    sql(w, f"""
+        INSERT INTO returns (id, order_id, kind, reason, status, station_id, wave_key,
+                             window_start, window_end, warehouse_id, exchange_order_id,
+                             refund_fen, refund_policy)
+        VALUES ('{rid}', '{o}', 'exchange', 'wrong_item', 'requested', '{ST}', '{key}',
+                '2030-01-08T05:00:00Z', '2030-01-08T09:00:00Z', '{FDC}', '{repl}', 0, 'none');
+        INSERT INTO return_lines (return_id, line_no, sku, qty, replacement_sku)
+        VALUES ('{rid}', 1, '{shirt}', 1, '{shirt}');
+        INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status,
+                           window_start, window_end, proof, return_id)
+        VALUES ('{sid}', '{ST}', '{key}', '{repl}', 'exchange', 1, 'pending',
+                '2030-01-08T05:00:00Z', '2030-01-08T09:00:00Z', 'photo', '{rid}')""")
+    # The replacement is still in its warehouse: not planned yet.
+    p = plan(d, key, replan=True)
+    assert repl not in {o for o, _ in planned_stops(p)}, p
+    assert sql(w, f"SELECT status FROM stops WHERE id = '{sid}'") == "pending"
+    to_station(d, [repl])
+    p = plan(d, key, replan=True)
+    assert (repl, sid) in planned_stops(p), p
+    inp = json.loads(sql(w, f"SELECT wave_plan_input('{ST}', '{key}', ARRAY['{key}'], "
+                            f"'2030-01-08T01:00:00Z', '2030-01-08T05:00:00Z', 100)"))
+    [row] = [s for s in inp["stops"] if s["stop_id"] == sid]
+    assert (row["kind"], row["weight_g"], row["pickup_weight_g"]) == ("exchange", 800, 800), row
+    s = my_stop(d, t, repl, "exchange")
+    assert (s["return"], s["collect"], len(s["lines"])) == \
+        (rid, [{"line": 1, "sku": shirt, "qty": 1}], 1), s
+    r = stop_event(d, t, sid, {"event": "picked_up"})
+    assert r.status == 422 and "exchange" in r.json()["errors"][0]["message"], r
+    r = stop_event(d, t, sid, {"event": "delivered", "proof": {"photo_ref": "door"}})
+    assert r.status == 200 and r.json()["status"] == "delivered", r
+    assert sql(w, f"SELECT status FROM orders WHERE id = '{repl}'") == "delivered"
+    assert d.get(f"/v1/returns/{rid}").json()["status"] == "picked_up"
+    assert [k for k, _ in events(w, o)] == ["return.picked_up"], events(w, o)
+
+
 if __name__ == "__main__":
     harness.run(globals())
