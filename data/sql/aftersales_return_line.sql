@@ -1,7 +1,7 @@
 -- aftersales_return_line: what a return.* order event adds to its line of
 -- the tracking timeline (order_tracking_doc): "text", and "return", and per
--- kind its lines, refund (amount, amount_fen, currency, policy), pickup
--- window, attempt or inspection counts. p_public masks as order_tracking_doc
+-- kind its lines, return_reason, refund (amount, amount_fen, currency,
+-- policy), pickup (wave, window), the failed pickup's reason and attempt. p_public masks as order_tracking_doc
 -- does: no stop ids, no failure notes. The kinds (written by return_request,
 -- stop_event, return_scan and return_inspect): return.requested,
 -- return.picked_up, return.refund_due, return.pickup_failed,
@@ -42,8 +42,8 @@ BEGIN
 		'text', v_text,
 		'return', d->'return',
 		'lines', d->'lines',
-		'reason', CASE WHEN p_kind IN ('return.requested', 'return.pickup_failed')
-			       THEN d->'reason' END,
+		'reason', CASE WHEN p_kind = 'return.pickup_failed' THEN d->'reason' END,
+		'return_reason', CASE WHEN p_kind = 'return.requested' THEN d->'reason' END,
 		'pickup', CASE WHEN p_kind IN ('return.requested', 'return.pickup_rescheduled')
 			       THEN jsonb_strip_nulls(jsonb_build_object('wave', d->'wave',
 					'window_start', d->'window_start',

@@ -410,6 +410,11 @@ def test_returns_answer_as_documented(w):
       body={"lines": [{"line": 1, "result": "passed"}]})
     c("POST", insp, f"/v1/returns/{rid}/inspection", 409,
       body={"lines": [{"line": 1, "result": "passed"}]})
+    # The timeline with the return's events, full and public.
+    tl = c("GET", "/v1/orders/{id}/tracking", f"/v1/orders/{oid}/tracking", 200).json()
+    assert [e for e in tl["events"] if e["kind"] == "return.requested"] and tl["returns"], tl
+    code = sql(w, f"SELECT tracking_code FROM orders WHERE id = '{oid}'")
+    c("GET", "/v1/track/{code}", f"/v1/track/{code}", 200, token=None)
     # A second delivered order, past its window: 422 naming it.
     old = c("POST", "/v1/orders", "/v1/orders", 201, body=order_body([(sku, 1)]),
             headers={"Idempotency-Key": uuid.uuid4().hex}).json()["id"]
