@@ -11,8 +11,12 @@ delivered, scanned back to the warehouse (scopes and roles), inspected and
 restocked: stock and stock_ledger agree. A request outside the window is
 422 naming it and changes nothing; a not delivered order is 409; a failed
 pickup is retried in the next wave up to [dispatch] max_attempts, then the
-return fails."""
+return fails. Concurrent requests never return more than was delivered. An
+exchange stop (part P5 makes it; an SQL fixture here) is planned once its
+replacement is at the station and its `delivered` also collects the
+return."""
 import json
+import threading
 import uuid
 
 import harness
@@ -425,6 +429,32 @@ def test_window_closed_and_a_failed_pickup_retried(w):
     r = request(d, o, {"lines": [{"line": 1, "qty": 1}], "reason": "defective",
                        "pickup_wave": "20300117-W0900"}, t["client"])
     assert r.status == 201, r
+
+
+def test_concurrent_returns_never_take_more_than_delivered(w):
+    """Six requests at once for one unit each of a line of 2 delivered: the
+    order's row lock makes each count the others, so exactly 2 are accepted
+    and the rest refused naming what is left."""
+    d = ret_daemon(w)
+    t, _ = setup(w, d)
+    o, key = delivered_order(w, d, t, [(priced_sku(w, "test", 5000), 2)])
+    body = {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason", "pickup_wave": key}
+    out = []
+    go = threading.Barrier(6)
+
+    def one():
+        go.wait()
+        out.append(request(d, o, body, t["client"]))
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(r.status for r in out) == [201, 201, 422, 422, 422, 422], out
+    assert all(r.json()["errors"][0]["field"] == "lines[0].qty" for r in out if r.status == 422)
+    assert sql(w, f"SELECT sum(l.qty) FROM return_lines l JOIN returns r ON r.id = l.return_id "
+                  f"WHERE r.order_id = '{o}'") == "2"
+    assert sql(w, f"SELECT count(*) FROM stops WHERE order_id = '{o}' AND kind = 'pickup'") == "2"
 
 
 def test_an_exchange_stop_delivers_and_collects(w):
