@@ -9,6 +9,7 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_stations_table,
 	&dm_api_promise_table,
 	&dm_api_orders_table,
+	&dm_api_exchanges_table,
 	&dm_api_stock_table,
 	&dm_api_wave_plans_table,
 	&dm_api_shipments_table,

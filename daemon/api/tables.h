@@ -22,6 +22,9 @@ extern const struct dm_route_table dm_api_stations_table;
 /* /v1/orders, /v1/orders/{id}, /v1/orders/{id}/cancel (orders.c) */
 extern const struct dm_route_table dm_api_orders_table;
 
+/* /v1/orders/{id}/exchanges (exchanges.c) */
+extern const struct dm_route_table dm_api_exchanges_table;
+
 /* /v1/warehouses/{id}/stock[/{sku}] (stock.c) */
 extern const struct dm_route_table dm_api_stock_table;
 

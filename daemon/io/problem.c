@@ -51,6 +51,8 @@ static const struct dm_problem_row dm_problem_rows[DM_PROBLEM_COUNT] = {
 	[DM_PROBLEM_ILLEGAL_TRANSITION] = {409, DM_PROBLEM_URN "illegal-transition",
 					   "Illegal transition", 0},
 	[DM_PROBLEM_WAVE_TOO_LARGE] = {409, DM_PROBLEM_URN "wave-too-large", "Wave too large", 0},
+	[DM_PROBLEM_RETURN_WINDOW_CLOSED] = {422, DM_PROBLEM_URN "return-window-closed",
+					     "Return window closed", 0},
 	[DM_PROBLEM_RATE_LIMITED] = {429, DM_PROBLEM_URN "rate-limited", "Too Many Requests", 1},
 	[DM_PROBLEM_CLIENT_CLOSED] = {499, DM_PROBLEM_URN "client-closed", "Client Closed Request",
 				      0},

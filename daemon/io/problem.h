@@ -30,6 +30,8 @@ enum dm_problem {
 	DM_PROBLEM_ILLEGAL_TRANSITION,     /* 409: a scan not allowed from the shipment's state,
 					    * or a stop event from the stop's (`current_status`
 					    * names it) */
+	DM_PROBLEM_RETURN_WINDOW_CLOSED,   /* 422: a return or exchange after its window
+					    * (window_days, delivered_at name it) */
 	DM_PROBLEM_RATE_LIMITED,           /* 429: over the caller's rate limit (Retry-After) */
 	DM_PROBLEM_CLIENT_CLOSED,          /* 499: the client left first (metrics only, never sent) */
 	DM_PROBLEM_INTERNAL,               /* 500: a bug or an unexpected backend answer */

@@ -54,6 +54,8 @@ ROUTES = {
     ("GET", "/v1/orders/{id}"): ({"admin", "order_service"}, "/v1/orders/{order_id}", None),
     ("POST", "/v1/orders/{id}/cancel"): ({"admin", "order_service"},
                                          "/v1/orders/{order_id}/cancel", None),
+    ("POST", "/v1/orders/{id}/exchanges"): ({"admin", "order_service"},
+                                            "/v1/orders/{order_id}/exchanges", "exchange"),
     ("GET", "/v1/orders/{id}/tracking"): ({"admin", "order_service"},
                                           "/v1/orders/{order_id}/tracking", None),
     ("GET", "/v1/track/{code}"): (PUBLIC, "/v1/track/{tracking_code}", None),
@@ -281,6 +283,20 @@ def return_request(w, role, path, order_id, n):
     return path.format(return_id=rid), body, None
 
 
+def exchange_request(w, path, order_id, n):
+    """An exchange of the fresh order's line, delivered now (SQL: the
+    shipment and order delivered, the `delivered` event at the test clock).
+    Returns (url, body, headers)."""
+    w.pg.psql("dispatchd", f"UPDATE shipments SET status = 'delivered' WHERE order_id = "
+                           f"'{order_id}'; UPDATE orders SET status = 'delivered' WHERE id = "
+                           f"'{order_id}'; INSERT INTO order_events (order_id, shipment_seq, "
+                           f"kind, at) VALUES ('{order_id}', 1, 'delivered', "
+                           f"'2030-01-08T00:00:00Z')")
+    return (path.format(order_id=order_id),
+            {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason", "pickup_wave": HAND_WAVE},
+            {"Idempotency-Key": f"authz-exchange-{n}"})
+
+
 def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
         body = dict(body, external_id=body["external_id"].format(n=n))
@@ -331,6 +347,8 @@ def test_every_route_against_every_role(w):
                 url, req, headers = stop_request(w, path, ids["order_id"], n)
             elif body == "return":
                 url, req, headers = return_request(w, role, path, ids["order_id"], n)
+            elif body == "exchange":
+                url, req, headers = exchange_request(w, path, ids["order_id"], n)
             else:
                 url = path.format(wh=WH_IN, st=ST_IN, **ids)
             r = send(d, token, method, url, req, n, headers)

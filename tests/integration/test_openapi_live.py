@@ -440,5 +440,38 @@ def test_issue_12_p0_answers_match_the_document(w):
     c.done()
 
 
+def test_issue_12_p5_answers_match_the_document(w):
+    """POST /v1/orders/{id}/exchanges (issue 12 part P5): created, replayed,
+    out of stock, outside the window, not delivered, invalid."""
+    import test_exchanges as tx
+    d = tx.xd(w)
+    c = Checker(d)
+    sku = new_sku(w, {FDC: 6})
+    none_left = new_sku(w, {FDC: 0})
+    o = tx.delivered_order(w, d, sku, qty=2)
+    path = f"/v1/orders/{o['id']}/exchanges"
+    t = "/v1/orders/{id}/exchanges"
+    key = uuid.uuid4().hex
+    body = {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason", "notes": "too small",
+            "pickup_wave": tx.WAVE}
+    c("POST", t, path, 201, body=body, headers={"Idempotency-Key": key})
+    c("POST", t, path, 201, body=body, headers={"Idempotency-Key": key})
+    c("POST", t, path, 422, body=dict(body, notes="other"), headers={"Idempotency-Key": key})
+    c("POST", t, path, 409, body=dict(body, lines=[{"line": 1, "qty": 1,
+                                                     "replacement_sku": none_left}]),
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", t, path, 422, body=dict(body, pickup_wave="2030-01-08"),
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    old = tx.delivered_order(w, d, sku, at="2029-12-01T00:00:00Z")
+    c("POST", t, f"/v1/orders/{old['id']}/exchanges", 422, body=body,
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    fresh = tx.post(d, order_body([(sku, 1)])).json()
+    c("POST", t, f"/v1/orders/{fresh['id']}/exchanges", 409, body=body,
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", t, "/v1/orders/ord_none/exchanges", 404, body=body,
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c.done()
+
+
 if __name__ == "__main__":
     harness.run(globals())
