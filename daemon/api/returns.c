@@ -276,18 +276,11 @@ dm_api_returns_create_done(struct dm_req *r, const struct dm_pg_reply *reply)
 		json_t *extra = json_deep_copy(res);
 		json_object_del(extra, "r");
 		char detail[160];
-		json_t *days = json_object_get(res, "window_days");
-		const char *name = "window_days";
-		if (days == NULL) {
-			days = json_object_get(res, "defect_window_days");
-			name = "defect_window_days";
-		}
+		const char *end = json_string_value(json_object_get(res, "window_end"));
 		snprintf(detail, sizeof detail,
-			 "the return window (%s: %" JSON_INTEGER_FORMAT ") closed at %s", name,
-			 json_integer_value(days),
-			 json_string_value(json_object_get(res, "closes_at")) != NULL
-				 ? json_string_value(json_object_get(res, "closes_at"))
-				 : "?");
+			 "the return window (window_days: %" JSON_INTEGER_FORMAT ") closed at %s",
+			 json_integer_value(json_object_get(res, "window_days")),
+			 end != NULL ? end : "?");
 		dm_req_problem(r, DM_PROBLEM_RETURN_WINDOW_CLOSED, detail, extra);
 	} else if (what != NULL && strcmp(what, "not_delivered") == 0) {
 		const char *st = json_string_value(json_object_get(res, "status"));

@@ -31,8 +31,6 @@ static const struct dm_problem_row dm_problem_rows[DM_PROBLEM_COUNT] = {
 					 0},
 	[DM_PROBLEM_SLOT_NOT_OFFERED] = {422, DM_PROBLEM_URN "slot-not-offered", "Slot not offered",
 					 0},
-	[DM_PROBLEM_RETURN_WINDOW_CLOSED] = {422, DM_PROBLEM_URN "return-window-closed",
-					     "Return window closed", 0},
 	[DM_PROBLEM_IDEMPOTENCY_KEY_REUSED] = {422, DM_PROBLEM_URN "idempotency-key-reused",
 					       "Idempotency key reused", 0},
 	[DM_PROBLEM_OUT_OF_STOCK] = {409, DM_PROBLEM_URN "out-of-stock", "Out of stock", 0},

@@ -16,7 +16,6 @@ enum dm_problem {
 	DM_PROBLEM_UNKNOWN_SKU,            /* 422: an order or promise names SKUs not in the catalogue */
 	DM_PROBLEM_OUTSIDE_COVERAGE,       /* 422: no delivery station serves the point */
 	DM_PROBLEM_SLOT_NOT_OFFERED,       /* 422: the chosen slot is not offered for this order */
-	DM_PROBLEM_RETURN_WINDOW_CLOSED,   /* 422: the return window has closed (names it) */
 	DM_PROBLEM_IDEMPOTENCY_KEY_REUSED, /* 422: same key, different request */
 	DM_PROBLEM_OUT_OF_STOCK,           /* 409: no stock serving this address can fill it */
 	DM_PROBLEM_STOCK_CONTENTION,       /* 409: stock changed too fast; retry */

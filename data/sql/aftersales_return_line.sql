@@ -19,7 +19,8 @@ DECLARE
 	v_text text;
 BEGIN
 	v_text := CASE p_kind
-		WHEN 'return.requested' THEN 'Return requested: pickup on '
+		WHEN 'return.requested' THEN CASE WHEN d->>'kind' = 'exchange' THEN 'Exchange'
+						  ELSE 'Return' END || ' requested: pickup on '
 			|| substr(ws, 1, 10) || ' ' || substr(ws, 12, 5) || '-' || substr(we, 12, 5)
 		WHEN 'return.picked_up' THEN 'Picked up'
 			|| coalesce(' by courier ' || courier_first_name(d->>'courier_name'), '')

@@ -4,7 +4,8 @@
 -- return row comes after the stop). A return still requested becomes
 -- picked_up, with the order event return.picked_up {return, lines, courier,
 -- courier_name, stop}; under the at_pickup refund policy the refund is due
--- now: return.refund_due {return, amount, amount_fen, currency, policy}.
+-- now (when there is one: an exchange may refund nothing): return.refund_due
+-- {return, amount, amount_fen, currency, policy}.
 -- p_detail is the stop event's {courier, stop, courier_name}. Returns the
 -- return's new status (unchanged when it was not requested).
 CREATE OR REPLACE FUNCTION return_collected(p_return text, p_now timestamptz, p_detail jsonb)
@@ -17,7 +18,8 @@ BEGIN
 		RETURN r.status;
 	END IF;
 	UPDATE returns SET status = 'picked_up', picked_up_at = p_now, updated_at = p_now,
-		refund_due_at = CASE WHEN r.refund_policy = 'at_pickup' THEN p_now END
+		refund_due_at = CASE WHEN r.refund_policy = 'at_pickup' AND r.refund_fen > 0
+				     THEN p_now END
 	 WHERE id = p_return;
 	INSERT INTO order_events (order_id, kind, at, detail)
 	VALUES (r.order_id, 'return.picked_up', p_now, p_detail || jsonb_build_object(
@@ -25,7 +27,7 @@ BEGIN
 		'lines', (SELECT jsonb_agg(jsonb_build_object('line', line_no, 'sku', sku, 'qty', qty)
 					   ORDER BY line_no)
 			    FROM return_lines WHERE return_id = p_return)));
-	IF r.refund_policy = 'at_pickup' THEN
+	IF r.refund_policy = 'at_pickup' AND r.refund_fen > 0 THEN
 		INSERT INTO order_events (order_id, kind, at, detail)
 		VALUES (r.order_id, 'return.refund_due', p_now, jsonb_build_object(
 			'return', p_return, 'amount', money_text(r.refund_fen),

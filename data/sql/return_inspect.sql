@@ -8,7 +8,8 @@
 -- ledger row. Order event return.inspected {return, lines, passed, failed};
 -- under the after_inspection policy with passed lines, return.refund_due
 -- {return, amount, amount_fen, currency, policy} for the passed lines only
--- (returns.refund_fen becomes that amount).
+-- (returns.refund_fen becomes that amount; an exchange keeps the refund it
+-- fixed, due when any line passed).
 --   p_lines   [{"line", "result": "passed"|"failed", "reason"}] as
 --             api/returns.c checked it (distinct lines)
 -- Scope: a warehouse token only for its warehouses (else not found).
@@ -83,9 +84,14 @@ BEGIN
 		END IF;
 	END LOOP;
 
+	-- An exchange's refund (the price difference, part P5) is the one it
+	-- fixed: due after inspection when a line passed.
+	IF r.kind = 'exchange' THEN
+		v_refund := CASE WHEN v_passed > 0 THEN r.refund_fen ELSE 0 END;
+	END IF;
 	UPDATE returns SET status = 'inspected', inspected_at = p_now, updated_at = p_now,
-		refund_fen = CASE WHEN refund_policy = 'after_inspection' THEN v_refund
-				  ELSE refund_fen END,
+		refund_fen = CASE WHEN refund_policy = 'after_inspection' AND kind = 'return'
+				  THEN v_refund ELSE refund_fen END,
 		refund_due_at = CASE WHEN refund_policy = 'after_inspection' AND v_refund > 0
 				     THEN p_now ELSE refund_due_at END
 	 WHERE id = p_return;

@@ -8,8 +8,10 @@
 --   p_policies    {"default": {"window_days", "defect_window_days",
 --                  "quick_refund_max_fen"}, "categories": {CAT: {...}}}
 --                 (the daemon's config snapshot, api/returns.c)
--- Returns {"r":"open","delivered_at","window_days","closes_at"}
---   | {"r":"closed", same members} | {"r":"not_delivered","status"}.
+-- Returns {"r":"open","delivered_at","window_days","window_end"}
+--   | {"r":"closed", same members} | {"r":"not_delivered","status"};
+-- window_days is the window of the reason (the defect window for a
+-- defect), as exchange_create names it.
 -- Part P5 (exchanges) applies the same rules through this function.
 CREATE OR REPLACE FUNCTION return_window(p_order text, p_categories text[], p_reason text,
 					 p_policies jsonb, p_now timestamptz)
@@ -35,8 +37,8 @@ BEGIN
 	v_closes := v_at + make_interval(days => v_days);
 	doc := jsonb_build_object('delivered_at',
 				  to_char(v_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-				  v_member, v_days,
-				  'closes_at',
+				  'window_days', v_days,
+				  'window_end',
 				  to_char(v_closes AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
 	RETURN doc || jsonb_build_object('r', CASE WHEN p_now <= v_closes THEN 'open'
 						   ELSE 'closed' END);

@@ -398,7 +398,7 @@ def test_window_closed_and_a_failed_pickup_retried(w):
     p = r.json()
     assert p["type"] == "urn:dispatchd:problem:return-window-closed", p
     assert p["window_days"] == 7 and p["delivered_at"].startswith("2030-01-08T"), p
-    assert p["closes_at"].startswith("2030-01-15T") and "window_days" in p["detail"], p
+    assert p["window_end"].startswith("2030-01-15T") and "window_days" in p["detail"], p
     assert state(w) == n0, "nothing changed"
     r = request(d, o, {"lines": [{"line": 1, "qty": 1}], "reason": "defective",
                        "pickup_wave": "20300116-W0900"}, t["client"])

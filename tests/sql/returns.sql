@@ -36,7 +36,7 @@ SELECT is(return_window('O-r1', '{test}', 'no_reason', pg_temp.pol(), '2026-11-3
 SELECT is(return_window('O-r1', '{test}', 'no_reason', pg_temp.pol(), '2026-11-30T02:01:00Z')->>'r',
 	  'closed', 'and closed after');
 SELECT is((return_window('O-r1', '{test}', 'defective', pg_temp.pol(), '2026-12-05T00:00:00Z')
-	  - 'r' - 'delivered_at'), '{"closes_at": "2026-12-08T02:00:00.000Z", "defect_window_days": 15}',
+	  - 'r' - 'delivered_at'), '{"window_end": "2026-12-08T02:00:00.000Z", "window_days": 15}',
 	  'defective: 15 days, named');
 SELECT is(return_window('O-r1', '{test,large_appliances}', 'defective', pg_temp.pol(),
 			'2026-12-10T00:00:00Z')->>'r', 'closed', 'the strictest category counts');
