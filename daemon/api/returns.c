@@ -71,6 +71,13 @@ dm_api_returns_scope(const struct dm_req *r, const char **role)
 	return text;
 }
 
+/* True when line j of in names the same line number as no. */
+static bool
+dm_api_returns_same_line(const json_t *in, size_t j, const json_t *no)
+{
+	return json_equal(json_object_get(json_array_get(in, j), "line"), (json_t *)no);
+}
+
 /* The answer of a return_* function: (r, document text) of its one row, or
  * NULL after answering 503. */
 static json_t *
@@ -167,12 +174,14 @@ dm_api_returns_waves(const struct wh_promise_config *cfg, int days_ahead, int64_
 						      .start_s = w->start_s, .end_s = w->end_s};
 			char key[WH_CAPACITY_KEY_LEN];
 			char s[WH_CIVIL_RFC3339_LEN], e[WH_CIVIL_RFC3339_LEN];
+			int64_t local_start = wh_civil_at(day, w->start_s);
+			int64_t local_end = wh_civil_at(day, w->end_s);
 			if (start <= now_s || wh_capacity_key(&ref, key, sizeof key) == 0 ||
-			    wh_civil_format(wh_civil_at(day, w->start_s), offset_s, s, sizeof s) == 0 ||
-			    wh_civil_format(wh_civil_at(day, w->end_s), offset_s, e, sizeof e) == 0)
+			    wh_civil_format(local_start, offset_s, s, sizeof s) == 0 ||
+			    wh_civil_format(local_end, offset_s, e, sizeof e) == 0)
 				continue;
-			json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "key", key, "start", s,
-							     "end", e));
+			json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "key", key, "start",
+							     s, "end", e));
 		}
 	}
 	return out;
@@ -218,7 +227,8 @@ dm_api_returns_request_body(const json_t *body, json_t *errors)
 		if (!json_is_integer(no) || json_integer_value(no) < 1 ||
 		    json_integer_value(no) > 32767) {
 			snprintf(field, sizeof field, "lines[%zu].line", i);
-			dm_field_errors_add(errors, field, "must be an order line number (1..32767)");
+			dm_field_errors_add(errors, field,
+					    "must be an order line number (1..32767)");
 			ok = false;
 		}
 		if (!json_is_integer(qty) || json_integer_value(qty) < 1 ||
@@ -228,13 +238,14 @@ dm_api_returns_request_body(const json_t *body, json_t *errors)
 			ok = false;
 		}
 		for (size_t j = 0; ok && j < i; j++)
-			if (json_equal(json_object_get(json_array_get(in, j), "line"), (json_t *)no)) {
+			if (dm_api_returns_same_line(in, j, no)) {
 				snprintf(field, sizeof field, "lines[%zu].line", i);
 				dm_field_errors_add(errors, field, "names a line given already");
 				ok = false;
 			}
 		if (ok)
-			json_array_append_new(lines, json_pack("{s:O,s:O}", "line", no, "qty", qty));
+			json_array_append_new(lines,
+					      json_pack("{s:O,s:O}", "line", no, "qty", qty));
 	}
 	json_object_set_new(out, "lines", lines);
 	const char *reason = json_string_value(json_object_get(body, "reason"));
@@ -396,7 +407,8 @@ dm_api_returns_get(struct dm_req *r)
 		r,
 		"SELECT return_doc(x.id, false) FROM returns x WHERE x.id = $1 "
 		"AND ($2 NOT IN ('station', 'warehouse') "
-		"OR $2 = 'station' AND x.station_id IN (SELECT jsonb_array_elements_text($3::jsonb)) "
+		"OR $2 = 'station' AND x.station_id IN "
+		"(SELECT jsonb_array_elements_text($3::jsonb)) "
 		"OR $2 = 'warehouse' AND x.warehouse_id IN "
 		"(SELECT jsonb_array_elements_text($3::jsonb)))",
 		3, params, DM_REQ_PG_READ, dm_api_returns_doc_done);
@@ -504,7 +516,7 @@ dm_api_returns_inspection_body(const json_t *body, json_t *errors)
 			ok = false;
 		}
 		for (size_t j = 0; ok && j < i; j++)
-			if (json_equal(json_object_get(json_array_get(in, j), "line"), (json_t *)no)) {
+			if (dm_api_returns_same_line(in, j, no)) {
 				snprintf(field, sizeof field, "lines[%zu].line", i);
 				dm_field_errors_add(errors, field, "names a line given already");
 				ok = false;
@@ -526,10 +538,9 @@ dm_api_returns_inspection_body(const json_t *body, json_t *errors)
 			ok = false;
 		}
 		if (ok)
-			json_array_append_new(lines, json_pack("{s:O,s:s,s:s}", "line", no, "result",
-							       res, "reason",
-							       why != NULL ? json_string_value(why)
-									   : ""));
+			json_array_append_new(
+			    lines, json_pack("{s:O,s:s,s:s}", "line", no, "result", res, "reason",
+					     why != NULL ? json_string_value(why) : ""));
 	}
 	return lines;
 }

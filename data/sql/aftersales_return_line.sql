@@ -1,9 +1,10 @@
 -- aftersales_return_line: what a return.* order event adds to its line of
 -- the tracking timeline (order_tracking_doc): "text", and "return", and per
 -- kind its lines, return_reason, refund (amount, amount_fen, currency,
--- policy), pickup (wave, window), the failed pickup's reason and attempt. p_public masks as order_tracking_doc
--- does: no stop ids, no failure notes. The kinds (written by return_request,
--- stop_event, return_scan and return_inspect): return.requested,
+-- policy), pickup (wave, window), the failed pickup's reason and attempt.
+-- p_public masks as order_tracking_doc does: no stop ids, no failure notes.
+-- The kinds (written by return_request, exchange_create, stop_event,
+-- return_collected, return_scan and return_inspect): return.requested,
 -- return.picked_up, return.refund_due, return.pickup_failed,
 -- return.pickup_rescheduled, return.failed, return.at_station,
 -- return.departed_station, return.received, return.inspected.

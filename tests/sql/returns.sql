@@ -93,7 +93,8 @@ SELECT is(return_scan(pg_temp.ret('ret2'), 'received_at_warehouse', 'warehouse',
 -- Inspection: every line once; passed lines restocked with a ledger row.
 SELECT is(return_inspect(pg_temp.ret('ret2'), '[{"line": 9, "result": "passed"}]', 'warehouse',
 			 '{W1}', 'tok_w', now())->>'field', 'lines[0].line', 'a line not of the return');
-SELECT is(pg_temp.level('W1', 'B'), '1/1/0', 'before: B on hand 1, reserved by the order (a fixture that never departed)');
+SELECT is(pg_temp.level('W1', 'B'), '1/1/0',
+	  'before: B on hand 1, reserved by the order (a fixture that never departed)');
 SELECT is(return_inspect(pg_temp.ret('ret2'), '[{"line": 2, "result": "passed"}]', 'warehouse',
 			 '{W1}', 'tok_w', '2026-11-26T00:00:00Z')->'return'->>'status', 'inspected',
 	  'inspected');
