@@ -62,6 +62,10 @@ extern const struct dm_route_table dm_api_returns_table;
 /* /v1/service-types (service_types.c) */
 extern const struct dm_route_table dm_api_service_types_table;
 
+/* /v1/orders/{id}/service-slots, /v1/orders/{id}/services[/{appointment}]
+ * (order_services.c) */
+extern const struct dm_route_table dm_api_order_services_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];

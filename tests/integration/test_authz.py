@@ -140,7 +140,29 @@ ROUTES = {
                                               "/v1/returns/{return_id}/inspection", "return"),
     # issue 12 part P0: the published price lists
     ("GET", "/v1/service-types"): (PUBLIC, "/v1/service-types?category=large_appliances", None),
+    # issue 12 part P2: service bookings of a fresh order's line 1 (SKU-00001,
+    # phones: [service.phones.repair] of SERVICES_CONF, an engineer of its
+    # station, see fresh_ids); {appointment_id} is a booking of that order.
+    ("GET", "/v1/orders/{id}/service-slots"): ({"admin", "order_service"},
+                                               "/v1/orders/{order_id}/service-slots?type=repair"
+                                               "&line=1", None),
+    ("POST", "/v1/orders/{id}/services"): ({"admin", "order_service"},
+                                           "/v1/orders/{order_id}/services", "booking"),
+    ("GET", "/v1/orders/{id}/services"): ({"admin", "order_service"},
+                                          "/v1/orders/{order_id}/services", None),
+    ("GET", "/v1/orders/{id}/services/{appointment}"): (
+        {"admin", "order_service"}, "/v1/orders/{order_id}/services/{appointment_id}", None),
+    ("PATCH", "/v1/orders/{id}/services/{appointment}"): (
+        {"admin", "order_service"}, "/v1/orders/{order_id}/services/{appointment_id}",
+        {"window_start": "2030-01-10T09:00:00+08:00"}),
+    ("DELETE", "/v1/orders/{id}/services/{appointment}"): (
+        {"admin", "order_service"}, "/v1/orders/{order_id}/services/{appointment_id}", None),
 }
+# Service types and windows for the bookings' rows (issue 12 part P2).
+SERVICES_CONF = ("[services]\nwindows = 09:00-13:00/50, 14:00-18:00/50\nhorizon_days = 7\n"
+                 "change_cutoff_hours = 24\n"
+                 "[service.phones.repair]\nduration_minutes = 30\nbase_fee = 50.00\n")
+SERVICE_WINDOW = "2030-01-09T09:00:00+08:00"
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
 SCOPED_BY_SHIPMENT = {("POST", "/v1/shipments/{order}/{seq}/events"),
@@ -167,7 +189,7 @@ def test_every_route_has_a_row(w):
 
 def prepare(w):
     setup_network(w)
-    d = w.daemon(extra_conf=harness.clock_conf())
+    d = w.daemon(extra_conf=SERVICES_CONF + harness.clock_conf())
     harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     # A stored plan, so that reading the wave's routes is a 200.
     r = d.request("POST", f"/v1/stations/{ST_IN}/waves/{WAVE}/plan")
@@ -283,6 +305,27 @@ def return_request(w, role, path, order_id, n):
     return path.format(return_id=rid), body, None
 
 
+def engineer_for(w, station):
+    """An engineer of station for phones, on shift every day, all day (SQL:
+    the engineers' API is part P1's)."""
+    eid = f"authz-eng-{station}"
+    w.pg.psql("dispatchd", f"""
+        INSERT INTO couriers (id, station_id, name, phone, vehicle, skills, kind, daily_capacity)
+        VALUES ('{eid}', '{station}', 'Engineer', '+86 1', 'van', '{{phones}}', 'engineer', 50)
+        ON CONFLICT DO NOTHING;
+        INSERT INTO courier_shifts (courier_id, tz) VALUES ('{eid}', 'Asia/Shanghai')
+        ON CONFLICT DO NOTHING;
+        INSERT INTO courier_shift_weekly SELECT '{eid}', g, '00:00', '24:00'
+          FROM generate_series(1, 7) g ON CONFLICT DO NOTHING""")
+
+
+def booking_request(path, order_id, n):
+    """A booking of order_id's line 1 in SERVICE_WINDOW. Returns (url, body, headers)."""
+    return (path.format(order_id=order_id),
+            {"type": "repair", "line": 1, "window_start": SERVICE_WINDOW},
+            {"Idempotency-Key": f"authz-svc-{n}"})
+
+
 def exchange_request(w, path, order_id, n):
     """An exchange of the fresh order's line, delivered now (SQL: the
     shipment and order delivered, the `delivered` event at the test clock).
@@ -323,6 +366,14 @@ def test_every_route_against_every_role(w):
         harness.TOKENS_ISSUED.append(t.json()["token"])
         ids = {"order_id": o.json()["id"], "token_id": t.json()["id"],
                "tracking_code": o.json()["tracking_code"]}
+        if "service" in path:
+            engineer_for(w, o.json()["station"]["id"])
+        if "{appointment_id}" in path:
+            b = d.request("POST", f"/v1/orders/{ids['order_id']}/services",
+                          body={"type": "repair", "line": 1, "window_start": SERVICE_WINDOW},
+                          headers={"Idempotency-Key": f"authz-svc-o{next(seq)}"})
+            assert b.status == 201, b
+            ids["appointment_id"] = b.json()["id"]
         if "{webhook_id}" in path or "{delivery_id}" in path:
             h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/authz",
                                                         "events": ["shipment.failed"],
@@ -347,6 +398,8 @@ def test_every_route_against_every_role(w):
                 url, req, headers = stop_request(w, path, ids["order_id"], n)
             elif body == "return":
                 url, req, headers = return_request(w, role, path, ids["order_id"], n)
+            elif body == "booking":
+                url, req, headers = booking_request(path, ids["order_id"], n)
             elif body == "exchange":
                 url, req, headers = exchange_request(w, path, ids["order_id"], n)
             else:

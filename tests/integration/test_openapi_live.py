@@ -440,6 +440,57 @@ def test_issue_12_p0_answers_match_the_document(w):
     c.done()
 
 
+def test_issue_12_p2_answers_match_the_document(w):
+    """Service slots and bookings (issue 12 part P2): slots, a booking and
+    its replay, the list and one appointment, a reschedule, a cancel, and
+    the refusals (validation, slot not offered, capacity exhausted, already
+    booked, not found, too late, cancelled twice)."""
+    import test_service_booking as sb
+    d = sb.daemon(w)
+    sb.engineers(w, ("eng-a", ["large_appliances"], 2, sb.EVERY_DAY),
+                 ("eng-b", ["large_appliances"], 1, sb.WED_MORNING))
+    c = Checker(d)
+    o = sb.new_order(d, w, [sb.new_sku(w, installable=False)])
+    slots_t, svc_t = "/v1/orders/{id}/service-slots", "/v1/orders/{id}/services"
+    one_t = "/v1/orders/{id}/services/{appointment}"
+    base = f"/v1/orders/{o['id']}"
+    r = c("GET", slots_t, f"{base}/service-slots?type=installation&line=1", 200)
+    assert len(r.json()["slots"]) == 14, r
+    c("GET", slots_t, f"{base}/service-slots?type=installation&line=1&with_delivery=true", 200)
+    c("GET", slots_t, f"{base}/service-slots?type=installation&line=2", 422)
+    c("GET", slots_t, "/v1/orders/ord_nope/service-slots?type=installation&line=1", 404)
+    body = {"type": "installation", "line": 1, "window_start": sb.WED_AM}
+    key = {"Idempotency-Key": "openapi-svc-1"}
+    a = c("POST", svc_t, f"{base}/services", 201, body=body, headers=key).json()
+    c("POST", svc_t, f"{base}/services", 201, body=body, headers=key)
+    c("POST", svc_t, f"{base}/services", 422, body=dict(body, line=3), headers=key)
+    c("POST", svc_t, f"{base}/services", 422,
+      body={"type": "repair", "line": 1, "window_start": "2030-01-09T10:00:00+08:00"},
+      headers={"Idempotency-Key": "openapi-svc-2"})
+    c("POST", svc_t, f"{base}/services", 409, body=dict(body, window_start=sb.WED_PM),
+      headers={"Idempotency-Key": "openapi-svc-3"})
+    for i in range(2):   # eng-a and eng-b take the rest of Wednesday morning
+        other = sb.new_order(d, w)
+        c("POST", svc_t, f"/v1/orders/{other['id']}/services", 201, body=body,
+          headers={"Idempotency-Key": f"openapi-svc-fill-{i}"})
+    other = sb.new_order(d, w)
+    c("POST", svc_t, f"/v1/orders/{other['id']}/services", 409, body=body,
+      headers={"Idempotency-Key": "openapi-svc-full"})
+    c("GET", svc_t, f"{base}/services", 200)
+    one = f"{base}/services/{a['id']}"
+    c("GET", one_t, one, 200)
+    c("GET", one_t, f"{base}/services/svc_0000000000000000", 404)
+    c("PATCH", one_t, one, 200, body={"window_start": sb.THU_PM})
+    c("PATCH", one_t, one, 422, body={"window_start": "2030-01-10T12:00:00+08:00"})
+    late = sb.daemon(w, at="2030-01-10T10:00:00+08:00")
+    lc = Checker(late)
+    r = lc("DELETE", one_t, one, 409)
+    assert r.json()["type"].endswith(":too-late-to-cancel"), r
+    lc.done()
+    c("DELETE", one_t, one, 200, body={"reason": "openapi"})
+    c("DELETE", one_t, one, 409)
+
+
 def test_issue_12_p5_answers_match_the_document(w):
     """POST /v1/orders/{id}/exchanges (issue 12 part P5): created, replayed,
     out of stock, outside the window, not delivered, invalid."""
