@@ -314,8 +314,12 @@ BEGIN
 		'requested', o.station_id, p_req->>'wave', (p_req->>'window_start')::timestamptz,
 		(p_req->>'window_end')::timestamptz, v_ret_wh, p_new_id, refund, v_policy,
 		p_actor, p_now, p_now);
-	INSERT INTO return_lines (return_id, line_no, sku, qty, replacement_sku)
-	SELECT ret_id, (y->>'line')::smallint, y->>'sku', (y->>'qty')::integer, y->>'rsku'
+	-- unit_price_fen: what one unit refunds (the price difference, never
+	-- negative); category: the sku's (its return policy), as returns keep.
+	INSERT INTO return_lines (return_id, line_no, sku, qty, replacement_sku, unit_price_fen,
+				  category)
+	SELECT ret_id, (y->>'line')::smallint, y->>'sku', (y->>'qty')::integer, y->>'rsku',
+	       GREATEST((y->>'price')::bigint - (y->>'rprice')::bigint, 0) / 10, y->>'category'
 	  FROM jsonb_array_elements(lines) AS y;
 	INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status, window_start,
 			   window_end, proof, pin, return_id, created_at, updated_at)

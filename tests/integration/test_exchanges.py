@@ -207,6 +207,9 @@ def test_a_cheaper_replacement_refunds_the_difference_by_policy(w):
                            "policy": "at_pickup"}, x
     assert rows(w, f"SELECT refund_fen, refund_policy FROM returns WHERE id = '{x['id']}'") == \
         [["6000", "at_pickup"]]
+    # Each line keeps what one unit refunds and its category's policy, as returns do.
+    assert rows(w, f"SELECT unit_price_fen, category FROM return_lines "
+                   f"WHERE return_id = '{x['id']}'") == [["3000", "test"]]
     # The other way round refunds nothing; the balance is the order service's to charge.
     o2 = delivered_order(w, d, cheap)
     r2 = exchange(d, o2["id"], [{"line": 1, "qty": 1, "replacement_sku": dear}])
