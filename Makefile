@@ -24,7 +24,7 @@ build-asan: deps
 # libFuzzer harnesses need clang.
 build-fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_FUZZERS=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_cfg fuzz_geojson fuzz_order_body fuzz_query fuzz_intake fuzz_handheld_body
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_cfg fuzz_geojson fuzz_order_body fuzz_query fuzz_intake fuzz_handheld_body fuzz_visit_body
 
 up: deps
 	@scripts/up.sh

@@ -191,6 +191,8 @@ int
 cfg_services_parse_section(struct cfg_services_parse *sp, struct cfg *cfg, const char *section,
 			   int line, struct cfg_err *err)
 {
+	if (strcmp(section, "returns") == 0 && sp->returns_line == 0)
+		sp->returns_line = line;
 	if (strncmp(section, CFG_SP_SERVICE, strlen(CFG_SP_SERVICE)) == 0)
 		return cfg_services_parse_service_section(sp, cfg, section, line, err);
 	if (strncmp(section, CFG_SP_RETURNS, strlen(CFG_SP_RETURNS)) == 0)
@@ -443,7 +445,7 @@ cfg_services_parse_finish(struct cfg_services_parse *sp, struct cfg *cfg, struct
 	const struct cfg_return_policy *d = &cfg->returns_default;
 
 	if (d->defect_window_days < d->window_days) {
-		err->line = 0;
+		err->line = sp->returns_line;
 		snprintf(err->msg, sizeof err->msg,
 			 "[returns] defect_window_days: %d is shorter than window_days %d",
 			 d->defect_window_days, d->window_days);

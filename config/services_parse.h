@@ -19,6 +19,7 @@ struct cfg_services_parse {
 	int type_line[CFG_MAX_SERVICE_TYPES];
 	unsigned policy_keys[CFG_MAX_RETURN_POLICIES];
 	int policy_line[CFG_MAX_RETURN_POLICIES];
+	int returns_line; /* the first [returns] header, 0 when none */
 };
 
 /* Whether section (as written, or as inih passes it) is a [service.*] or [returns.*]
@@ -26,8 +27,9 @@ struct cfg_services_parse {
 bool cfg_services_parse_owns(const char *section);
 
 /* A section header at line: when it is one of ours, check its name and add its (empty)
- * service type or return policy to cfg, in file order. Returns 0 (also for a section
- * that is not ours), or -1 with err filled (a bad name, a duplicate, too many). */
+ * service type or return policy to cfg, in file order; [returns] has its line noted.
+ * Returns 0 (also for a section that is not ours), or -1 with err filled (a bad name,
+ * a duplicate, too many). */
 int cfg_services_parse_section(struct cfg_services_parse *sp, struct cfg *cfg,
 			       const char *section, int line, struct cfg_err *err);
 
@@ -39,7 +41,7 @@ int cfg_services_parse_key(struct cfg_services_parse *sp, struct cfg *cfg, const
 
 /* After the whole file: required keys present, return policies completed from the
  * [returns] defaults, defect windows not shorter than the no-reason windows. Returns 0,
- * or -1 with err filled (the line of the section concerned, 0 for [returns]). */
+ * or -1 with err filled (the line of the header of the section concerned). */
 int cfg_services_parse_finish(struct cfg_services_parse *sp, struct cfg *cfg,
 			      struct cfg_err *err);
 

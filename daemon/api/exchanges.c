@@ -34,6 +34,9 @@
 #define DM_API_EXCHANGES_QTY_MAX 10000
 #define DM_API_EXCHANGES_KEY_MAX 255   /* Idempotency-Key bytes */
 #define DM_API_EXCHANGES_NOTES_MAX 500 /* bytes of free text */
+#define DM_API_EXCHANGES_WAVE_MSG                                                                \
+	"must be the key of a wave still to come, at most pickup_days_ahead days ahead, such as " \
+	"20261123-W0900"
 
 /* The reason codes of returns and exchanges (docs/api.md). */
 static const char *const dm_api_exchanges_reasons[] = {
@@ -265,11 +268,16 @@ dm_api_exchanges_post(struct dm_req *r)
 	if ((nv != NULL && notes == NULL) ||
 	    (notes != NULL && strlen(notes) > DM_API_EXCHANGES_NOTES_MAX))
 		dm_field_errors_add(errors, "notes", "must be a string of at most 500 bytes");
+	/* Whether the wave is still to come depends on the clock and the config:
+	 * when it is the only fault, exchange_create refuses it after the key's
+	 * check, so a retry of an exchange made before its wave started still
+	 * gets the stored 201 (as intake looks its key up before refusing). */
 	const char *wk = json_string_value(json_object_get(body, "pickup_wave"));
-	if (wk == NULL || !dm_api_exchanges_wave(r->cfg, wk, &wave))
-		dm_field_errors_add(errors, "pickup_wave",
-				    "must be the key of a wave still to come, at most "
-				    "pickup_days_ahead days ahead, such as 20261123-W0900");
+	struct wh_capacity_ref wref;
+	bool wave_ok = wk != NULL && dm_api_exchanges_wave(r->cfg, wk, &wave);
+	if (!wave_ok && (wk == NULL || !dm_query_parse_wave_key(wk, &wref) ||
+			 json_array_size(errors) > 0))
+		dm_field_errors_add(errors, "pickup_wave", DM_API_EXCHANGES_WAVE_MSG);
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid exchange",
 			       json_pack("{s:o}", "errors", errors));
@@ -284,9 +292,12 @@ dm_api_exchanges_post(struct dm_req *r)
 	dm_clock_now_ms(&now_ms, &offset_s);
 	dm_order_body_new_id(now_ms, new_id);
 	snprintf(at, sizeof at, "%lld", (long long)now_ms);
-	json_t *req = json_pack("{s:o,s:s,s:s,s:s,s:s,s:s}", "lines", lines, "reason", reason,
-				"notes", notes != NULL ? notes : "", "wave", wk, "window_start",
-				wave.start, "window_end", wave.end);
+	json_t *req = wave_ok ? json_pack("{s:o,s:s,s:s,s:s,s:s,s:s}", "lines", lines, "reason",
+					  reason, "notes", notes != NULL ? notes : "", "wave", wk,
+					  "window_start", wave.start, "window_end", wave.end)
+			      : json_pack("{s:o,s:s,s:s,s:s,s:s}", "lines", lines, "reason", reason,
+					  "notes", notes != NULL ? notes : "", "wave", wk,
+					  "wave_error", DM_API_EXCHANGES_WAVE_MSG);
 	json_t *pol = dm_api_exchanges_policies(r->cfg->cfg);
 	char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 	char *req_text = json_dumps(req, JSON_COMPACT);

@@ -22,6 +22,7 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_couriers_me_table,
 	&dm_api_stops_table,
 	&dm_api_visits_table,
+	&dm_api_returns_table,
 	&dm_api_service_types_table,
 	&dm_api_order_services_table,
 };

@@ -64,6 +64,9 @@ extern const struct dm_route_table dm_api_couriers_me_table;
 extern const struct dm_route_table dm_api_stops_table;
 extern const struct dm_route_table dm_api_visits_table;
 
+/* /v1/orders/{id}/returns, /v1/returns/{id}[/scans|/inspection] (returns.c) */
+extern const struct dm_route_table dm_api_returns_table;
+
 /* /v1/service-types (service_types.c) */
 extern const struct dm_route_table dm_api_service_types_table;
 

@@ -3,7 +3,8 @@
  *   loop:   one query (wave_plan_input) reads the couriers on shift (the
  *           vehicles: capacity and speed of their vehicle profile, shift
  *           clipped to the wave) and the wave's stops (new orders, pending
- *           and planned stops, done stops), and builds the problem as plain
+ *           and planned stops, done stops; deliveries carry delivery demand,
+ *           pickups of returns pickup demand, exchanges both), and builds the problem as plain
  *           arrays with a warm start: each courier's done stops, and a
  *           started courier's next stop, are the fixed prefix of its route;
  *           its other stops are the starting point the search may move;
@@ -620,6 +621,10 @@ dm_wave_planner_fill_stop(struct dm_wave_planner *p, size_t i, json_t *row)
 	s->loc = (uint32_t)(i + 1);
 	s->delivery[0] = dm_wave_planner_num_of(row, "weight_g", 0) / 1000.0;  /* kg */
 	s->delivery[1] = dm_wave_planner_num_of(row, "volume_ml", 0) / 1000.0; /* litres */
+	/* A pickup (or an exchange) collects its return's lines: carried from
+	 * here to the route's end (issue 12 part P4). */
+	s->pickup[0] = dm_wave_planner_num_of(row, "pickup_weight_g", 0) / 1000.0;
+	s->pickup[1] = dm_wave_planner_num_of(row, "pickup_volume_ml", 0) / 1000.0;
 	s->service_s = DM_WAVE_PLANNER_SERVICE_S;
 	dm_wave_planner_window(p, json_string_value(json_object_get(row, "slot")), s);
 }

@@ -2,8 +2,10 @@
 -- the courier's current route (courier_route_current) with its stops in
 -- order, each with what the courier needs at the door: recipient (as the
 -- order holds it), point, window, ETA, kind, the lines to hand over (sku,
--- qty, shipment), the proof required (never the PIN itself: the recipient
--- says it), status and attempt. Without a route: version, wave and station
+-- qty, shipment; none at a pickup), the proof required (never the PIN
+-- itself: the recipient says it), status and attempt; a stop that collects
+-- a return (kind pickup or exchange) names it ("return") and lists what to
+-- collect ("collect": line, sku, qty). Without a route: version, wave and station
 -- null and no stops. Times are RFC 3339 in the plan's local offset.
 CREATE OR REPLACE FUNCTION courier_route_doc(p_courier text, p_today text)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
@@ -27,7 +29,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 						'end', route_ts(s.window_end, c.utc_offset_s)),
 					'eta', route_ts(s.eta, c.utc_offset_s),
 					'proof', s.proof,
-					'lines', coalesce((
+					'lines', CASE WHEN s.kind = 'pickup' THEN '[]'::jsonb
+						 ELSE coalesce((
 						SELECT jsonb_agg(jsonb_build_object(
 							'sku', l.sku, 'qty', l.qty,
 							'shipment', l.shipment_seq) ORDER BY l.line_no)
@@ -35,7 +38,15 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 						  JOIN shipments sh ON sh.order_id = l.order_id
 								   AND sh.seq = l.shipment_seq
 						 WHERE l.order_id = s.order_id
-						   AND sh.status <> 'cancelled'), '[]'::jsonb))
+						   AND sh.status <> 'cancelled'), '[]'::jsonb) END)
+					|| CASE WHEN s.return_id IS NULL THEN '{}'::jsonb
+						ELSE jsonb_build_object('return', s.return_id,
+							'collect', coalesce((
+							SELECT jsonb_agg(jsonb_build_object(
+								'line', rl.line_no, 'sku', rl.sku,
+								'qty', rl.qty) ORDER BY rl.line_no)
+							  FROM return_lines rl
+							 WHERE rl.return_id = s.return_id), '[]'::jsonb)) END
 					ORDER BY s.position NULLS LAST, s.id)
 				  FROM stops s JOIN orders o ON o.id = s.order_id
 				 WHERE s.courier_id = p_courier AND s.station_id = c.station_id

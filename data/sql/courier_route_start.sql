@@ -1,5 +1,6 @@
 -- courier_route_start: the courier leaves with their current route
 -- (POST /v1/couriers/me/route/start). The shipments of the route's delivery
+-- (and exchange: the replacement's)
 -- stops still to do (planned) that are arrived_at_station or rescheduled go
 -- out_for_delivery, one order_events row each (detail {courier,
 -- courier_name, stop, eta}); the start is recorded (courier_route_starts).
@@ -28,11 +29,13 @@ BEGIN
 	PERFORM 1 FROM orders WHERE id IN (
 		SELECT order_id FROM stops
 		 WHERE courier_id = p_courier AND station_id = c.station_id
-		   AND wave_key = c.wave_key AND status = 'planned' AND kind = 'delivery')
+		   AND wave_key = c.wave_key AND status = 'planned'
+		   AND kind IN ('delivery', 'exchange'))
 	 ORDER BY id FOR NO KEY UPDATE;
 	FOR s IN SELECT id, order_id, eta FROM stops
 		  WHERE courier_id = p_courier AND station_id = c.station_id
-		    AND wave_key = c.wave_key AND status = 'planned' AND kind = 'delivery'
+		    AND wave_key = c.wave_key AND status = 'planned'
+		    AND kind IN ('delivery', 'exchange')
 		  ORDER BY position NULLS LAST, id LOOP
 		k := k + 1;
 		n := n + stop_shipments_move(s.order_id, 'out_for_delivery', p_now,

@@ -3,6 +3,7 @@
 -- (换货) is one visit: the courier delivers a replacement and collects the
 -- original at the same stop. Everything is made here or nothing is:
 --   - a replacement order (orders: external_id = the original's + '/X' + n,
+--     n the order's exchanges + 1, or the next n no order bears yet,
 --     the original's station, district, point, recipient, client and
 --     delivery option; promise {"kind":"exchange",...}), allocated and
 --     reserved like any order line: one conditional UPDATE of stock per line
@@ -23,7 +24,10 @@
 -- p_key       the Idempotency-Key            p_body    the canonical request
 --             (scope 'exchanges'; the hash covers p_order and p_body)
 -- p_req       {"lines":[{"line","qty","replacement_sku"|null}], "reason",
---              "notes", "wave", "window_start", "window_end"} (checked by the daemon)
+--              "notes", "wave", "window_start", "window_end"} (checked by the daemon),
+--             or "wave_error" (the message) instead of the window when the wave
+--             is no longer one to offer: refused after the key's check, so a
+--             retry of an exchange made before its wave started is a replay
 -- p_now       the daemon's clock
 -- p_policies  the [returns] policies: {"default":{"window_days",
 --             "defect_window_days","quick_refund_max_fen"},"categories":{"C":{...}}}
@@ -46,11 +50,15 @@
 -- order service charges the difference (the answer's `balance_fen` says how
 -- much, never negative).
 --
--- Lock order (as intake_commit and intake_cancel): the idempotency key,
--- then the original order row (FOR UPDATE: exchanges and returns of one
--- order take turns, so the quantities left are exact), then every stock row
--- of the replacement skus sorted by (warehouse, sku), then the new order's
--- external id, then the station's feed head.
+-- Lock order: the idempotency key, then the station's feed head (taken with
+-- no change, as stop_event, shipment_scan(_batch) and route_plan_store take
+-- it before any order: they hold it while they wait for an order row, so an
+-- exchange must never hold the order while it waits for the head), then the
+-- original order row (FOR UPDATE: exchanges and returns of one order take
+-- turns, so the quantities left are exact), then every stock row of the
+-- replacement skus sorted by (warehouse, sku) (as intake_commit and
+-- intake_cancel), then the new order's external id, then the wave's
+-- wave_replans_due row (after the head, as route_plan_store).
 CREATE OR REPLACE FUNCTION exchange_create(p_order text, p_new_id text, p_key text, p_body text,
 					   p_req jsonb, p_now timestamptz, p_policies jsonb,
 					   p_actor text)
@@ -122,7 +130,20 @@ DECLARE
 	v_feed bigint;
 	v_stock jsonb := '[]'::jsonb;
 	at_text text;
+	v_st text;
 BEGIN
+	IF p_req ? 'wave_error' THEN
+		RAISE EXCEPTION USING ERRCODE = 'DMX01', MESSAGE = jsonb_build_object(
+			'r', 'invalid', 'field', 'pickup_wave',
+			'message', p_req->>'wave_error')::text;
+	END IF;
+	-- The feed head before the order (see the lock order above); an order's
+	-- station never changes, so it can be read before the order is locked.
+	SELECT station_id INTO v_st FROM orders WHERE id = p_order;
+	IF v_st IS NOT NULL THEN
+		INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (v_st, 0)
+		ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+	END IF;
 	SELECT * INTO o FROM orders WHERE id = p_order FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = 'DMX01',
@@ -246,6 +267,13 @@ BEGIN
 	-- The replacement order.
 	SELECT count(*) + 1 INTO n_exch FROM returns WHERE order_id = p_order AND kind = 'exchange';
 	v_ext := o.external_id || '/X' || n_exch;
+	-- The shop's own orders may bear that name already (any printable
+	-- external_id is theirs): take the next free one rather than fail the
+	-- unique index on every retry.
+	WHILE EXISTS (SELECT 1 FROM orders WHERE external_id = v_ext) LOOP
+		n_exch := n_exch + 1;
+		v_ext := o.external_id || '/X' || n_exch;
+	END LOOP;
 	at_text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 	v_promise := jsonb_build_object('kind', 'exchange', 'exchange_of', p_order,
 		'return', ret_id, 'wave', p_req->>'wave',
@@ -286,8 +314,12 @@ BEGIN
 		'requested', o.station_id, p_req->>'wave', (p_req->>'window_start')::timestamptz,
 		(p_req->>'window_end')::timestamptz, v_ret_wh, p_new_id, refund, v_policy,
 		p_actor, p_now, p_now);
-	INSERT INTO return_lines (return_id, line_no, sku, qty, replacement_sku)
-	SELECT ret_id, (y->>'line')::smallint, y->>'sku', (y->>'qty')::integer, y->>'rsku'
+	-- unit_price_fen: what one unit refunds (the price difference, never
+	-- negative); category: the sku's (its return policy), as returns keep.
+	INSERT INTO return_lines (return_id, line_no, sku, qty, replacement_sku, unit_price_fen,
+				  category)
+	SELECT ret_id, (y->>'line')::smallint, y->>'sku', (y->>'qty')::integer, y->>'rsku',
+	       GREATEST((y->>'price')::bigint - (y->>'rprice')::bigint, 0) / 10, y->>'category'
 	  FROM jsonb_array_elements(lines) AS y;
 	INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status, window_start,
 			   window_end, proof, pin, return_id, created_at, updated_at)

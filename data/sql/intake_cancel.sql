@@ -4,7 +4,9 @@
 -- released rows with their new availability; capacity: the counters given
 -- back [{"st","k"}]), {"r":"ok","order","stock":[]} when it was already
 -- cancelled, {"r":"not_found"} or {"r":"shipped","shipments":[seq...]}.
--- Locks stock rows, then capacity counters, each sorted, as intake_commit.
+-- Locks stock rows, then capacity counters, each sorted, as intake_commit;
+-- then the engineer-day rows of its service visits not begun (issue 12),
+-- which it cancels (service.cancelled events, by 'order').
 CREATE OR REPLACE FUNCTION intake_cancel(p_id text, p_reason text) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -50,6 +52,26 @@ BEGIN
 	SELECT coalesce(jsonb_agg(jsonb_build_object('st', station_id, 'k', counter_key)
 				  ORDER BY station_id, counter_key), '[]'::jsonb) INTO cap FROM rel;
 	PERFORM capacity_release(c->>'st', c->>'k') FROM jsonb_array_elements(cap) AS c;
+	-- Its service visits not yet begun are cancelled too and give their
+	-- engineer-day units back (in (engineer, day) order, as bookings lock).
+	PERFORM service_capacity_add(a.capacity_engineer, a.day, a.window_start, -1)
+	   FROM (SELECT * FROM service_appointments
+		  WHERE order_id = p_id AND status IN ('booked', 'planned')
+		    AND capacity_engineer IS NOT NULL
+		  ORDER BY capacity_engineer, day, id) a;
+	WITH c AS (
+		UPDATE service_appointments
+		   SET status = 'cancelled', capacity_engineer = NULL, updated_at = now(),
+		       outcome = jsonb_build_object('by', 'order', 'reason', 'order cancelled')
+		 WHERE order_id = p_id AND status IN ('booked', 'planned')
+		RETURNING id, type, day, window_start, window_end)
+	INSERT INTO order_events (order_id, kind, detail)
+	SELECT p_id, 'service.cancelled', jsonb_build_object(
+		'appointment', c.id, 'type', c.type, 'day', c.day,
+		'window_start', to_char(c.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+		'window_end', to_char(c.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+		'reason', 'order cancelled', 'by', 'order')
+	  FROM c ORDER BY c.id;
 	UPDATE shipments SET status = 'cancelled' WHERE order_id = p_id;
 	UPDATE orders SET status = 'cancelled', cancelled_at = now() WHERE id = p_id;
 	INSERT INTO order_events (order_id, kind, detail)

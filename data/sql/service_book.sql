@@ -38,6 +38,11 @@ BEGIN
 		END IF;
 		RETURN jsonb_build_object('r', 'mismatch');
 	END IF;
+	-- Lock order as stop_event and service_event: the station's feed head
+	-- (station_feed_add takes it below), then the order.
+	INSERT INTO station_feed_heads AS h (station_id, seq)
+	SELECT o.station_id, 0 FROM orders o WHERE o.id = p_order
+	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 	PERFORM 1 FROM orders WHERE orders.id = p_order FOR NO KEY UPDATE;
 	offer := service_offer(p_order, p_line, p_type, p_types, p_windows, p_tz, p_horizon,
 			       p_now, p_with_delivery);

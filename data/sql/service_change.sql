@@ -29,6 +29,11 @@ DECLARE
 	w record;
 	pick jsonb;
 BEGIN
+	-- Lock order as stop_event and service_event: the station's feed head
+	-- (station_feed_add takes it below), then the order.
+	INSERT INTO station_feed_heads AS h (station_id, seq)
+	SELECT o.station_id, 0 FROM orders o WHERE o.id = p_order
+	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 	PERFORM 1 FROM orders WHERE id = p_order FOR NO KEY UPDATE;
 	SELECT * INTO a FROM service_appointments
 	 WHERE id = p_appointment AND order_id = p_order FOR UPDATE;

@@ -13,7 +13,8 @@
 -- Events: arrived (planned -> arrived), delivered (the proof the stop
 -- requires: pin equal to stops.pin, photo_ref or signature_ref non-empty),
 -- failed (a reason code; notes required for other), picked_up (pickup
--- stops). delivered and failed move the order's shipments out_for_delivery
+-- stops). delivered and failed move the order's shipments (of a delivery
+-- or an exchange stop) out_for_delivery
 -- first if the route was not started, then delivered or failed; a failed
 -- delivery is rescheduled (shipments -> rescheduled, a new pending stop
 -- attempt+1 in the next wave, a wave_replans_due row, unclaimed, when that
@@ -21,6 +22,15 @@
 -- returning_to_warehouse. Every event appends order_events (kind = the
 -- event, detail with the courier) and a stop.outcome line to the station's
 -- feed.
+-- Returns (issue 12 part P4): a stop with a return_id collects a return.
+-- picked_up on a pickup stop, and delivered on an exchange stop (which also
+-- delivers the replacement order, stops.order_id), mark it picked_up
+-- (return_collected: return.picked_up, and return.refund_due under the
+-- at_pickup policy). A failed pickup appends return.pickup_failed (and
+-- return.pickup_rescheduled with its retry, which keeps the return_id) on
+-- the return's order; after the last attempt the return is failed
+-- (return.failed). Pickup stops without a return keep the plain picked_up,
+-- failed and rescheduled events.
 -- Returns {"r":"ok","stop":{...}} | {"r":"illegal","current":status}
 --   | {"r":"invalid","field","message"} | {"r":"not_found"} | {"r":"mismatch"}
 -- A key's first ok or illegal answer is kept and returned again for the same
@@ -29,7 +39,10 @@
 -- Lock order: the station's feed head (station_feed_add's row, taken with
 -- no change), then the order row, then the stop, then shipments: heads
 -- before orders as shipment_scan(_batch) and route_plan_store take them, so
--- a stop event never deadlocks against a truck's arrivals or a replan.
+-- a stop event never deadlocks against a truck's arrivals or a replan. The
+-- stop's return row comes last (return_collected, the failed-return update):
+-- return_request takes head, order, then inserts; return_scan and
+-- return_inspect lock the return row alone.
 CREATE OR REPLACE FUNCTION stop_event(p_courier text, p_stop text, p_key text, p_req jsonb,
 				      p_now timestamptz, p_max_attempts integer,
 				      p_waves jsonb)
@@ -46,6 +59,7 @@ DECLARE
 	detail jsonb;
 	w jsonb;
 	retry_id text;
+	rorder text;
 	v_outcome jsonb;
 	bad text;
 	v_at text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
@@ -87,7 +101,9 @@ BEGIN
 	IF ev = 'delivered' AND s.kind = 'pickup' THEN
 		bad := 'event:delivered is for delivery stops; this stop is a pickup (picked_up)';
 	ELSIF ev = 'picked_up' AND s.kind <> 'pickup' THEN
-		bad := 'event:picked_up is for pickup stops; this stop is a delivery (delivered)';
+		bad := 'event:picked_up is for pickup stops; this stop is a' ||
+		       CASE s.kind WHEN 'exchange' THEN 'n exchange' ELSE ' delivery' END
+		       || ' (delivered)';
 	ELSIF ev = 'delivered' AND s.proof = 'pin' AND coalesce(p_req->'proof'->>'pin', '') = '' THEN
 		bad := 'proof.pin:this stop requires the recipient''s PIN';
 	ELSIF ev = 'delivered' AND s.proof = 'pin' AND p_req->'proof'->>'pin' IS DISTINCT FROM s.pin THEN
@@ -110,7 +126,7 @@ BEGIN
 	-- station or out with the courier.
 	IF s.status NOT IN ('planned', 'arrived') OR ev = 'arrived' AND s.status <> 'planned' THEN
 		res := jsonb_build_object('r', 'illegal', 'current', s.status);
-	ELSIF s.kind = 'delivery' AND ev IN ('delivered', 'failed') AND EXISTS (
+	ELSIF s.kind IN ('delivery', 'exchange') AND ev IN ('delivered', 'failed') AND EXISTS (
 		SELECT 1 FROM shipments WHERE order_id = oid AND status NOT IN (
 			'cancelled', 'arrived_at_station', 'rescheduled', 'out_for_delivery')) THEN
 		res := jsonb_build_object('r', 'illegal', 'current', s.status, 'shipments',
@@ -127,6 +143,9 @@ BEGIN
 	IF ev = 'arrived' THEN
 		INSERT INTO order_events (order_id, kind, at, detail)
 		VALUES (oid, 'arrived', p_now, detail);
+	ELSIF ev = 'picked_up' AND s.return_id IS NOT NULL THEN
+		PERFORM return_collected(s.return_id, p_now,
+					 detail || jsonb_build_object('courier_name', cname));
 	ELSIF ev = 'picked_up' THEN
 		INSERT INTO order_events (order_id, kind, at, detail)
 		VALUES (oid, 'picked_up', p_now, detail);
@@ -134,22 +153,33 @@ BEGIN
 		v_outcome := v_outcome || jsonb_build_object('proof', s.proof,
 			'photo_ref', p_req->'proof'->'photo_ref',
 			'signature_ref', p_req->'proof'->'signature_ref');
-		IF s.kind = 'delivery' THEN
+		IF s.kind IN ('delivery', 'exchange') THEN
 			PERFORM stop_shipments_move(oid, 'out_for_delivery', p_now,
 				detail || jsonb_build_object('courier_name', cname, 'eta', s.eta));
 			PERFORM stop_shipments_move(oid, 'delivered', p_now,
 				detail || jsonb_build_object('proof', s.proof));
 		END IF;
+		IF s.kind = 'exchange' AND s.return_id IS NOT NULL THEN
+			PERFORM return_collected(s.return_id, p_now,
+						 detail || jsonb_build_object('courier_name', cname));
+		END IF;
 	ELSE -- failed
 		v_outcome := v_outcome || jsonb_build_object('reason', p_req->>'reason',
 							  'notes', p_req->>'notes');
-		IF s.kind = 'delivery' THEN
+		IF s.return_id IS NOT NULL THEN
+			SELECT order_id INTO rorder FROM returns WHERE id = s.return_id;
+			INSERT INTO order_events (order_id, kind, at, detail)
+			VALUES (rorder, 'return.pickup_failed', p_now, detail || jsonb_build_object(
+				'return', s.return_id, 'reason', p_req->>'reason',
+				'notes', p_req->>'notes', 'attempt', s.attempt));
+		END IF;
+		IF s.kind IN ('delivery', 'exchange') THEN
 			PERFORM stop_shipments_move(oid, 'out_for_delivery', p_now,
 				detail || jsonb_build_object('courier_name', cname, 'eta', s.eta));
 			PERFORM stop_shipments_move(oid, 'failed', p_now,
 				detail || jsonb_build_object('reason', p_req->>'reason',
 					'notes', p_req->>'notes', 'attempt', s.attempt));
-		ELSE
+		ELSIF s.return_id IS NULL THEN
 			INSERT INTO order_events (order_id, kind, at, detail)
 			VALUES (oid, 'failed', p_now, detail || jsonb_build_object(
 				'reason', p_req->>'reason', 'notes', p_req->>'notes',
@@ -161,16 +191,24 @@ BEGIN
 		IF s.attempt < p_max_attempts AND w IS NOT NULL THEN
 			retry_id := 'stp_' || substr(md5(gen_random_uuid()::text), 1, 16);
 			INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status,
-					   window_start, window_end, proof, pin)
+					   window_start, window_end, proof, pin, return_id)
 			VALUES (retry_id, s.station_id, w->>'key', oid, s.kind, s.attempt + 1,
 				'pending', (w->>'start')::timestamptz, (w->>'end')::timestamptz,
-				s.proof, s.pin);
-			IF s.kind = 'delivery' THEN
+				s.proof, s.pin, s.return_id);
+			IF s.return_id IS NOT NULL THEN
+				INSERT INTO order_events (order_id, kind, at, detail)
+				VALUES (rorder, 'return.pickup_rescheduled', p_now,
+					detail || jsonb_build_object('return', s.return_id,
+						'wave', w->>'key', 'window_start', w->>'start',
+						'window_end', w->>'end', 'attempt', s.attempt + 1,
+						'retry_stop', retry_id));
+			END IF;
+			IF s.kind IN ('delivery', 'exchange') THEN
 				PERFORM stop_shipments_move(oid, 'rescheduled', p_now,
 					detail || jsonb_build_object('wave', w->>'key',
 						'window_start', w->>'start', 'attempt', s.attempt + 1,
 						'retry_stop', retry_id));
-			ELSE
+			ELSIF s.return_id IS NULL THEN
 				INSERT INTO order_events (order_id, kind, at, detail)
 				VALUES (oid, 'rescheduled', p_now, detail || jsonb_build_object(
 					'wave', w->>'key', 'window_start', w->>'start',
@@ -197,14 +235,21 @@ BEGIN
 				'stop', retry_id, 'wave', w->>'key', 'window_start', w->>'start',
 				'attempt', s.attempt + 1));
 		ELSE
-			IF s.kind = 'delivery' THEN
+			IF s.return_id IS NOT NULL THEN
+				UPDATE returns SET status = 'failed', updated_at = p_now
+				 WHERE id = s.return_id AND status = 'requested';
+				INSERT INTO order_events (order_id, kind, at, detail)
+				VALUES (rorder, 'return.failed', p_now, detail || jsonb_build_object(
+					'return', s.return_id, 'attempts', s.attempt));
+			END IF;
+			IF s.kind IN ('delivery', 'exchange') THEN
 				PERFORM stop_shipments_move(oid, 'returning_to_warehouse', p_now,
 					detail || jsonb_build_object('attempts', s.attempt,
 						'why', CASE WHEN w IS NULL AND s.attempt < p_max_attempts
 							    THEN 'no_wave' ELSE 'max_attempts' END));
 			END IF;
 			v_outcome := v_outcome || jsonb_build_object('retry', NULL,
-				'returning_to_warehouse', s.kind = 'delivery');
+				'returning_to_warehouse', s.kind IN ('delivery', 'exchange'));
 		END IF;
 	END IF;
 

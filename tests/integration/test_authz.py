@@ -158,6 +158,19 @@ ROUTES = {
                                            "visit"),
     ("GET", "/v1/services/{id}"): ({"admin", "order_service", "station", "engineer"},
                                    "/v1/services/{appointment}", "visit"),
+    # Returns (issue 12 part P4): the fresh order is delivered, its return
+    # is ST_IN's and WH_IN's, in the state the caller's scan needs (see
+    # return_request).
+    ("POST", "/v1/orders/{id}/returns"): ({"admin", "order_service"},
+                                          "/v1/orders/{order_id}/returns", "return"),
+    ("GET", "/v1/orders/{id}/returns"): ({"admin", "order_service"},
+                                         "/v1/orders/{order_id}/returns", None),
+    ("GET", "/v1/returns/{id}"): ({"admin", "order_service", "station", "warehouse"},
+                                  "/v1/returns/{return_id}", "return"),
+    ("POST", "/v1/returns/{id}/scans"): ({"admin", "station", "warehouse"},
+                                         "/v1/returns/{return_id}/scans", "return"),
+    ("POST", "/v1/returns/{id}/inspection"): ({"admin", "warehouse"},
+                                              "/v1/returns/{return_id}/inspection", "return"),
     # issue 12 part P0: the published price lists
     ("GET", "/v1/service-types"): (PUBLIC, "/v1/service-types?category=large_appliances", None),
     # issue 12 part P2: service bookings of a fresh order's line 1 (SKU-00001,
@@ -186,7 +199,9 @@ SERVICE_WINDOW = "2030-01-09T09:00:00+08:00"
 # Routes whose scope is the shipment's warehouse or its order's station, not
 # a path segment: out-of-scope callers get 404 from the query.
 SCOPED_BY_SHIPMENT = {("POST", "/v1/shipments/{order}/{seq}/events"),
-                      ("GET", "/v1/services/{id}")}
+                      ("GET", "/v1/services/{id}"),
+                      ("GET", "/v1/returns/{id}"), ("POST", "/v1/returns/{id}/scans"),
+                      ("POST", "/v1/returns/{id}/inspection")}
 METHOD_BITS = {"GET": "EVHTTP_REQ_GET", "HEAD": "EVHTTP_REQ_HEAD", "POST": "EVHTTP_REQ_POST",
                "PUT": "EVHTTP_REQ_PUT", "DELETE": "EVHTTP_REQ_DELETE",
                "PATCH": "EVHTTP_REQ_PATCH"}
@@ -293,6 +308,39 @@ def stop_request(w, path, order_id, n):
     q(f"INSERT INTO stops (id, station_id, wave_key, order_id, status, courier_id, position) "
       f"VALUES ('{sid}', '{ST_IN}', '{HAND_WAVE}', '{order_id}', 'planned', 'c-042', {n})")
     return path.format(stop_id=sid), {"event": "arrived"}, {"Idempotency-Key": f"authz-stop-{n}"}
+
+
+def return_request(w, role, path, order_id, n):
+    """The fresh order delivered (SQL fixture: its status and delivered event
+    at the test clock's instant, inside any return window), and for the
+    /v1/returns/ paths a return of its line 1 by ST_IN to WH_IN in the state
+    the caller's request needs: received for an inspection, at_station for
+    a warehouse's scan, else picked_up. Returns (url, body, headers)."""
+    def q(text):
+        return w.pg.psql("dispatchd", text)
+    q(f"UPDATE orders SET status = 'delivered' WHERE id = '{order_id}'; "
+      f"INSERT INTO order_events (order_id, kind, at) "
+      f"VALUES ('{order_id}', 'delivered', '2030-01-08T00:00:00Z')")
+    if "/v1/orders/" in path:
+        return (path.format(order_id=order_id),
+                {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason",
+                 "pickup_wave": "20300108-W0900"}, None)
+    rid = f"ret_{n:016x}"
+    status = "received" if path.endswith("/inspection") else \
+        "at_station" if role == "warehouse" and path.endswith("/scans") else "picked_up"
+    q(f"INSERT INTO returns (id, order_id, kind, reason, status, station_id, wave_key, "
+      f"window_start, window_end, warehouse_id, refund_fen, refund_policy) VALUES ('{rid}', "
+      f"'{order_id}', 'return', 'no_reason', '{status}', '{ST_IN}', '{HAND_WAVE}', "
+      f"'2030-01-08T05:00:00Z', '2030-01-08T09:00:00Z', '{WH_IN}', 0, 'at_pickup'); "
+      f"INSERT INTO return_lines (return_id, line_no, sku, qty) "
+      f"VALUES ('{rid}', 1, 'SKU-00001', 1)")
+    body = None
+    if path.endswith("/scans"):
+        body = {"event": "received_at_warehouse" if role == "warehouse"
+                else "arrived_at_station"}
+    elif path.endswith("/inspection"):
+        body = {"lines": [{"line": 1, "result": "failed", "reason": "authz"}]}
+    return path.format(return_id=rid), body, None
 
 
 def engineer_for(w, station):
@@ -408,6 +456,8 @@ def test_every_route_against_every_role(w):
                 url, req, headers = scan_request(d, role, path, n)
             elif body == "stop":
                 url, req, headers = stop_request(w, path, ids["order_id"], n)
+            elif body == "return":
+                url, req, headers = return_request(w, role, path, ids["order_id"], n)
             elif body == "booking":
                 url, req, headers = booking_request(path, ids["order_id"], n)
             elif body == "visit":

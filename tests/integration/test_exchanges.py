@@ -207,6 +207,9 @@ def test_a_cheaper_replacement_refunds_the_difference_by_policy(w):
                            "policy": "at_pickup"}, x
     assert rows(w, f"SELECT refund_fen, refund_policy FROM returns WHERE id = '{x['id']}'") == \
         [["6000", "at_pickup"]]
+    # Each line keeps what one unit refunds and its category's policy, as returns do.
+    assert rows(w, f"SELECT unit_price_fen, category FROM return_lines "
+                   f"WHERE return_id = '{x['id']}'") == [["3000", "test"]]
     # The other way round refunds nothing; the balance is the order service's to charge.
     o2 = delivered_order(w, d, cheap)
     r2 = exchange(d, o2["id"], [{"line": 1, "qty": 1, "replacement_sku": dear}])
@@ -361,6 +364,81 @@ def test_a_planned_wave_is_replanned_with_the_exchange_stop(w):
     assert r.status == 201, r
     assert rows(w, f"SELECT reason FROM wave_replans_due WHERE station_id = '{st}' "
                    f"AND wave_key = '{LATER_WAVE}'") == [["exchange"]]
+
+
+def test_an_exchange_takes_the_feed_head_before_the_order_as_stop_events_do(w):
+    """Lock order (data/sql/stop_event.sql, shipment_scan_batch.sql): the
+    station's feed head, then the order. A stop event (or a truck's scans) at
+    the original order's station holds the head and then asks for the order
+    row; an exchange that held the order while waiting for the head deadlocked
+    with it (one of the two was aborted)."""
+    d = xd(w)
+    sku = new_sku(w, {FDC: 3})
+    o = delivered_order(w, d, sku)
+    st = o["station"]["id"]
+    sess = w.pg.session()
+    sess.stdin.write(f"BEGIN; INSERT INTO station_feed_heads AS h (station_id, seq) "
+                     f"VALUES ('{st}', 0) ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;\n")
+    sess.stdin.flush()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE state = 'idle in transaction'") == "1",
+                       what="the stop event holding the feed head")
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        exchange(d, o["id"], [{"line": 1, "qty": 1}])))
+    t.start()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE wait_event_type = 'Lock' "
+                                      "AND query LIKE '%exchange_create%'") == "1",
+                       what="the exchange waiting for a lock")
+    # As stop_event goes on: the order row, then done.
+    sess.stdin.write(f"SELECT 1 FROM orders WHERE id = '{o['id']}' FOR NO KEY UPDATE;\n"
+                     f"COMMIT;\n")
+    sess.stdin.close()
+    assert sess.wait(timeout=30) == 0, "the stop event's transaction was aborted"
+    t.join(timeout=30)
+    assert result and result[0].status == 201, result
+
+
+def test_the_replacement_takes_the_next_free_external_id(w):
+    """The shop's own order may already bear the name an exchange would give
+    its replacement (external_id + '/X1'): the replacement takes the next
+    free one instead of failing with a unique violation (503, every retry)."""
+    d = xd(w)
+    sku = new_sku(w, {FDC: 5})
+    ext = "SHOP-" + uuid.uuid4().hex[:12]
+    o = delivered_order(w, d, sku, ext=ext)
+    r = post(d, order_body([(sku, 1)], ext=ext + "/X1"))
+    assert r.status == 201, r
+    r = exchange(d, o["id"], [{"line": 1, "qty": 1}])
+    assert r.status == 201, r
+    assert r.json()["replacement_order"]["external_id"] == ext + "/X2"
+
+
+def test_a_retry_after_the_wave_started_is_still_a_replay(w):
+    """The 201 lost, the client retries once the pickup wave has started: it
+    gets the stored answer, not a 422 saying there is no exchange (there is:
+    its stock is reserved and its stop is in the wave). A new key for that
+    wave is refused then, and keeps nothing."""
+    d = xd(w)
+    sku = new_sku(w, {FDC: 5})
+    o = delivered_order(w, d, sku, qty=2)
+    key = uuid.uuid4().hex
+    first = exchange(d, o["id"], [{"line": 1, "qty": 1}], key=key)
+    assert first.status == 201, first
+    d.stop()
+    # 09:30 local: the wave W0900 has started.
+    later = w.daemon(extra_conf=harness.clock_conf("2030-01-08T01:30:00Z") + NO_SCHEDULER
+                     + RETURNS_CONF)
+    harness.wait_until(lambda: later.get("/readyz").status == 200, what="ready")
+    state = world_state(w, [sku])
+    again = exchange(later, o["id"], [{"line": 1, "qty": 1}], key=key)
+    assert (again.status, again.body) == (201, first.body), again
+    assert again.headers.get("idempotent-replayed") == "true", again.headers
+    fresh = exchange(later, o["id"], [{"line": 1, "qty": 1}])
+    assert fresh.status == 422, fresh
+    assert [e["field"] for e in fresh.json()["errors"]] == ["pickup_wave"], fresh.body
+    assert world_state(w, [sku]) == state
 
 
 if __name__ == "__main__":

@@ -371,6 +371,61 @@ def test_issue_11_answers_match_the_document(w):
     assert ISSUE_11 <= succeeded, sorted(ISSUE_11 - succeeded)
 
 
+def test_returns_answer_as_documented(w):
+    """Issue 12 part P4: each returns operation, live (the order is
+    delivered with an SQL fixture: its status and delivered event at the test
+    clock's instant; test_returns.py delivers through the real path)."""
+    d = hh.hd(w)
+    c = Checker(d)
+    sku = new_sku(w, {FDC: 10})
+    oid = c("POST", "/v1/orders", "/v1/orders", 201, body=order_body([(sku, 2)]),
+            headers={"Idempotency-Key": uuid.uuid4().hex}).json()["id"]
+    path = f"/v1/orders/{oid}/returns"
+    body = {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason", "notes": "too small",
+            "pickup_wave": "20300108-W0900"}
+    c("POST", "/v1/orders/{id}/returns", path, 409, body=body)
+    sql(w, f"UPDATE orders SET status = 'delivered' WHERE id = '{oid}'; "
+           f"INSERT INTO order_events (order_id, kind, at) "
+           f"VALUES ('{oid}', 'delivered', '2030-01-08T00:00:00Z')")
+    rid = c("POST", "/v1/orders/{id}/returns", path, 201, body=body,
+            headers={"Idempotency-Key": "oa-ret"}).json()["id"]
+    c("POST", "/v1/orders/{id}/returns", path, 200, body=body,
+      headers={"Idempotency-Key": "oa-ret"})
+    c("POST", "/v1/orders/{id}/returns", path, 422, body=dict(body, pickup_wave="20300301-W0900"))
+    c("POST", "/v1/orders/{id}/returns", path, 422,
+      body=dict(body, lines=[{"line": 1, "qty": 5}]))
+    c("GET", "/v1/orders/{id}/returns", path, 200)
+    c("GET", "/v1/returns/{id}", f"/v1/returns/{rid}", 200)
+    c("GET", "/v1/returns/{id}", "/v1/returns/ret_0000000000000000", 404)
+    scans = "/v1/returns/{id}/scans"
+    c("POST", scans, f"/v1/returns/{rid}/scans", 409, body={"event": "arrived_at_station"})
+    c("POST", scans, f"/v1/returns/{rid}/scans", 422, body={"event": "lost"})
+    sql(w, f"UPDATE returns SET status = 'picked_up' WHERE id = '{rid}'")
+    for ev in ("arrived_at_station", "departed_station", "received_at_warehouse"):
+        c("POST", scans, f"/v1/returns/{rid}/scans", 200, body={"event": ev})
+    insp = "/v1/returns/{id}/inspection"
+    c("POST", insp, f"/v1/returns/{rid}/inspection", 422,
+      body={"lines": [{"line": 1, "result": "failed"}]})
+    c("POST", insp, f"/v1/returns/{rid}/inspection", 200,
+      body={"lines": [{"line": 1, "result": "passed"}]})
+    c("POST", insp, f"/v1/returns/{rid}/inspection", 409,
+      body={"lines": [{"line": 1, "result": "passed"}]})
+    # The timeline with the return's events, full and public.
+    tl = c("GET", "/v1/orders/{id}/tracking", f"/v1/orders/{oid}/tracking", 200).json()
+    assert [e for e in tl["events"] if e["kind"] == "return.requested"] and tl["returns"], tl
+    code = sql(w, f"SELECT tracking_code FROM orders WHERE id = '{oid}'")
+    c("GET", "/v1/track/{code}", f"/v1/track/{code}", 200, token=None)
+    # A second delivered order, past its window: 422 naming it.
+    old = c("POST", "/v1/orders", "/v1/orders", 201, body=order_body([(sku, 1)]),
+            headers={"Idempotency-Key": uuid.uuid4().hex}).json()["id"]
+    sql(w, f"UPDATE orders SET status = 'delivered' WHERE id = '{old}'; "
+           f"INSERT INTO order_events (order_id, kind, at) "
+           f"VALUES ('{old}', 'delivered', '2029-12-01T00:00:00Z')")
+    r = c("POST", "/v1/orders/{id}/returns", f"/v1/orders/{old}/returns", 422, body=body)
+    assert r.json()["type"].endswith("return-window-closed"), r
+    c.done()
+
+
 def test_issue_12_p0_answers_match_the_document(w):
     """GET /v1/service-types (issue 12 part P0): the price lists, filtered,
     an unknown category and a malformed one."""

@@ -328,6 +328,25 @@ def test_reschedule_and_cancel_before_and_after_the_cutoff(w):
     assert over_capacity(w) == "0|0"
 
 
+def test_cancelling_the_order_cancels_its_visits_and_frees_their_units(w):
+    d = daemon(w)
+    engineers(w, ("eng-a", ["large_appliances"], 1, EVERY_DAY))
+    o = new_order(d, w)
+    a = book(d, o["id"], WED_AM).json()
+    assert sql(w, "SELECT visits FROM service_capacity WHERE day = '2030-01-09'") == "1"
+    other = new_order(d, w)
+    assert book(d, other["id"], WED_PM).status == 409     # eng-a's one visit a day is taken
+    assert d.request("POST", f"/v1/orders/{o['id']}/cancel").status == 200
+    got = d.get(f"/v1/orders/{o['id']}/services/{a['id']}").json()
+    assert (got["status"], got["outcome"]) == ("cancelled", {"by": "order",
+                                                            "reason": "order cancelled"}), got
+    assert sql(w, "SELECT visits FROM service_capacity WHERE day = '2030-01-09'") == "0"
+    assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{o['id']}' "
+                  f"AND kind = 'service.cancelled'") == "1"
+    assert book(d, other["id"], WED_PM).status == 201     # the unit is free again
+    assert over_capacity(w) == "0|0"
+
+
 def test_idempotent_replay(w):
     d = daemon(w)
     engineers(w, ("eng-a", ["large_appliances"], 4, EVERY_DAY))

@@ -283,8 +283,10 @@ test_aftersales_errors_name_key_and_line(void **state)
 		{"[services]\nchange_cutoff_hours = x\n", 2, "[services] change_cutoff_hours"},
 		{"[services]\nfree = true\n", 2, "unknown key 'free' in section [services]"},
 		{"[returns]\nquick_refund_max = 1e3\n", 2, "[returns] quick_refund_max"},
-		{"[returns]\nwindow_days = 20\n", 0,
+		{"[returns]\nwindow_days = 20\n", 1,
 		 "[returns] defect_window_days: 15 is shorter than window_days 20"},
+		{"[server]\n\n[returns]\ndefect_window_days = 3\n", 3,
+		 "[returns] defect_window_days: 3 is shorter than window_days 7"},
 		{"[returns]\npickup_days_ahead = 32\n", 2, "[returns] pickup_days_ahead"},
 		/* [service.C.T] */
 		{SVC "extra = pipe_extension, m, 15.00\n", 4,
