@@ -17,6 +17,7 @@
 
 #include "daemon/api/couriers_me.h"
 #include "daemon/api/handheld_body.h"
+#include "daemon/api/handheld_answer.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/log.h"
 #include "daemon/base/reload.h"
@@ -76,42 +77,8 @@ dm_api_stops_next_waves(const struct wh_promise_config *cfg, int64_t now_s, int3
 static void
 dm_api_stops_event_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	if (dm_req_answered(r))
-		return;
-	if (!reply->ok || PQntuples(reply->res) != 1 || PQnfields(reply->res) != 5 ||
-	    PQgetisnull(reply->res, 0, 0)) {
-		if (reply->ok || !reply->unavailable)
-			dm_log_error("pg", "%s stop event failed: %s", r->id,
-				     reply->ok ? "unexpected result" : reply->error);
-		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
-		return;
-	}
-	const char *what = PQgetvalue(reply->res, 0, 0);
-	const char *cur = PQgetvalue(reply->res, 0, 2);
-	char detail[160];
-	if (strcmp(what, "ok") == 0 && !PQgetisnull(reply->res, 0, 1)) {
-		dm_req_reply(r, 200, "application/json", PQgetvalue(reply->res, 0, 1),
-			     (size_t)PQgetlength(reply->res, 0, 1));
-	} else if (strcmp(what, "illegal") == 0) {
-		snprintf(detail, sizeof detail, "the stop is %s", cur);
-		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION, detail,
-			       json_pack("{s:s}", "current_status", cur));
-	} else if (strcmp(what, "invalid") == 0) {
-		const char *field = PQgetvalue(reply->res, 0, 3);
-		const char *message = PQgetvalue(reply->res, 0, 4);
-		snprintf(detail, sizeof detail, "invalid %s", field);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, detail,
-			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", field, "message",
-					 message));
-	} else if (strcmp(what, "not_found") == 0) {
-		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such stop on your route", NULL);
-	} else if (strcmp(what, "mismatch") == 0) {
-		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED,
-			       "the Idempotency-Key was used for another stop event", NULL);
-	} else {
-		dm_log_error("pg", "%s stop event: unexpected answer %s", r->id, what);
-		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
-	}
+	static const struct dm_api_handheld_answer how = {"stop", "no such stop on your route"};
+	dm_api_handheld_answer(r, reply, &how);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/api/handheld_answer.h"
 #include "daemon/api/tables.h"
 #include "daemon/api/visit_body.h"
 #include "daemon/base/clock.h"
@@ -58,42 +59,8 @@ dm_api_visits_engineer(struct dm_req *r)
 static void
 dm_api_visits_event_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	if (dm_req_answered(r))
-		return;
-	if (!reply->ok || PQntuples(reply->res) != 1 || PQnfields(reply->res) != 5 ||
-	    PQgetisnull(reply->res, 0, 0)) {
-		if (reply->ok || !reply->unavailable)
-			dm_log_error("pg", "%s visit event failed: %s", r->id,
-				     reply->ok ? "unexpected result" : reply->error);
-		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
-		return;
-	}
-	const char *what = PQgetvalue(reply->res, 0, 0);
-	const char *cur = PQgetvalue(reply->res, 0, 2);
-	char detail[160];
-	if (strcmp(what, "ok") == 0 && !PQgetisnull(reply->res, 0, 1)) {
-		dm_req_reply(r, 200, "application/json", PQgetvalue(reply->res, 0, 1),
-			     (size_t)PQgetlength(reply->res, 0, 1));
-	} else if (strcmp(what, "illegal") == 0) {
-		snprintf(detail, sizeof detail, "the visit is %s", cur);
-		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION, detail,
-			       json_pack("{s:s}", "current_status", cur));
-	} else if (strcmp(what, "invalid") == 0) {
-		const char *field = PQgetvalue(reply->res, 0, 3);
-		const char *message = PQgetvalue(reply->res, 0, 4);
-		snprintf(detail, sizeof detail, "invalid %s", field);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, detail,
-			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", field, "message",
-					 message));
-	} else if (strcmp(what, "not_found") == 0) {
-		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such visit of yours", NULL);
-	} else if (strcmp(what, "mismatch") == 0) {
-		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED,
-			       "the Idempotency-Key was used for another visit event", NULL);
-	} else {
-		dm_log_error("pg", "%s visit event: unexpected answer %s", r->id, what);
-		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
-	}
+	static const struct dm_api_handheld_answer how = {"visit", "no such visit of yours"};
+	dm_api_handheld_answer(r, reply, &how);
 }
 
 static void
