@@ -6,7 +6,9 @@
 -- cancelled, {"r":"not_found"} or {"r":"shipped","shipments":[seq...]}.
 -- Locks stock rows, then capacity counters, each sorted, as intake_commit;
 -- then the engineer-day rows of its service visits not begun (issue 12),
--- which it cancels (service.cancelled events, by 'order').
+-- which it cancels (service.cancelled events, by 'order'); and, when it is
+-- an exchange's replacement, that exchange's stop and return (cancelled;
+-- return.cancelled {return, exchange_order, reason} on the original order).
 CREATE OR REPLACE FUNCTION intake_cancel(p_id text, p_reason text) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -72,6 +74,20 @@ BEGIN
 		'window_end', to_char(c.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 		'reason', 'order cancelled', 'by', 'order')
 	  FROM c ORDER BY c.id;
+	-- The replacement of an exchange (issue 12): the exchange is called off.
+	-- Its exchange stop, then its return (stop_event's order: the order,
+	-- the stop, the return) are cancelled, so no courier goes to collect and
+	-- the lines may be returned again; return.cancelled on the original.
+	UPDATE stops SET status = 'cancelled', updated_at = now()
+	 WHERE order_id = p_id AND kind = 'exchange' AND status IN ('pending', 'planned');
+	WITH x AS (
+		UPDATE returns SET status = 'cancelled', updated_at = now()
+		 WHERE exchange_order_id = p_id AND status = 'requested'
+		RETURNING id, order_id)
+	INSERT INTO order_events (order_id, kind, detail)
+	SELECT x.order_id, 'return.cancelled', jsonb_build_object('return', x.id,
+		'exchange_order', p_id, 'reason', 'replacement_cancelled')
+	  FROM x ORDER BY x.id;
 	UPDATE shipments SET status = 'cancelled' WHERE order_id = p_id;
 	UPDATE orders SET status = 'cancelled', cancelled_at = now() WHERE id = p_id;
 	INSERT INTO order_events (order_id, kind, detail)
