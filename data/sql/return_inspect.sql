@@ -15,8 +15,9 @@
 -- Scope: a warehouse token only for its warehouses (else not found).
 -- Returns {"r":"ok","return":doc} | {"r":"not_found"}
 --   | {"r":"illegal","current":status} | {"r":"invalid","field","message"}.
--- Lock order: the return row, then the stock rows in sku order (as intake
--- takes several stock rows).
+-- Lock order: the order row (KEY SHARE), the return row, then the stock rows
+-- in sku order (as intake takes several stock rows): an exchange of the same
+-- order holds the order while it takes stock rows.
 CREATE OR REPLACE FUNCTION return_inspect(p_return text, p_lines jsonb, p_role text,
 					  p_scope text[], p_actor text, p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -29,6 +30,10 @@ DECLARE
 	v_failed integer := 0;
 	v_refund bigint := 0;
 BEGIN
+	-- The order first (KEY SHARE: what its events' foreign key takes anyway),
+	-- as exchange_create holds it FOR UPDATE while it takes stock rows.
+	PERFORM 1 FROM orders WHERE id = (SELECT order_id FROM returns WHERE id = p_return)
+	   FOR KEY SHARE;
 	SELECT * INTO r FROM returns WHERE id = p_return FOR UPDATE;
 	IF NOT FOUND OR p_role = 'warehouse' AND NOT r.warehouse_id = ANY (p_scope) THEN
 		RETURN jsonb_build_object('r', 'not_found');
