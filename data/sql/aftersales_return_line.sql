@@ -6,7 +6,8 @@
 -- The kinds (written by return_request, exchange_create, stop_event,
 -- return_collected, return_scan and return_inspect): return.requested,
 -- return.picked_up, return.refund_due, return.pickup_failed,
--- return.pickup_rescheduled, return.failed, return.at_station,
+-- return.pickup_rescheduled, return.failed, return.cancelled (intake_cancel
+-- of an exchange's replacement), return.at_station,
 -- return.departed_station, return.received, return.inspected.
 -- Local times ("pickup on 2026-12-03 09:00-13:00") are the wave's, as the
 -- event recorded them (RFC 3339 with the station's offset).
@@ -33,6 +34,8 @@ BEGIN
 			|| substr(ws, 1, 10) || ' ' || substr(ws, 12, 5)
 		WHEN 'return.failed' THEN 'The pickup failed after '
 			|| coalesce(d->>'attempts', '1') || ' attempts; the return is closed'
+		WHEN 'return.cancelled' THEN 'The exchange was called off: its replacement order '
+			|| 'was cancelled'
 		WHEN 'return.at_station' THEN 'The return is at the delivery station'
 		WHEN 'return.departed_station' THEN 'The return left the station for the warehouse'
 		WHEN 'return.received' THEN 'Received at the warehouse'

@@ -4,9 +4,12 @@
 -- released rows with their new availability; capacity: the counters given
 -- back [{"st","k"}]), {"r":"ok","order","stock":[]} when it was already
 -- cancelled, {"r":"not_found"} or {"r":"shipped","shipments":[seq...]}.
--- Locks stock rows, then capacity counters, each sorted, as intake_commit;
--- then the engineer-day rows of its service visits not begun (issue 12),
--- which it cancels (service.cancelled events, by 'order').
+-- An exchange's replacement calls that exchange off: its exchange stop and
+-- return are cancelled (return.cancelled {return, exchange_order, reason} on
+-- the original order), first, before any stock row. Then it locks stock
+-- rows, then capacity counters, each sorted, as intake_commit; then the
+-- engineer-day rows of its service visits not begun (issue 12), which it
+-- cancels (service.cancelled events, by 'order').
 CREATE OR REPLACE FUNCTION intake_cancel(p_id text, p_reason text) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -27,6 +30,23 @@ BEGIN
 	IF gone IS NOT NULL THEN
 		RETURN jsonb_build_object('r', 'shipped', 'shipments', gone);
 	END IF;
+	-- The replacement of an exchange (issue 12): the exchange is called off.
+	-- Its exchange stop, then its return (stop_event's order: the order,
+	-- the stop, the return) are cancelled, so no courier goes to collect and
+	-- the lines may be returned again; return.cancelled on the original.
+	-- Before any stock row: the event's foreign key waits for the original
+	-- order, which exchange_create holds (FOR UPDATE) while it takes stock
+	-- rows, so holding stock here could close a cycle.
+	UPDATE stops SET status = 'cancelled', updated_at = now()
+	 WHERE order_id = p_id AND kind = 'exchange' AND status IN ('pending', 'planned');
+	WITH x AS (
+		UPDATE returns SET status = 'cancelled', updated_at = now()
+		 WHERE exchange_order_id = p_id AND status = 'requested'
+		RETURNING id, order_id)
+	INSERT INTO order_events (order_id, kind, detail)
+	SELECT x.order_id, 'return.cancelled', jsonb_build_object('return', x.id,
+		'exchange_order', p_id, 'reason', 'replacement_cancelled')
+	  FROM x ORDER BY x.id;
 	PERFORM 1 FROM stock s
 	 WHERE (s.warehouse_id, s.sku) IN (
 		SELECT sh.warehouse_id, l.sku FROM order_lines l

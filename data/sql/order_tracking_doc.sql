@@ -15,7 +15,8 @@
 -- service visits and returns, data/sql/aftersales_*_doc.sql; their events'
 -- lines get their members from aftersales_*_line.sql); and, in the full view only, order, external_id
 -- and stop (the current attempt: its id, wave, status, proof and PIN).
--- The current attempt is the delivery stop with the highest attempt.
+-- The current attempt is the delivery stop with the highest attempt (for an
+-- exchange's replacement order, its exchange stop: it delivers the order).
 CREATE OR REPLACE FUNCTION order_tracking_doc(p_id text, p_public boolean) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 	WITH o AS (SELECT * FROM orders WHERE id = p_id),
@@ -24,7 +25,7 @@ LANGUAGE sql STABLE AS $$
 		    FROM shipments WHERE order_id = p_id),
 	cur AS (SELECT s.*, c.name AS courier_name
 		  FROM stops s LEFT JOIN couriers c ON c.id = s.courier_id
-		 WHERE s.order_id = p_id AND s.kind = 'delivery'
+		 WHERE s.order_id = p_id AND s.kind IN ('delivery', 'exchange')
 		 ORDER BY s.attempt DESC LIMIT 1),
 	ev AS (SELECT e.id, e.at, e.kind, e.shipment_seq AS seq, e.detail,
 		      courier_first_name(coalesce(e.detail->>'courier_name', c.name)) AS first_name,

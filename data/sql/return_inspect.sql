@@ -8,15 +8,16 @@
 -- ledger row. Order event return.inspected {return, lines, passed, failed};
 -- under the after_inspection policy with passed lines, return.refund_due
 -- {return, amount, amount_fen, currency, policy} for the passed lines only
--- (returns.refund_fen becomes that amount; an exchange keeps the refund it
--- fixed, due when any line passed).
+-- (returns.refund_fen becomes that amount; an exchange's lines refund their
+-- price difference the same way).
 --   p_lines   [{"line", "result": "passed"|"failed", "reason"}] as
 --             api/returns.c checked it (distinct lines)
 -- Scope: a warehouse token only for its warehouses (else not found).
 -- Returns {"r":"ok","return":doc} | {"r":"not_found"}
 --   | {"r":"illegal","current":status} | {"r":"invalid","field","message"}.
--- Lock order: the return row, then the stock rows in sku order (as intake
--- takes several stock rows).
+-- Lock order: the order row (KEY SHARE), the return row, then the stock rows
+-- in sku order (as intake takes several stock rows): an exchange of the same
+-- order holds the order while it takes stock rows.
 CREATE OR REPLACE FUNCTION return_inspect(p_return text, p_lines jsonb, p_role text,
 					  p_scope text[], p_actor text, p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -29,6 +30,10 @@ DECLARE
 	v_failed integer := 0;
 	v_refund bigint := 0;
 BEGIN
+	-- The order first (KEY SHARE: what its events' foreign key takes anyway),
+	-- as exchange_create holds it FOR UPDATE while it takes stock rows.
+	PERFORM 1 FROM orders WHERE id = (SELECT order_id FROM returns WHERE id = p_return)
+	   FOR KEY SHARE;
 	SELECT * INTO r FROM returns WHERE id = p_return FOR UPDATE;
 	IF NOT FOUND OR p_role = 'warehouse' AND NOT r.warehouse_id = ANY (p_scope) THEN
 		RETURN jsonb_build_object('r', 'not_found');
@@ -84,13 +89,15 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	-- An exchange's refund (the price difference, part P5) is the one it
-	-- fixed: due after inspection when a line passed.
-	IF r.kind = 'exchange' THEN
-		v_refund := CASE WHEN v_passed > 0 THEN r.refund_fen ELSE 0 END;
+	-- Returns and exchanges alike (an exchange's lines keep their per-unit
+	-- price difference, part P5): the passed lines' refund only; with every
+	-- line passed, the refund fixed when requested (an exchange's was summed
+	-- in milli before rounding to fen).
+	IF v_failed = 0 THEN
+		v_refund := r.refund_fen;
 	END IF;
 	UPDATE returns SET status = 'inspected', inspected_at = p_now, updated_at = p_now,
-		refund_fen = CASE WHEN refund_policy = 'after_inspection' AND kind = 'return'
+		refund_fen = CASE WHEN refund_policy = 'after_inspection'
 				  THEN v_refund ELSE refund_fen END,
 		refund_due_at = CASE WHEN refund_policy = 'after_inspection' AND v_refund > 0
 				     THEN p_now ELSE refund_due_at END

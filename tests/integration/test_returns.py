@@ -380,6 +380,46 @@ def test_after_inspection_refund_for_the_passed_lines(w):
     assert d.get(f"/v1/returns/{rid}", token=t["wh"]).json()["refund"]["amount"] == "2999.00"
 
 
+def test_an_inspection_takes_the_order_before_stock_as_exchanges_do(w):
+    """Lock order: the order row, then the return, then stock. An exchange
+    of the same order (exchange_create) holds the order FOR UPDATE and then
+    takes stock rows; an inspection that restocked first and only then asked
+    for the order (its events' foreign key) deadlocked with it (one of the
+    two was aborted)."""
+    d = ret_daemon(w)
+    t, ids = setup(w, d)
+    sku = priced_sku(w, "test", 5000, on_hand=5)
+    o, key = delivered_order(w, d, t, [(sku, 2)])
+    r = request(d, o, {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason",
+                       "pickup_wave": key}, t["client"])
+    assert r.status == 201, r
+    rid = r.json()["id"]
+    sql(w, f"UPDATE returns SET status = 'received' WHERE id = '{rid}'")   # collected, back
+    sess = w.pg.session()
+    sess.stdin.write(f"BEGIN; SELECT 1 FROM orders WHERE id = '{o}' FOR UPDATE;\n")
+    sess.stdin.flush()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE state = 'idle in transaction'") == "1",
+                       what="the exchange holding the order")
+    result = []
+    th = threading.Thread(target=lambda: result.append(d.request(
+        "POST", f"/v1/returns/{rid}/inspection", token=t["wh"],
+        body={"lines": [{"line": 1, "result": "passed"}]})))
+    th.start()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE wait_event_type = 'Lock' "
+                                      "AND query LIKE '%return_inspect%'") == "1",
+                       what="the inspection waiting for a lock")
+    # As exchange_create goes on: the stock row of the replacement, then done.
+    sess.stdin.write(f"SELECT 1 FROM stock WHERE warehouse_id = '{FDC}' AND sku = '{sku}' "
+                     f"FOR UPDATE;\nCOMMIT;\n")
+    sess.stdin.close()
+    assert sess.wait(timeout=30) == 0, "the exchange's transaction was aborted"
+    th.join(timeout=30)
+    assert result and result[0].status == 200, result
+    assert stock(w, sku)[1] == 4, stock(w, sku)
+
+
 def test_window_closed_and_a_failed_pickup_retried(w):
     d = ret_daemon(w)
     t, _ = setup(w, d)
