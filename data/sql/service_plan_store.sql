@@ -42,6 +42,24 @@ DECLARE
 BEGIN
 	-- One store of a station's day at a time: versions follow each other.
 	PERFORM pg_advisory_xact_lock(hashtext('service_plan'), hashtext(p_station || '/' || p_day));
+	-- Lock order as bookings, reschedules, visit and stop events: the
+	-- station's feed head (station_feed_add's row, taken here with no
+	-- change), then the orders of the plan's appointments (KEY SHARE, as
+	-- their order_events rows would take later; in id order), and only then
+	-- appointments and engineer-day rows. Taking the head or an order after
+	-- an engineer-day row deadlocked against a booking (head, then those
+	-- rows) and against an order cancel (order, then those rows).
+	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p_station, 0)
+	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+	PERFORM 1 FROM orders o
+	 WHERE o.id IN (SELECT a.order_id FROM service_appointments a
+			 WHERE a.id IN (SELECT x->>'appointment'
+					  FROM jsonb_array_elements(coalesce(p_plan->'visits', '[]')
+								    || coalesce(p_plan->'unassigned',
+										'[]')) x)
+			   AND a.station_id = p_station)
+	 ORDER BY o.id
+	   FOR KEY SHARE;
 	IF v_epoch IS NOT NULL THEN
 		PERFORM 1 FROM service_auto_plans
 		 WHERE station_id = p_station AND day = p_day AND epoch = v_epoch
