@@ -3,6 +3,7 @@
 -- transaction. p_plan:
 --   {"reason": "planned" | "auto",
 --    "fence": {"auto_epoch": n} | null,
+--    "basis": the version its input saw (service_plan_input) | absent,
 --    "visits": [{"appointment", "engineer", "position", "eta_s"}],
 --    "unassigned": [{"appointment", "reason"}]}
 -- eta_s in seconds since p_day's local midnight in zone p_tz.
@@ -22,7 +23,11 @@
 -- service.plan_published {day, version, engineers, appointments}, and for
 -- an automatic plan its service_auto_plans row done. Returns the routes
 -- document (service_day_routes_doc), or NULL when fenced out (the claim's
--- epoch is no longer the current one, or the day is done already).
+-- epoch is no longer the current one, or the day is done already) or
+-- stale: another version was stored after its input was read (basis), so
+-- this plan, made without the appointments booked since, would replace a
+-- newer one (and hide the visits only that one placed). A stale automatic
+-- plan marks its day done: the newer version is the day's plan.
 CREATE OR REPLACE FUNCTION service_plan_store(p_station text, p_day date, p_tz text,
 					      p_plan jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -70,6 +75,14 @@ BEGIN
 	END IF;
 	SELECT coalesce(max(version), 0) + 1 INTO v_version
 	  FROM service_day_plans WHERE station_id = p_station AND day = p_day;
+	IF (p_plan->>'basis')::integer IS DISTINCT FROM v_version - 1
+	   AND p_plan->>'basis' IS NOT NULL THEN
+		IF v_epoch IS NOT NULL THEN
+			UPDATE service_auto_plans SET done_at = now(), version = v_version - 1
+			 WHERE station_id = p_station AND day = p_day;
+		END IF;
+		RETURN NULL;
+	END IF;
 	SELECT coalesce(jsonb_object_agg(a.id, jsonb_build_object('engineer', a.engineer_id,
 								   'eta', a.eta)), '{}'),
 	       coalesce(array_agg(a.id ORDER BY a.id) FILTER (
