@@ -94,6 +94,24 @@ BEGIN
 									 engineer text)
 	  JOIN service_appointments a ON a.id = v.appointment
 	 WHERE a.station_id = p_station AND a.day = p_day AND a.status IN ('booked', 'planned');
+	-- The engineer-day rows the moves touch, created if missing and locked
+	-- in one sorted pass (as service_capacity_pick and intake_cancel take
+	-- them): move by move, each pair in its own order, deadlocked against
+	-- a cancel of an order holding units of two of them.
+	INSERT INTO service_capacity (engineer_id, day)
+	SELECT c.id, p_day FROM couriers c
+	 WHERE c.kind = 'engineer'
+	   AND (c.id = ANY (v_to) OR c.id IN (SELECT a.capacity_engineer FROM service_appointments a
+					       WHERE a.id = ANY (v_ids)))
+	 ORDER BY c.id
+	ON CONFLICT DO NOTHING;
+	PERFORM 1 FROM service_capacity c
+	 WHERE c.day = p_day
+	   AND (c.engineer_id = ANY (v_to)
+		OR c.engineer_id IN (SELECT a.capacity_engineer FROM service_appointments a
+				      WHERE a.id = ANY (v_ids)))
+	 ORDER BY c.engineer_id
+	   FOR UPDATE;
 	LOOP
 		EXIT WHEN cardinality(v_ids) = 0;
 		v_progress := false;

@@ -145,7 +145,7 @@ _PLAN_STORE = ("SELECT service_plan_store('ST1', '2030-01-09', 'Asia/Shanghai', 
                "\"eta_s\": 33000}], \"unassigned\": []}') IS NOT NULL;")
 
 
-def _plan_store_against(w, db, first, then):
+def _plan_store_against(w, db, first, then, day=_PLAN_DAY, plan=_PLAN_STORE):
     """A session runs `first` (locks a booking or a cancel takes first) and
     holds them; a day plan store moving the day's visit from E2 to E1 starts
     and waits; the session then runs `then` (the locks it takes next).
@@ -155,7 +155,7 @@ def _plan_store_against(w, db, first, then):
     dsn = w.pg.dsn.replace("dbname=dispatchd", f"dbname={db}")
     r = harness.migrate(dsn)
     assert r.returncode == 0, r.stderr
-    w.pg.psql(db, _PLAN_DAY, user="dispatchd")
+    w.pg.psql(db, day, user="dispatchd")
     cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", dsn]
     holder = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
@@ -163,7 +163,7 @@ def _plan_store_against(w, db, first, then):
     holder.stdin.flush()
     while holder.stdout.readline().strip() != "held":
         assert holder.poll() is None, holder.stderr.read()
-    store = subprocess.Popen(cmd + ["-c", _PLAN_STORE], stdout=subprocess.PIPE,
+    store = subprocess.Popen(cmd + ["-c", plan], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     harness.wait_until(lambda: w.pg.psql(db, "SELECT count(*) FROM pg_stat_activity "
                                          f"WHERE datname = '{db}' AND wait_event_type = 'Lock'")
@@ -199,6 +199,38 @@ def test_plan_store_never_deadlocks_an_order_cancel(w):
                                    "FROM service_appointments") == "cancelled -"
     assert w.pg.psql("plancancel", "SELECT string_agg(engineer_id || ':' || visits, ' ' "
                                    "ORDER BY engineer_id) FROM service_capacity") == "E1:0 E2:0"
+
+
+def test_plan_store_locks_engineer_days_in_order(w):
+    """Moves of several visits take their engineer-day rows in one sorted
+    pass, as bookings and order cancels do: a cancel of an order booked after
+    the plan's input (rows E2 then E5 of the day) never deadlocks against a
+    store moving a from E5 to E1 and b from E3 to E2."""
+    day = _PLAN_DAY.replace("('E2', 'ST1', 'Li Gong', '3', 'van', '{kitchen}', 'engineer', 5);", """
+	('E2', 'ST1', 'Li Gong', '3', 'van', '{kitchen}', 'engineer', 5),
+	('E3', 'ST1', 'Wu Gong', '4', 'van', '{kitchen}', 'engineer', 5),
+	('E5', 'ST1', 'Ma Gong', '5', 'van', '{kitchen}', 'engineer', 5);
+""").replace("""3600, '{}');""", """3600, '{}'),
+       ('svc_000000000000000b', 'S1', 'ST1', 'kitchen', 'cleaning', 'booked', '2030-01-09',
+	'2030-01-09T14:00+08', '2030-01-09T18:00+08', 'E3', 'E3', 3600, '{}');
+UPDATE service_appointments SET engineer_id = 'E5', capacity_engineer = 'E5'
+ WHERE id = 'svc_000000000000000a';
+SELECT service_capacity_add(e, '2030-01-09', '2030-01-09T09:00+08', 1) FROM unnest('{E3,E5}'::text[]) e;
+""") + "SELECT service_capacity_add('E2', '2030-01-09', '2030-01-09T09:00+08', -1);"
+    plan = _PLAN_STORE.replace('0}], ', '0}, {"appointment": "svc_000000000000000b", '
+                               '"engineer": "E2", "position": 0, "eta_s": 51000}], ')
+    assert plan != _PLAN_STORE
+    _plan_store_against(
+        w, "planorder",
+        "SELECT 1 FROM service_capacity WHERE engineer_id = 'E2' FOR UPDATE;",
+        "SELECT 1 FROM service_capacity WHERE engineer_id = 'E5' FOR UPDATE;", day, plan)
+    assert w.pg.psql("planorder", "SELECT string_agg(id || ' ' || status || ' ' || engineer_id "
+                                  "|| ' ' || capacity_engineer, ', ' ORDER BY id) "
+                                  "FROM service_appointments") == (
+        "svc_000000000000000a planned E1 E1, svc_000000000000000b planned E2 E2")
+    got = w.pg.psql("planorder", "SELECT string_agg(engineer_id || ':' || visits, ' ' "
+                                 "ORDER BY engineer_id) FROM service_capacity")
+    assert got == "E1:1 E2:1 E3:0 E5:0", got
 
 
 if __name__ == "__main__":
