@@ -233,5 +233,23 @@ SELECT service_capacity_add(e, '2030-01-09', '2030-01-09T09:00+08', 1) FROM unne
     assert got == "E1:1 E2:1 E3:0 E5:0", got
 
 
+def test_engineer_duty_never_deadlocks_a_booking(w):
+    """Marking an engineer off duty (courier_duty_set: its couriers row, then
+    the station's feed head) while a booking holds the head and takes the
+    engineer's unit (service_capacity_add: a new engineer-day row, whose
+    foreign key reads the couriers row): neither waits for the other in a
+    cycle."""
+    _plan_store_against(
+        w, "dutybook",
+        "INSERT INTO station_feed_heads AS h (station_id, seq) VALUES ('ST1', 0) "
+        "ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;",
+        "SELECT service_capacity_add('E1', '2030-01-10', '2030-01-10T09:00+08', 1);",
+        plan="SELECT courier_duty_set('ST1', 'E1', false, 'test', 'admin', now(), "
+             "'Asia/Shanghai', 'engineer') IS NOT NULL;")
+    assert w.pg.psql("dutybook", "SELECT visits FROM service_capacity "
+                                 "WHERE engineer_id = 'E1' AND day = '2030-01-10'") == "1"
+    assert w.pg.psql("dutybook", "SELECT count(*) FROM courier_duty_offs") == "1"
+
+
 if __name__ == "__main__":
     harness.run(globals())
