@@ -58,11 +58,10 @@ BEGIN
 	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 	PERFORM 1 FROM orders o
 	 WHERE o.id IN (SELECT a.order_id FROM service_appointments a
-			 WHERE a.id IN (SELECT x->>'appointment'
-					  FROM jsonb_array_elements(coalesce(p_plan->'visits', '[]')
-								    || coalesce(p_plan->'unassigned',
-										'[]')) x)
-			   AND a.station_id = p_station)
+			 WHERE a.station_id = p_station
+			   AND a.id IN (SELECT x->>'appointment' FROM jsonb_array_elements(
+					coalesce(p_plan->'visits', '[]')
+					|| coalesce(p_plan->'unassigned', '[]')) x))
 	 ORDER BY o.id
 	   FOR KEY SHARE;
 	IF v_epoch IS NOT NULL THEN

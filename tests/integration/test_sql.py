@@ -215,7 +215,8 @@ def test_plan_store_locks_engineer_days_in_order(w):
 	'2030-01-09T14:00+08', '2030-01-09T18:00+08', 'E3', 'E3', 3600, '{}');
 UPDATE service_appointments SET engineer_id = 'E5', capacity_engineer = 'E5'
  WHERE id = 'svc_000000000000000a';
-SELECT service_capacity_add(e, '2030-01-09', '2030-01-09T09:00+08', 1) FROM unnest('{E3,E5}'::text[]) e;
+SELECT service_capacity_add(e, '2030-01-09', '2030-01-09T09:00+08', 1)
+  FROM unnest('{E3,E5}'::text[]) e;
 """) + "SELECT service_capacity_add('E2', '2030-01-09', '2030-01-09T09:00+08', -1);"
     plan = _PLAN_STORE.replace('0}], ', '0}, {"appointment": "svc_000000000000000b", '
                                '"engineer": "E2", "position": 0, "eta_s": 51000}], ')
