@@ -46,6 +46,8 @@ dm_api_service_days_planned(const struct dm_service_planner_result *res, void *a
 			dm_req_problem(r,
 				       res->status == DM_SERVICE_PLANNER_TOO_MANY
 					   ? DM_PROBLEM_WAVE_TOO_LARGE
+				       : res->status == DM_SERVICE_PLANNER_NOT_STORED
+					   ? DM_PROBLEM_PLAN_RUNNING
 				       : res->status == DM_SERVICE_PLANNER_UNAVAILABLE
 					   ? DM_PROBLEM_BACKEND_UNAVAILABLE
 					   : DM_PROBLEM_INTERNAL,

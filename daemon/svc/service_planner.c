@@ -45,6 +45,7 @@ struct dm_service_planner {
 	char (*engineers)[DM_SERVICE_PLANNER_ID_MAX]; /* engineer of vehicle v */
 	char (*categories)[DM_SERVICE_PLANNER_ID_MAX];/* category of skill bit k */
 	size_t n_categories;
+	json_int_t basis; /* the day's plan version the input saw (service_plan_input) */
 	double *speeds_kmh, *lonlat, *dist_m, *time_s;
 	struct rt_vrp_stop *stops;
 	struct rt_vrp_vehicle *vehicles;
@@ -118,7 +119,9 @@ dm_service_planner_stored(const struct dm_pg_reply *reply, void *arg)
 	}
 	if (PQntuples(reply->res) != 1 || PQgetisnull(reply->res, 0, 0)) {
 		dm_service_planner_finish(p, DM_SERVICE_PLANNER_NOT_STORED,
-					  "the plan was not stored", NULL, 0);
+					  "another plan of this day was stored while this one ran "
+					  "(or the day is planned already); plan again",
+					  NULL, 0);
 		return;
 	}
 	dm_service_planner_finish(p, DM_SERVICE_PLANNER_OK, NULL, PQgetvalue(reply->res, 0, 0),
@@ -153,8 +156,8 @@ dm_service_planner_payload(const struct dm_service_planner *p)
 	for (size_t i = 0; p->sol == NULL && i < p->n; i++)
 		json_array_append_new(un, json_pack("{s:s,s:s}", "appointment", p->ids[i],
 						    "reason", "no_engineer"));
-	return json_pack("{s:s,s:o,s:o,s:o}", "reason", p->t.reason, "fence", fence, "visits",
-			 visits, "unassigned", un);
+	return json_pack("{s:s,s:o,s:I,s:o,s:o}", "reason", p->t.reason, "fence", fence, "basis",
+			 p->basis, "visits", visits, "unassigned", un);
 }
 
 static void
@@ -306,6 +309,7 @@ dm_service_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 		return;
 	}
 	size_t n = json_array_size(appts), nveh = json_array_size(engineers);
+	p->basis = json_integer_value(json_object_get(in, "basis"));
 	if (n > DM_SERVICE_PLANNER_MAX_VISITS) {
 		json_decref(in);
 		dm_service_planner_finish(p, DM_SERVICE_PLANNER_TOO_MANY,

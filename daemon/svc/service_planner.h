@@ -37,7 +37,8 @@ enum dm_service_planner_status {
 	DM_SERVICE_PLANNER_OK = 0,    /* stored; doc/len hold the routes document */
 	DM_SERVICE_PLANNER_TOO_MANY,  /* more appointments than DM_SERVICE_PLANNER_MAX_VISITS */
 	DM_SERVICE_PLANNER_FAILED,    /* the planner failed or the validator refused its plan */
-	DM_SERVICE_PLANNER_NOT_STORED, /* fenced out: the claim was taken over or is done */
+	DM_SERVICE_PLANNER_NOT_STORED, /* fenced out: the claim was taken over or is done, or
+					* another version of the day was stored meanwhile */
 	DM_SERVICE_PLANNER_UNAVAILABLE, /* PostgreSQL or the worker pool, memory, stopping */
 };
 

@@ -11,6 +11,9 @@
 --     scheduler replans them without the courier (a replan of one already
 --     under way loses its claim: its store is refused, it runs again).
 -- Marking off a courier already off (or on one already on) changes nothing.
+-- Locks: the couriers row FOR NO KEY UPDATE, then the station's feed head.
+-- Not FOR UPDATE: bookings, day plans and wave plans hold the head while
+-- their foreign keys read this row (KEY SHARE), which FOR UPDATE blocks.
 -- Returns {"r": "not_found"} or {"r": "ok", "courier", "on_shift", "changed",
 -- "at", "until" (off only), "reason", "replans_due": [wave keys]}.
 CREATE OR REPLACE FUNCTION courier_duty_set(p_station text, p_courier text, p_on boolean,
@@ -26,7 +29,7 @@ DECLARE
 BEGIN
 	SELECT kind INTO v_kind FROM couriers
 	 WHERE id = p_courier AND station_id = p_station AND (p_kind IS NULL OR kind = p_kind)
-	   FOR UPDATE;
+	   FOR NO KEY UPDATE; -- lets foreign keys' KEY SHARE pass: bookings hold the head
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;

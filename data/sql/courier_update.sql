@@ -18,7 +18,7 @@ DECLARE
 BEGIN
 	SELECT active INTO v_was FROM couriers
 	 WHERE id = p_courier AND station_id = p_station AND (p_kind IS NULL OR kind = p_kind)
-	   FOR UPDATE;
+	   FOR NO KEY UPDATE; -- lets foreign keys' KEY SHARE pass: bookings hold the head
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;

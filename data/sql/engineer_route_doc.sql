@@ -4,7 +4,9 @@
 -- recipient (name, phone, address as the order holds them), point, window,
 -- eta, type, category, status, and the price list published when it was
 -- booked (the charges the handheld may offer). Visits still only booked
--- (not on a day plan yet) and cancelled ones are not shown.
+-- (not on a day plan yet) and cancelled ones are not shown, nor planned
+-- ones the current day plan could not place (plan_note: the station's
+-- routes list them as unassigned; their old position and eta are void).
 CREATE OR REPLACE FUNCTION engineer_route_doc(p_engineer text, p_day date, p_tz text)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 	SELECT jsonb_build_object(
@@ -24,5 +26,6 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 				ORDER BY a.position NULLS LAST, a.window_start, a.id)
 			  FROM service_appointments a JOIN orders o ON o.id = a.order_id
 			 WHERE a.engineer_id = p_engineer AND a.day = p_day
-			   AND a.status NOT IN ('booked', 'cancelled')), '[]'::jsonb))
+			   AND a.status NOT IN ('booked', 'cancelled')
+			   AND (a.status <> 'planned' OR a.plan_note IS NULL)), '[]'::jsonb))
 $fn$;

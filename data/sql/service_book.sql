@@ -10,7 +10,8 @@
 -- the price list snapshot, its duration), an order event service.booked
 -- {appointment, type, category, line, day, window_start, window_end,
 -- with_delivery, engineer, engineer_name} and a feed line service.booked
--- {appointment, order, day}. Answers {"r": ...}:
+-- {appointment, order, day}; a day whose automatic plan is done or under
+-- way is planned again (service_day_replan_due). Answers {"r": ...}:
 --   ok {appointment}    replay {appointment}     mismatch (key reused)
 --   service_offer's refusals      exists {appointment}: that line already
 --   has a visit of this type booked     not_offered     exhausted
@@ -86,6 +87,7 @@ BEGIN
 		'engineer_name', pick->>'name'));
 	PERFORM station_feed_add(offer->>'station', 'service.booked',
 				 jsonb_build_object('appointment', id, 'order', p_order, 'day', w.day));
+	PERFORM service_day_replan_due(offer->>'station', w.day);
 	doc := service_appointment_doc(id, p_tz, p_cutoff_h);
 	INSERT INTO service_booking_keys (key, order_id, request, appointment_id, answer, actor)
 	VALUES (p_key, p_order, p_request, id, doc, p_actor);

@@ -12,7 +12,8 @@
 -- engineer_name} / service.cancelled {appointment, type, day, window_start,
 -- window_end, reason, by}; feed lines service.cancelled {appointment,
 -- order, day, reason} for the day left and service.booked {appointment,
--- order, day} for the day taken. Answers {"r": ...}: ok {appointment},
+-- order, day} for the day taken (whose automatic plan, done or under way,
+-- is made again: service_day_replan_due). Answers {"r": ...}: ok {appointment},
 -- not_found, illegal {current}, too_late {cutoff}, and for a reschedule
 -- service_offer's refusals, not_offered, exhausted. A refusal changes
 -- nothing.
@@ -107,6 +108,7 @@ BEGIN
 		'appointment', a.id, 'order', p_order, 'day', a.day, 'reason', 'rescheduled'));
 	PERFORM station_feed_add(a.station_id, 'service.booked', jsonb_build_object(
 		'appointment', a.id, 'order', p_order, 'day', w.day));
+	PERFORM service_day_replan_due(a.station_id, w.day);
 	RETURN jsonb_build_object('r', 'ok', 'appointment',
 				  service_appointment_doc(a.id, p_tz, p_cutoff_h));
 END

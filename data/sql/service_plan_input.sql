@@ -1,6 +1,9 @@
 -- service_plan_input: what the day plan of a station's engineers plans
 -- (svc/service_planner.c), for local day p_day in zone p_tz. Times are
 -- seconds since that day's local midnight (float8).
+--   basis         the day's current plan version (0: none), which the
+--                 plan made of this input replaces (service_plan_store
+--                 refuses it when another version was stored meanwhile)
 --   engineers     the engineers on shift that day (couriers_on_shift, kind
 --                 'engineer'): each once, with its longest on-duty stretch
 --                 (shift_start_s, shift_end_s), its vehicle's speed_kmh, its
@@ -21,6 +24,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 		  FROM b, couriers_on_shift(p_station, b.t0, b.t1, 'engineer') s
 		 ORDER BY s.courier_id, s.shift_end - s.shift_start DESC, s.shift_start)
 	SELECT jsonb_build_object(
+		'basis', (SELECT coalesce(max(d.version), 0) FROM service_day_plans d
+			   WHERE d.station_id = p_station AND d.day = p_day),
 		'engineers', coalesce((
 			SELECT jsonb_agg(jsonb_build_object(
 				'id', e.courier_id, 'speed_kmh', e.speed_kmh, 'skills', to_jsonb(e.skills),

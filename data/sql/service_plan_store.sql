@@ -3,6 +3,7 @@
 -- transaction. p_plan:
 --   {"reason": "planned" | "auto",
 --    "fence": {"auto_epoch": n} | null,
+--    "basis": the version its input saw (service_plan_input) | absent,
 --    "visits": [{"appointment", "engineer", "position", "eta_s"}],
 --    "unassigned": [{"appointment", "reason"}]}
 -- eta_s in seconds since p_day's local midnight in zone p_tz.
@@ -22,7 +23,11 @@
 -- service.plan_published {day, version, engineers, appointments}, and for
 -- an automatic plan its service_auto_plans row done. Returns the routes
 -- document (service_day_routes_doc), or NULL when fenced out (the claim's
--- epoch is no longer the current one, or the day is done already).
+-- epoch is no longer the current one, or the day is done already) or
+-- stale: another version was stored after its input was read (basis), so
+-- this plan, made without the appointments booked since, would replace a
+-- newer one (and hide the visits only that one placed). A stale automatic
+-- plan marks its day done: the newer version is the day's plan.
 CREATE OR REPLACE FUNCTION service_plan_store(p_station text, p_day date, p_tz text,
 					      p_plan jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -42,6 +47,23 @@ DECLARE
 BEGIN
 	-- One store of a station's day at a time: versions follow each other.
 	PERFORM pg_advisory_xact_lock(hashtext('service_plan'), hashtext(p_station || '/' || p_day));
+	-- Lock order as bookings, reschedules, visit and stop events: the
+	-- station's feed head (station_feed_add's row, taken here with no
+	-- change), then the orders of the plan's appointments (KEY SHARE, as
+	-- their order_events rows would take later; in id order), and only then
+	-- appointments and engineer-day rows. Taking the head or an order after
+	-- an engineer-day row deadlocked against a booking (head, then those
+	-- rows) and against an order cancel (order, then those rows).
+	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p_station, 0)
+	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+	PERFORM 1 FROM orders o
+	 WHERE o.id IN (SELECT a.order_id FROM service_appointments a
+			 WHERE a.station_id = p_station
+			   AND a.id IN (SELECT x->>'appointment' FROM jsonb_array_elements(
+					coalesce(p_plan->'visits', '[]')
+					|| coalesce(p_plan->'unassigned', '[]')) x))
+	 ORDER BY o.id
+	   FOR KEY SHARE;
 	IF v_epoch IS NOT NULL THEN
 		PERFORM 1 FROM service_auto_plans
 		 WHERE station_id = p_station AND day = p_day AND epoch = v_epoch
@@ -52,6 +74,14 @@ BEGIN
 	END IF;
 	SELECT coalesce(max(version), 0) + 1 INTO v_version
 	  FROM service_day_plans WHERE station_id = p_station AND day = p_day;
+	IF (p_plan->>'basis')::integer IS DISTINCT FROM v_version - 1
+	   AND p_plan->>'basis' IS NOT NULL THEN
+		IF v_epoch IS NOT NULL THEN
+			UPDATE service_auto_plans SET done_at = now(), version = v_version - 1
+			 WHERE station_id = p_station AND day = p_day;
+		END IF;
+		RETURN NULL;
+	END IF;
 	SELECT coalesce(jsonb_object_agg(a.id, jsonb_build_object('engineer', a.engineer_id,
 								   'eta', a.eta)), '{}'),
 	       coalesce(array_agg(a.id ORDER BY a.id) FILTER (
@@ -63,6 +93,24 @@ BEGIN
 									 engineer text)
 	  JOIN service_appointments a ON a.id = v.appointment
 	 WHERE a.station_id = p_station AND a.day = p_day AND a.status IN ('booked', 'planned');
+	-- The engineer-day rows the moves touch, created if missing and locked
+	-- in one sorted pass (as service_capacity_pick and intake_cancel take
+	-- them): move by move, each pair in its own order, deadlocked against
+	-- a cancel of an order holding units of two of them.
+	INSERT INTO service_capacity (engineer_id, day)
+	SELECT c.id, p_day FROM couriers c
+	 WHERE c.kind = 'engineer'
+	   AND (c.id = ANY (v_to) OR c.id IN (SELECT a.capacity_engineer FROM service_appointments a
+					       WHERE a.id = ANY (v_ids)))
+	 ORDER BY c.id
+	ON CONFLICT DO NOTHING;
+	PERFORM 1 FROM service_capacity c
+	 WHERE c.day = p_day
+	   AND (c.engineer_id = ANY (v_to)
+		OR c.engineer_id IN (SELECT a.capacity_engineer FROM service_appointments a
+				      WHERE a.id = ANY (v_ids)))
+	 ORDER BY c.engineer_id
+	   FOR UPDATE;
 	LOOP
 		EXIT WHEN cardinality(v_ids) = 0;
 		v_progress := false;

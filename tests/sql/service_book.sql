@@ -7,7 +7,7 @@
 -- 2030-01-08 08:00 in Asia/Shanghai; the windows offered are Wednesday's.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(40);
+SELECT plan(44);
 
 INSERT INTO skus (sku, name, category, weight_g, volume_ml, large, installable) VALUES
 	('FRIDGE', 'Fridge', 'large_appliances', 80000, 500000, true, true),
@@ -147,8 +147,18 @@ SELECT is(pg_temp.book('O4', '2030-01-09T12:00:00+08:00'), '{"r": "not_offered"}
 	  'a time that is no window');
 SELECT is(pg_temp.book('O4', '2030-01-10T09:00:00+08:00'), '{"r": "not_offered"}',
 	  'a window beyond the horizon');
+-- Wednesday's automatic plan is done already: a visit booked into it
+-- reopens its claim (it would never be planned otherwise).
+INSERT INTO service_auto_plans (station_id, day, epoch, claimed_by, done_at, version)
+VALUES ('ST1', '2030-01-09', 1, 'd1', now(), 1);
 SELECT is(pg_temp.book('O4', '2030-01-09T14:00:00+08:00')->'appointment'->'engineer'->>'id', 'e-a',
 	  'the afternoon: e-a''s third visit');
+SELECT is((SELECT epoch || ' ' || coalesce(done_at::text, '-') FROM service_auto_plans),
+	  '2 -', 'the booking reopened the day''s automatic plan');
+SELECT is((SELECT station_id || ':' || epoch
+	     FROM service_auto_claim('{ST1}', '2030-01-09', 'd2', 60, 5)), 'ST1:3',
+	  'which a scheduler claims again');
+UPDATE service_auto_plans SET done_at = now();
 SELECT is(pg_temp.book('O5', '2030-01-09T14:00:00+08:00'), '{"r": "exhausted"}',
 	  'e-a''s day is full: exhausted although the window has room');
 SELECT is(pg_temp.visits(), 'e-a=3 {"2030-01-09T01:00:00Z": 2, "2030-01-09T06:00:00Z": 1}; '
@@ -173,10 +183,14 @@ SELECT is(pg_temp.change(pg_temp.appt('O4'), NULL)->'appointment'->>'status', 'c
 	  'cancel');
 SELECT is(pg_temp.visits(), 'e-a=2 {"2030-01-09T01:00:00Z": 2, "2030-01-09T06:00:00Z": 0}; '
 	  'e-b=1 {"2030-01-09T01:00:00Z": 1}', 'its unit is given back');
+SELECT is((SELECT count(*)::integer FROM service_auto_plans WHERE done_at IS NOT NULL), 1,
+	  'a refused booking (exhausted) or a cancel does not reopen it');
 SELECT is(pg_temp.change(pg_temp.appt('O3'), '2030-01-09T14:00:00+08:00')->'appointment'->>'window_start',
 	  '2030-01-09T14:00:00+08:00', 'reschedule O3 to the afternoon');
 SELECT is(pg_temp.visits(), 'e-a=2 {"2030-01-09T01:00:00Z": 1, "2030-01-09T06:00:00Z": 1}; '
 	  'e-b=1 {"2030-01-09T01:00:00Z": 1}', 'the unit moved to the new window');
+SELECT is((SELECT epoch || ' ' || coalesce(done_at::text, '-') FROM service_auto_plans),
+	  '4 -', 'a reschedule onto the day reopens it too');
 SELECT is(pg_temp.change(pg_temp.appt('O1'), NULL, '2030-01-08T01:00:00Z'),
 	  '{"r": "too_late", "cutoff": "2030-01-08T09:00:00+08:00"}', 'after the cut-off: too late');
 SELECT is((SELECT string_agg(kind, ',' ORDER BY id) FROM order_events

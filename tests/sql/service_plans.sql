@@ -7,7 +7,7 @@
 -- scheduler's claims.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(17);
+SELECT plan(26);
 
 INSERT INTO couriers (id, station_id, name, phone, vehicle, skills, kind, daily_capacity) VALUES
 	('E1', 'ST1', 'Zhang Gong', '1', 'van', '{kitchen}', 'engineer', 2),
@@ -86,6 +86,35 @@ SELECT is((service_plan_store('ST1', '2030-01-09', 'Asia/Shanghai',
 SELECT is((SELECT count(*) FROM order_events WHERE kind = 'service.planned'), 1::bigint,
 	  'no service.planned when nothing changed');
 
+-- A plan made from an input read before version 2 was stored (basis 1) is
+-- stale: refused, nothing changes (a stays placed by version 2).
+SELECT is((SELECT v->'basis' FROM got WHERE step = 'in'), '0', 'the input names its basis');
+SELECT is(service_plan_input('ST1', '2030-01-09', 'Asia/Shanghai', 10)->'basis', '2',
+	  'the basis is the current version');
+SELECT is(service_plan_store('ST1', '2030-01-09', 'Asia/Shanghai',
+	'{"reason": "planned", "basis": 1, "visits": [], "unassigned":
+	  [{"appointment": "svc_000000000000000a", "reason": "time_window"}]}'),
+	  NULL, 'a stale plan is refused');
+SELECT is((SELECT max(version) FROM service_day_plans), 2, 'no version stored');
+SELECT is((SELECT status || ' ' || plan_version || ' ' || coalesce(plan_note, '-')
+	     FROM service_appointments WHERE id = 'svc_000000000000000a'),
+	  'planned 2 -', 'the newer plan stays');
+SELECT is(service_plan_store('ST1', '2030-01-09', 'Asia/Shanghai',
+	'{"reason": "planned", "basis": 2, "visits": [{"appointment": "svc_000000000000000a",
+	  "engineer": "E1", "position": 0, "eta_s": 33000}], "unassigned": []}')->>'version',
+	  '3', 'a plan on the current version is stored');
+SELECT is(jsonb_array_length(engineer_route_doc('E1', '2030-01-09', 'Asia/Shanghai')->'visits'),
+	  1, 'a on E1''s handheld');
+-- Version 4 cannot place a: it keeps its status (planned) with its reason,
+-- and leaves E1's handheld as it leaves the routes.
+INSERT INTO got SELECT 'v4', service_plan_store('ST1', '2030-01-09', 'Asia/Shanghai',
+	'{"reason": "planned", "basis": 3, "visits": [], "unassigned":
+	  [{"appointment": "svc_000000000000000a", "reason": "time_window"}]}');
+SELECT is((SELECT v->'unassigned'->0->>'appointment' FROM got WHERE step = 'v4'),
+	  'svc_000000000000000a', 'v4 reports a unassigned');
+SELECT is(engineer_route_doc('E1', '2030-01-09', 'Asia/Shanghai')->'visits', '[]',
+	  'and E1''s handheld no longer shows it with its old eta');
+
 -- Claims: one daemon gets the day; a fenced store under another epoch is refused.
 SELECT is((SELECT array_agg(station_id || ':' || epoch)
 	     FROM service_auto_claim('{ST1,ST2}', '2030-01-09', 'd1', 60, 5)),
@@ -99,7 +128,7 @@ SELECT is(service_plan_store('ST1', '2030-01-09', 'Asia/Shanghai',
 	'{"reason": "auto", "fence": {"auto_epoch": 1}, "visits": [], "unassigned": []}')
 	  ->>'reason', 'auto', 'the claimed store publishes');
 SELECT is((SELECT array_agg(station_id || ':' || version) FROM service_auto_plans
-	    WHERE done_at IS NOT NULL), ARRAY['ST1:3'], 'and marks the day done with its version');
+	    WHERE done_at IS NOT NULL), ARRAY['ST1:5'], 'and marks the day done with its version');
 
 SELECT * FROM finish();
 ROLLBACK;
