@@ -92,6 +92,7 @@ dm_booking_body_window(const json_t *body, struct dm_booking_body *out, json_t *
 	if (wd != NULL && !json_is_boolean(wd))
 		dm_field_errors_add(errors, "with_delivery", "must be true or false");
 	out->with_delivery = json_is_true(wd);
+	out->with_delivery_given = wd != NULL;
 }
 
 int

@@ -22,6 +22,7 @@ struct dm_booking_body {
 	int line;                                    /* the order line, 1.. */
 	char window_start[DM_BOOKING_BODY_TIME_LEN]; /* UTC: "2030-01-09T01:00:00Z" */
 	bool with_delivery;
+	bool with_delivery_given; /* the body named with_delivery (a PATCH without it keeps it) */
 };
 
 /* An RFC 3339 time with its offset ("...Z" or "+08:00"; no fraction) as

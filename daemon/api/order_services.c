@@ -385,7 +385,9 @@ dm_api_order_services_change(struct dm_req *r, const struct dm_booking_body *b,
 	const char *params[] = {r->params[0], r->params[1], c.types, c.windows,
 				r->cfg->promise.tz, c.horizon, c.cutoff_h, c.now,
 				b != NULL ? b->window_start : NULL,
-				b != NULL && b->with_delivery ? "true" : "false", reason,
+				b == NULL || !b->with_delivery_given ? NULL
+				: b->with_delivery ? "true" : "false",
+				reason,
 				dm_admission_actor(r)};
 	(void)dm_req_pg_query(r,
 			      "SELECT service_change($1, $2, $3::jsonb, $4::jsonb, $5, "

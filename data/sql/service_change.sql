@@ -67,6 +67,8 @@ BEGIN
 		RETURN jsonb_build_object('r', 'ok', 'appointment',
 					  service_appointment_doc(a.id, p_tz, p_cutoff_h));
 	END IF;
+	-- A reschedule that does not name with_delivery keeps the visit's.
+	p_with_delivery := coalesce(p_with_delivery, a.with_delivery);
 	offer := service_offer(p_order, a.line_no, a.type, p_types, p_windows, p_tz, p_horizon,
 			       p_now, p_with_delivery);
 	IF offer->>'r' <> 'ok' THEN

@@ -301,6 +301,15 @@ def test_reschedule_and_cancel_before_and_after_the_cutoff(w):
         and ev["window_start"] == THU_PM and ev["engineer"] == "eng-a", ev
     r = d.request("PATCH", url, body={"window_start": "2030-01-10T12:00:00+08:00"})
     assert r.status == 422 and r.json()["type"].endswith(":slot-not-offered"), r
+    # A deliver-and-install visit rescheduled without naming with_delivery
+    # stays one: only its delivery day's window is offered, so Wednesday
+    # afternoon is refused; naming with_delivery false makes it a plain visit.
+    sql(w, f"UPDATE service_appointments SET with_delivery = true WHERE id = '{a['id']}'")
+    r = d.request("PATCH", url, body={"window_start": WED_PM})
+    assert r.status == 422 and r.json()["type"].endswith(":slot-not-offered"), r
+    assert sql(w, f"SELECT with_delivery FROM service_appointments WHERE id = '{a['id']}'") == "t"
+    r = d.request("PATCH", url, body={"window_start": THU_PM, "with_delivery": False})
+    assert r.status == 200 and r.json()["with_delivery"] is False, r
     # Another order booked for Wednesday 09:00; at 09:30 its cut-off has passed.
     o2 = new_order(d, w)
     c = book(d, o2["id"], WED_AM).json()
@@ -322,7 +331,7 @@ def test_reschedule_and_cancel_before_and_after_the_cutoff(w):
     assert sql(w, f"SELECT detail->>'reason' FROM order_events WHERE order_id = '{o['id']}' "
                   f"AND kind = 'service.cancelled'") == "bought elsewhere"
     assert sql(w, f"SELECT count(*) FROM station_feed WHERE station_id = '{ST}' AND "
-                  f"kind = 'service.cancelled' AND data->>'appointment' = '{a['id']}'") == "2"
+                  f"kind = 'service.cancelled' AND data->>'appointment' = '{a['id']}'") == "3"
     r = d.request("DELETE", url)
     assert r.status == 409 and r.json()["current_status"] == "cancelled", r
     assert over_capacity(w) == "0|0"
