@@ -32,7 +32,6 @@
 #define DM_API_EXCHANGES_BODY_MAX 16384
 #define DM_API_EXCHANGES_LINES_MAX 50
 #define DM_API_EXCHANGES_QTY_MAX 10000
-#define DM_API_EXCHANGES_KEY_MAX 255   /* Idempotency-Key bytes */
 #define DM_API_EXCHANGES_NOTES_MAX 500 /* bytes of free text */
 #define DM_API_EXCHANGES_WAVE_MSG                                                                \
 	"must be the key of a wave still to come, at most pickup_days_ahead days ahead, such as " \
@@ -253,9 +252,7 @@ dm_api_exchanges_post(struct dm_req *r)
 		return;
 	json_t *errors = json_array(), *lines = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_EXCHANGES_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_idempotency_key(errors, key, true);
 	dm_field_errors_unknown(body, "", known, errors);
 	dm_api_exchanges_lines(json_object_get(body, "lines"), lines, errors);
 	const char *reason = json_string_value(json_object_get(body, "reason"));

@@ -28,3 +28,16 @@ dm_field_errors_unknown(const json_t *obj, const char *prefix, const char *const
 							"is not a known member"));
 	}
 }
+
+bool
+dm_field_errors_idempotency_key(json_t *errors, const char *key, bool required)
+{
+	if (key == NULL && !required)
+		return true;
+	if (key != NULL && key[0] != '\0' && strlen(key) <= DM_FIELD_ERRORS_KEY_MAX)
+		return true;
+	dm_field_errors_add(errors, "Idempotency-Key",
+			    required ? "the header is required (1 to 255 bytes)"
+				     : "must be 1 to 255 bytes");
+	return false;
+}

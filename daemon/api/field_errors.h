@@ -6,6 +6,7 @@
 #define DM_FIELD_ERRORS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* Append {"field": field, "message": message} to errors (both copied). */
 void dm_field_errors_add(json_t *errors, const char *field, const char *message);
@@ -16,5 +17,13 @@ void dm_field_errors_add(json_t *errors, const char *field, const char *message)
  * otherwise be dropped silently. */
 void dm_field_errors_unknown(const json_t *obj, const char *prefix, const char *const *known,
 			     json_t *errors);
+
+/* The longest Idempotency-Key header the API takes, in bytes. */
+#define DM_FIELD_ERRORS_KEY_MAX 255
+
+/* Check an Idempotency-Key header value (NULL: absent): 1 to
+ * DM_FIELD_ERRORS_KEY_MAX bytes, and present when required. Appends one
+ * entry for field "Idempotency-Key" when it is not; returns true when it is. */
+bool dm_field_errors_idempotency_key(json_t *errors, const char *key, bool required);
 
 #endif

@@ -32,7 +32,6 @@
 #include "daemon/io/req_pg.h"
 
 #define DM_API_ORDER_SERVICES_BODY_MAX 4096
-#define DM_API_ORDER_SERVICES_KEY_MAX 255 /* Idempotency-Key bytes */
 
 /* The arguments every service function takes from the configuration, as
  * text: owned by the struct (dm_api_order_services_conf_free). */
@@ -290,9 +289,7 @@ dm_api_order_services_book(struct dm_req *r)
 		return;
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_ORDER_SERVICES_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_idempotency_key(errors, key, true);
 	int rc = dm_booking_body_booking(body, &b, errors);
 	json_decref(body);
 	if (rc != 0 || json_array_size(errors) > 0) {

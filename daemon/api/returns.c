@@ -45,7 +45,6 @@
 #define DM_API_RETURNS_LINES_MAX 100   /* lines of one return */
 #define DM_API_RETURNS_QTY_MAX 100000
 #define DM_API_RETURNS_TEXT_MAX 500    /* bytes of notes or a reason */
-#define DM_API_RETURNS_KEY_MAX 255     /* Idempotency-Key bytes */
 #define DM_API_RETURNS_DAYS_MAX 31     /* pickup days offered at most */
 
 /* True for a return id's shape ("ret_" and 16 lower-case hex digits). */
@@ -326,8 +325,7 @@ dm_api_returns_create(struct dm_req *r)
 		return;
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key != NULL && (key[0] == '\0' || strlen(key) > DM_API_RETURNS_KEY_MAX))
-		dm_field_errors_add(errors, "Idempotency-Key", "must be 1 to 255 bytes");
+	dm_field_errors_idempotency_key(errors, key, false);
 	json_t *req = dm_api_returns_request_body(body, errors);
 	json_decref(body);
 	if (json_array_size(errors) > 0) {

@@ -231,9 +231,7 @@ dm_api_shipments_scan(struct dm_req *r)
 		return;
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_SHIPMENTS_KEY_MAX)
-		dm_api_shipments_error(errors, "", "Idempotency-Key",
-				       "the header is required (1 to 255 bytes)");
+	dm_field_errors_idempotency_key(errors, key, true);
 	dm_field_errors_unknown(body, "", known, errors);
 	dm_api_shipments_parse_scan(body, "", &s, errors);
 	if (json_array_size(errors) > 0) {

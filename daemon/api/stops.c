@@ -18,6 +18,7 @@
 #include "daemon/api/couriers_me.h"
 #include "daemon/api/handheld_body.h"
 #include "daemon/api/handheld_answer.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/log.h"
 #include "daemon/base/reload.h"
@@ -28,7 +29,6 @@
 #include "warehouse/civil.h"
 #include "warehouse/promise.h"
 
-#define DM_API_STOPS_KEY_MAX 255   /* Idempotency-Key bytes */
 #define DM_API_STOPS_BODY_MAX 4096
 #define DM_API_STOPS_WAVES 8       /* next waves offered to a retry */
 #define DM_API_STOPS_DAYS 8        /* days looked at for them */
@@ -99,10 +99,7 @@ dm_api_stops_event(struct dm_req *r)
 		return;
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_STOPS_KEY_MAX)
-		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "Idempotency-Key",
-							"message",
-							"the header is required (1 to 255 bytes)"));
+	dm_field_errors_idempotency_key(errors, key, true);
 	json_t *ev = dm_handheld_body_event(body, errors);
 	json_decref(body);
 	if (json_array_size(errors) > 0) {

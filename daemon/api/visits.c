@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "daemon/api/handheld_answer.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/tables.h"
 #include "daemon/api/visit_body.h"
 #include "daemon/base/clock.h"
@@ -29,7 +30,6 @@
 #include "daemon/io/req_pg.h"
 #include "daemon/svc/tokens.h"
 
-#define DM_API_VISITS_KEY_MAX 255   /* Idempotency-Key bytes */
 #define DM_API_VISITS_BODY_MAX 8192
 
 /* True for an appointment id's shape ("svc_" and 16 lower-case hex digits). */
@@ -81,10 +81,7 @@ dm_api_visits_event(struct dm_req *r)
 		return;
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_VISITS_KEY_MAX)
-		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "Idempotency-Key",
-							"message",
-							"the header is required (1 to 255 bytes)"));
+	dm_field_errors_idempotency_key(errors, key, true);
 	json_t *ev = dm_visit_body_event(body, errors);
 	json_decref(body);
 	if (json_array_size(errors) > 0) {
