@@ -139,6 +139,9 @@ LANGUAGE sql STABLE AS $$
 		'live', (SELECT doc FROM live),
 		'services', aftersales_services_doc(o.id, p_public),
 		'returns', aftersales_returns_doc(o.id, p_public))
+	       -- issue 13: what to pay at the door, and what was (cod_payment_doc)
+	       || CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
+		       ELSE jsonb_build_object('payment', cod_payment_doc(o.id, p_public)) END
 	       || CASE WHEN p_public THEN '{}'::jsonb ELSE jsonb_build_object(
 		'order', o.id,
 		'external_id', o.external_id,
