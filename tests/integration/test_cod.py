@@ -6,12 +6,13 @@ reference, short_reason) into the append-only cod_ledger with the order
 event payment.collected. Couriers, plans and stops are the SQL fixtures of
 test_handheld.py."""
 import json
+import subprocess
 import uuid
 
 import harness
 import test_handheld as hh
 from test_handheld import courier, event, hd, plan, route, stop
-from test_orders import order_body, post, sql
+from test_orders import daemon, order_body, post, sql
 from test_shipments import new_sku, FDC
 
 COD = {"method": "cod", "amount": "1299.00", "currency": "CNY"}
@@ -123,6 +124,168 @@ def test_the_route_shows_the_amount_to_collect(w):
     assert by[s0]["payment"] == {"method": "cod", "amount": "88.80", "amount_fen": 8880,
                                  "currency": "CNY", "collected": None}, by[s0]
     assert by[s1]["payment"]["method"] == "prepaid", by[s1]
+
+
+PHOTO = {"photo_ref": "img/door.jpg"}
+
+
+def delivered(d, tok, sid, collected=None, key=None):
+    body = {"event": "delivered", "proof": PHOTO}
+    if collected is not None:
+        body["collected"] = collected
+    return event(d, tok, sid, body, key)
+
+
+def bad(d, tok, sid, body, field, key=None):
+    r = event(d, tok, sid, body, key)
+    assert r.status == 422, (body, r)
+    assert field in [e["field"] for e in r.json()["errors"]], (field, r.json())
+
+
+def ledger(w, where):
+    return sql(w, f"SELECT count(*), coalesce(sum(amount_fen), 0) FROM cod_ledger WHERE {where}")
+
+
+def test_delivered_records_the_collection_once(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    o = cod_order(w, d, amount="1299.00")
+    p = cod_order(w, d, method="prepaid")
+    plan(w, hh.WAVE, [ann])
+    s0 = stop(w, o["id"], ann, 0)
+    s1 = stop(w, p["id"], ann, 1)
+    # The body: collected only with delivered; amounts are strings; card and
+    # mobile name their reference; reason codes only from the list.
+    deliv = {"event": "delivered", "proof": PHOTO}
+    for coll, field in (
+            ({"method": "cash", "amount": 1299.0}, "collected.amount"),
+            ({"method": "cash", "amount": 1299}, "collected.amount"),
+            ({"method": "cash", "amount": "1299.001"}, "collected.amount"),
+            ({"method": "cash", "amount": "-1.00"}, "collected.amount"),
+            ({"method": "cash", "amount": "1000000.01"}, "collected.amount"),
+            ({"method": "cash", "amount": "123456789012345.00"}, "collected.amount"),
+            ({"method": "cash"}, "collected.amount"),
+            ({"method": "cheque", "amount": "1.00"}, "collected.method"),
+            ({"method": "card", "amount": "1299.00"}, "collected.reference"),
+            ({"method": "mobile", "amount": "1299.00", "reference": ""}, "collected.reference"),
+            ({"method": "cash", "amount": "1299.00", "reference": "x"}, "collected.reference"),
+            ({"method": "card", "amount": "1299.00", "reference": "a\u0001"},
+             "collected.reference"),
+            ({"method": "card", "amount": "1299.00", "reference": "r" * 101},
+             "collected.reference"),
+            ({"method": "cash", "amount": "1.00", "short_reason": "bored"},
+             "collected.short_reason"),
+            ({"method": "cash", "amount": "1.00", "tip": "1"}, "collected.tip"),
+            ("1299.00", "collected")):
+        bad(d, tok, s0, dict(deliv, collected=coll), field)
+    bad(d, tok, s0, {"event": "failed", "reason": "refused",
+                     "collected": {"method": "cash", "amount": "1.00"}}, "collected")
+    # The stop: a cod order needs it, at most what is due, a reason below it.
+    bad(d, tok, s0, deliv, "collected", key="k-cod")
+    bad(d, tok, s0, dict(deliv, collected={"method": "cash", "amount": "1299.01"}),
+        "collected.amount", key="k-cod")
+    bad(d, tok, s0, dict(deliv, collected={"method": "cash", "amount": "1200.00"}),
+        "collected.short_reason", key="k-cod")
+    bad(d, tok, s0, dict(deliv, collected={"method": "cash", "amount": "1299.00",
+                                           "short_reason": "other"}),
+        "collected.short_reason", key="k-cod")
+    bad(d, tok, s1, dict(deliv, collected={"method": "cash", "amount": "0.00"}), "collected")
+    assert ledger(w, f"courier_id = '{ann}'") == "0|0"
+    # Collected by card: the ledger, the event, the outcome.
+    coll = {"method": "card", "amount": "1299.00", "reference": "POS-778812"}
+    ok = delivered(d, tok, s0, coll, key="k-cod")
+    assert ok.status == 200, ok
+    assert ok.json()["outcome"]["collected"] == {
+        "method": "card", "amount": "1299.00", "amount_fen": 129900, "due": "1299.00",
+        "reference": "POS-778812"}, ok.json()
+    assert sql(w, f"SELECT kind, station_id, courier_id, day, order_id, stop_id, method, "
+                  f"amount_fen, due_fen, reference FROM cod_ledger WHERE courier_id = '{ann}'") \
+        == f"collection|{hh.ST}|{ann}|2030-01-08|{o['id']}|{s0}|card|129900|129900|POS-778812"
+    detail = json.loads(sql(w, f"SELECT detail FROM order_events WHERE order_id = '{o['id']}' "
+                               f"AND kind = 'payment.collected'"))
+    assert {k: detail[k] for k in ("amount", "amount_fen", "currency", "method", "reference",
+                                   "courier", "stop")} == {
+        "amount": "1299.00", "amount_fen": 129900, "currency": "CNY", "method": "card",
+        "reference": "POS-778812", "courier": ann, "stop": s0}, detail
+    # A replay answers the same and counts nothing again; another key: 409.
+    again = delivered(d, tok, s0, coll, key="k-cod")
+    assert (again.status, again.body) == (ok.status, ok.body), again
+    r = delivered(d, tok, s0, coll)
+    assert r.status == 409, r
+    assert ledger(w, f"courier_id = '{ann}'") == "1|129900"
+    # The order, the tracking page (public: no reference) and the feed show it.
+    pay = d.get(f"/v1/orders/{o['id']}").json()["payment"]
+    assert pay["collected"]["amount_fen"] == 129900 and \
+        pay["collected"]["reference"] == "POS-778812", pay
+    pub = d.get(f"/v1/track/{o['tracking_code']}", token=None).json()
+    assert pub["payment"]["collected"]["amount"] == "1299.00", pub
+    assert "POS-778812" not in json.dumps(pub), pub
+    line = [e for e in pub["events"] if e["kind"] == "payment.collected"]
+    assert [e["text"] for e in line] == ["Paid at the door: 1299.00 CNY by card"], pub["events"]
+    feed = json.loads(sql(w, f"SELECT data FROM station_feed WHERE station_id = '{hh.ST}' "
+                             f"AND kind = 'stop.outcome' AND data->>'stop' = '{s0}'"))
+    assert feed["collected"] == "1299.00", feed
+    # The prepaid order is delivered with nothing collected.
+    r = delivered(d, tok, s1)
+    assert r.status == 200 and "collected" not in r.json()["outcome"], r
+    # The ledger is append-only.
+    for stmt in ("UPDATE cod_ledger SET amount_fen = 0", "DELETE FROM cod_ledger",
+                 "TRUNCATE cod_ledger CASCADE"):
+        try:
+            sql(w, stmt)
+        except subprocess.CalledProcessError as e:
+            assert "append-only" in e.stderr, e.stderr
+        else:
+            raise AssertionError(f"{stmt} was allowed")
+    assert ledger(w, f"courier_id = '{ann}'") == "1|129900"
+
+
+def test_short_collection_with_a_reason(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    o = cod_order(w, d, amount="0.30")
+    plan(w, hh.WAVE, [ann])
+    s0 = stop(w, o["id"], ann, 0)
+    r = delivered(d, tok, s0, {"method": "mobile", "amount": "0.10", "reference": "WX-1",
+                               "short_reason": "partial_refusal"})
+    assert r.status == 200, r
+    assert r.json()["outcome"]["collected"]["short_reason"] == "partial_refusal", r.json()
+    assert sql(w, f"SELECT amount_fen, due_fen, short_reason FROM cod_ledger "
+                  f"WHERE stop_id = '{s0}'") == "10|30|partial_refusal"
+
+
+def test_payment_collected_is_a_signed_webhook(w):
+    import test_webhooks as wh
+    rx = wh.Receiver()
+    try:
+        hh.new_station(w)
+        d = daemon(w, extra_conf=hh.NO_SCHEDULER + wh.FAST)
+        [(shop, shop_id)] = wh.clients(w, d, n=1)
+        sub = wh.subscribe(d, shop, rx.url("/ok"), ["payment.collected"])
+        sku = new_sku(w, {FDC: 10})
+        r = d.request("POST", "/v1/orders", token=shop,
+                      body=order_body([(sku, 1)], payment=dict(COD, amount="0.10")),
+                      headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert r.status == 201, r
+        o = r.json()
+        sql(w, f"UPDATE shipments SET status = 'arrived_at_station' WHERE order_id = '{o['id']}'")
+        ann, tok = courier(w, d)
+        plan(w, hh.WAVE, [ann])
+        s0 = stop(w, o["id"], ann, 0)
+        assert delivered(d, tok, s0, {"method": "cash", "amount": "0.10"}).status == 200
+        [(path, headers, body)] = harness.wait_until(lambda: rx.received(), what="a delivery")
+        doc = wh.verify(sub["secret"], headers, body)
+        assert doc["type"] == "payment.collected" and headers["Dispatch-Event"] == \
+            "payment.collected", doc
+        data = doc["data"]
+        assert data["order"] == o["id"] and data["tracking_code"] == o["tracking_code"], doc
+        assert {k: data["detail"][k] for k in ("amount", "amount_fen", "currency", "method",
+                                                "courier")} == {
+            "amount": "0.10", "amount_fen": 10, "currency": "CNY", "method": "cash",
+            "courier": ann}, doc
+        assert b"0.1000" not in body and b"e-" not in body, body
+    finally:
+        rx.close()
 
 
 if __name__ == "__main__":
