@@ -22,9 +22,13 @@ CREATE TABLE cod_settlements (
 	status text NOT NULL CHECK (status IN ('balanced', 'open', 'resolved')),
 	created_at timestamptz NOT NULL,
 	created_by text,                      -- the token id
+	idempotency_key text NOT NULL,        -- the request's, per station
+	request jsonb NOT NULL,               -- the request as parsed: a replay or a mismatch
 	resolved_at timestamptz,
 	resolution text,                      -- the reason given
-	CHECK ((status = 'resolved') = (resolved_at IS NOT NULL))
+	resolved_by text,
+	CHECK ((status = 'resolved') = (resolved_at IS NOT NULL)),
+	UNIQUE (station_id, idempotency_key)
 );
 CREATE INDEX cod_settlements_open ON cod_settlements (created_at) WHERE status = 'open';
 CREATE INDEX cod_settlements_courier_day ON cod_settlements (courier_id, day);

@@ -288,5 +288,199 @@ def test_payment_collected_is_a_signed_webhook(w):
         rx.close()
 
 
+def settle(d, cid, body, token=None, key=None, station=None):
+    kw = {} if token is None else {"token": token}
+    return d.request("POST", f"/v1/stations/{station or hh.ST}/couriers/{cid}/settlements",
+                     body=body, headers={"Idempotency-Key": key or uuid.uuid4().hex}, **kw)
+
+
+def day_doc(d, cid, day="2030-01-08", token=None):
+    kw = {} if token is None else {"token": token}
+    r = d.get(f"/v1/stations/{hh.ST}/couriers/{cid}/settlements?day={day}", **kw)
+    assert r.status == 200, r
+    return r.json()
+
+
+def resolve(d, cid, sid, reason, token=None):
+    kw = {} if token is None else {"token": token}
+    return d.request("POST", f"/v1/stations/{hh.ST}/couriers/{cid}/settlements/{sid}/resolution",
+                     body={"reason": reason}, **kw)
+
+
+def fen_of(text):
+    """'12.30' -> 1230, with integers only."""
+    whole, _, cents = text.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def text_of(fen):
+    return f"{'-' if fen < 0 else ''}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    n = 50
+    amounts = [("0.10" if i % 7 == 0 else f"{(i * 37) % 500 + 1}.{(i * 13) % 100:02d}")
+               for i in range(n)]
+    orders = [cod_order(w, d, amount=a) for a in amounts]
+    plan(w, hh.WAVE, [ann])
+    stops = [stop(w, o["id"], ann, i) for i, o in enumerate(orders)]
+    want = {"cash": 0, "card": 0, "mobile": 0, "n": 0, "due": 0}
+    refused = 0
+    for i, (o, sid, amount) in enumerate(zip(orders, stops, amounts)):
+        due = fen_of(amount)
+        if i % 10 == 3:
+            r = event(d, tok, sid, {"event": "failed", "reason": "refused"})
+            assert r.status == 200, r
+            refused += 1
+            continue
+        method = ("card", "mobile", "cash", "cash", "cash")[i % 5]
+        coll = {"method": method, "amount": amount}
+        if method != "cash":
+            coll["reference"] = f"REF-{i}"
+        if i % 10 == 7 and due > 5:
+            coll["amount"] = text_of(due - 5)
+            coll["short_reason"] = "customer_short"
+        key = f"k-{sid}"
+        r = delivered(d, tok, sid, coll, key=key)
+        assert r.status == 200, (i, r)
+        if i % 4 == 0:   # the handheld retries: the same answer, counted once
+            again = delivered(d, tok, sid, coll, key=key)
+            assert (again.status, again.body) == (r.status, r.body), again
+        got = fen_of(coll["amount"])
+        want[method] += got
+        want["n"] += 1
+        want["due"] += due
+    assert refused == 5
+    doc = day_doc(d, ann)
+    c = doc["collected"]
+    assert (c["cash_fen"], c["card_fen"], c["mobile_fen"], doc["collections"], doc["due_fen"]) \
+        == (want["cash"], want["card"], want["mobile"], want["n"], want["due"]), (doc, want)
+    assert c["cash"] == text_of(want["cash"]) and \
+        c["total_fen"] == want["cash"] + want["card"] + want["mobile"], doc
+    assert (doc["expected_fen"], doc["handed_fen"], doc["balance_fen"]) == \
+        (want["cash"], 0, want["cash"]), doc
+    assert sql(w, f"SELECT count(*) FROM order_events e JOIN stops s ON s.order_id = e.order_id "
+                  f"WHERE s.courier_id = '{ann}' AND e.kind = 'payment.collected'") == \
+        str(want["n"])
+    # The hand-over is 0.30 short: an open discrepancy, on the feed and for admin.
+    short = 30
+    r = settle(d, ann, {"day": "2030-01-08", "handed": text_of(want["cash"] - short),
+                        "notes": "end of shift"}, key="k-settle")
+    assert r.status == 201, r
+    st = r.json()
+    assert (st["status"], st["expected_fen"], st["handed_fen"], st["difference"],
+            st["difference_fen"]) == ("open", want["cash"], want["cash"] - short, "-0.30", -short), st
+    again = settle(d, ann, {"day": "2030-01-08", "handed": text_of(want["cash"] - short),
+                            "notes": "end of shift"}, key="k-settle")
+    assert (again.status, again.body) == (201, r.body), again
+    r = settle(d, ann, {"day": "2030-01-08", "handed": "1.00"}, key="k-settle")
+    assert r.status == 422 and r.json()["type"] == \
+        "urn:dispatchd:problem:idempotency-key-reused", r
+    feed = [json.loads(x) for x in sql(w, f"SELECT data FROM station_feed WHERE station_id = "
+                                          f"'{hh.ST}' AND kind = 'cod.discrepancy' "
+                                          f"ORDER BY seq").splitlines()]
+    assert feed == [{"settlement": st["id"], "courier": ann, "day": "2030-01-08",
+                     "expected": text_of(want["cash"]),
+                     "handed": text_of(want["cash"] - short), "difference": "-0.30",
+                     "difference_fen": -short, "status": "open"}], feed
+    lst = d.get("/v1/admin/cod-discrepancies?status=open")
+    assert lst.status == 200 and [x["id"] for x in lst.json()["discrepancies"]] == [st["id"]], lst
+    doc = day_doc(d, ann)
+    assert (doc["handed_fen"], doc["open_fen"], doc["balance_fen"]) == \
+        (want["cash"] - short, short, short), doc
+    # Resolved with a reason: a ledger row, nothing changed or deleted.
+    r = resolve(d, ann, st["id"], "coins lost; deducted from wages")
+    assert r.status == 200 and r.json()["status"] == "resolved", r
+    assert r.json()["resolution"] == "coins lost; deducted from wages", r.json()
+    assert resolve(d, ann, st["id"], "coins lost; deducted from wages").status == 200
+    r = resolve(d, ann, st["id"], "another reason")
+    assert r.status == 409 and r.json()["current_status"] == "resolved", r
+    assert d.get("/v1/admin/cod-discrepancies?status=open").json()["discrepancies"] == []
+    assert [x["id"] for x in d.get("/v1/admin/cod-discrepancies?status=resolved")
+            .json()["discrepancies"]] == [st["id"]]
+    doc = day_doc(d, ann)
+    assert (doc["expected_fen"], doc["handed_fen"], doc["written_off_fen"], doc["open_fen"],
+            doc["balance_fen"]) == (want["cash"], want["cash"] - short, short, 0, 0), doc
+    assert sql(w, f"SELECT string_agg(kind || ':' || amount_fen, ' ' ORDER BY id) FROM cod_ledger "
+                  f"WHERE courier_id = '{ann}' AND kind <> 'collection'") == \
+        f"handover:{want['cash'] - short} resolution:{short}"
+    # Nothing left to hand over: the next settlement of 0.00 is balanced.
+    r = settle(d, ann, {"day": "2030-01-08", "handed": "0.00"})
+    assert r.status == 201 and r.json()["status"] == "balanced", r
+    r = resolve(d, ann, r.json()["id"], "nothing")
+    assert r.status == 409 and r.json()["current_status"] == "balanced", r
+
+
+def test_ten_fen_three_times_is_thirty_fen(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    orders = [cod_order(w, d, amount="0.10") for _ in range(3)]
+    plan(w, hh.WAVE, [ann])
+    for i, o in enumerate(orders):
+        sid = stop(w, o["id"], ann, i)
+        assert delivered(d, tok, sid, {"method": "cash", "amount": "0.10"}).status == 200
+    doc = day_doc(d, ann)
+    assert (doc["collected"]["cash"], doc["expected"], doc["expected_fen"]) == \
+        ("0.30", "0.30", 30), doc
+    r = settle(d, ann, {"day": "2030-01-08", "handed": "0.3"})
+    assert r.status == 201, r
+    assert (r.json()["status"], r.json()["difference"], r.json()["handed"]) == \
+        ("balanced", "0.00", "0.30"), r.json()
+    assert day_doc(d, ann)["balance"] == "0.00"
+
+
+def test_settlements_bad_input_and_who_may_call(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    for body, field in (
+            ({"day": "2030-01-08", "handed": 12.3}, "handed"),
+            ({"day": "2030-01-08", "handed": 12}, "handed"),
+            ({"day": "2030-01-08", "handed": "12.345"}, "handed"),
+            ({"day": "2030-01-08", "handed": "-1.00"}, "handed"),
+            ({"day": "2030-01-08", "handed": "1000000000000.00"}, "handed"),
+            ({"day": "2030-01-08"}, "handed"),
+            ({"day": "2030-02-30", "handed": "1.00"}, "day"),
+            ({"day": "08/01/2030", "handed": "1.00"}, "day"),
+            ({"day": 20300108, "handed": "1.00"}, "day"),
+            ({"day": "2030-01-08", "handed": "1.00", "notes": "n" * 501}, "notes"),
+            ({"day": "2030-01-08", "handed": "1.00", "notes": 5}, "notes"),
+            ({"day": "2030-01-08", "handed": "1.00", "extra": 1}, "extra")):
+        r = settle(d, ann, body)
+        assert r.status == 422, (body, r)
+        assert field in [e["field"] for e in r.json()["errors"]], (body, r.json())
+    r = d.request("POST", f"/v1/stations/{hh.ST}/couriers/{ann}/settlements",
+                  body={"day": "2030-01-08", "handed": "1.00"})
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key", r
+    r = d.request("POST", f"/v1/stations/{hh.ST}/couriers/{ann}/settlements",
+                  body=b'{"day": "2030-01-08", "handed": "1.00", "notes": "\xff"}',
+                  headers={"Idempotency-Key": "k-utf8", "Content-Type": "application/json"})
+    assert r.status == 400, r
+    assert resolve(d, ann, "set_0000000000000000", "").status == 422
+    assert d.get(f"/v1/stations/{hh.ST}/couriers/{ann}/settlements?day=2030-13-01").status == 422
+    assert d.get("/v1/admin/cod-discrepancies?status=lost").status == 422
+    # Another station's courier, an unknown courier: 404.
+    assert settle(d, ann, {"day": "2030-01-08", "handed": "1.00"}, station="bj-st-001").status \
+        == 404
+    assert settle(d, "c-nobody", {"day": "2030-01-08", "handed": "1.00"}).status == 404
+    assert d.get(f"/v1/stations/{hh.ST}/couriers/c-nobody/settlements?day=2030-01-08") \
+        .status == 404
+    # The station's own token may settle and read; another station's may not;
+    # resolving is for admin only; couriers never.
+    own = w.token("station", hh.ST, label="cod station")
+    other = w.token("station", "bj-st-001", label="cod other station")
+    harness.wait_until(lambda: all(d.get("/v1/admin/tokens/whoami", token=t).status == 200
+                                   for t in (own, other)), what="tokens known")
+    r = settle(d, ann, {"day": "2030-01-08", "handed": "2.00"}, token=own)
+    assert r.status == 201 and r.json()["status"] == "open", r
+    assert day_doc(d, ann, token=own)["handed_fen"] == 200
+    # Outside its scope is as if it did not exist.
+    assert settle(d, ann, {"day": "2030-01-08", "handed": "1.00"}, token=other).status == 404
+    assert settle(d, ann, {"day": "2030-01-08", "handed": "1.00"}, token=tok).status == 403
+    assert resolve(d, ann, r.json()["id"], "x", token=own).status == 403
+    assert d.get("/v1/admin/cod-discrepancies", token=own).status == 403
+
+
 if __name__ == "__main__":
     harness.run(globals())
