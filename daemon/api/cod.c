@@ -183,7 +183,8 @@ dm_api_cod_settle(struct dm_req *r)
 	int64_t fen = 0;
 	if (json_is_number(handed))
 		dm_field_errors_add(errors, "handed",
-				    "must be a decimal string such as \"1299.00\", not a JSON number");
+				    "must be a decimal string such as \"1299.00\", not a JSON "
+				    "number");
 	else if (cfg_money_parse(json_string_value(handed), &fen) != 0 ||
 		 fen > DM_API_COD_HANDED_MAX_FEN)
 		dm_field_errors_add(errors, "handed",

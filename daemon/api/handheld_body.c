@@ -199,7 +199,8 @@ dm_handheld_body_collected(const json_t *in, json_t *errors)
 	int64_t fen = 0;
 	if (json_is_number(amount))
 		dm_field_errors_add(errors, "collected.amount",
-				    "must be a decimal string such as \"12.30\", not a JSON number");
+				    "must be a decimal string such as \"12.30\", not a JSON "
+				    "number");
 	else if (cfg_money_parse(json_string_value(amount), &fen) != 0 ||
 		 fen > DM_HANDHELD_BODY_COLLECT_MAX_FEN)
 		dm_field_errors_add(errors, "collected.amount",

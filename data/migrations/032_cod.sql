@@ -9,7 +9,8 @@
 ALTER TABLE orders
 	ADD COLUMN payment_method text CHECK (payment_method IN ('cod', 'prepaid')),
 	ADD COLUMN cod_amount_fen bigint CHECK (cod_amount_fen >= 0),
-	ADD CONSTRAINT orders_cod_amount CHECK ((payment_method = 'cod') = (cod_amount_fen IS NOT NULL));
+	ADD CONSTRAINT orders_cod_amount
+		CHECK ((payment_method = 'cod') = (cod_amount_fen IS NOT NULL));
 
 CREATE TABLE cod_settlements (
 	id text PRIMARY KEY,                  -- "set_" + 16 hex

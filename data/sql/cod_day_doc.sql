@@ -13,17 +13,21 @@ CREATE OR REPLACE FUNCTION cod_day_doc(p_station text, p_courier text, p_day dat
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 	WITH l AS (SELECT * FROM cod_ledger WHERE courier_id = p_courier AND day = p_day),
 	sums AS (
-		SELECT coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection' AND method = 'cash'), 0)::bigint
-			   AS cash,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection' AND method = 'card'), 0)::bigint
-			   AS card,
+		SELECT coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection'
+							  AND method = 'cash'), 0)::bigint AS cash,
 		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection'
-							  AND method = 'mobile'), 0)::bigint AS mobile,
+							  AND method = 'card'), 0)::bigint AS card,
+		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection'
+							  AND method = 'mobile'), 0)::bigint
+			   AS mobile,
 		       count(*) FILTER (WHERE kind = 'collection') AS n,
 		       coalesce(sum(due_fen) FILTER (WHERE kind = 'collection'), 0)::bigint AS due,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'correction'), 0)::bigint AS corr,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'handover'), 0)::bigint AS handed,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'resolution'), 0)::bigint AS written
+		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'correction'), 0)::bigint
+			   AS corr,
+		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'handover'), 0)::bigint
+			   AS handed,
+		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'resolution'), 0)::bigint
+			   AS written
 		  FROM l)
 	SELECT jsonb_build_object(
 		'station', p_station, 'courier', p_courier, 'day', to_char(p_day, 'YYYY-MM-DD'),

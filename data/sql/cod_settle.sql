@@ -31,10 +31,12 @@ BEGIN
 	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p_station, 0)
 	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
 	PERFORM pg_advisory_xact_lock(hashtext('cod_settle'), hashtext(p_courier || '|' || v_day));
-	SELECT * INTO t FROM cod_settlements WHERE station_id = p_station AND idempotency_key = p_key;
+	SELECT * INTO t FROM cod_settlements
+	 WHERE station_id = p_station AND idempotency_key = p_key;
 	IF FOUND THEN
 		IF t.courier_id = p_courier AND t.request = p_req THEN
-			RETURN jsonb_build_object('r', 'ok', 'settlement', cod_settlement_doc(t.id));
+			RETURN jsonb_build_object('r', 'ok',
+						  'settlement', cod_settlement_doc(t.id));
 		END IF;
 		RETURN jsonb_build_object('r', 'mismatch');
 	END IF;
@@ -55,7 +57,8 @@ BEGIN
 	VALUES ('handover', p_station, p_courier, v_day, v_id, v_handed, p_now);
 	IF v_handed <> v_expected THEN
 		PERFORM station_feed_add(p_station, 'cod.discrepancy', jsonb_build_object(
-			'settlement', v_id, 'courier', p_courier, 'day', to_char(v_day, 'YYYY-MM-DD'),
+			'settlement', v_id, 'courier', p_courier,
+			'day', to_char(v_day, 'YYYY-MM-DD'),
 			'expected', money_text(v_expected), 'handed', money_text(v_handed),
 			'difference', money_text(v_handed - v_expected),
 			'difference_fen', v_handed - v_expected, 'status', 'open'));

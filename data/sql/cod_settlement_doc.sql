@@ -15,7 +15,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 		'difference', money_text(t.handed_fen - t.expected_fen),
 		'difference_fen', t.handed_fen - t.expected_fen,
 		'status', t.status, 'notes', t.notes,
-		'created_at', to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+		'created_at', to_char(t.created_at AT TIME ZONE 'UTC',
+				      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
 		'resolved_at', to_char(t.resolved_at AT TIME ZONE 'UTC',
 				       'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
 		'resolution', t.resolution))

@@ -127,9 +127,11 @@ BEGIN
 	IF bad IS NULL AND ev = 'delivered' THEN
 		SELECT payment_method, cod_amount_fen INTO pay FROM orders WHERE id = oid;
 		IF pay.payment_method IS DISTINCT FROM 'cod' AND coll IS NOT NULL THEN
-			bad := 'collected:this order has nothing to collect (it is not cash on delivery)';
+			bad := 'collected:this order has nothing to collect '
+			       || '(it is not cash on delivery)';
 		ELSIF pay.payment_method = 'cod' AND coll IS NULL THEN
-			bad := 'collected:this order is cash on delivery: record what was collected ('
+			bad := 'collected:this order is cash on delivery: '
+			       || 'record what was collected ('
 			       || money_text(pay.cod_amount_fen) || ' CNY due)';
 		ELSIF pay.payment_method = 'cod'
 		      AND (coll->>'amount_fen')::bigint > pay.cod_amount_fen THEN
@@ -143,7 +145,8 @@ BEGIN
 		ELSIF pay.payment_method = 'cod'
 		      AND (coll->>'amount_fen')::bigint = pay.cod_amount_fen
 		      AND coll->>'short_reason' IS NOT NULL THEN
-			bad := 'collected.short_reason:is only for a collection below the amount due';
+			bad := 'collected.short_reason:is only for a collection below '
+			       || 'the amount due';
 		END IF;
 	END IF;
 	IF bad IS NOT NULL THEN
@@ -195,8 +198,9 @@ BEGIN
 						 detail || jsonb_build_object('courier_name', cname));
 		END IF;
 		IF coll IS NOT NULL THEN
-			INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id,
-						method, amount_fen, due_fen, reference, short_reason, at)
+			INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id,
+						stop_id, method, amount_fen, due_fen,
+						reference, short_reason, at)
 			VALUES ('collection', s.station_id, p_courier,
 				to_date(left(s.wave_key, 8), 'YYYYMMDD'), oid, p_stop,
 				coll->>'method', (coll->>'amount_fen')::bigint, pay.cod_amount_fen,
@@ -205,7 +209,8 @@ BEGIN
 			VALUES (oid, 'payment.collected', p_now, jsonb_strip_nulls(detail
 				|| jsonb_build_object('courier_name', cname,
 					'amount', money_text((coll->>'amount_fen')::bigint),
-					'amount_fen', (coll->>'amount_fen')::bigint, 'currency', 'CNY',
+					'amount_fen', (coll->>'amount_fen')::bigint,
+					'currency', 'CNY',
 					'method', coll->>'method', 'reference', coll->>'reference',
 					'due', money_text(pay.cod_amount_fen),
 					'due_fen', pay.cod_amount_fen,

@@ -371,7 +371,8 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
     assert r.status == 201, r
     st = r.json()
     assert (st["status"], st["expected_fen"], st["handed_fen"], st["difference"],
-            st["difference_fen"]) == ("open", want["cash"], want["cash"] - short, "-0.30", -short), st
+            st["difference_fen"]) == \
+        ("open", want["cash"], want["cash"] - short, "-0.30", -short), st
     again = settle(d, ann, {"day": "2030-01-08", "handed": text_of(want["cash"] - short),
                             "notes": "end of shift"}, key="k-settle")
     assert (again.status, again.body) == (201, r.body), again
