@@ -146,6 +146,29 @@ def ledger(w, where):
     return sql(w, f"SELECT count(*), coalesce(sum(amount_fen), 0) FROM cod_ledger WHERE {where}")
 
 
+def test_the_stations_routes_show_what_each_courier_collects(w):
+    d = hd(w)
+    ann, _ = courier(w, d)
+    bob, _ = courier(w, d, "Bob Chen")
+    a1, a2 = cod_order(w, d, amount="0.10"), cod_order(w, d, amount="0.20")
+    pre = cod_order(w, d, method="prepaid")
+    pid = plan(w, hh.WAVE, [ann, bob])
+    stops = [{"stop_id": stop(w, o["id"], ann, i), "order_id": o["id"]}
+             for i, o in enumerate((a1, pre, a2))]
+    sql(w, f"UPDATE routes SET stops = '{json.dumps(stops)}'::jsonb "
+           f"WHERE plan_id = '{pid}' AND courier_id = '{ann}'")
+    # GET /v1/stations/{id}/waves/{key}/routes answers this document (the
+    # fixture station is not in the service areas the daemon serves).
+    doc = json.loads(sql(w, f"SELECT route_plan_doc('{hh.ST}', '{hh.WAVE}')"))
+    by = {x["courier_id"]: x for x in doc["routes"]}
+    assert by[ann]["cod"] == {"stops": 2, "amount": "0.30", "amount_fen": 30}, by[ann]
+    assert [x.get("payment", {}).get("amount_fen") for x in by[ann]["stops"]] == \
+        [10, None, 20], by[ann]["stops"]
+    assert [x["stop_id"] for x in by[ann]["stops"]] == [x["stop_id"] for x in stops]
+    assert by[ann]["stops"][1]["payment"]["method"] == "prepaid"
+    assert "cod" not in by[bob] and by[bob]["stops"] == [], by[bob]
+
+
 def test_delivered_records_the_collection_once(w):
     d = hd(w)
     ann, tok = courier(w, d)
