@@ -24,7 +24,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 							 ELSE e.v || jsonb_build_object('payment',
 								cod_payment_doc(o.id, false)) END
 							 ORDER BY e.n)
-					  FROM jsonb_array_elements(r.stops) WITH ORDINALITY AS e(v, n)
+					  FROM jsonb_array_elements(r.stops)
+					       WITH ORDINALITY AS e(v, n)
 					  LEFT JOIN orders o ON o.id = e.v->>'order_id'), r.stops))
 				|| coalesce((
 					SELECT jsonb_build_object('cod', jsonb_build_object(
