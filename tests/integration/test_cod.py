@@ -263,6 +263,31 @@ def test_delivered_records_the_collection_once(w):
     assert ledger(w, f"courier_id = '{ann}'") == "1|129900"
 
 
+def test_concurrent_deliveries_of_one_stop_collect_once(w):
+    # The same delivered event sent at once with one key (a flaky network)
+    # and with fresh keys (a double tap): one collection, one event.
+    import threading
+    d = hd(w)
+    ann, tok = courier(w, d)
+    o = cod_order(w, d, amount="0.10")
+    plan(w, hh.WAVE, [ann])
+    sid = stop(w, o["id"], ann, 0)
+    coll = {"method": "cash", "amount": "0.10"}
+    answers = [None] * 8
+
+    def send(i):
+        answers[i] = delivered(d, tok, sid, coll, key="same" if i % 2 else None)
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted({a.status for a in answers}) in ([200], [200, 409]), answers
+    assert ledger(w, f"stop_id = '{sid}'") == "1|10"
+    assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{o['id']}' "
+                  f"AND kind = 'payment.collected'") == "1"
+
+
 def test_short_collection_with_a_reason(w):
     d = hd(w)
     ann, tok = courier(w, d)
