@@ -478,6 +478,12 @@ def test_ten_fen_three_times_is_thirty_fen(w):
     assert (r.json()["status"], r.json()["difference"], r.json()["handed"]) == \
         ("balanced", "0.00", "0.30"), r.json()
     assert day_doc(d, ann)["balance"] == "0.00"
+    # A correction is a new ledger row (operations.md): it moves expected.
+    sql(w, f"INSERT INTO cod_ledger (kind, station_id, courier_id, day, amount_fen, reason, at) "
+           f"VALUES ('correction', '{hh.ST}', '{ann}', '2030-01-08', -10, 'miscounted', now())")
+    doc = day_doc(d, ann)
+    assert (doc["expected"], doc["handed"], doc["balance"], doc["balance_fen"]) == \
+        ("0.20", "0.30", "-0.10", -10), doc
 
 
 def test_settlements_bad_input_and_who_may_call(w):
