@@ -14,6 +14,7 @@ ALTER TABLE orders
 
 CREATE TABLE cod_settlements (
 	id text PRIMARY KEY,                  -- "set_" + 16 hex
+	seq bigserial NOT NULL UNIQUE,        -- the order they were recorded in
 	station_id text NOT NULL,
 	courier_id text NOT NULL REFERENCES couriers (id),
 	day date NOT NULL,                    -- the shift's local day (the wave key's date)
@@ -31,7 +32,7 @@ CREATE TABLE cod_settlements (
 	CHECK ((status = 'resolved') = (resolved_at IS NOT NULL)),
 	UNIQUE (station_id, idempotency_key)
 );
-CREATE INDEX cod_settlements_open ON cod_settlements (created_at) WHERE status = 'open';
+CREATE INDEX cod_settlements_open ON cod_settlements (seq) WHERE status = 'open';
 CREATE INDEX cod_settlements_courier_day ON cod_settlements (courier_id, day);
 
 CREATE TABLE cod_ledger (

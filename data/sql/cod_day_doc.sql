@@ -7,7 +7,7 @@
 --   written_off the resolved discrepancies (resolution rows)
 --   balance     expected - handed - written_off: 0 when all is accounted
 --   open        the open discrepancies' total (expected - handed, per settlement)
---   settlements the day's settlements (cod_settlement_doc), oldest first
+--   settlements the day's settlements (cod_settlement_doc), in the order recorded
 -- NULL when the courier is not the station's.
 CREATE OR REPLACE FUNCTION cod_day_doc(p_station text, p_courier text, p_day date)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
@@ -46,8 +46,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 		'balance', money_text(s.cash + s.corr - s.handed - s.written),
 		'balance_fen', s.cash + s.corr - s.handed - s.written,
 		'open', money_text(o.total), 'open_fen', o.total,
-		'settlements', coalesce((SELECT jsonb_agg(cod_settlement_doc(t.id)
-							  ORDER BY t.created_at, t.id)
+		'settlements', coalesce((SELECT jsonb_agg(cod_settlement_doc(t.id) ORDER BY t.seq)
 					   FROM cod_settlements t
 					  WHERE t.courier_id = p_courier AND t.day = p_day),
 					'[]'::jsonb))

@@ -486,6 +486,38 @@ def test_ten_fen_three_times_is_thirty_fen(w):
         ("0.20", "0.30", "-0.10", -10), doc
 
 
+def test_concurrent_hand_overs_are_counted_one_after_the_other(w):
+    import threading
+    d = hd(w)
+    ann, tok = courier(w, d)
+    orders = [cod_order(w, d, amount="0.10") for _ in range(3)]
+    plan(w, hh.WAVE, [ann])
+    for i, o in enumerate(orders):
+        sid = stop(w, o["id"], ann, i)
+        assert delivered(d, tok, sid, {"method": "cash", "amount": "0.10"}).status == 200
+    answers = [None] * 8
+
+    def send(i):
+        # Even: one request sent four times; odd: four hand-overs of 0.10.
+        key = "same" if i % 2 == 0 else f"k-{i}"
+        answers[i] = settle(d, ann, {"day": "2030-01-08", "handed": "0.10"}, key=key)
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a.status == 201 for a in answers), answers
+    assert len({answers[i].body for i in range(0, 8, 2)}) == 1, answers
+    doc = day_doc(d, ann)
+    # Five hand-overs, each against what the ones before left: 0.30, 0.20, ...
+    assert [s["expected_fen"] for s in doc["settlements"]] == [30, 20, 10, 0, -10], doc
+    assert [s["status"] for s in doc["settlements"]] == \
+        ["open", "open", "balanced", "open", "open"], doc
+    # Open differences: 20 + 10 - 10 - 20 (the courier handed 0.20 too much).
+    assert (doc["handed_fen"], doc["balance_fen"], doc["open_fen"]) == (50, -20, 0), doc
+    assert sql(w, f"SELECT count(*) FROM cod_settlements WHERE courier_id = '{ann}'") == "5"
+
+
 def test_settlements_bad_input_and_who_may_call(w):
     d = hd(w)
     ann, tok = courier(w, d)
