@@ -288,6 +288,27 @@ def test_concurrent_deliveries_of_one_stop_collect_once(w):
                   f"AND kind = 'payment.collected'") == "1"
 
 
+def test_a_refused_cod_delivery_is_collected_at_its_retry(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    o = cod_order(w, d, amount="59.90")
+    plan(w, hh.WAVE, [ann])
+    s1 = stop(w, o["id"], ann, 0)
+    r = event(d, tok, s1, {"event": "failed", "reason": "refused"})
+    assert r.status == 200 and r.json()["outcome"]["retry"]["wave"] == hh.NEXT_WAVE, r
+    s2 = r.json()["outcome"]["retry"]["stop"]
+    assert ledger(w, f"order_id = '{o['id']}'") == "0|0"
+    # The next wave's plan puts the retry on Ann's route.
+    plan(w, hh.NEXT_WAVE, [ann])
+    sql(w, f"UPDATE stops SET courier_id = '{ann}', status = 'planned', position = 0, "
+           f"route_version = 1 WHERE id = '{s2}'")
+    r = delivered(d, tok, s2, {"method": "mobile", "amount": "59.90", "reference": "AP-9"})
+    assert r.status == 200, r
+    assert sql(w, f"SELECT stop_id, day, amount_fen FROM cod_ledger "
+                  f"WHERE order_id = '{o['id']}'") == f"{s2}|2030-01-08|5990"
+    assert day_doc(d, ann)["collected"]["mobile"] == "59.90"
+
+
 def test_short_collection_with_a_reason(w):
     d = hd(w)
     ann, tok = courier(w, d)
@@ -401,6 +422,14 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
         want["n"] += 1
         want["due"] += due
     assert refused == 5
+    # A refused COD delivery goes back through the usual reschedule rules:
+    # a retry in the next wave, nothing collected.
+    assert sql(w, f"SELECT count(*) FROM stops WHERE station_id = '{hh.ST}' AND attempt = 2 "
+                  f"AND status = 'pending' AND order_id IN "
+                  f"(SELECT order_id FROM stops WHERE id IN ({', '.join(repr(x) for x in stops)}) "
+                  f"AND status = 'failed')") == "5"
+    assert sql(w, f"SELECT count(*) FROM cod_ledger l JOIN stops s ON s.order_id = l.order_id "
+                  f"WHERE s.status = 'failed' AND s.courier_id = '{ann}'") == "0"
     doc = day_doc(d, ann)
     c = doc["collected"]
     assert (c["cash_fen"], c["card_fen"], c["mobile_fen"], doc["collections"], doc["due_fen"]) \
