@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config/cfg.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/handheld_body.h"
 #include "daemon/io/query_parse.h"
@@ -11,6 +12,9 @@
 const char *const dm_handheld_body_reasons[] = {
 	"customer_absent", "refused", "address_wrong", "damaged", "no_access", "unsafe", "other",
 	NULL};
+
+const char *const dm_handheld_body_short_reasons[] = {
+	"partial_refusal", "price_dispute", "customer_short", "damaged", "other", NULL};
 
 bool
 dm_handheld_body_time_ms(const char *text, int64_t *out_ms)
@@ -161,10 +165,88 @@ dm_handheld_body_text(const json_t *obj, const char *name, const char *field, si
 	return json_string_value(v);
 }
 
+static bool
+dm_handheld_body_in(const char *const *list, const char *s)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+/* "collected" of a delivered event, in its normal form {method, amount_fen,
+ * reference?, short_reason?}; NULL after appending to errors. */
+static json_t *
+dm_handheld_body_collected(const json_t *in, json_t *errors)
+{
+	static const char *const known[] = {"method", "amount", "reference", "short_reason",
+					    NULL};
+	static const char *const methods[] = {"cash", "card", "mobile", NULL};
+	size_t before = json_array_size(errors);
+	bool bad = false;
+	if (!json_is_object(in)) {
+		dm_field_errors_add(errors, "collected",
+				    "must be an object {method, amount, reference, short_reason}");
+		return NULL;
+	}
+	dm_field_errors_unknown(in, "collected.", known, errors);
+	const char *method = json_string_value(json_object_get(in, "method"));
+	if (method == NULL || !dm_handheld_body_in(methods, method)) {
+		dm_field_errors_add(errors, "collected.method", "must be cash, card or mobile");
+		method = NULL;
+	}
+	const json_t *amount = json_object_get(in, "amount");
+	int64_t fen = 0;
+	if (json_is_number(amount))
+		dm_field_errors_add(errors, "collected.amount",
+				    "must be a decimal string such as \"12.30\", not a JSON "
+				    "number");
+	else if (cfg_money_parse(json_string_value(amount), &fen) != 0 ||
+		 fen > DM_HANDHELD_BODY_COLLECT_MAX_FEN)
+		dm_field_errors_add(errors, "collected.amount",
+				    "must be a decimal string of 0.00 to 1000000.00 with at most "
+				    "two decimals, such as \"12.30\"");
+	const char *ref = dm_handheld_body_text(in, "reference", "collected.reference",
+						DM_HANDHELD_BODY_PAYREF_MAX, &bad, errors);
+	if (ref != NULL && !bad) {
+		for (const char *c = ref; *c != '\0'; c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				dm_field_errors_add(errors, "collected.reference",
+						    "must not hold control characters");
+				bad = true;
+				break;
+			}
+		}
+	}
+	if (method != NULL && strcmp(method, "cash") != 0 && !bad &&
+	    (ref == NULL || ref[0] == '\0'))
+		dm_field_errors_add(errors, "collected.reference",
+				    "is required for card and mobile: the POS or payment "
+				    "transaction reference");
+	else if (method != NULL && strcmp(method, "cash") == 0 && ref != NULL)
+		dm_field_errors_add(errors, "collected.reference",
+				    "is only for card and mobile payments");
+	const char *why = dm_handheld_body_text(in, "short_reason", "collected.short_reason", 32,
+						&bad, errors);
+	if (why != NULL && !dm_handheld_body_in(dm_handheld_body_short_reasons, why))
+		dm_field_errors_add(errors, "collected.short_reason",
+				    "must be partial_refusal, price_dispute, customer_short, "
+				    "damaged or other");
+	if (json_array_size(errors) > before)
+		return NULL;
+	json_t *out = json_pack("{s:s,s:I}", "method", method, "amount_fen", (json_int_t)fen);
+	if (out != NULL && ref != NULL)
+		json_object_set_new(out, "reference", json_string(ref));
+	if (out != NULL && why != NULL)
+		json_object_set_new(out, "short_reason", json_string(why));
+	return out;
+}
+
 json_t *
 dm_handheld_body_event(const json_t *body, json_t *errors)
 {
-	static const char *const known[] = {"event", "reason", "notes", "proof", NULL};
+	static const char *const known[] = {"event", "reason", "notes", "proof", "collected",
+					    NULL};
 	static const char *const proof_known[] = {"pin", "photo_ref", "signature_ref", NULL};
 	size_t before = json_array_size(errors);
 	bool bad = false;
@@ -215,11 +297,23 @@ dm_handheld_body_event(const json_t *body, json_t *errors)
 		sig = dm_handheld_body_text(proof, "signature_ref", "proof.signature_ref",
 					    DM_HANDHELD_BODY_REF_MAX, &bad, errors);
 	}
-	if (json_array_size(errors) > before)
+	const json_t *coll = json_object_get(body, "collected");
+	json_t *collected = NULL;
+	if (coll != NULL && !json_is_null(coll) && !delivered)
+		dm_field_errors_add(errors, "collected", "is only for delivered events");
+	else if (coll != NULL && !json_is_null(coll))
+		collected = dm_handheld_body_collected(coll, errors);
+	if (json_array_size(errors) > before) {
+		json_decref(collected);
 		return NULL;
+	}
 	json_t *out = json_pack("{s:s}", "event", ev);
-	if (out == NULL)
+	if (out == NULL) {
+		json_decref(collected);
 		return NULL;
+	}
+	if (collected != NULL)
+		json_object_set_new(out, "collected", collected);
 	if (reason != NULL)
 		json_object_set_new(out, "reason", json_string(reason));
 	if (notes != NULL)

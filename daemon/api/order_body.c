@@ -15,6 +15,7 @@
 
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
+#include "config/cfg.h"
 #include "daemon/io/query_parse.h"
 #include "warehouse/civil.h"
 
@@ -242,6 +243,51 @@ dm_order_body_parse_recipient(struct dm_order_body *o, const json_t *body, json_
 		dm_field_errors_add(errors, "recipient", "out of memory");
 }
 
+/* "payment": {"method": "cod" | "prepaid", "amount": "1299.00" (cod only),
+ * "currency": "CNY"}, optional (issue 13). Amounts are decimal strings,
+ * never JSON numbers (a binary float cannot hold 0.10 exactly). */
+static void
+dm_order_body_parse_payment(struct dm_order_body *o, const json_t *body, json_t *errors)
+{
+	static const char *const known[] = {"method", "amount", "currency", NULL};
+	const json_t *pay = json_object_get(body, "payment");
+	size_t before = json_array_size(errors);
+	if (pay == NULL || json_is_null(pay))
+		return;
+	if (!json_is_object(pay)) {
+		dm_field_errors_add(errors, "payment",
+				    "must be an object {method, amount, currency}");
+		return;
+	}
+	dm_field_errors_unknown(pay, "payment.", known, errors);
+	const char *method = json_string_value(json_object_get(pay, "method"));
+	bool cod = method != NULL && strcmp(method, "cod") == 0;
+	if (method == NULL || (!cod && strcmp(method, "prepaid") != 0))
+		dm_field_errors_add(errors, "payment.method", "must be \"cod\" or \"prepaid\"");
+	const char *cur = json_string_value(json_object_get(pay, "currency"));
+	if (cur == NULL || strcmp(cur, "CNY") != 0)
+		dm_field_errors_add(errors, "payment.currency", "must be \"CNY\"");
+	const json_t *amount = json_object_get(pay, "amount");
+	int64_t fen = 0;
+	if (method != NULL && !cod && amount != NULL)
+		dm_field_errors_add(errors, "payment.amount",
+				    "only with method \"cod\" (a prepaid order has nothing to "
+				    "collect)");
+	else if (cod && json_is_number(amount))
+		dm_field_errors_add(errors, "payment.amount",
+				    "must be a decimal string such as \"1299.00\", not a JSON "
+				    "number");
+	else if (cod && (cfg_money_parse(json_string_value(amount), &fen) != 0 || fen < 1 ||
+			 fen > DM_ORDER_BODY_COD_MAX_FEN))
+		dm_field_errors_add(errors, "payment.amount",
+				    "must be a decimal string of 0.01 to 1000000.00 with at most "
+				    "two decimals, such as \"1299.00\"");
+	if (json_array_size(errors) != before)
+		return;
+	snprintf(o->pay_method, sizeof o->pay_method, "%s", method);
+	o->cod_fen = cod ? fen : 0;
+}
+
 static void dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body,
 				       const char *opt, json_t *errors);
 
@@ -275,9 +321,10 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 		dm_field_errors_add(errors, "install", "must be true or false");
 	o->install = json_is_true(inst);
 	dm_order_body_parse_recipient(o, body, errors);
+	dm_order_body_parse_payment(o, body, errors);
 	static const char *const known[] = {"external_id", "customer", "station_id", "lines",
 					    "delivery_option", "slot", "install", "recipient",
-					    NULL};
+					    "payment", NULL};
 	dm_field_errors_unknown(body, "", known, errors);
 	if (json_array_size(errors) == 0) {
 		o->canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
@@ -387,6 +434,22 @@ dm_order_body_ship_lines(const struct dm_order_body *o, const struct wh_plan *pl
 	return lines;
 }
 
+/* The order's "payment" member (as cod_payment_doc() renders it before any
+ * collection), or NULL when the order has none. */
+static json_t *
+dm_order_body_payment_doc(const struct dm_order_body *o)
+{
+	char amount[24];
+	if (o->pay_method[0] == '\0')
+		return NULL;
+	if (strcmp(o->pay_method, "cod") != 0)
+		return json_pack("{s:s,s:s,s:n}", "method", o->pay_method, "currency", "CNY",
+				 "collected");
+	return json_pack("{s:s,s:s,s:I,s:s,s:n}", "method", "cod", "amount",
+			 cfg_money_format(o->cod_fen, amount), "amount_fen",
+			 (json_int_t)o->cod_fen, "currency", "CNY", "collected");
+}
+
 static json_t *
 dm_order_body_doc(const struct dm_order_body *o, const struct dm_order_body_alloc *a)
 {
@@ -414,6 +477,9 @@ dm_order_body_doc(const struct dm_order_body *o, const struct dm_order_body_allo
 		json_object_set_new(doc, "tracking_code", json_string(a->tracking_code));
 		json_object_set_new(doc, "recipient",
 				    o->recipient != NULL ? json_incref(o->recipient) : json_null());
+		json_t *pay = dm_order_body_payment_doc(o);
+		if (pay != NULL)
+			json_object_set_new(doc, "payment", pay);
 	}
 	return doc;
 }
@@ -461,6 +527,12 @@ dm_order_body_entry(const struct dm_order_body *o, const struct dm_order_body_al
 		json_object_set_new(e, "trk", json_string(a->tracking_code));
 		json_object_set_new(e, "cli",
 				    a->client_id != NULL ? json_string(a->client_id) : json_null());
+		/* The payment: method, and the amount to collect in fen (cod). */
+		json_object_set_new(e, "pay", o->pay_method[0] != '\0'
+						  ? json_string(o->pay_method) : json_null());
+		json_object_set_new(e, "cod", strcmp(o->pay_method, "cod") == 0
+						  ? json_integer((json_int_t)o->cod_fen)
+						  : json_null());
 	}
 	return e;
 }

@@ -29,6 +29,9 @@
 #define DM_ORDER_BODY_PHONE_DIGITS_MIN 5
 #define DM_ORDER_BODY_PHONE_DIGITS_MAX 20
 
+/* The most a cash-on-delivery order may ask: 1,000,000.00 CNY, in fen. */
+#define DM_ORDER_BODY_COD_MAX_FEN INT64_C(100000000)
+
 /* "TRK" and 16 upper-case hex digits (64 random bits), and its NUL. */
 #define DM_ORDER_BODY_TRACKING_LEN 20
 
@@ -50,6 +53,8 @@ struct dm_order_body {
 	bool install;                /* an installation visit with the large items */
 	json_t *recipient;           /* owned: {name[, phone, address, notes]} as
 				      * entered, or NULL when the body has none */
+	char pay_method[8];          /* "cod", "prepaid", or "" (no payment member) */
+	int64_t cod_fen;             /* "cod": the amount to collect, in fen (CNY) */
 	size_t nlines;
 	struct dm_order_body_line lines[WH_ALLOC_MAX_LINES];
 	const char *skus[WH_ALLOC_MAX_LINES]; /* lines[i].sku, for cache calls */

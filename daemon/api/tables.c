@@ -25,6 +25,7 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_returns_table,
 	&dm_api_service_types_table,
 	&dm_api_order_services_table,
+	&dm_api_cod_table,
 };
 
 const size_t dm_api_ntables = sizeof dm_api_tables / sizeof dm_api_tables[0];

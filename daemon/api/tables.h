@@ -74,6 +74,10 @@ extern const struct dm_route_table dm_api_service_types_table;
  * (order_services.c) */
 extern const struct dm_route_table dm_api_order_services_table;
 
+/* /v1/stations/{id}/couriers/{cid}/settlements[/{sid}/resolution],
+ * /v1/admin/cod-discrepancies (cod.c, issue 13) */
+extern const struct dm_route_table dm_api_cod_table;
+
 /* Every resource of the API, in matching order: adding one is one line in
  * tables.c. Static; dm_api_ntables entries. */
 extern const struct dm_route_table *const dm_api_tables[];

@@ -5,7 +5,8 @@
 -- qty, shipment; none at a pickup), the proof required (never the PIN
 -- itself: the recipient says it), status and attempt; a stop that collects
 -- a return (kind pickup or exchange) names it ("return") and lists what to
--- collect ("collect": line, sku, qty). Without a route: version, wave and station
+-- collect ("collect": line, sku, qty); an order placed with a payment has
+-- "payment" (cod_payment_doc: the amount to collect). Without a route: version, wave and station
 -- null and no stops. Times are RFC 3339 in the plan's local offset.
 CREATE OR REPLACE FUNCTION courier_route_doc(p_courier text, p_today text)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
@@ -47,6 +48,9 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 								'qty', rl.qty) ORDER BY rl.line_no)
 							  FROM return_lines rl
 							 WHERE rl.return_id = s.return_id), '[]'::jsonb)) END
+					|| CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
+						ELSE jsonb_build_object('payment',
+							cod_payment_doc(o.id, false)) END
 					ORDER BY s.position NULLS LAST, s.id)
 				  FROM stops s JOIN orders o ON o.id = s.order_id
 				 WHERE s.courier_id = p_courier AND s.station_id = c.station_id

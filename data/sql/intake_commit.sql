@@ -16,6 +16,8 @@
 --   trk           the public tracking code ("TRK" + 16 hex, random, made by the
 --                 daemon so the 201 body carries it); absent: one is drawn here
 --   cli           the placing token's id (orders.client_id), or null
+--   pay, cod      the payment method ("cod", "prepaid", or null) and the
+--                 amount to collect at the door in fen (cod), or null
 --   chk           true: the daemon found no stock; only look the key up
 -- Returns an array of the same length, one result per entry:
 --   {"r":"ok","stock":[{"w","sku","qty","available"}]}   committed
@@ -174,13 +176,13 @@ BEGIN
 		INSERT INTO orders AS t (id, external_id, idempotency_key, status, station_id,
 					 station_name, district_id, lon, lat, delivery_option,
 					 install, promise, created_at, recipient, tracking_code,
-					 client_id)
+					 client_id, payment_method, cod_amount_fen)
 		SELECT e->>'id', e->>'ext', e->>'key', 'allocated', e->>'st', e->>'stn', e->>'dist',
 		       (e->>'lon')::double precision, (e->>'lat')::double precision, e->>'opt',
 		       (e->>'inst')::boolean, e->'promise', (e->>'at')::timestamptz,
 		       nullif(e->'rcp', 'null'::jsonb),
 		       coalesce(e->>'trk', 'TRK' || upper(substr(md5(gen_random_uuid()::text), 1, 16))),
-		       e->>'cli'
+		       e->>'cli', e->>'pay', (e->>'cod')::bigint
 		  FROM unnest(placed) AS x(i), LATERAL (SELECT batch->(x.i - 1)) AS y(e)
 		 ORDER BY e->>'ext'
 		ON CONFLICT (external_id) DO NOTHING

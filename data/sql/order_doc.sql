@@ -24,5 +24,8 @@ CREATE OR REPLACE FUNCTION order_doc(p_id text) RETURNS jsonb LANGUAGE sql STABL
 					ORDER BY s.seq)
 				FROM shipments s WHERE s.order_id = o.id),
 		'promise', o.promise, 'tracking_code', o.tracking_code, 'recipient', o.recipient)
+	       -- issue 13: "payment" only for orders placed with one (cod_payment_doc)
+	       || CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
+		       ELSE jsonb_build_object('payment', cod_payment_doc(o.id, false)) END
 	FROM orders o WHERE o.id = p_id
 $$;

@@ -43,7 +43,7 @@ LANGUAGE sql STABLE AS $$
 		  AND (e.kind IN ('allocated', 'picked', 'packed', 'departed_warehouse',
 				  'arrived_at_station', 'out_for_delivery', 'arrived', 'delivered',
 				  'failed', 'rescheduled', 'returning_to_warehouse', 'returned',
-				  'cancelled')
+				  'cancelled', 'payment.collected')
 		       OR e.kind LIKE 'service.%' OR e.kind LIKE 'return.%')),
 	lines AS (
 		SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
@@ -65,6 +65,9 @@ LANGUAGE sql STABLE AS $$
 						    || coalesce(' ' || ev.first_name, '')
 						    || ' has arrived at the delivery address'
 				WHEN 'delivered' THEN 'Delivered'
+				WHEN 'payment.collected' THEN 'Paid at the door: '
+					|| (ev.detail->>'amount') || ' CNY by '
+					|| (ev.detail->>'method')
 				WHEN 'failed' THEN 'Delivery attempt'
 						   || coalesce(' ' || (ev.detail->>'attempt'), '')
 						   || ' failed: ' || ev.reason_text
@@ -139,6 +142,9 @@ LANGUAGE sql STABLE AS $$
 		'live', (SELECT doc FROM live),
 		'services', aftersales_services_doc(o.id, p_public),
 		'returns', aftersales_returns_doc(o.id, p_public))
+	       -- issue 13: what to pay at the door, and what was (cod_payment_doc)
+	       || CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
+		       ELSE jsonb_build_object('payment', cod_payment_doc(o.id, p_public)) END
 	       || CASE WHEN p_public THEN '{}'::jsonb ELSE jsonb_build_object(
 		'order', o.id,
 		'external_id', o.external_id,

@@ -31,6 +31,13 @@
 -- the return's order; after the last attempt the return is failed
 -- (return.failed). Pickup stops without a return keep the plain picked_up,
 -- failed and rescheduled events.
+-- Cash on delivery (issue 13, part C1): delivered on a stop whose order is
+-- cod (orders.payment_method, cod_amount_fen) requires "collected" {method,
+-- amount_fen, reference?, short_reason?} (the daemon checked its shape): not
+-- more than due, a short_reason when less. It appends a collection to
+-- cod_ledger (the day is the wave's date; one per stop, so a replay never
+-- counts twice) and the order event payment.collected (a webhook). Other
+-- orders refuse "collected".
 -- Returns {"r":"ok","stop":{...}} | {"r":"illegal","current":status}
 --   | {"r":"invalid","field","message"} | {"r":"not_found"} | {"r":"mismatch"}
 -- A key's first ok or illegal answer is kept and returned again for the same
@@ -62,6 +69,8 @@ DECLARE
 	rorder text;
 	v_outcome jsonb;
 	bad text;
+	pay record;
+	coll jsonb := p_req->'collected';
 	v_at text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 BEGIN
 	SELECT order_id, station_id INTO oid, st FROM stops WHERE id = p_stop;
@@ -115,6 +124,31 @@ BEGIN
 	      AND coalesce(p_req->'proof'->>'signature_ref', '') = '' THEN
 		bad := 'proof.signature_ref:this stop requires a signature reference';
 	END IF;
+	IF bad IS NULL AND ev = 'delivered' THEN
+		SELECT payment_method, cod_amount_fen INTO pay FROM orders WHERE id = oid;
+		IF pay.payment_method IS DISTINCT FROM 'cod' AND coll IS NOT NULL THEN
+			bad := 'collected:this order has nothing to collect '
+			       || '(it is not cash on delivery)';
+		ELSIF pay.payment_method = 'cod' AND coll IS NULL THEN
+			bad := 'collected:this order is cash on delivery: '
+			       || 'record what was collected ('
+			       || money_text(pay.cod_amount_fen) || ' CNY due)';
+		ELSIF pay.payment_method = 'cod'
+		      AND (coll->>'amount_fen')::bigint > pay.cod_amount_fen THEN
+			bad := 'collected.amount:is more than the amount due ('
+			       || money_text(pay.cod_amount_fen) || ' CNY)';
+		ELSIF pay.payment_method = 'cod'
+		      AND (coll->>'amount_fen')::bigint < pay.cod_amount_fen
+		      AND coll->>'short_reason' IS NULL THEN
+			bad := 'collected.short_reason:is required when less than the amount due ('
+			       || money_text(pay.cod_amount_fen) || ' CNY) is collected';
+		ELSIF pay.payment_method = 'cod'
+		      AND (coll->>'amount_fen')::bigint = pay.cod_amount_fen
+		      AND coll->>'short_reason' IS NOT NULL THEN
+			bad := 'collected.short_reason:is only for a collection below '
+			       || 'the amount due';
+		END IF;
+	END IF;
 	IF bad IS NOT NULL THEN
 		DELETE FROM stop_event_keys WHERE courier_id = p_courier AND key = p_key;
 		RETURN jsonb_build_object('r', 'invalid', 'field', split_part(bad, ':', 1),
@@ -162,6 +196,32 @@ BEGIN
 		IF s.kind = 'exchange' AND s.return_id IS NOT NULL THEN
 			PERFORM return_collected(s.return_id, p_now,
 						 detail || jsonb_build_object('courier_name', cname));
+		END IF;
+		IF coll IS NOT NULL THEN
+			INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id,
+						stop_id, method, amount_fen, due_fen,
+						reference, short_reason, at)
+			VALUES ('collection', s.station_id, p_courier,
+				to_date(left(s.wave_key, 8), 'YYYYMMDD'), oid, p_stop,
+				coll->>'method', (coll->>'amount_fen')::bigint, pay.cod_amount_fen,
+				coll->>'reference', coll->>'short_reason', p_now);
+			INSERT INTO order_events (order_id, kind, at, detail)
+			VALUES (oid, 'payment.collected', p_now, jsonb_strip_nulls(detail
+				|| jsonb_build_object('courier_name', cname,
+					'amount', money_text((coll->>'amount_fen')::bigint),
+					'amount_fen', (coll->>'amount_fen')::bigint,
+					'currency', 'CNY',
+					'method', coll->>'method', 'reference', coll->>'reference',
+					'due', money_text(pay.cod_amount_fen),
+					'due_fen', pay.cod_amount_fen,
+					'short_reason', coll->>'short_reason')));
+			v_outcome := v_outcome || jsonb_build_object('collected', jsonb_strip_nulls(
+				jsonb_build_object('method', coll->>'method',
+					'amount', money_text((coll->>'amount_fen')::bigint),
+					'amount_fen', (coll->>'amount_fen')::bigint,
+					'due', money_text(pay.cod_amount_fen),
+					'reference', coll->>'reference',
+					'short_reason', coll->>'short_reason')));
 		END IF;
 	ELSE -- failed
 		v_outcome := v_outcome || jsonb_build_object('reason', p_req->>'reason',
@@ -261,6 +321,7 @@ BEGIN
 	PERFORM station_feed_add(s.station_id, 'stop.outcome', jsonb_strip_nulls(
 		jsonb_build_object('stop', p_stop, 'order', oid, 'wave', s.wave_key,
 			'courier', p_courier, 'event', ev, 'reason', p_req->>'reason',
+			'collected', v_outcome->'collected'->>'amount',
 			'rescheduled_to', v_outcome->'retry'->>'wave')));
 	doc := jsonb_build_object('id', p_stop, 'order', oid, 'wave', s.wave_key, 'kind', s.kind,
 		'attempt', s.attempt,

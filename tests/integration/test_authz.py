@@ -190,6 +190,18 @@ ROUTES = {
         {"window_start": "2030-01-10T09:00:00+08:00"}),
     ("DELETE", "/v1/orders/{id}/services/{appointment}"): (
         {"admin", "order_service"}, "/v1/orders/{order_id}/services/{appointment_id}", None),
+    # issue 13 part C1: cash on delivery; ST_IN's courier authz-c (see
+    # cod_request: a settlement of 1.00 against nothing expected is open).
+    ("POST", "/v1/stations/{id}/couriers/{cid}/settlements"): (
+        {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/settlements", "settlement"),
+    ("GET", "/v1/stations/{id}/couriers/{cid}/settlements"): (
+        {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/settlements?day=2030-01-08",
+        None),
+    ("POST", "/v1/stations/{id}/couriers/{cid}/settlements/{sid}/resolution"): (
+        {"admin"}, "/v1/stations/{st}/couriers/authz-c/settlements/{sid}/resolution",
+        "settlement"),
+    ("GET", "/v1/admin/cod-discrepancies"): ({"admin"}, "/v1/admin/cod-discrepancies?status=open",
+                                             None),
 }
 # Service types and windows for the bookings' rows (issue 12 part P2).
 SERVICES_CONF = ("[services]\nwindows = 09:00-13:00/50, 14:00-18:00/50\nhorizon_days = 7\n"
@@ -400,6 +412,19 @@ def exchange_request(w, path, order_id, n):
             {"Idempotency-Key": f"authz-exchange-{n}"})
 
 
+def cod_request(d, path, n):
+    """A hand-over of authz-c's day, or the resolution of an open one made by
+    admin (1.00 handed, nothing expected). Returns (url, body, headers)."""
+    if path.endswith("/resolution"):
+        r = d.request("POST", f"/v1/stations/{ST_IN}/couriers/authz-c/settlements",
+                      body={"day": "2030-01-08", "handed": "1.00"},
+                      headers={"Idempotency-Key": f"authz-set-open-{n}"})
+        assert r.status == 201 and r.json()["status"] == "open", r
+        return path.format(st=ST_IN, sid=r.json()["id"]), {"reason": "authz"}, None
+    return (path.format(st=ST_IN), {"day": "2030-01-08", "handed": "0.00"},
+            {"Idempotency-Key": f"authz-set-{n}"})
+
+
 def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
         body = dict(body, external_id=body["external_id"].format(n=n))
@@ -464,6 +489,8 @@ def test_every_route_against_every_role(w):
                 url, req, headers = visit_request(w, method, path, ids["order_id"], n)
             elif body == "exchange":
                 url, req, headers = exchange_request(w, path, ids["order_id"], n)
+            elif body == "settlement":
+                url, req, headers = cod_request(d, path, n)
             else:
                 url = path.format(wh=WH_IN, st=ST_IN, **ids)
             r = send(d, token, method, url, req, n, headers)

@@ -611,5 +611,60 @@ def test_issue_12_p1_answers_match_the_document(w):
     assert len(p1) == 10 and p1 <= succeeded, sorted(p1 - succeeded)
 
 
+
+def test_issue_13_c1_cod_answers_match_the_document(w):
+    """Issue 13 part C1: a cash-on-delivery order, its stop delivered with
+    what was collected, the route and tracking showing it, a short hand-over,
+    the day, the open discrepancy and its resolution."""
+    import test_cod as cod
+    d = hh.hd(w)
+    c = Checker(d)
+    sku = new_sku(w, {FDC: 10})
+    body = order_body([(sku, 1)], recipient=hh.RECIPIENT,
+                      payment={"method": "cod", "amount": "0.30", "currency": "CNY"})
+    o = c("POST", "/v1/orders", "/v1/orders", 201, body=body,
+          headers={"Idempotency-Key": uuid.uuid4().hex}).json()
+    c("POST", "/v1/orders", "/v1/orders", 422,
+      body=dict(body, payment={"method": "cod", "amount": 0.3, "currency": "CNY"}),
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    sql(w, f"UPDATE shipments SET status = 'arrived_at_station' WHERE order_id = '{o['id']}'")
+    ann, tok = hh.courier(w, d)
+    hh.plan(w, hh.WAVE, [ann])
+    sid = hh.stop(w, o["id"], ann, 0)
+    c("GET", "/v1/couriers/me/route", "/v1/couriers/me/route", 200, token=tok)
+    ev = "/v1/stops/{id}/events"
+    c("POST", ev, f"/v1/stops/{sid}/events", 422, token=tok,
+      body={"event": "delivered", "proof": cod.PHOTO,
+            "collected": {"method": "cash", "amount": "0.20"}},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", ev, f"/v1/stops/{sid}/events", 200, token=tok,
+      body={"event": "delivered", "proof": cod.PHOTO,
+            "collected": {"method": "cash", "amount": "0.20", "short_reason": "customer_short"}},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("GET", "/v1/orders/{id}", f"/v1/orders/{o['id']}", 200)
+    c("GET", "/v1/orders/{id}/tracking", f"/v1/orders/{o['id']}/tracking", 200)
+    c("GET", "/v1/track/{code}", f"/v1/track/{o['tracking_code']}", 200, token=None)
+    base = f"/v1/stations/{hh.ST}/couriers/{ann}/settlements"
+    t = "/v1/stations/{id}/couriers/{cid}/settlements"
+    st = c("POST", t, base, 201, body={"day": "2030-01-08", "handed": "0.10", "notes": "short"},
+           headers={"Idempotency-Key": "oa-set"}).json()
+    c("POST", t, base, 422, body={"day": "2030-01-08", "handed": "0.20"},
+      headers={"Idempotency-Key": "oa-set"})
+    c("POST", t, base, 422, body={"day": "2030-01-08", "handed": 0.1},
+      headers={"Idempotency-Key": uuid.uuid4().hex})
+    c("POST", t, f"/v1/stations/{hh.ST}/couriers/nobody/settlements", 404,
+      body={"day": "2030-01-08", "handed": "0.10"}, headers={"Idempotency-Key": "oa-x"})
+    c("GET", t, base + "?day=2030-01-08", 200)
+    c("GET", t, base + "?day=yesterday", 422)
+    c("GET", "/v1/admin/cod-discrepancies", "/v1/admin/cod-discrepancies?status=open", 200)
+    c("GET", "/v1/admin/cod-discrepancies", "/v1/admin/cod-discrepancies?status=x", 422)
+    r = "/v1/stations/{id}/couriers/{cid}/settlements/{sid}/resolution"
+    c("POST", r, f"{base}/{st['id']}/resolution", 422, body={"reason": ""})
+    c("POST", r, f"{base}/{st['id']}/resolution", 200, body={"reason": "counted again"})
+    c("POST", r, f"{base}/{st['id']}/resolution", 409, body={"reason": "other"})
+    c("POST", r, f"{base}/set_0000000000000000/resolution", 404, body={"reason": "x"})
+    c("GET", "/v1/admin/cod-discrepancies", "/v1/admin/cod-discrepancies", 200)
+    c.done()
+
 if __name__ == "__main__":
     harness.run(globals())

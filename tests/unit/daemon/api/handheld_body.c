@@ -150,6 +150,27 @@ static const struct event_case event_cases[] = {
 	{"{\"event\":\"delivered\",\"proof\":{\"pin\":1,\"face\":\"x\"}}", "proof.face,proof.pin",
 	 NULL},
 	{"{\"event\":\"arrived\",\"at\":\"now\"}", "at", NULL},
+	/* Cash on delivery (issue 13): amounts are decimal strings into fen. */
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"cash\",\"amount\":\"0.10\"}}", "",
+	 "{\"collected\":{\"amount_fen\":10,\"method\":\"cash\"},\"event\":\"delivered\","
+	 "\"proof\":{}}"},
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"card\",\"amount\":\"1299\","
+	 "\"reference\":\"POS-1\",\"short_reason\":\"other\"}}", "",
+	 "{\"collected\":{\"amount_fen\":129900,\"method\":\"card\",\"reference\":\"POS-1\","
+	 "\"short_reason\":\"other\"},\"event\":\"delivered\",\"proof\":{}}"},
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"cash\",\"amount\":0.1}}",
+	 "collected.amount", NULL},
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"cash\",\"amount\":\"1000000.01\"}}",
+	 "collected.amount", NULL},
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"mobile\",\"amount\":\"1.00\"}}",
+	 "collected.reference", NULL},
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"cash\",\"amount\":\"1.00\","
+	 "\"reference\":\"x\"}}", "collected.reference", NULL},
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"gold\",\"amount\":\"1.00\","
+	 "\"short_reason\":\"why\",\"x\":1}}",
+	 "collected.x,collected.method,collected.short_reason", NULL},
+	{"{\"event\":\"failed\",\"reason\":\"refused\",\"collected\":{}}", "collected", NULL},
+	{"{\"event\":\"delivered\",\"collected\":[]}", "collected", NULL},
 };
 
 static void

@@ -130,6 +130,19 @@ static const struct body_case body_cases[] = {
 	      "\"address\":\"\",\"notes\":\"a\\u0001\"}}", "recipient.address,recipient.notes"},
 	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
 	      "\"email\":\"w@example.com\"}}", "recipient.email"},
+	/* the payment (issue 13): decimal strings, never JSON numbers */
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":{\"method\":\"cod\","
+	      "\"amount\":\"0.10\",\"currency\":\"CNY\"}}", ""},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":{\"method\":\"prepaid\","
+	      "\"currency\":\"CNY\"}}", ""},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":{\"method\":\"cod\","
+	      "\"amount\":0.1,\"currency\":\"CNY\"}}", "payment.amount"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":{\"method\":\"cod\","
+	      "\"amount\":\"1000000.01\",\"currency\":\"EUR\",\"x\":1}}",
+	 "payment.x,payment.currency,payment.amount"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":{\"method\":\"prepaid\","
+	      "\"amount\":\"1.00\",\"currency\":\"CNY\"}}", "payment.amount"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":\"cod\"}", "payment"},
 	/* everything wrong at once: each field once, in schema order */
 	{NULL, "{\"external_id\":\"\",\"customer\":{\"lat\":99,\"lon\":116.4},"
 	       "\"lines\":[{\"sku\":\"bad sku\",\"qty\":0},{\"sku\":\"SKU-00001\",\"qty\":1.5}],"

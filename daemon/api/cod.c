@@ -1,0 +1,338 @@
+/* The cash-on-delivery hand-over resource (issue 13, part C1; docs/api.md,
+ * "Cash on delivery"):
+ *
+ *   POST /v1/stations/{id}/couriers/{cid}/settlements   the cash a courier
+ *        hands over for a day {day, handed, notes?} (station, admin;
+ *        Idempotency-Key required): 201 with the settlement, balanced or
+ *        open (a discrepancy)
+ *   GET  /v1/stations/{id}/couriers/{cid}/settlements?day=YYYY-MM-DD
+ *        expected vs handed of the courier's day, from the ledger
+ *   POST /v1/stations/{id}/couriers/{cid}/settlements/{sid}/resolution
+ *        {reason} resolves an open discrepancy (admin)
+ *   GET  /v1/admin/cod-discrepancies?status=open|resolved   (admin)
+ *
+ * This file checks the bodies and maps the answers; the money is counted
+ * in one transaction each by data/sql/cod_settle.sql and cod_resolve.sql
+ * over the append-only cod_ledger. Amounts are decimal strings ("12.30"),
+ * integer fen inside; JSON numbers are refused. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "config/cfg.h"
+#include "daemon/api/admission.h"
+#include "daemon/api/field_errors.h"
+#include "daemon/api/order_body.h"
+#include "daemon/api/tables.h"
+#include "daemon/base/clock.h"
+#include "daemon/base/log.h"
+#include "daemon/io/http.h"
+#include "daemon/io/pg.h"
+#include "daemon/io/req_pg.h"
+#include "warehouse/civil.h"
+
+#define DM_API_COD_BODY_MAX 4096
+#define DM_API_COD_KEY_MAX 255              /* Idempotency-Key bytes */
+#define DM_API_COD_TEXT_MAX 500             /* characters of notes or a reason */
+#define DM_API_COD_HANDED_MAX_FEN INT64_C(100000000000) /* 1,000,000,000.00 CNY */
+#define DM_API_COD_LIST_MAX "500"           /* discrepancies listed at most */
+
+/* True for "YYYY-MM-DD", a real date of the years 2000..2999. */
+static bool
+dm_api_cod_valid_day(const char *s)
+{
+	int64_t y, y2;
+	int m, d, m2, d2;
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    strspn(s, "0123456789") != 4 || strspn(s + 5, "0123456789") != 2 ||
+	    strspn(s + 8, "0123456789") != 2)
+		return false;
+	y = strtol(s, NULL, 10);
+	m = (int)strtol(s + 5, NULL, 10);
+	d = (int)strtol(s + 8, NULL, 10);
+	if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return false;
+	wh_civil_ymd_from_days(wh_civil_days_from_ymd(y, m, d), &y2, &m2, &d2);
+	return y2 == y && m2 == m && d2 == d;
+}
+
+/* Characters (UTF-8 code points) of s, valid UTF-8 as jansson gives it. */
+static size_t
+dm_api_cod_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* A text member: a string of min..DM_API_COD_TEXT_MAX characters without
+ * control characters other than line breaks and tabs (NULL when absent). */
+static const char *
+dm_api_cod_text(const json_t *body, const char *name, bool required, json_t *errors)
+{
+	const json_t *v = json_object_get(body, name);
+	char message[96];
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			dm_field_errors_add(errors, name, "is required");
+		return NULL;
+	}
+	const char *s = json_string_value(v);
+	bool ok = s != NULL && strlen(s) == json_string_length(v) &&
+		  dm_api_cod_chars(s) <= DM_API_COD_TEXT_MAX &&
+		  (!required || strspn(s, " \t\r\n") < strlen(s));
+	for (const char *c = s; ok && *c != '\0'; c++)
+		if (((unsigned char)*c < 0x20 && strchr("\t\r\n", *c) == NULL) || *c == 0x7f)
+			ok = false;
+	if (!ok) {
+		snprintf(message, sizeof message, "must be a string of %s to %d characters",
+			 required ? "1 (not only spaces)" : "0", DM_API_COD_TEXT_MAX);
+		dm_field_errors_add(errors, name, message);
+		return NULL;
+	}
+	return s;
+}
+
+/* The caller's path ids: station and courier. False after answering 404. */
+static bool
+dm_api_cod_ids(struct dm_req *r)
+{
+	if (!dm_order_body_valid_id(r->params[0]) || !dm_order_body_valid_id(r->params[1])) {
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such courier at this station", NULL);
+		return false;
+	}
+	return true;
+}
+
+static void
+dm_api_cod_now(char *at, size_t len)
+{
+	int64_t now_ms;
+	int32_t offset_s;
+	dm_clock_now_ms(&now_ms, &offset_s);
+	snprintf(at, len, "%" PRId64, now_ms);
+}
+
+/* The answer of cod_settle / cod_resolve: (r, settlement, current). */
+static void
+dm_api_cod_answer(struct dm_req *r, const struct dm_pg_reply *reply, int ok_status,
+		  const char *not_found)
+{
+	if (dm_req_answered(r))
+		return;
+	if (!reply->ok || PQntuples(reply->res) != 1 || PQnfields(reply->res) != 3 ||
+	    PQgetisnull(reply->res, 0, 0)) {
+		if (reply->ok || !reply->unavailable)
+			dm_log_error("pg", "%s settlement failed: %s", r->id,
+				     reply->ok ? "unexpected result" : reply->error);
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
+		return;
+	}
+	const char *what = PQgetvalue(reply->res, 0, 0);
+	char detail[96];
+	if (strcmp(what, "ok") == 0 && !PQgetisnull(reply->res, 0, 1)) {
+		dm_req_reply(r, ok_status, "application/json", PQgetvalue(reply->res, 0, 1),
+			     (size_t)PQgetlength(reply->res, 0, 1));
+	} else if (strcmp(what, "not_found") == 0) {
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, not_found, NULL);
+	} else if (strcmp(what, "mismatch") == 0) {
+		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED,
+			       "the Idempotency-Key was used for another settlement", NULL);
+	} else if (strcmp(what, "illegal") == 0) {
+		const char *cur = PQgetvalue(reply->res, 0, 2);
+		snprintf(detail, sizeof detail, "the settlement is %s: nothing to resolve", cur);
+		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION, detail,
+			       json_pack("{s:s}", "current_status", cur));
+	} else {
+		dm_log_error("pg", "%s settlement: unexpected answer %s", r->id, what);
+		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
+	}
+}
+
+static void
+dm_api_cod_settle_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_api_cod_answer(r, reply, 201, "no such courier at this station");
+}
+
+static void
+dm_api_cod_settle(struct dm_req *r)
+{
+	static const char *const known[] = {"day", "handed", "notes", NULL};
+	char at[32];
+	if (!dm_api_cod_ids(r))
+		return;
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	json_t *errors = json_array();
+	const char *key = dm_req_header(r, "Idempotency-Key");
+	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_COD_KEY_MAX)
+		dm_field_errors_add(errors, "Idempotency-Key",
+				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_unknown(body, "", known, errors);
+	const char *day = json_string_value(json_object_get(body, "day"));
+	if (!dm_api_cod_valid_day(day))
+		dm_field_errors_add(errors, "day", "must be a date YYYY-MM-DD (the shift's day)");
+	const json_t *handed = json_object_get(body, "handed");
+	int64_t fen = 0;
+	if (json_is_number(handed))
+		dm_field_errors_add(errors, "handed",
+				    "must be a decimal string such as \"1299.00\", not a JSON "
+				    "number");
+	else if (cfg_money_parse(json_string_value(handed), &fen) != 0 ||
+		 fen > DM_API_COD_HANDED_MAX_FEN)
+		dm_field_errors_add(errors, "handed",
+				    "must be a decimal string of 0.00 to 1000000000.00 with at "
+				    "most two decimals, such as \"1299.00\"");
+	const char *notes = dm_api_cod_text(body, "notes", false, errors);
+	if (json_array_size(errors) > 0) {
+		json_decref(body);
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid settlement",
+			       json_pack("{s:o}", "errors", errors));
+		return;
+	}
+	json_decref(errors);
+	json_t *req = json_pack("{s:s,s:I}", "day", day, "handed_fen", (json_int_t)fen);
+	if (req != NULL && notes != NULL)
+		json_object_set_new(req, "notes", json_string(notes));
+	char *text = req != NULL ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(req);
+	json_decref(body);
+	if (text == NULL) {
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
+		return;
+	}
+	dm_api_cod_now(at, sizeof at);
+	const char *params[] = {r->params[0], r->params[1], key, text, at, dm_admission_actor(r)};
+	(void)dm_req_pg_query(r,
+			      "SELECT a->>'r', (a->'settlement')::text, a->>'current' "
+			      "FROM cod_settle($1, $2, $3, $4::jsonb, "
+			      "to_timestamp($5::float8 / 1000), $6) AS a",
+			      6, params, DM_REQ_PG_WRITE, dm_api_cod_settle_done);
+	free(text);
+}
+
+static void
+dm_api_cod_day_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_req_reply_pg_doc(r, reply, "no such courier at this station");
+}
+
+static void
+dm_api_cod_day(struct dm_req *r)
+{
+	if (!dm_api_cod_ids(r))
+		return;
+	const char *day = dm_req_query(r, "day");
+	if (!dm_api_cod_valid_day(day)) {
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
+			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "day", "message",
+					 "must be a date YYYY-MM-DD (the shift's day)"));
+		return;
+	}
+	const char *params[] = {r->params[0], r->params[1], day};
+	(void)dm_req_pg_query(r, "SELECT cod_day_doc($1, $2, $3::date)::text", 3, params,
+			      DM_REQ_PG_READ, dm_api_cod_day_done);
+}
+
+static void
+dm_api_cod_resolve_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_api_cod_answer(r, reply, 200, "no such settlement of this courier");
+}
+
+/* True for a settlement id's shape ("set_" and 16 lower-case hex digits). */
+static bool
+dm_api_cod_valid_settlement(const char *id)
+{
+	return strlen(id) == 20 && strncmp(id, "set_", 4) == 0 &&
+	       strspn(id + 4, "0123456789abcdef") == 16;
+}
+
+static void
+dm_api_cod_resolve(struct dm_req *r)
+{
+	static const char *const known[] = {"reason", NULL};
+	char at[32];
+	if (!dm_api_cod_ids(r))
+		return;
+	if (!dm_api_cod_valid_settlement(r->params[2])) {
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such settlement of this courier", NULL);
+		return;
+	}
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	json_t *errors = json_array();
+	dm_field_errors_unknown(body, "", known, errors);
+	const char *reason = dm_api_cod_text(body, "reason", true, errors);
+	if (json_array_size(errors) > 0) {
+		json_decref(body);
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid resolution",
+			       json_pack("{s:o}", "errors", errors));
+		return;
+	}
+	json_decref(errors);
+	dm_api_cod_now(at, sizeof at);
+	const char *params[] = {r->params[0], r->params[1], r->params[2], reason, at,
+				dm_admission_actor(r)};
+	(void)dm_req_pg_query(r,
+			      "SELECT a->>'r', (a->'settlement')::text, a->>'current' "
+			      "FROM cod_resolve($1, $2, $3, $4, to_timestamp($5::float8 / 1000), "
+			      "$6) AS a",
+			      6, params, DM_REQ_PG_WRITE, dm_api_cod_resolve_done);
+	json_decref(body);
+}
+
+static void
+dm_api_cod_discrepancies_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_req_reply_pg_doc(r, reply, "no discrepancies");
+}
+
+static void
+dm_api_cod_discrepancies(struct dm_req *r)
+{
+	const char *status = dm_req_query(r, "status");
+	if (status != NULL && strcmp(status, "open") != 0 && strcmp(status, "resolved") != 0) {
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
+			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "status", "message",
+					 "must be open or resolved"));
+		return;
+	}
+	const char *params[] = {status, DM_API_COD_LIST_MAX};
+	(void)dm_req_pg_query(r, "SELECT cod_discrepancies_doc($1, $2::integer)::text", 2, params,
+			      DM_REQ_PG_READ, dm_api_cod_discrepancies_done);
+}
+
+static const struct dm_route dm_api_cod_routes[] = {
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/stations/{id}/couriers/{cid}/settlements",
+	 .handler = dm_api_cod_settle,
+	 .body_limit = DM_API_COD_BODY_MAX,
+	 .roles = DM_ROLE(STATION) | DM_ROLE(ADMIN),
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/stations/{id}/couriers/{cid}/settlements",
+	 .handler = dm_api_cod_day,
+	 .roles = DM_ROLE(STATION) | DM_ROLE(ADMIN),
+	 .scope_param = 1},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/stations/{id}/couriers/{cid}/settlements/{sid}/resolution",
+	 .handler = dm_api_cod_resolve,
+	 .body_limit = DM_API_COD_BODY_MAX,
+	 .roles = DM_ROLE(ADMIN)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/admin/cod-discrepancies",
+	 .handler = dm_api_cod_discrepancies,
+	 .roles = DM_ROLE(ADMIN)},
+};
+
+const struct dm_route_table dm_api_cod_table = {
+	dm_api_cod_routes, sizeof dm_api_cod_routes / sizeof dm_api_cod_routes[0]};
