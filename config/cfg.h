@@ -171,6 +171,8 @@ struct cfg {
 	/* [returns] defaults and [returns.CATEGORY] overrides */
 	struct cfg_return_policy returns_default;
 	int returns_pickup_days_ahead;       /* pickup waves offered up to this many days ahead */
+	int pickup_hold_days;                /* a pickup point holds a parcel this many days */
+	long pickup_expiry_interval_ms;      /* the expiry tick (svc/pickup_expiry.c); 0: off */
 	int n_return_policies; /* [returns.CATEGORY], in file order; unset keys are [returns]'s */
 	struct cfg_return_policy return_policies[CFG_MAX_RETURN_POLICIES];
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
