@@ -174,6 +174,10 @@ static const struct cfg_key cfg_schema_table[] = {
 	{"pickup", "hold_days", CFG_T_INT, F(pickup_hold_days), "3", 1, 60, true, false,
 	 "a parcel waits at its pickup point this many days after it was scanned in, then goes "
 	 "back to the station"},
+	{"pickup", "return_to_warehouse", CFG_T_BOOL, F(pickup_return_to_warehouse), "true", 0, 1,
+	 true, false,
+	 "true: an uncollected parcel goes on from the station to its warehouse as a return "
+	 "(reason uncollected)"},
 	{"pickup", "expiry_interval_ms", CFG_T_LONG, F(pickup_expiry_interval_ms), "60000", 0,
 	 3600000, true, false,
 	 "how often parcels past their hold deadline are sent back (0: never, tests only)"},

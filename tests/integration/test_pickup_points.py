@@ -275,5 +275,68 @@ def test_locker_counts_per_size(w):
     assert r.status == 409, r   # the S compartment holds a parcel
 
 
+def expiry_daemon(w, at, ret):
+    prepare(w)
+    d = w.daemon(extra_conf=harness.clock_conf(at) + "[pickup]\nhold_days = 3\n"
+                 f"expiry_interval_ms = 100\nreturn_to_warehouse = {ret}\n")
+    harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
+    return d
+
+
+def test_expiry_sends_the_parcel_back_and_on_to_the_warehouse(w):
+    d = pk_daemon(w)
+    p = point(d, capacity=3)
+    due, kept, back = routed_orders(w, d, p["id"], 3)
+    for o in (due, kept, back):
+        assert arrive(d, p["id"], o).status == 201
+    # kept arrived later: its deadline is not passed at the later clock.
+    sql(w, f"UPDATE pickup_parcels SET hold_until = hold_until + interval '10 days' "
+           f"WHERE order_id = '{kept}'")
+    code = code_of(w, due)
+    d.stop()
+    later = "2030-01-11T00:00:01Z"   # 3 days and 1 s after the test clock
+    d = expiry_daemon(w, later, "true")
+    harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
+                                      f"WHERE order_id = '{due}'") == "expired",
+                       what="the parcel expired")
+    assert sql(w, f"SELECT status FROM pickup_parcels WHERE order_id = '{kept}'") == "held"
+    assert d.get(f"/v1/pickup-points/{p['id']}").json()["held"] == 1
+    # Its code is dead: the same answer as a wrong one.
+    r = collect(d, p["id"], code)
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "code", r
+    assert events(w, due) == "pickup.arrived,pickup.expired", events(w, due)
+    assert feed_kinds(w, due) == "pickup.arrived,pickup.expired,return.arrived", \
+        feed_kinds(w, due)
+    ret = sql(w, f"SELECT id || ' ' || kind || ' ' || reason || ' ' || status || ' ' || "
+                 f"station_id || ' ' || warehouse_id FROM returns WHERE order_id = '{due}'")
+    rid = ret.split()[0]
+    assert ret.split()[1:] == ["return", "uncollected", "at_station", ST, FDC], ret
+    assert sql(w, f"SELECT sum(qty) FROM return_lines WHERE return_id = '{rid}'") == "1"
+    # The return goes on as any return: the station scans it out.
+    r = d.request("POST", f"/v1/returns/{rid}/scans", body={"event": "departed_station"})
+    assert r.status == 200, r
+    # Expiry happens once however many ticks pass.
+    harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
+                                      f"WHERE order_id = '{back}'") == "expired",
+                       what="the second parcel expired")
+    assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{due}' "
+                  f"AND kind = 'pickup.expired'") == "1"
+    assert sql(w, f"SELECT count(*) FROM returns WHERE order_id = '{due}'") == "1"
+
+
+def test_expiry_without_return_to_warehouse(w):
+    d = pk_daemon(w)
+    p = point(d, capacity=1)
+    [o] = routed_orders(w, d, p["id"], 1)
+    assert arrive(d, p["id"], o).status == 201
+    d.stop()
+    d = expiry_daemon(w, "2030-01-12T00:00:00Z", "false")
+    harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
+                                      f"WHERE order_id = '{o}'") == "expired",
+                       what="the parcel expired")
+    assert sql(w, f"SELECT count(*) FROM returns WHERE order_id = '{o}'") == "0"
+    assert feed_kinds(w, o) == "pickup.arrived,pickup.expired", feed_kinds(w, o)
+
+
 if __name__ == "__main__":
     harness.run(globals())
