@@ -8,6 +8,7 @@ same answer), and every state change on the order's events and the
 station's feed. Orders are routed to a point by an SQL fixture
 (orders.pickup_point_id) until the promise offers delivery_option pickup."""
 import datetime
+import json
 import threading
 import uuid
 
@@ -199,6 +200,19 @@ def test_arrival_collection_on_events_and_feed(w):
         "%Y-%m-%dT%H:%M:%SZ"), parcel
     code = code_of(w, o)
     assert len(code) == 6 and code.isdigit(), code
+    # The code: in the order service's tracking view, never in the public one
+    # nor on the timeline.
+    shop = known(d, w.token("order_service", label="pk shop"))
+    full = d.get(f"/v1/orders/{o}/tracking", token=shop).json()
+    assert full["pickup"]["code"] == code and full["pickup"]["status"] == "held", full
+    assert full["pickup"]["point"]["id"] == p["id"], full
+    line = [e for e in full["events"] if e["kind"] == "pickup.arrived"]
+    assert len(line) == 1 and line[0]["text"].startswith("Ready for pickup at "), full
+    public = d.get(f"/v1/track/{full['tracking_code']}", token=None)
+    assert public.status == 200 and public.json()["pickup"]["status"] == "held", public
+    assert "code" not in public.json()["pickup"], public
+    assert code not in public.body.replace(full["tracking_code"], ""), public
+    assert code not in json.dumps(full["events"]), full
     # A repeated scan answers the same parcel and holds no second place.
     r = arrive(d, p["id"], o, token=pp)
     assert r.status == 200 and r.json() == parcel, r
@@ -223,6 +237,10 @@ def test_arrival_collection_on_events_and_feed(w):
     # A scan after the collection is refused.
     assert arrive(d, p["id"], o).status == 409
     assert events(w, o) == "pickup.arrived,pickup.collected", events(w, o)
+    full = d.get(f"/v1/orders/{o}/tracking", token=shop).json()
+    assert full["pickup"]["status"] == "collected" and "code" not in full["pickup"], full
+    assert [e["kind"] for e in full["events"] if e["kind"].startswith("pickup.")] == \
+        ["pickup.arrived", "pickup.collected"], full
     assert feed_kinds(w, o) == "pickup.arrived,pickup.collected", feed_kinds(w, o)
     # Another point's token cannot collect here (as if it did not exist).
     pp2 = known(d, w.token("pickup_point", "pp-elsewhere", label="pk other"))
