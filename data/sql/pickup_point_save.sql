@@ -6,7 +6,8 @@
 -- sum of its compartments). A station caller creates and changes only the
 -- points of its stations and may not move one to another station.
 -- Returns {"r":"created"|"ok","point":doc} | {"r":"not_found"}
---   | {"r":"exists"} | {"r":"no_station"} | {"r":"below_held","held":n}.
+--   | {"r":"exists"} | {"r":"no_station"} | {"r":"below_held","held":n}
+--   | {"r":"invalid","field":f,"message":m} (compartments of a point).
 CREATE OR REPLACE FUNCTION pickup_point_save(p_id text, p_body jsonb, p_role text,
 					     p_scope text[], p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -50,6 +51,13 @@ BEGIN
 					    'L', count(*) FILTER (WHERE size = 'L'))
 	  INTO v_held, v_by_size
 	  FROM pickup_parcels WHERE point_id = p_id AND status = 'held';
+	IF v_kind = 'point' AND p_body ? 'compartments' THEN
+		RETURN jsonb_build_object('r', 'invalid', 'field', 'compartments',
+					  'message', 'only a locker has compartments');
+	ELSIF v_kind = 'locker' AND p.kind = 'point' AND NOT p_body ? 'compartments' THEN
+		RETURN jsonb_build_object('r', 'invalid', 'field', 'compartments',
+					  'message', 'a locker needs its compartments');
+	END IF;
 	IF v_held > 0 AND v_kind <> p.kind THEN
 		RETURN jsonb_build_object('r', 'below_held', 'held', v_held);
 	END IF;

@@ -131,6 +131,13 @@ def test_records_crud_and_scopes(w):
                      token=st).status == 404
     assert d.request("PATCH", f"/v1/pickup-points/{p['id']}", body={"capacity": 1},
                      token=st2).status == 404
+    # Compartments only on a locker, whatever the kind it has now.
+    r = d.request("PATCH", f"/v1/pickup-points/{p['id']}", body={"compartments": {"S": 2}})
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "compartments", r
+    r = d.request("PATCH", f"/v1/pickup-points/{locker}", body={"compartments": {"L": 3}},
+                  token=st)
+    assert r.status == 200 and (r.json()["capacity"], r.json()["compartments"]) == \
+        (3, {"S": 0, "M": 0, "L": 3}), r
     # Retire: gone from the list, kept for history.
     r = d.request("DELETE", f"/v1/pickup-points/{p['id']}", token=st)
     assert r.status == 200 and r.json()["retired"] is True, r
