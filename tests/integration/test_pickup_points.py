@@ -191,6 +191,22 @@ def test_bad_bodies_are_422_naming_each_field(w):
         assert r.status == 422, (body, r)
     r = d.request("POST", f"/v1/pickup-points/{p['id']}/collections", body={"code": "123456"})
     assert r.status == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key", r
+    # Invalid UTF-8 and huge members in every body: malformed or 422, nothing stored.
+    for path, raw in ((f"/v1/pickup-points/{p['id']}/arrivals", b'{"order":"\xc3\x28"}'),
+                      (f"/v1/pickup-points/{p['id']}/collections", b'{"code":"\xff"}')):
+        r = d.request("POST", path, body=raw, headers={"Content-Type": "application/json",
+                                                       "Idempotency-Key": "u"})
+        assert r.status == 400, (path, r)
+    r = d.request("PATCH", f"/v1/pickup-points/{p['id']}", body=b'{"name":"\xed\xa0\x80"}',
+                  headers={"Content-Type": "application/json"})
+    assert r.status == 400, r
+    r = d.request("PATCH", f"/v1/pickup-points/{p['id']}", body={"name": "x" * 5000})
+    assert r.status in (413, 422), r
+    r = d.request("POST", f"/v1/pickup-points/{p['id']}/arrivals", body={"order": "O" * 300})
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "order", r
+    r = d.request("PATCH", f"/v1/pickup-points/{p['id']}", body={"capacity": 2 ** 63})
+    assert r.status in (400, 422), r
+    assert d.get(f"/v1/pickup-points/{p['id']}").json()["name"] == p["name"]
 
 
 def test_arrival_collection_on_events_and_feed(w):
@@ -298,6 +314,29 @@ def test_locker_counts_per_size(w):
     assert doc["held_by_size"] == {"S": 1, "M": 1, "L": 0} and doc["held"] == 2, doc
     r = d.request("PATCH", f"/v1/pickup-points/{p['id']}", body={"compartments": {"M": 3}})
     assert r.status == 409, r   # the S compartment holds a parcel
+
+
+def test_one_code_collects_once_under_concurrent_collections(w):
+    d = pk_daemon(w)
+    p = point(d, capacity=2)
+    [o] = routed_orders(w, d, p["id"], 1)
+    assert arrive(d, p["id"], o).status == 201
+    code = code_of(w, o)
+    results = [None] * 12
+    go = threading.Event()
+
+    def one(i):
+        go.wait()
+        results[i] = collect(d, p["id"], code, key=f"race-{i}").status
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    go.set()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] + [422] * 11, results
+    assert events(w, o) == "pickup.arrived,pickup.collected", events(w, o)
 
 
 def expiry_daemon(w, at, ret):
