@@ -144,6 +144,10 @@ def test_records_crud_and_scopes(w):
     assert p["id"] not in [x["id"] for x in d.get("/v1/pickup-points").json()["pickup_points"]]
     assert p["id"] in [x["id"] for x in
                        d.get("/v1/pickup-points?retired=true").json()["pickup_points"]]
+    # A retired point takes no parcel.
+    [o] = routed_orders(w, d, p["id"], 1)
+    r = arrive(d, p["id"], o)
+    assert r.status == 404 and r.json()["detail"] == "no such resource", r
 
 
 def test_bad_bodies_are_422_naming_each_field(w):
