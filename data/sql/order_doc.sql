@@ -24,5 +24,8 @@ CREATE OR REPLACE FUNCTION order_doc(p_id text) RETURNS jsonb LANGUAGE sql STABL
 					ORDER BY s.seq)
 				FROM shipments s WHERE s.order_id = o.id),
 		'promise', o.promise, 'tracking_code', o.tracking_code, 'recipient', o.recipient)
+	       -- issue 13: the pickup point of a delivery_option "pickup" order
+	       || CASE WHEN o.pickup_point_id IS NULL THEN '{}'::jsonb
+		       ELSE jsonb_build_object('pickup_point', o.pickup_point_id) END
 	FROM orders o WHERE o.id = p_id
 $$;
