@@ -202,12 +202,7 @@ BEGIN
 				missed := jsonb_build_object('r', 'pickup_invalid');
 			ELSE
 				IF NOT used ? pt.id THEN
-					SELECT count(*) INTO v_used FROM orders po
-					 WHERE po.pickup_point_id = pt.id AND po.status <> 'cancelled'
-					   AND NOT EXISTS (
-						SELECT 1 FROM pickup_parcels pk
-						 WHERE pk.order_id = po.id AND pk.point_id = pt.id
-						   AND pk.status IN ('collected', 'expired'));
+					v_used := pickup_point_used(pt.id);
 					used := used || jsonb_build_object(pt.id, v_used);
 				END IF;
 				v_used := (used->>pt.id)::integer;

@@ -10,7 +10,7 @@ import threading
 import uuid
 
 import harness
-from test_orders import FDC, new_sku, order_body, post, sql
+from test_orders import DONGCHENG, FDC, new_sku, order_body, post, sql
 from test_pickup_points import ST, ST2, arrive, code_of, collect, known, pk_daemon, point
 
 FULL = "urn:dispatchd:problem:pickup-point-full"
@@ -119,6 +119,50 @@ def test_places_are_never_oversold_under_concurrent_orders(w):
     assert results.count(201) == 3 and results.count(409) == 9, results
     assert sql(w, f"SELECT count(*) FROM orders WHERE pickup_point_id = '{p['id']}'") == "3"
     assert available(w, sku) == "47", available(w, sku)
+
+
+def promise(d, sku):
+    r = d.get(f"/v1/promise?lat={DONGCHENG['lat']}&lon={DONGCHENG['lon']}&sku={sku}:1")
+    assert r.status == 200, r
+    return r.json()
+
+
+def offered(d, sku):
+    return {p["id"]: p for p in promise(d, sku)["pickup"]["points"]}
+
+
+def test_promise_offers_points_with_a_place_from_the_cache(w):
+    d = pk_daemon(w)
+    sku = new_sku(w, {FDC: 10})
+    near = point(d, capacity=1, lon=DONGCHENG["lon"] + 0.001, lat=DONGCHENG["lat"])
+    shelf = point(d, capacity=5, lon=DONGCHENG["lon"] + 0.01, lat=DONGCHENG["lat"])
+    sql(w, f"UPDATE pickup_points SET shelf = true WHERE id = '{shelf['id']}'")
+    elsewhere = point(d, station=ST2, capacity=5, lon=DONGCHENG["lon"], lat=DONGCHENG["lat"])
+    harness.wait_until(lambda: near["id"] in offered(d, sku) and
+                       offered(d, sku)[shelf["id"]]["shelf"], timeout=10,
+                       what="the pickup cache to show the points")
+    doc = promise(d, sku)
+    assert doc["pickup"]["delivery_option"] == "pickup", doc
+    pts = doc["pickup"]["points"]
+    ids = [p["id"] for p in pts]
+    assert elsewhere["id"] not in ids, pts  # another station's point
+    assert ids.index(near["id"]) < ids.index(shelf["id"]), pts  # nearest first
+    mine = {p["id"]: p for p in pts}
+    assert 70 < mine[near["id"]]["distance_m"] < 100, mine
+    assert mine[near["id"]]["free"] == 1 and mine[near["id"]]["name"] == near["name"], mine
+    # A courier-served point: after the wave; the station's shelf: at arrival.
+    assert mine[near["id"]]["ready_by"] == doc["standard"]["wave"]["end"], doc
+    assert mine[shelf["id"]]["ready_by"] == doc["shipments"][0]["at_station"], doc
+    # The offered point takes the order; full, it is no longer offered.
+    r = post(d, pickup_body(sku, near["id"]))
+    assert r.status == 201, r
+    harness.wait_until(lambda: near["id"] not in offered(d, sku), timeout=10,
+                       what="the full point to leave the promise")
+    assert offered(d, sku)[shelf["id"]]["free"] == 5
+    # Retired: gone too.
+    assert d.request("DELETE", f"/v1/pickup-points/{shelf['id']}").status == 200
+    harness.wait_until(lambda: shelf["id"] not in offered(d, sku), timeout=10,
+                       what="the retired point to leave the promise")
 
 
 if __name__ == "__main__":
