@@ -297,6 +297,14 @@ cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cf
 	}
 	case CFG_T_WINDOWS:
 		return cfg_parse_windows(k, value, (struct cfg_windows *)(void *)field, err);
+	case CFG_T_BOOL:
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+			snprintf(err->msg, sizeof err->msg, "[%s] %s: '%.64s' is not true or false",
+				 k->section, k->name, value);
+			return -1;
+		}
+		*(int *)(void *)field = value[0] == 't';
+		return 0;
 	case CFG_T_CLOCK:
 		for (int i = CFG_CLOCK_SYSTEM; i <= CFG_CLOCK_OFFSET; i++) {
 			if (strcmp(value, cfg_clock_names[i]) == 0) {

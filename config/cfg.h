@@ -171,6 +171,9 @@ struct cfg {
 	/* [returns] defaults and [returns.CATEGORY] overrides */
 	struct cfg_return_policy returns_default;
 	int returns_pickup_days_ahead;       /* pickup waves offered up to this many days ahead */
+	int pickup_hold_days;                /* a pickup point holds a parcel this many days */
+	int pickup_return_to_warehouse;      /* 1: an uncollected parcel goes on as a return */
+	long pickup_expiry_interval_ms;      /* the expiry tick (svc/pickup_expiry.c); 0: off */
 	int n_return_policies; /* [returns.CATEGORY], in file order; unset keys are [returns]'s */
 	struct cfg_return_policy return_policies[CFG_MAX_RETURN_POLICIES];
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */
@@ -198,6 +201,7 @@ enum cfg_type {
 			* seconds; empty = CFG_INSTANT_UNSET */
 	CFG_T_MONEY,   /* an amount "129.00" (cfg_money_parse), stored as int64_t fen; the
 			* schema row's min and max are in fen */
+	CFG_T_BOOL,    /* "true" or "false", stored as int 1 or 0 */
 };
 
 /* One row of the schema table. */

@@ -171,6 +171,16 @@ static const struct cfg_key cfg_schema_table[] = {
 	 "a refund up to this amount (CNY) is due at pickup; above, after inspection"},
 	{"returns", "pickup_days_ahead", CFG_T_INT, F(returns_pickup_days_ahead), "3", 1, 31, true,
 	 false, "pickup waves are offered up to this many days ahead"},
+	{"pickup", "hold_days", CFG_T_INT, F(pickup_hold_days), "3", 1, 60, true, false,
+	 "a parcel waits at its pickup point this many days after it was scanned in, then goes "
+	 "back to the station"},
+	{"pickup", "return_to_warehouse", CFG_T_BOOL, F(pickup_return_to_warehouse), "true", 0, 1,
+	 true, false,
+	 "true: an uncollected parcel goes on from the station to its warehouse as a return "
+	 "(reason uncollected)"},
+	{"pickup", "expiry_interval_ms", CFG_T_LONG, F(pickup_expiry_interval_ms), "60000", 0,
+	 3600000, true, false,
+	 "how often parcels past their hold deadline are sent back (0: never, tests only)"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},

@@ -35,6 +35,8 @@
 #include "daemon/svc/tokens.h"
 #include "daemon/svc/webhook_sender.h"
 #include "daemon/svc/service_scheduler.h"
+#include "daemon/svc/pickup_expiry.h"
+#include "daemon/svc/pickup_cache.h"
 #include "daemon/svc/wave_scheduler.h"
 #include "daemon/base/work.h"
 
@@ -269,6 +271,16 @@ dm_main_setup(struct dm_daemon *d)
 		dm_log_error("main", "cannot start the service scheduler");
 		return -1;
 	}
+	d->pickup_expiry = dm_pickup_expiry_new(d); /* parcels past their hold deadline */
+	if (d->pickup_expiry == NULL) {
+		dm_log_error("main", "cannot start the pickup expiry");
+		return -1;
+	}
+	d->pickup_cache = dm_pickup_cache_new(d); /* pickup points for the promise */
+	if (d->pickup_cache == NULL) {
+		dm_log_error("main", "cannot start the pickup points cache");
+		return -1;
+	}
 	dm_areas_reload(d); /* in the background: retried until PostgreSQL answers */
 	if (dm_counters_start(d) != 0) {
 		dm_log_error("main", "cannot start the capacity counters");
@@ -316,6 +328,10 @@ dm_main_teardown(struct dm_daemon *d)
 	d->scheduler = NULL;
 	dm_service_scheduler_free(d->service_scheduler);
 	d->service_scheduler = NULL;
+	dm_pickup_expiry_free(d->pickup_expiry);
+	d->pickup_expiry = NULL;
+	dm_pickup_cache_free(d->pickup_cache);
+	d->pickup_cache = NULL;
 	if (d->http != NULL)
 		evhttp_free(d->http);
 	if (d->admin_http != NULL)

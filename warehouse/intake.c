@@ -38,6 +38,8 @@ static const struct {
 	{"no_stock", WH_INTAKE_OUT_NO_STOCK},
 	{"retry", WH_INTAKE_OUT_RETRY},
 	{"absent", WH_INTAKE_OUT_ABSENT},
+	{"pickup_full", WH_INTAKE_OUT_PICKUP_FULL},
+	{"pickup_invalid", WH_INTAKE_OUT_PICKUP_INVALID},
 };
 
 enum wh_intake_outcome
@@ -67,7 +69,8 @@ wh_intake_reply_name(enum wh_intake_reply reply)
 		"out_of_stock",  "slot_full",      "capacity_full",     "no_capacity",
 		"slot_invalid",  "too_fast",       "unknown_sku",       "hints_unavailable",
 		"hints_failed",  "store_unavailable", "store_failed",   "plan_failed",
-		"nomem",         "bad_event",      "abandoned"};
+		"nomem",         "bad_event",      "abandoned",         "pickup_full",
+		"pickup_invalid"};
 	return (size_t)reply < sizeof names / sizeof names[0] ? names[reply] : "?";
 }
 
@@ -400,6 +403,8 @@ wh_intake_on_committed(struct wh_intake *in, const struct wh_intake_event *ev)
 	case WH_INTAKE_OUT_MISMATCH: return wh_intake_end(in, WH_INTAKE_KEY_REUSED);
 	case WH_INTAKE_OUT_DUPLICATE: return wh_intake_end(in, WH_INTAKE_DUPLICATE);
 	case WH_INTAKE_OUT_ABSENT: return wh_intake_end(in, WH_INTAKE_OUT_OF_STOCK);
+	case WH_INTAKE_OUT_PICKUP_FULL: return wh_intake_end(in, WH_INTAKE_PICKUP_FULL);
+	case WH_INTAKE_OUT_PICKUP_INVALID: return wh_intake_end(in, WH_INTAKE_PICKUP_INVALID);
 	case WH_INTAKE_OUT_NONE: return wh_intake_end(in, WH_INTAKE_STORE_FAILED);
 	case WH_INTAKE_OUT_CAPACITY_FULL: {
 		struct wh_capacity_ref ref;

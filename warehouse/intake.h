@@ -93,7 +93,9 @@ enum wh_intake_reply {
 	WH_INTAKE_PLAN_FAILED,         /* the planner refused its input */
 	WH_INTAKE_NOMEM,               /* the caller ran out of memory performing a need */
 	WH_INTAKE_BAD_EVENT,           /* an event that does not answer the last need */
-	WH_INTAKE_ABANDONED            /* the request was answered already: send nothing */
+	WH_INTAKE_ABANDONED,           /* the request was answered already: send nothing */
+	WH_INTAKE_PICKUP_FULL,         /* the chosen pickup point has no place left */
+	WH_INTAKE_PICKUP_INVALID       /* no open pickup point of the order's station has the id */
 };
 
 /* The order's outcome in intake_commit's result ("r"), decoded once. */
@@ -107,6 +109,8 @@ enum wh_intake_outcome {
 	WH_INTAKE_OUT_NO_STOCK,      /* a reservation lost a race (fresh levels come back) */
 	WH_INTAKE_OUT_RETRY,         /* transient: send again */
 	WH_INTAKE_OUT_ABSENT,        /* key check: the key is unknown */
+	WH_INTAKE_OUT_PICKUP_FULL,   /* the pickup point had no place at commit */
+	WH_INTAKE_OUT_PICKUP_INVALID,/* the pickup point is unknown, retired or another station's */
 	WH_INTAKE_OUT_OTHER          /* an outcome this daemon does not know */
 };
 

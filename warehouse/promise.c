@@ -4,6 +4,7 @@
  * window under a capacity snapshot. It does not own precise slots (slot.c),
  * warehouse choice (alloc.c), time zones (the caller's) or counters (the
  * daemon's). All times are local seconds (civil.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -346,4 +347,62 @@ wh_promise_via_chain(const struct wh_promise_config *cfg, const struct wh_statio
 		*times = t;
 	return wh_promise_at_station(cfg, st, now_local_s, t.at_station_s, view, large, install,
 				     out, err);
+}
+
+/* ---- pickup points ---- */
+
+double
+wh_pickup_distance_m(double lon1, double lat1, double lon2, double lat2)
+{
+	const double r = 6371008.8, rad = 3.14159265358979323846 / 180.0;
+	double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+	double a = sin(dlat / 2) * sin(dlat / 2) +
+		   cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+	return 2 * r * asin(sqrt(a < 1 ? a : 1));
+}
+
+/* out[0..n) ordered by distance, then id: insertion (n <= max, small). */
+static void
+wh_pickup_insert(const struct wh_pickup_point *points, struct wh_pickup_offer *out, size_t *n,
+		 size_t max, const struct wh_pickup_offer *o)
+{
+	size_t at = *n;
+	while (at > 0) {
+		const struct wh_pickup_offer *prev = &out[at - 1];
+		if (prev->distance_m < o->distance_m ||
+		    (prev->distance_m == o->distance_m &&
+		     strcmp(points[prev->index].id, points[o->index].id) <= 0))
+			break;
+		at--;
+	}
+	if (at >= max)
+		return;
+	size_t last = *n < max ? *n : max - 1;
+	memmove(&out[at + 1], &out[at], (last - at) * sizeof *out);
+	out[at] = *o;
+	if (*n < max)
+		(*n)++;
+}
+
+size_t
+wh_pickup_offers(const struct wh_pickup_point *points, size_t n, const char *station,
+		 bool has_loc, double lon, double lat, int64_t at_station_s, int64_t wave_end_s,
+		 struct wh_pickup_offer *out, size_t max)
+{
+	size_t k = 0;
+	if (max == 0 || station == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct wh_pickup_point *p = &points[i];
+		if (strcmp(p->station, station) != 0 || p->used >= p->capacity)
+			continue;
+		struct wh_pickup_offer o = {
+			.index = i,
+			.free = p->capacity - (p->used > 0 ? p->used : 0),
+			.distance_m = has_loc ? wh_pickup_distance_m(lon, lat, p->lon, p->lat) : 0,
+			.ready_s = p->shelf ? at_station_s : wave_end_s,
+		};
+		wh_pickup_insert(points, out, &k, max, &o);
+	}
+	return k;
 }

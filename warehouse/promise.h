@@ -164,4 +164,43 @@ enum wh_status wh_promise_via_chain(const struct wh_promise_config *cfg,
 				    bool large, bool install, struct wh_promise *out,
 				    struct wh_chain_times *times, struct wh_err *err) WH_MUST_CHECK;
 
+/* ---- pickup points (issue 13 part C3) ---- */
+
+#define WH_PICKUP_MAX_OFFERS 8 /* pickup points one promise offers */
+
+/* A pickup point as the promise sees it (the daemon's cache of pickup_points). */
+struct wh_pickup_point {
+	const char *id;      /* borrowed */
+	const char *station; /* borrowed: the station it belongs to */
+	const char *name;    /* borrowed; informational (may be NULL) */
+	const char *address; /* borrowed; informational (may be NULL) */
+	double lon, lat;     /* degrees */
+	int32_t capacity;    /* places */
+	int32_t used;        /* places taken: orders routed there, not yet gone */
+	bool shelf;          /* the station's own shelf (no courier leg) */
+};
+
+/* One pickup point offered: points[index], free places, distance from the
+ * customer (0 without a location) and the earliest local time the parcel
+ * can be there. */
+struct wh_pickup_offer {
+	size_t index;
+	int32_t free;
+	double distance_m;
+	int64_t ready_s;
+};
+
+/* The pickup points to offer for an order of `station` whose parcels reach
+ * the station at at_station_s and go out in the wave ending at wave_end_s:
+ * the station's points with a free place (a full point is never offered),
+ * nearest to (lon, lat) first when has_loc (else by id), at most max. A
+ * shelf's parcel is there at at_station_s, a courier-served point's by the
+ * end of the wave. Returns how many were written to out. */
+size_t wh_pickup_offers(const struct wh_pickup_point *points, size_t n, const char *station,
+			bool has_loc, double lon, double lat, int64_t at_station_s,
+			int64_t wave_end_s, struct wh_pickup_offer *out, size_t max);
+
+/* Great-circle distance in metres between two WGS84 points (haversine). */
+double wh_pickup_distance_m(double lon1, double lat1, double lon2, double lat2);
+
 #endif

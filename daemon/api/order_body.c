@@ -291,6 +291,31 @@ dm_order_body_parse_payment(struct dm_order_body *o, const json_t *body, json_t 
 static void dm_order_body_parse_slot(struct dm_order_body *o, const json_t *body,
 				       const char *opt, json_t *errors);
 
+/* "pickup_point": "id", required with option "pickup" and only with it. Whether
+ * the point exists, is the order's station's and has a place is
+ * intake_commit's to say (data/sql/intake_commit.sql). */
+static void
+dm_order_body_parse_pickup(struct dm_order_body *o, const json_t *body, const char *opt,
+			   json_t *errors)
+{
+	const json_t *pp = json_object_get(body, "pickup_point");
+	bool wanted = opt != NULL && strcmp(opt, "pickup") == 0;
+	if (pp == NULL && !wanted)
+		return;
+	if (!wanted) {
+		dm_field_errors_add(errors, "pickup_point", "only with delivery_option \"pickup\"");
+		return;
+	}
+	const char *s = json_string_value(pp);
+	if (s == NULL || !dm_order_body_valid_id(s)) {
+		dm_field_errors_add(errors, "pickup_point",
+				    "must be a pickup point id (1 to 63 of A-Z a-z 0-9 _ . : / -) "
+				    "from GET /v1/promise");
+		return;
+	}
+	snprintf(o->pickup_point, sizeof o->pickup_point, "%s", s);
+}
+
 json_t *
 dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body)
 {
@@ -309,13 +334,16 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	dm_order_body_parse_where(o, body, errors);
 	dm_order_body_parse_lines(o, body, errors);
 	const char *opt = json_string_value(json_object_get(body, "delivery_option"));
-	if (opt == NULL || (strcmp(opt, "standard") != 0 && strcmp(opt, "slot") != 0))
+	if (opt == NULL || (strcmp(opt, "standard") != 0 && strcmp(opt, "slot") != 0 &&
+			    strcmp(opt, "pickup") != 0))
 		dm_field_errors_add(errors, "delivery_option",
-				      "must be \"standard\" (the 211 promise) or \"slot\" (a precise "
-				      "window from GET /v1/promise, given as slot.start)");
+				      "must be \"standard\" (the 211 promise), \"slot\" (a precise "
+				      "window from GET /v1/promise, given as slot.start) or "
+				      "\"pickup\" (at a pickup point, given as pickup_point)");
 	else
 		snprintf(o->option, sizeof o->option, "%s", opt);
 	dm_order_body_parse_slot(o, body, opt, errors);
+	dm_order_body_parse_pickup(o, body, opt, errors);
 	const json_t *inst = json_object_get(body, "install");
 	if (inst != NULL && !json_is_boolean(inst))
 		dm_field_errors_add(errors, "install", "must be true or false");
@@ -324,7 +352,7 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	dm_order_body_parse_payment(o, body, errors);
 	static const char *const known[] = {"external_id", "customer", "station_id", "lines",
 					    "delivery_option", "slot", "install", "recipient",
-					    "payment", NULL};
+					    "payment", "pickup_point", NULL};
 	dm_field_errors_unknown(body, "", known, errors);
 	if (json_array_size(errors) == 0) {
 		o->canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
@@ -480,6 +508,8 @@ dm_order_body_doc(const struct dm_order_body *o, const struct dm_order_body_allo
 		json_t *pay = dm_order_body_payment_doc(o);
 		if (pay != NULL)
 			json_object_set_new(doc, "payment", pay);
+		if (o->pickup_point[0] != '\0')
+			json_object_set_new(doc, "pickup_point", json_string(o->pickup_point));
 	}
 	return doc;
 }
@@ -533,6 +563,9 @@ dm_order_body_entry(const struct dm_order_body *o, const struct dm_order_body_al
 		json_object_set_new(e, "cod", strcmp(o->pay_method, "cod") == 0
 						  ? json_integer((json_int_t)o->cod_fen)
 						  : json_null());
+		/* The pickup point (orders.pickup_point_id), checked at commit. */
+		if (o->pickup_point[0] != '\0')
+			json_object_set_new(e, "pp", json_string(o->pickup_point));
 	}
 	return e;
 }

@@ -47,7 +47,8 @@ struct dm_order_body {
 	bool has_loc;
 	double lon, lat;             /* WGS84 degrees, rounded to 1e-7 */
 	char station[DM_AREAS_ID_MAX]; /* "" unless given */
-	char option[16];             /* delivery option: "standard" or "slot" */
+	char option[16];             /* delivery option: "standard", "slot" or "pickup" */
+	char pickup_point[DM_INTAKE_ID_MAX]; /* option "pickup": the point's id, else "" */
 	bool has_slot;               /* option "slot": the precise window chosen */
 	int64_t slot_utc_s;          /* its start, UTC seconds since the epoch */
 	bool install;                /* an installation visit with the large items */

@@ -106,6 +106,9 @@ dm_api_orders_http(enum wh_intake_reply reply, const char **detail)
 		[WH_INTAKE_NOMEM] = {DM_PROBLEM_OUT_OF_MEMORY, "out of memory"},
 		[WH_INTAKE_BAD_EVENT] = {DM_PROBLEM_INTERNAL, "internal error"},
 		[WH_INTAKE_ABANDONED] = {DM_PROBLEM_COUNT, NULL}, /* answered already */
+		[WH_INTAKE_PICKUP_FULL] = {DM_PROBLEM_PICKUP_POINT_FULL, "the pickup point has no place "
+						 "left; GET /v1/promise offers the others"},
+		[WH_INTAKE_PICKUP_INVALID] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is invalid"},
 	};
 	if ((size_t)reply >= sizeof map / sizeof map[0])
 		reply = WH_INTAKE_BAD_EVENT;
@@ -221,6 +224,13 @@ dm_api_orders_reply(struct dm_api_order *o, const struct wh_intake_need *need)
 	case WH_INTAKE_SLOT_INVALID:
 		extra = dm_api_orders_field_error("slot.start", "not a slot GET /v1/promise offers "
 								"for this order now");
+		break;
+	case WH_INTAKE_PICKUP_FULL:
+		extra = json_pack("{s:s}", "pickup_point", o->in.pickup_point);
+		break;
+	case WH_INTAKE_PICKUP_INVALID:
+		extra = dm_api_orders_field_error("pickup_point", "no open pickup point of the "
+								  "order's station has this id");
 		break;
 	case WH_INTAKE_UNKNOWN_SKU: {
 		json_t *errors = dm_api_orders_unknown_skus(o);

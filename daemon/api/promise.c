@@ -12,7 +12,9 @@
  * answer; only never-seen SKUs wait for one query) -> station counts (one Redis
  * script; without Redis: the standard promise and no precise slot) -> plan
  * -> the standard promise, the precise slots with their remaining places,
- * and large-item dates when the order has large items. */
+ * the pickup points (issue 13 part C3: from svc/pickup_cache.c, refreshed
+ * behind the answer, never read per request) and large-item dates when the
+ * order has large items. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #include "daemon/base/reload.h"
 #include "daemon/api/tables.h"
 #include "daemon/svc/counters.h"
+#include "daemon/svc/pickup_cache.h"
 #include "warehouse/civil.h"
 #include "warehouse/slot.h"
 
@@ -44,6 +47,7 @@ struct dm_api_promise {
 	struct dm_areas_place place;
 	struct dm_query_parse_skus lines; /* the order lines asked about */
 	bool install;
+	double lon, lat;                  /* the customer */
 	int64_t now_utc_s;
 	int32_t offset_s;
 	struct dm_order_planner_result plan;
@@ -93,6 +97,37 @@ dm_api_promise_members(struct dm_jsonw *w, const struct dm_api_promise *p, const
 	dm_jsonw_object(w, "wave");
 	dm_api_promise_time(w, p, "start", pr->window_start_s);
 	dm_api_promise_time(w, p, "end", pr->window_end_s);
+	dm_jsonw_end_object(w);
+}
+
+/* "pickup": the customer's station's points with a place, nearest first, and
+ * when the parcel can be there (a parcel order, without large items). */
+static void
+dm_api_promise_pickup(struct dm_jsonw *w, const struct dm_api_promise *p,
+		      const struct wh_plan *plan)
+{
+	size_t npts;
+	const struct wh_pickup_point *pts = dm_pickup_cache_points(p->r->d->pickup_cache, &npts);
+	struct wh_pickup_offer offers[WH_PICKUP_MAX_OFFERS];
+	size_t n = wh_pickup_offers(pts, npts, p->place.station_id, true, p->lon, p->lat,
+				    plan->standard_at_station_s, plan->standard.window_end_s,
+				    offers, WH_PICKUP_MAX_OFFERS);
+	dm_jsonw_object(w, "pickup");
+	dm_jsonw_string(w, "delivery_option", "pickup");
+	dm_jsonw_array(w, "points");
+	for (size_t i = 0; i < n; i++) {
+		const struct wh_pickup_point *pt = &pts[offers[i].index];
+		dm_jsonw_object(w, NULL);
+		dm_jsonw_string(w, "id", pt->id);
+		dm_jsonw_string(w, "name", pt->name != NULL ? pt->name : "");
+		dm_jsonw_string(w, "address", pt->address != NULL ? pt->address : "");
+		dm_jsonw_int(w, "distance_m", (long long)(offers[i].distance_m + 0.5));
+		dm_jsonw_int(w, "free", offers[i].free);
+		dm_jsonw_bool(w, "shelf", pt->shelf);
+		dm_api_promise_time(w, p, "ready_by", offers[i].ready_s);
+		dm_jsonw_end_object(w);
+	}
+	dm_jsonw_end_array(w);
 	dm_jsonw_end_object(w);
 }
 
@@ -193,6 +228,8 @@ dm_api_promise_answer(struct dm_api_promise *p, const struct dm_counters_counts 
 					  offers, DM_H_PROMISE_MAX_OFFERS, &n, &err) != WH_OK)
 			n = 0;
 		dm_api_promise_offers(&w, p, "slots", offers, known ? n : 0, false);
+		if (!plan->has_large)
+			dm_api_promise_pickup(&w, p, plan);
 	}
 	if (plan->has_large) {
 		n = 0;
@@ -287,6 +324,8 @@ dm_api_promise_get(struct dm_req *r)
 		return;
 	}
 	json_decref(errors);
+	p->lon = lon;
+	p->lat = lat;
 	struct dm_areas_snap *geo = dm_areas_current(r->d);
 	enum dm_areas_status gs = dm_areas_locate(geo, lon, lat, &p->place);
 	dm_areas_unref(geo);

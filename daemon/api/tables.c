@@ -23,6 +23,7 @@ const struct dm_route_table *const dm_api_tables[] = {
 	&dm_api_stops_table,
 	&dm_api_visits_table,
 	&dm_api_returns_table,
+	&dm_api_pickup_points_table,
 	&dm_api_service_types_table,
 	&dm_api_order_services_table,
 	&dm_api_cod_table,

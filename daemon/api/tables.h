@@ -67,6 +67,9 @@ extern const struct dm_route_table dm_api_visits_table;
 /* /v1/orders/{id}/returns, /v1/returns/{id}[/scans|/inspection] (returns.c) */
 extern const struct dm_route_table dm_api_returns_table;
 
+/* /v1/pickup-points[/{id}[/arrivals|/collections]] (pickup_points.c, issue 13) */
+extern const struct dm_route_table dm_api_pickup_points_table;
+
 /* /v1/service-types (service_types.c) */
 extern const struct dm_route_table dm_api_service_types_table;
 

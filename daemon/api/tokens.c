@@ -93,6 +93,7 @@ dm_api_tokens_scope(const json_t *body, enum dm_token_role role, const char **id
 	} fields[] = {
 		{"warehouses", DM_TOKEN_WAREHOUSE, true}, {"stations", DM_TOKEN_STATION, true},
 		{"courier", DM_TOKEN_COURIER, false},     {"engineer", DM_TOKEN_ENGINEER, false},
+		{"pickup_point", DM_TOKEN_PICKUP_POINT, false},
 	};
 	size_t n = 0;
 	for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
@@ -211,7 +212,7 @@ dm_api_tokens_create_parse(struct dm_req *r, const json_t *body, enum dm_token_r
 	if (dm_token_role_parse(role_name, role) != DM_TOKEN_OK) {
 		dm_field_errors_add(errors, "role",
 				    "must be one of admin, order_service, warehouse, station, "
-				    "courier, engineer");
+				    "courier, engineer, pickup_point");
 	} else {
 		size_t n = dm_api_tokens_scope(body, *role, ids, errors);
 		if (json_array_size(errors) == 0 && dm_token_scope_check(*role, n) != DM_TOKEN_OK)
@@ -219,7 +220,8 @@ dm_api_tokens_create_parse(struct dm_req *r, const json_t *body, enum dm_token_r
 					    dm_token_role_scope(*role) == DM_TOKEN_SCOPE_NONE
 						    ? "this role takes no scope"
 					    : dm_token_role_scope(*role) == DM_TOKEN_SCOPE_ONE
-						    ? "this role takes one id (courier or engineer)"
+						    ? "this role takes one id (courier, engineer or "
+						      "pickup_point)"
 						    : "this role takes 1 to 64 ids (warehouses or "
 						      "stations)");
 		else if (json_array_size(errors) == 0 &&

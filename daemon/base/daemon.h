@@ -15,6 +15,8 @@ struct dm_req;
 struct dm_rate_limit;
 struct dm_wave_scheduler;
 struct dm_service_scheduler;
+struct dm_pickup_expiry;
+struct dm_pickup_cache;
 
 #define DM_DAEMON_MAX_LISTENERS 8
 
@@ -48,6 +50,10 @@ struct dm_daemon {
 	struct dm_wave_scheduler *scheduler; /* svc/wave_scheduler.c: automatic wave planning */
 	/* svc/service_scheduler.c: automatic engineers' day plans (issue 12) */
 	struct dm_service_scheduler *service_scheduler;
+	/* svc/pickup_expiry.c: parcels past their hold deadline sent back (issue 13) */
+	struct dm_pickup_expiry *pickup_expiry;
+	/* svc/pickup_cache.c: open pickup points and their places, for the promise */
+	struct dm_pickup_cache *pickup_cache;
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *watchdog;    /* WATCHDOG=1 timer */
 	struct event *status;      /* STATUS= refresher */

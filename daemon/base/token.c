@@ -28,6 +28,7 @@ static const struct {
 	[DM_TOKEN_STATION] = {"station", "dsp_stn_", DM_TOKEN_SCOPE_MANY},
 	[DM_TOKEN_COURIER] = {"courier", "dsp_cour_", DM_TOKEN_SCOPE_ONE},
 	[DM_TOKEN_ENGINEER] = {"engineer", "dsp_engr_", DM_TOKEN_SCOPE_ONE},
+	[DM_TOKEN_PICKUP_POINT] = {"pickup_point", "dsp_pkp_", DM_TOKEN_SCOPE_ONE},
 };
 
 enum dm_token_status

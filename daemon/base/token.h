@@ -37,6 +37,7 @@ enum dm_token_role {
 	DM_TOKEN_STATION,       /* "dsp_stn_": scope = one or more station ids */
 	DM_TOKEN_COURIER,       /* "dsp_cour_": scope = one courier id */
 	DM_TOKEN_ENGINEER,      /* "dsp_engr_": scope = one engineer id */
+	DM_TOKEN_PICKUP_POINT,  /* "dsp_pkp_": scope = one pickup point id (issue 13) */
 	DM_TOKEN_ROLE_COUNT
 };
 
@@ -44,7 +45,7 @@ enum dm_token_role {
 enum dm_token_scope_kind {
 	DM_TOKEN_SCOPE_NONE, /* admin, order_service: no scope */
 	DM_TOKEN_SCOPE_MANY, /* warehouse, station: one or more ids */
-	DM_TOKEN_SCOPE_ONE,  /* courier, engineer: exactly one id */
+	DM_TOKEN_SCOPE_ONE,  /* courier, engineer, pickup_point: exactly one id */
 };
 
 enum dm_token_status {

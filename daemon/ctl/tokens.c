@@ -21,21 +21,24 @@
 
 static const char ctl_tokens_usage_text[] =
 	"usage: dispatchctl tokens create --role ROLE [--warehouse ID ...] [--station ID ...]\n"
-	"                                 [--courier ID] [--engineer ID] [--label TEXT]\n"
+	"                                 [--courier ID] [--engineer ID] [--pickup-point ID]\n"
+	"                                 [--label TEXT]\n"
 	"                                 [--expires 30d] [-c FILE] [--dsn DSN] [--key-file FILE]\n"
 	"       dispatchctl tokens list [-c FILE] [--dsn DSN]\n"
 	"       dispatchctl tokens revoke ID [-c FILE] [--dsn DSN]\n"
 	"       dispatchctl tokens init-key FILE\n"
 	"roles: admin, order_service, warehouse (--warehouse, repeatable), station (--station,\n"
-	"repeatable), courier (--courier), engineer (--engineer). --expires takes N followed by\n"
-	"s, m, h, d or w. The token is printed once; only its keyed hash is stored.\n";
+	"repeatable), courier (--courier), engineer (--engineer), pickup_point (--pickup-point).\n"
+	"--expires takes N followed by s, m, h, d or w. The token is printed once; only its\n"
+	"keyed hash is stored.\n";
 
 /* What the options said. */
 struct ctl_tokens_opts {
 	const char *config, *dsn, *key_file, *role, *label, *expires;
 	const char *scope[DM_TOKEN_SCOPE_MAX];
 	size_t nscope;
-	int scope_kinds; /* bit per option kind used: warehouse 1, station 2, courier 4, engineer 8 */
+	int scope_kinds; /* bit per option kind used: warehouse 1, station 2, courier 4, engineer 8,
+			  pickup point 16 */
 };
 
 static int
@@ -61,6 +64,7 @@ ctl_tokens_parse(int argc, char **argv, struct ctl_tokens_opts *o, int *next)
 		{"station", required_argument, NULL, 2},
 		{"courier", required_argument, NULL, 4},
 		{"engineer", required_argument, NULL, 8},
+		{"pickup-point", required_argument, NULL, 16},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -77,6 +81,7 @@ ctl_tokens_parse(int argc, char **argv, struct ctl_tokens_opts *o, int *next)
 		case 2:
 		case 4:
 		case 8:
+		case 16:
 			if (o->nscope == DM_TOKEN_SCOPE_MAX) {
 				fprintf(stderr, "dispatchctl: at most %d scope ids\n", DM_TOKEN_SCOPE_MAX);
 				return -1;
@@ -163,7 +168,7 @@ ctl_tokens_check_create(const struct ctl_tokens_opts *o, enum dm_token_role *rol
 {
 	static const int kind_of_role[DM_TOKEN_ROLE_COUNT] = {
 		[DM_TOKEN_WAREHOUSE] = 1, [DM_TOKEN_STATION] = 2, [DM_TOKEN_COURIER] = 4,
-		[DM_TOKEN_ENGINEER] = 8,
+		[DM_TOKEN_ENGINEER] = 8, [DM_TOKEN_PICKUP_POINT] = 16,
 	};
 	static const char *const flag_of_role[DM_TOKEN_ROLE_COUNT] = {
 		[DM_TOKEN_ADMIN] = "no scope", [DM_TOKEN_ORDER_SERVICE] = "no scope",
@@ -171,10 +176,11 @@ ctl_tokens_check_create(const struct ctl_tokens_opts *o, enum dm_token_role *rol
 		[DM_TOKEN_STATION] = "one or more --station ID",
 		[DM_TOKEN_COURIER] = "exactly one --courier ID",
 		[DM_TOKEN_ENGINEER] = "exactly one --engineer ID",
+		[DM_TOKEN_PICKUP_POINT] = "exactly one --pickup-point ID",
 	};
 	if (o->role == NULL || dm_token_role_parse(o->role, role) != DM_TOKEN_OK) {
 		fprintf(stderr, "dispatchctl: --role must be one of admin, order_service, warehouse, "
-				"station, courier, engineer\n");
+				"station, courier, engineer, pickup_point\n");
 		return -1;
 	}
 	if ((o->scope_kinds & ~kind_of_role[*role]) != 0 ||

@@ -31,6 +31,10 @@ enum dm_problem {
 					    * names it) */
 	DM_PROBLEM_RETURN_WINDOW_CLOSED,   /* 422: a return or exchange after its window
 					    * (window_days, delivered_at name it) */
+	DM_PROBLEM_PICKUP_POINT_FULL,      /* 409: the pickup point (or its compartments of the
+					    * parcel's size) holds as many parcels as it can */
+	DM_PROBLEM_PICKUP_POINT_HOLDING,   /* 409: a change would leave the point's held parcels
+					    * without a place (`held` names them) */
 	DM_PROBLEM_RATE_LIMITED,           /* 429: over the caller's rate limit (Retry-After) */
 	DM_PROBLEM_CLIENT_CLOSED,          /* 499: the client left first (metrics only, never sent) */
 	DM_PROBLEM_INTERNAL,               /* 500: a bug or an unexpected backend answer */

@@ -18,12 +18,17 @@
 --   cli           the placing token's id (orders.client_id), or null
 --   pay, cod      the payment method ("cod", "prepaid", or null) and the
 --                 amount to collect at the door in fen (cod), or null
+--   pp            delivery_option "pickup": the pickup point (orders.pickup_point_id);
+--                 absent otherwise
 --   chk           true: the daemon found no stock; only look the key up
 -- Returns an array of the same length, one result per entry:
 --   {"r":"ok","stock":[{"w","sku","qty","available"}]}   committed
 --   {"r":"no_stock","stock":[{"w","sku","available"}]}    nothing kept; fresh levels
 --   {"r":"capacity_full","stock":[...],"counter":{"st","k","c"}}  a counter was full
 --   {"r":"duplicate","order_id"}   the external id belongs to another order
+--   {"r":"pickup_invalid"}   pp is no open pickup point of the order's station
+--   {"r":"pickup_full","point"}   pp has no place: its orders not yet collected
+--                  (nor expired, nor cancelled) fill its capacity
 --   {"r":"replay","status","response"} / {"r":"mismatch"}  the key was used before
 --   {"r":"absent"}   (chk) no such key;   {"r":"retry"}   key vanished: submit again
 -- One order's failure never undoes another's: each is compensated on its own
@@ -31,8 +36,10 @@
 --
 -- Lock order, which keeps concurrent batches free of deadlocks: idempotency
 -- keys (sorted by key), then stock rows (by warehouse, sku), then capacity
--- counters (by station, key), then new orders' external ids (sorted), and
--- never waits on anything after that.
+-- counters (by station, key), then pickup points (by id), then new orders'
+-- external ids (sorted), and never waits on anything after that.
+-- (pickup_arrival locks an existing order row, then its point: never a new
+-- order's row, so the two cannot wait on each other in a cycle.)
 CREATE OR REPLACE FUNCTION intake_commit(batch jsonb) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
 	n integer := jsonb_array_length(batch);
@@ -51,6 +58,9 @@ DECLARE
 	cc record;
 	tight text[];  -- "station|key" of counters without room for all their orders
 	missed jsonb;  -- the counter an order could not get
+	pt pickup_points;
+	used jsonb := '{}';  -- point id -> its places taken, counted once per batch
+	v_used integer;
 BEGIN
 	-- 1. Claim the keys, in key order. A key inserted by a transaction still
 	-- running makes this wait for it; then it is someone else's (step 5).
@@ -88,6 +98,13 @@ BEGIN
 		SELECT c->>'st', c->>'k'
 		  FROM unnest(owned) AS x(i), jsonb_array_elements(batch->(x.i - 1)->'cap') AS c)
 	 ORDER BY station_id, counter_key
+	   FOR UPDATE;
+
+	-- 2c. The pickup points they are routed to, locked in id order: their
+	-- places are counted and taken under these locks (step 3c).
+	PERFORM 1 FROM pickup_points
+	 WHERE id IN (SELECT batch->(x.i - 1)->>'pp' FROM unnest(owned) AS x(i))
+	 ORDER BY id
 	   FOR UPDATE;
 
 	-- 3. Reserve, order by order: one conditional UPDATE per line; an order
@@ -171,18 +188,54 @@ BEGIN
 		placed := kept;
 	END IF;
 
+	-- 3c. Their pickup point: open, the order's station's, and with a place
+	-- (capacity minus the orders routed there that have not left it). An
+	-- order without one gives back its stock and its counters, alone.
+	IF EXISTS (SELECT 1 FROM unnest(placed) AS x(i) WHERE batch->(x.i - 1) ? 'pp') THEN
+		kept := '{}';
+		FOREACH i IN ARRAY placed LOOP
+			o := batch->(i - 1);
+			IF NOT o ? 'pp' THEN
+				kept := kept || i;
+				CONTINUE;
+			END IF;
+			SELECT * INTO pt FROM pickup_points WHERE id = o->>'pp';
+			IF NOT FOUND OR pt.retired_at IS NOT NULL OR pt.station_id <> o->>'st' THEN
+				missed := jsonb_build_object('r', 'pickup_invalid');
+			ELSE
+				IF NOT used ? pt.id THEN
+					v_used := pickup_point_used(pt.id);
+					used := used || jsonb_build_object(pt.id, v_used);
+				END IF;
+				v_used := (used->>pt.id)::integer;
+				IF v_used < pt.capacity THEN
+					used := used || jsonb_build_object(pt.id, v_used + 1);
+					kept := kept || i;
+					CONTINUE;
+				END IF;
+				missed := jsonb_build_object('r', 'pickup_full', 'point', pt.id);
+			END IF;
+			PERFORM capacity_release(c->>'st', c->>'k')
+			   FROM jsonb_array_elements(coalesce(o->'cap', '[]')) AS c;
+			PERFORM intake_release(res[i]->'stock');
+			DELETE FROM idempotency_keys WHERE scope = 'orders' AND key = o->>'key';
+			res[i] := missed;
+		END LOOP;
+		placed := kept;
+	END IF;
+
 	-- 4. The orders; an external id already taken gives its stock back.
 	WITH ins AS (
 		INSERT INTO orders AS t (id, external_id, idempotency_key, status, station_id,
 					 station_name, district_id, lon, lat, delivery_option,
 					 install, promise, created_at, recipient, tracking_code,
-					 client_id, payment_method, cod_amount_fen)
+					 client_id, payment_method, cod_amount_fen, pickup_point_id)
 		SELECT e->>'id', e->>'ext', e->>'key', 'allocated', e->>'st', e->>'stn', e->>'dist',
 		       (e->>'lon')::double precision, (e->>'lat')::double precision, e->>'opt',
 		       (e->>'inst')::boolean, e->'promise', (e->>'at')::timestamptz,
 		       nullif(e->'rcp', 'null'::jsonb),
 		       coalesce(e->>'trk', 'TRK' || upper(substr(md5(gen_random_uuid()::text), 1, 16))),
-		       e->>'cli', e->>'pay', (e->>'cod')::bigint
+		       e->>'cli', e->>'pay', (e->>'cod')::bigint, e->>'pp'
 		  FROM unnest(placed) AS x(i), LATERAL (SELECT batch->(x.i - 1)) AS y(e)
 		 ORDER BY e->>'ext'
 		ON CONFLICT (external_id) DO NOTHING

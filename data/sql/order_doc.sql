@@ -27,5 +27,8 @@ CREATE OR REPLACE FUNCTION order_doc(p_id text) RETURNS jsonb LANGUAGE sql STABL
 	       -- issue 13: "payment" only for orders placed with one (cod_payment_doc)
 	       || CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
 		       ELSE jsonb_build_object('payment', cod_payment_doc(o.id, false)) END
+	       -- issue 13: the pickup point of a delivery_option "pickup" order
+	       || CASE WHEN o.pickup_point_id IS NULL THEN '{}'::jsonb
+		       ELSE jsonb_build_object('pickup_point', o.pickup_point_id) END
 	FROM orders o WHERE o.id = p_id
 $$;

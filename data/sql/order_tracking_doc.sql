@@ -13,7 +13,10 @@
 -- courier's first name, last known position with its device time, and the
 -- stop's ETA and window); services and returns (issue 12: the order's
 -- service visits and returns, data/sql/aftersales_*_doc.sql; their events'
--- lines get their members from aftersales_*_line.sql); and, in the full view only, order, external_id
+-- lines get their members from aftersales_*_line.sql); pickup (issue 13:
+-- the order's pickup point and parcel, its code in the full view only,
+-- pickup_tracking_doc.sql; pickup.* lines from pickup_tracking_line.sql);
+-- and, in the full view only, order, external_id
 -- and stop (the current attempt: its id, wave, status, proof and PIN).
 -- The current attempt is the delivery stop with the highest attempt (for an
 -- exchange's replacement order, its exchange stop: it delivers the order).
@@ -44,7 +47,8 @@ LANGUAGE sql STABLE AS $$
 				  'arrived_at_station', 'out_for_delivery', 'arrived', 'delivered',
 				  'failed', 'rescheduled', 'returning_to_warehouse', 'returned',
 				  'cancelled', 'payment.collected')
-		       OR e.kind LIKE 'service.%' OR e.kind LIKE 'return.%')),
+		       OR e.kind LIKE 'service.%' OR e.kind LIKE 'return.%'
+		       OR e.kind LIKE 'pickup.%')),
 	lines AS (
 		SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
 			'at', to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
@@ -101,6 +105,8 @@ LANGUAGE sql STABLE AS $$
 				   THEN aftersales_service_line(ev.kind, ev.detail, p_public)
 				   WHEN ev.kind LIKE 'return.%'
 				   THEN aftersales_return_line(ev.kind, ev.detail, p_public)
+				   WHEN ev.kind LIKE 'pickup.%'
+				   THEN pickup_tracking_line(ev.kind, ev.detail, p_public)
 				   ELSE '{}'::jsonb END ORDER BY ev.id), '[]'::jsonb) AS events
 		  FROM ev, o, nship),
 	live AS (
@@ -141,7 +147,8 @@ LANGUAGE sql STABLE AS $$
 		'events', lines.events,
 		'live', (SELECT doc FROM live),
 		'services', aftersales_services_doc(o.id, p_public),
-		'returns', aftersales_returns_doc(o.id, p_public))
+		'returns', aftersales_returns_doc(o.id, p_public),
+		'pickup', pickup_tracking_doc(o.id, p_public))
 	       -- issue 13: what to pay at the door, and what was (cod_payment_doc)
 	       || CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
 		       ELSE jsonb_build_object('payment', cod_payment_doc(o.id, p_public)) END

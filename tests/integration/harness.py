@@ -605,7 +605,7 @@ class World:
         """A new token of role (scope: the warehouse/station ids, or the one
         courier/engineer id), made with dispatchctl; returns its text."""
         flag = {"warehouse": "--warehouse", "station": "--station", "courier": "--courier",
-                "engineer": "--engineer"}.get(role)
+                "engineer": "--engineer", "pickup_point": "--pickup-point"}.get(role)
         argv = [os.path.join(BUILD_DIR, "dispatchctl"), "tokens", "create", "--role", role,
                 "--label", label, "--dsn", self.pg.dsn, "--key-file", self.key_file]
         for s in scope:

@@ -23,7 +23,9 @@ CALLERS = {
     "station": ("station", ST_IN),
     "courier": ("courier", "c-042"),
     "engineer": ("engineer", "e-007"),
+    "pickup_point": ("pickup_point", "authz-pp"),
 }
+PP_IN, PP_OUT = "authz-pp", "authz-pp-2"   # pickup points of ST_IN; the token holds PP_IN
 
 PUBLIC, ANY = "public", "any"
 # (method, pattern): (who may call it, the request to send, 2xx expected of
@@ -202,6 +204,20 @@ ROUTES = {
         "settlement"),
     ("GET", "/v1/admin/cod-discrepancies"): ({"admin"}, "/v1/admin/cod-discrepancies?status=open",
                                              None),
+    # issue 13 part C2: pickup points (PP_IN of ST_IN, see pickup_request)
+    ("POST", "/v1/pickup-points"): ({"admin", "station"}, "/v1/pickup-points", "pickup"),
+    ("GET", "/v1/pickup-points"): ({"admin", "station", "pickup_point"}, "/v1/pickup-points",
+                                   None),
+    ("GET", "/v1/pickup-points/{id}"): ({"admin", "station", "pickup_point"},
+                                        "/v1/pickup-points/{pp}", "pickup"),
+    ("PATCH", "/v1/pickup-points/{id}"): ({"admin", "station"}, "/v1/pickup-points/{pp}",
+                                          "pickup"),
+    ("DELETE", "/v1/pickup-points/{id}"): ({"admin", "station"}, "/v1/pickup-points/{pp}",
+                                           "pickup"),
+    ("POST", "/v1/pickup-points/{id}/arrivals"): ({"admin", "station", "pickup_point"},
+                                                  "/v1/pickup-points/{pp}/arrivals", "pickup"),
+    ("POST", "/v1/pickup-points/{id}/collections"): (
+        {"admin", "station", "pickup_point"}, "/v1/pickup-points/{pp}/collections", "pickup"),
 }
 # Service types and windows for the bookings' rows (issue 12 part P2).
 SERVICES_CONF = ("[services]\nwindows = 09:00-13:00/50, 14:00-18:00/50\nhorizon_days = 7\n"
@@ -213,7 +229,11 @@ SERVICE_WINDOW = "2030-01-09T09:00:00+08:00"
 SCOPED_BY_SHIPMENT = {("POST", "/v1/shipments/{order}/{seq}/events"),
                       ("GET", "/v1/services/{id}"),
                       ("GET", "/v1/returns/{id}"), ("POST", "/v1/returns/{id}/scans"),
-                      ("POST", "/v1/returns/{id}/inspection")}
+                      ("POST", "/v1/returns/{id}/inspection"),
+                      ("POST", "/v1/pickup-points"), ("GET", "/v1/pickup-points/{id}"),
+                      ("PATCH", "/v1/pickup-points/{id}"), ("DELETE", "/v1/pickup-points/{id}"),
+                      ("POST", "/v1/pickup-points/{id}/arrivals"),
+                      ("POST", "/v1/pickup-points/{id}/collections")}
 METHOD_BITS = {"GET": "EVHTTP_REQ_GET", "HEAD": "EVHTTP_REQ_HEAD", "POST": "EVHTTP_REQ_POST",
                "PUT": "EVHTTP_REQ_PUT", "DELETE": "EVHTTP_REQ_DELETE",
                "PATCH": "EVHTTP_REQ_PATCH"}
@@ -256,6 +276,12 @@ def prepare(w):
     # Out-of-scope twins: the same roles holding only the other resource.
     tokens["warehouse_out"] = w.token("warehouse", WH_OUT, label="authz warehouse elsewhere")
     tokens["station_out"] = w.token("station", ST_OUT, label="authz station elsewhere")
+    tokens["pickup_point_out"] = w.token("pickup_point", PP_OUT, label="authz point elsewhere")
+    w.pg.psql("dispatchd", f"""
+        INSERT INTO pickup_points (id, station_id, name, lon, lat, capacity)
+        VALUES ('{PP_IN}', '{ST_IN}', 'Authz point', 116.4, 39.9, 100000),
+               ('{PP_OUT}', '{ST_IN}', 'Authz point 2', 116.4, 39.9, 100000)
+        ON CONFLICT DO NOTHING""")
     harness.wait_until(lambda: all(d.get("/v1/admin/tokens/whoami", token=t).status == 200
                                    for n, t in tokens.items() if t is not None),
                        timeout=6, what="the daemon to know every token")
@@ -425,6 +451,36 @@ def cod_request(d, path, n):
             {"Idempotency-Key": f"authz-set-{n}"})
 
 
+def pickup_request(w, method, path, order_id, n):
+    """A request on pickup point PP_IN (a fresh point for a DELETE): a
+    create at ST_IN, an arrival of order_id routed to PP_IN, a collection of
+    its parcel held there with code n (SQL fixtures). Returns (url, body,
+    headers)."""
+    def q(text):
+        return w.pg.psql("dispatchd", text)
+    if path == "/v1/pickup-points":
+        return path, {"id": f"authz-new-{n}", "station": ST_IN, "name": "New", "lon": 116.4,
+                      "lat": 39.9, "capacity": 3}, None
+    pp = PP_IN
+    if method == "DELETE":
+        pp = f"authz-del-{n}"
+        q(f"INSERT INTO pickup_points (id, station_id, name, lon, lat, capacity) "
+          f"VALUES ('{pp}', '{ST_IN}', 'Retire me', 116.4, 39.9, 1)")
+    url = path.format(pp=pp)
+    if method == "PATCH":
+        return url, {"name": "Authz point"}, None
+    if path.endswith("/arrivals") or path.endswith("/collections"):
+        q(f"UPDATE orders SET pickup_point_id = '{PP_IN}' WHERE id = '{order_id}'")
+    if path.endswith("/arrivals"):
+        return url, {"order": order_id}, None
+    if path.endswith("/collections"):
+        q(f"INSERT INTO pickup_parcels (point_id, order_id, code, arrived_at, hold_until) "
+          f"VALUES ('{PP_IN}', '{order_id}', '{n % 1000000:06d}', now(), "
+          f"now() + interval '3 days')")
+        return url, {"code": f"{n % 1000000:06d}"}, {"Idempotency-Key": f"authz-pk-{n}"}
+    return url, None, None
+
+
 def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
         body = dict(body, external_id=body["external_id"].format(n=n))
@@ -491,6 +547,8 @@ def test_every_route_against_every_role(w):
                 url, req, headers = exchange_request(w, path, ids["order_id"], n)
             elif body == "settlement":
                 url, req, headers = cod_request(d, path, n)
+            elif body == "pickup":
+                url, req, headers = pickup_request(w, method, path, ids["order_id"], n)
             else:
                 url = path.format(wh=WH_IN, st=ST_IN, **ids)
             r = send(d, token, method, url, req, n, headers)

@@ -390,7 +390,8 @@ def test_route_table_reader_reads_roles_and_scope():
     assert rows[("GET", "/healthz")].roles == ("public",)
     assert rows[("HEAD", "/healthz")].roles == ("public",)
     assert rows[("GET", "/v1/admin/tokens/whoami")].roles == tuple(sorted(
-        ["admin", "order_service", "warehouse", "station", "courier", "engineer"]))
+        ["admin", "order_service", "warehouse", "station", "courier", "engineer",
+         "pickup_point"]))
     assert rows[("GET", "/v1/stations/{id}")].scope_param == 1
     assert rows[("GET", "/v1/stations/{id}")].roles == ("admin", "order_service", "station")
 

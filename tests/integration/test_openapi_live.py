@@ -611,7 +611,6 @@ def test_issue_12_p1_answers_match_the_document(w):
     assert len(p1) == 10 and p1 <= succeeded, sorted(p1 - succeeded)
 
 
-
 def test_issue_13_c1_cod_answers_match_the_document(w):
     """Issue 13 part C1: a cash-on-delivery order, its stop delivered with
     what was collected, the route and tracking showing it, a short hand-over,
@@ -665,6 +664,60 @@ def test_issue_13_c1_cod_answers_match_the_document(w):
     c("POST", r, f"{base}/set_0000000000000000/resolution", 404, body={"reason": "x"})
     c("GET", "/v1/admin/cod-discrepancies", "/v1/admin/cod-discrepancies", 200)
     c.done()
+
+
+def test_issue_13_c2_pickup_points_answer_as_documented(w):
+    """Issue 13 part C2: each pickup point operation, live, with the orders'
+    tracking pages once a parcel is held (the code in the full view) and
+    after its collection."""
+    d = hh.hd(w)
+    c = Checker(d)
+    pid = "oa-pp-" + uuid.uuid4().hex[:6]
+    base = {"id": pid, "station": "bj-st-001", "name": "Lane 5 shop", "address": "5 Lane",
+            "lon": 116.44, "lat": 39.93, "opening_hours": "Mo-Su 08:00-22:00", "capacity": 1}
+    c("POST", "/v1/pickup-points", "/v1/pickup-points", 201, body=base)
+    c("POST", "/v1/pickup-points", "/v1/pickup-points", 409, body=base)
+    c("POST", "/v1/pickup-points", "/v1/pickup-points", 422, body=dict(base, capacity=1.5))
+    c("POST", "/v1/pickup-points", "/v1/pickup-points", 201,
+      body={"id": pid + "-l", "station": "bj-st-001", "name": "Locker", "lon": 116.4,
+            "lat": 39.9, "kind": "locker", "compartments": {"S": 2, "L": 1}})
+    c("GET", "/v1/pickup-points", "/v1/pickup-points?station=bj-st-001", 200)
+    c("GET", "/v1/pickup-points", "/v1/pickup-points?retired=maybe", 422)
+    one = "/v1/pickup-points/{id}"
+    c("GET", one, f"/v1/pickup-points/{pid}-l", 200)
+    c("GET", one, "/v1/pickup-points/oa-none", 404)
+    c("PATCH", one, f"/v1/pickup-points/{pid}", 200, body={"capacity": 2})
+    c("PATCH", one, f"/v1/pickup-points/{pid}", 422, body={"capacity": -1})
+    sku = new_sku(w, {FDC: 10})
+    orders = [c("POST", "/v1/orders", "/v1/orders", 201, body=order_body([(sku, 1)]),
+                headers={"Idempotency-Key": uuid.uuid4().hex}).json() for _ in range(3)]
+    sql(w, f"UPDATE orders SET pickup_point_id = '{pid}' WHERE id IN "
+           f"({','.join(repr(o['id']) for o in orders)})")
+    arr = "/v1/pickup-points/{id}/arrivals"
+    at = f"/v1/pickup-points/{pid}/arrivals"
+    c("POST", arr, at, 201, body={"order": orders[0]["id"]})
+    c("POST", arr, at, 200, body={"order": orders[0]["id"]})
+    c("POST", arr, at, 201, body={"order": orders[1]["id"]})
+    c("POST", arr, at, 409, body={"order": orders[2]["id"]})
+    c("POST", arr, at, 422, body={"order": orders[2]["id"], "size": "S"})
+    c("POST", arr, "/v1/pickup-points/oa-none/arrivals", 404, body={"order": "x"})
+    c("PATCH", one, f"/v1/pickup-points/{pid}", 409, body={"capacity": 1})
+    c("DELETE", one, f"/v1/pickup-points/{pid}", 409)
+    c("DELETE", one, f"/v1/pickup-points/{pid}-l", 200)
+    tr = "/v1/orders/{id}/tracking"
+    c("GET", tr, f"/v1/orders/{orders[0]['id']}/tracking", 200)
+    c("GET", "/v1/track/{code}", f"/v1/track/{orders[0]['tracking_code']}", 200, token=None)
+    code = sql(w, f"SELECT code FROM pickup_parcels WHERE order_id = '{orders[0]['id']}'")
+    col = "/v1/pickup-points/{id}/collections"
+    cat = f"/v1/pickup-points/{pid}/collections"
+    c("POST", col, cat, 200, body={"code": code}, headers={"Idempotency-Key": "oa-pk"})
+    c("POST", col, cat, 200, body={"code": code}, headers={"Idempotency-Key": "oa-pk"})
+    c("POST", col, cat, 422, body={"code": code}, headers={"Idempotency-Key": "oa-pk2"})
+    c("POST", col, "/v1/pickup-points/oa-none/collections", 404, body={"code": code},
+      headers={"Idempotency-Key": "oa-pk3"})
+    c("GET", tr, f"/v1/orders/{orders[0]['id']}/tracking", 200)
+    c.done()
+
 
 if __name__ == "__main__":
     harness.run(globals())

@@ -453,6 +453,44 @@ test_aftersales_reloadable(void **state)
 	cfg_free(b);
 }
 
+/* [pickup] (issue 13 part C2): defaults, values, and a boolean that is only
+ * true or false. */
+static void
+test_pickup_section(void **state)
+{
+	(void)state;
+	struct cfg_err err;
+	struct cfg *cfg = parse("", &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->pickup_hold_days, 3);
+	assert_int_equal(cfg->pickup_return_to_warehouse, 1);
+	assert_int_equal(cfg->pickup_expiry_interval_ms, 60000);
+	cfg_free(cfg);
+	cfg = parse("[pickup]\nhold_days = 5\nreturn_to_warehouse = false\n"
+		    "expiry_interval_ms = 0\n",
+		    &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->pickup_hold_days, 5);
+	assert_int_equal(cfg->pickup_return_to_warehouse, 0);
+	assert_int_equal(cfg->pickup_expiry_interval_ms, 0);
+	cfg_free(cfg);
+	static const struct bad_case cases[] = {
+		{"[pickup]\nreturn_to_warehouse = yes\n", 2, "not true or false"},
+		{"[pickup]\nreturn_to_warehouse = TRUE\n", 2, "not true or false"},
+		{"[pickup]\nreturn_to_warehouse =\n", 2, "not true or false"},
+		{"[pickup]\nhold_days = 0\n", 2, "out of range"},
+		{"[pickup]\nhold_days = 61\n", 2, "out of range"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct cfg *bad = parse(cases[i].text, &err);
+		if (bad != NULL)
+			fail_msg("case %zu parsed but should not: %s", i, cases[i].text);
+		if (err.line != cases[i].line || strstr(err.msg, cases[i].needle) == NULL)
+			fail_msg("case %zu: got line %d '%s', want line %d containing '%s'", i,
+				 err.line, err.msg, cases[i].line, cases[i].needle);
+	}
+}
+
 static void
 test_nul_byte_is_refused(void **state)
 {
@@ -646,6 +684,7 @@ main(void)
 		cmocka_unit_test(test_fixed_key_changes_are_found),
 		cmocka_unit_test(test_set_applies_one_key),
 		cmocka_unit_test(test_test_clock),
+		cmocka_unit_test(test_pickup_section),
 		cmocka_unit_test(test_example_config_parses),
 		cmocka_unit_test(test_every_key_is_documented),
 	};

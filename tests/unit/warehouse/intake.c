@@ -125,6 +125,21 @@ intake_created(void **state)
 	assert_false(in.gated);
 }
 
+/* A pickup point full or unknown at commit: the gated counter goes back, then
+ * the refusal (no re-plan: another wave would not make a place). */
+static void
+intake_pickup_refused(void **state)
+{
+	struct wh_intake in;
+	(void)state;
+	intake_to_commit(&in);
+	intake_expect_release_reply(&in, intake_committed(WH_INTAKE_OUT_PICKUP_FULL),
+				    WH_INTAKE_PICKUP_FULL);
+	intake_to_commit(&in);
+	intake_expect_release_reply(&in, intake_committed(WH_INTAKE_OUT_PICKUP_INVALID),
+				    WH_INTAKE_PICKUP_INVALID);
+}
+
 static void
 intake_stale_hints_read_first(void **state)
 {
@@ -503,6 +518,8 @@ intake_outcomes(void **state)
 		{"no_stock", WH_INTAKE_OUT_NO_STOCK},
 		{"retry", WH_INTAKE_OUT_RETRY},
 		{"absent", WH_INTAKE_OUT_ABSENT},
+		{"pickup_full", WH_INTAKE_OUT_PICKUP_FULL},
+		{"pickup_invalid", WH_INTAKE_OUT_PICKUP_INVALID},
 		{"OK", WH_INTAKE_OUT_OTHER},
 		{"", WH_INTAKE_OUT_OTHER},
 		{NULL, WH_INTAKE_OUT_NONE},
@@ -511,6 +528,8 @@ intake_outcomes(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		assert_int_equal(wh_intake_outcome_parse(cases[i].text), cases[i].out);
 	assert_string_equal(wh_intake_reply_name(WH_INTAKE_ABANDONED), "abandoned");
+	assert_string_equal(wh_intake_reply_name(WH_INTAKE_PICKUP_FULL), "pickup_full");
+	assert_string_equal(wh_intake_reply_name(WH_INTAKE_PICKUP_INVALID), "pickup_invalid");
 	assert_string_equal(wh_intake_need_name(WH_INTAKE_NEED_REPLY), "reply");
 }
 
@@ -519,6 +538,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(intake_created, intake_setup),
+		cmocka_unit_test_setup(intake_pickup_refused, intake_setup),
 		cmocka_unit_test_setup(intake_stale_hints_read_first, intake_setup),
 		cmocka_unit_test_setup(intake_hints_fail, intake_setup),
 		cmocka_unit_test_setup(intake_out_of_stock, intake_setup),

@@ -305,6 +305,48 @@ promise_large_items(void **state)
 	assert_int_equal(p.counters[1].ref.kind, WH_CAPACITY_INSTALL);
 }
 
+/* Pickup offers: the station's points with a place, nearest first, a full
+ * point never, a shelf ready at arrival and a courier-served point after its
+ * wave; at most max, the farthest dropped. */
+static void
+promise_pickup_offers(void **state)
+{
+	(void)state;
+	const struct wh_pickup_point pts[] = {
+		{"far", "st-1", NULL, NULL, 116.50, 39.90, 5, 0, false},
+		{"full", "st-1", NULL, NULL, 116.40, 39.90, 2, 2, false},
+		{"other-station", "st-2", NULL, NULL, 116.40, 39.90, 5, 0, false},
+		{"shelf", "st-1", NULL, NULL, 116.41, 39.90, 10, 3, true},
+		{"near", "st-1", NULL, NULL, 116.401, 39.90, 1, 0, false},
+		{"over", "st-1", NULL, NULL, 116.40, 39.90, 1, 4, false},
+	};
+	struct wh_pickup_offer out[WH_PICKUP_MAX_OFFERS];
+	size_t n = wh_pickup_offers(pts, 6, "st-1", true, 116.40, 39.90, 1000, 5000, out,
+				    WH_PICKUP_MAX_OFFERS);
+	assert_int_equal(n, 3);
+	assert_string_equal(pts[out[0].index].id, "near");
+	assert_string_equal(pts[out[1].index].id, "shelf");
+	assert_string_equal(pts[out[2].index].id, "far");
+	assert_int_equal(out[0].free, 1);
+	assert_int_equal(out[1].free, 7);
+	assert_int_equal(out[0].ready_s, 5000); /* after the wave */
+	assert_int_equal(out[1].ready_s, 1000); /* on the station's shelf at arrival */
+	/* 0.001 degree of longitude at 39.9N is about 85 m; 0.1 about 8.5 km. */
+	assert_true(out[0].distance_m > 80 && out[0].distance_m < 90);
+	assert_true(out[2].distance_m > 8400 && out[2].distance_m < 8600);
+	/* At most max: the farthest go. */
+	n = wh_pickup_offers(pts, 6, "st-1", true, 116.40, 39.90, 1000, 5000, out, 2);
+	assert_int_equal(n, 2);
+	assert_string_equal(pts[out[1].index].id, "shelf");
+	/* Without a location: by id. */
+	n = wh_pickup_offers(pts, 6, "st-1", false, 0, 0, 1000, 5000, out, WH_PICKUP_MAX_OFFERS);
+	assert_int_equal(n, 3);
+	assert_string_equal(pts[out[0].index].id, "far");
+	assert_string_equal(pts[out[2].index].id, "shelf");
+	assert_int_equal(wh_pickup_offers(pts, 6, "st-9", true, 0, 0, 0, 0, out, 8), 0);
+	assert_int_equal(wh_pickup_offers(pts, 6, "st-1", true, 0, 0, 0, 0, out, 0), 0);
+}
+
 int
 main(void)
 {
@@ -318,6 +360,7 @@ main(void)
 		cmocka_unit_test(promise_no_waves_on_sunday),
 		cmocka_unit_test(promise_wave_full),
 		cmocka_unit_test(promise_large_items),
+		cmocka_unit_test(promise_pickup_offers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

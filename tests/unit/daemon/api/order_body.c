@@ -90,6 +90,30 @@ static const struct body_case body_cases[] = {
 	      "\"slot\":{\"start\":\"2026-11-23 09:00\"}}", "slot.start"},
 	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"slot\","
 	      "\"slot\":{\"start\":\"2026-02-30T09:00:00+08:00\"}}", "slot.start"},
+	/* pickup: a point id with option "pickup", and only with it */
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":\"pp-bj-001\"}", ""},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\"}", "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":null}", "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":7}", "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":\"\"}", "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":\"pp 1\"}", "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":{\"id\":\"pp-1\"}}", "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	 "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"pickup_point\":\"pp-bj-001\"}",
+	 "pickup_point"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":\"pp-1\",\"slot\":{\"start\":\"2026-11-23T09:00:00+08:00\"}}",
+	 "slot"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"Pickup\","
+	      "\"pickup_point\":\"pp-1\"}", "delivery_option,pickup_point"},
 	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"install\":\"yes\"}", "install"},
 	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"install\":null}", "install"},
 	/* unknown members are refused, at every level */
@@ -231,6 +255,28 @@ order_body_values(void **state)
 	assert_ptr_equal(o.skus[1], o.lines[1].sku);
 	dm_order_body_fini(&o);
 	dm_order_body_fini(&o); /* idempotent */
+	json_decref(body);
+}
+
+/* Option "pickup" keeps the point's id; other options leave it empty. */
+static void
+order_body_pickup(void **state)
+{
+	struct dm_order_body o;
+	(void)state;
+	json_t *body = body_load("{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+				 "\"pickup_point\":\"pp-bj-001\"}");
+	assert_null(dm_order_body_parse(&o, KEY, body));
+	assert_string_equal(o.option, "pickup");
+	assert_string_equal(o.pickup_point, "pp-bj-001");
+	assert_false(o.has_slot);
+	assert_non_null(strstr(o.canon, "\"pickup_point\":\"pp-bj-001\""));
+	dm_order_body_fini(&o);
+	json_decref(body);
+	body = body_load(GOOD);
+	assert_null(dm_order_body_parse(&o, KEY, body));
+	assert_string_equal(o.pickup_point, "");
+	dm_order_body_fini(&o);
 	json_decref(body);
 }
 
@@ -401,6 +447,7 @@ main(void)
 		cmocka_unit_test(order_body_canon),	 cmocka_unit_test(order_body_line_limit),
 		cmocka_unit_test(order_body_ids_and_times),
 		cmocka_unit_test(order_body_recipient),
+		cmocka_unit_test(order_body_pickup),
 		cmocka_unit_test(order_body_tracking_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

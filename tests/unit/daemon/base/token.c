@@ -26,6 +26,7 @@ test_roles_round_trip(void **state)
 		{"station", "dsp_stn_", DM_TOKEN_SCOPE_MANY},
 		{"courier", "dsp_cour_", DM_TOKEN_SCOPE_ONE},
 		{"engineer", "dsp_engr_", DM_TOKEN_SCOPE_ONE},
+		{"pickup_point", "dsp_pkp_", DM_TOKEN_SCOPE_ONE},
 	};
 	assert_int_equal(sizeof rows / sizeof rows[0], DM_TOKEN_ROLE_COUNT);
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

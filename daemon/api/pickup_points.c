@@ -1,0 +1,579 @@
+/* The pickup points resource (issue 13 part C2; docs/api.md "Pickup
+ * points"): the records of pickup points and lockers under
+ * /v1/pickup-points[/{id}] (admin; a station for its own points; a
+ * pickup_point token reads its own), parcels scanned in at a point
+ * (.../arrivals: a unit of the point's capacity and a single-use pickup code)
+ * and collected with their code (.../collections). This file checks bodies
+ * and makes the random codes; the scope (outside it: 404, as if the point did
+ * not exist), the capacity under the point's row lock and every state change
+ * are decided in SQL (data/sql/pickup_*.sql). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "config/cfg.h"
+#include "daemon/api/admission.h"
+#include "daemon/api/field_errors.h"
+#include "daemon/api/order_body.h"
+#include "daemon/api/tables.h"
+#include "daemon/base/clock.h"
+#include "daemon/base/log.h"
+#include "daemon/base/reload.h"
+#include "daemon/base/token.h"
+#include "daemon/io/http.h"
+#include "daemon/io/pg.h"
+#include "daemon/io/req_pg.h"
+#include "daemon/svc/tokens.h"
+
+#define DM_API_PICKUP_BODY_MAX 4096
+#define DM_API_PICKUP_NAME_MAX 200
+#define DM_API_PICKUP_ADDRESS_MAX 500
+#define DM_API_PICKUP_HOURS_MAX 200
+#define DM_API_PICKUP_CAPACITY_MAX 100000
+#define DM_API_PICKUP_KEY_MAX 255
+#define DM_API_PICKUP_CODES 8 /* candidate codes per arrival: SQL takes the first free one */
+
+static const char *const dm_api_pickup_sizes[] = {"S", "M", "L", NULL};
+
+/* The caller's role name and scope ids (a JSON array text, owned by the
+ * caller: free()). */
+static char *
+dm_api_pickup_scope(const struct dm_req *r, const char **role)
+{
+	const struct dm_tokens_principal *p = r->principal;
+	json_t *ids = json_array();
+	*role = p != NULL ? dm_token_role_name(p->role) : "anonymous";
+	for (size_t i = 0; p != NULL && i < p->scope.n; i++)
+		json_array_append_new(ids, json_string(p->scope.ids[i]));
+	char *text = json_dumps(ids, JSON_COMPACT);
+	json_decref(ids);
+	return text;
+}
+
+static bool
+dm_api_pickup_is_size(const char *s)
+{
+	for (size_t i = 0; s != NULL && dm_api_pickup_sizes[i] != NULL; i++)
+		if (strcmp(s, dm_api_pickup_sizes[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A string member of at most max bytes (at least one when nonempty). */
+static void
+dm_api_pickup_text(const json_t *body, const char *field, size_t max, bool nonempty,
+		   bool required, json_t *out, json_t *errors)
+{
+	const json_t *v = json_object_get(body, field);
+	char msg[96];
+	if (v == NULL) {
+		if (required)
+			dm_field_errors_add(errors, field, "is required");
+		return;
+	}
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    (nonempty && json_string_length(v) == 0)) {
+		snprintf(msg, sizeof msg, "must be a string of %s to %zu bytes", nonempty ? "1" : "0",
+			 max);
+		dm_field_errors_add(errors, field, msg);
+		return;
+	}
+	json_object_set(out, field, (json_t *)v);
+}
+
+/* lon or lat: a JSON number in [-lim, lim]. */
+static void
+dm_api_pickup_coord(const json_t *body, const char *field, double lim, bool required,
+		    json_t *out, json_t *errors)
+{
+	const json_t *v = json_object_get(body, field);
+	if (v == NULL) {
+		if (required)
+			dm_field_errors_add(errors, field, "is required");
+		return;
+	}
+	if (!json_is_number(v) || json_number_value(v) < -lim || json_number_value(v) > lim) {
+		dm_field_errors_add(errors, field, lim > 90 ? "must be a number in -180..180"
+							   : "must be a number in -90..90");
+		return;
+	}
+	json_object_set_new(out, field, json_real(json_number_value(v)));
+}
+
+/* compartments: {"S":n,"M":n,"L":n} (each 0..100000, at least one) into out,
+ * with capacity their sum. */
+static void
+dm_api_pickup_compartments(const json_t *v, json_t *out, json_t *errors)
+{
+	const char *k;
+	const json_t *n;
+	json_int_t sum = 0;
+	bool ok = json_is_object(v) && json_object_size(v) > 0;
+	json_object_foreach((json_t *)v, k, n) {
+		if (!dm_api_pickup_is_size(k) || !json_is_integer(n) || json_integer_value(n) < 0 ||
+		    json_integer_value(n) > DM_API_PICKUP_CAPACITY_MAX)
+			ok = false;
+		else
+			sum += json_integer_value(n);
+	}
+	if (!ok || sum > DM_API_PICKUP_CAPACITY_MAX) {
+		dm_field_errors_add(errors, "compartments",
+				    "must be an object of S, M and L to counts of compartments "
+				    "(integers 0..100000, at most 100000 in all)");
+		return;
+	}
+	json_t *c = json_object();
+	for (size_t i = 0; dm_api_pickup_sizes[i] != NULL; i++) {
+		const json_t *e = json_object_get(v, dm_api_pickup_sizes[i]);
+		json_object_set_new(c, dm_api_pickup_sizes[i],
+				    json_integer(e != NULL ? json_integer_value(e) : 0));
+	}
+	json_object_set_new(out, "compartments", c);
+	json_object_set_new(out, "capacity", json_integer(sum));
+}
+
+/* A create (create) or change body into its normalised form (NULL with
+ * errors filled on a bad field). */
+static json_t *
+dm_api_pickup_point_body(const json_t *body, bool create, json_t *errors)
+{
+	static const char *const known[2][12] = {
+		{"station", "name", "address", "lon", "lat", "opening_hours", "kind", "capacity",
+		 "compartments", NULL},
+		{"id", "station", "name", "address", "lon", "lat", "opening_hours", "kind", "capacity",
+		 "compartments", NULL},
+	};
+	json_t *out = json_object();
+	dm_field_errors_unknown(body, "", known[create], errors);
+	if (create) {
+		const char *id = json_string_value(json_object_get(body, "id"));
+		if (id == NULL || !dm_token_scope_id_valid(id))
+			dm_field_errors_add(errors, "id",
+					    "must be an id (1 to 63 of A-Z a-z 0-9 _ . : / -)");
+		else
+			json_object_set_new(out, "id", json_string(id));
+	}
+	const json_t *st = json_object_get(body, "station");
+	if ((st != NULL || create) && !dm_token_scope_id_valid(json_string_value(st)))
+		dm_field_errors_add(errors, "station", "must be a station id");
+	else if (st != NULL)
+		json_object_set(out, "station", (json_t *)st);
+	dm_api_pickup_text(body, "name", DM_API_PICKUP_NAME_MAX, true, create, out, errors);
+	dm_api_pickup_text(body, "address", DM_API_PICKUP_ADDRESS_MAX, false, false, out, errors);
+	dm_api_pickup_text(body, "opening_hours", DM_API_PICKUP_HOURS_MAX, false, false, out,
+			   errors);
+	dm_api_pickup_coord(body, "lon", 180, create, out, errors);
+	dm_api_pickup_coord(body, "lat", 90, create, out, errors);
+	const json_t *kind = json_object_get(body, "kind");
+	const char *k = kind != NULL ? json_string_value(kind) : create ? "point" : NULL;
+	if (kind != NULL && (k == NULL || (strcmp(k, "point") != 0 && strcmp(k, "locker") != 0))) {
+		dm_field_errors_add(errors, "kind", "must be point or locker");
+		k = NULL;
+	} else if (kind != NULL)
+		json_object_set(out, "kind", (json_t *)kind);
+	const json_t *cap = json_object_get(body, "capacity");
+	const json_t *comp = json_object_get(body, "compartments");
+	bool locker = k != NULL && strcmp(k, "locker") == 0;
+	bool point = k != NULL && strcmp(k, "point") == 0;
+	if (comp != NULL && point)
+		dm_field_errors_add(errors, "compartments", "only a locker has compartments");
+	else if (comp != NULL)
+		dm_api_pickup_compartments(comp, out, errors);
+	else if (locker)
+		dm_field_errors_add(errors, "compartments", "a locker needs its compartments");
+	if (cap != NULL && (locker || comp != NULL))
+		dm_field_errors_add(errors, "capacity",
+				    "a locker's capacity is the sum of its compartments");
+	else if (cap != NULL && (!json_is_integer(cap) || json_integer_value(cap) < 0 ||
+				 json_integer_value(cap) > DM_API_PICKUP_CAPACITY_MAX))
+		dm_field_errors_add(errors, "capacity", "must be an integer in 0..100000");
+	else if (cap != NULL)
+		json_object_set(out, "capacity", (json_t *)cap);
+	else if (point && create)
+		dm_field_errors_add(errors, "capacity", "is required");
+	if (json_array_size(errors) > 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ---- answers ---- */
+
+/* 422 with errors (stolen). */
+static void
+dm_api_pickup_invalid(struct dm_req *r, const char *what, json_t *errors)
+{
+	dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, what, json_pack("{s:o}", "errors", errors));
+}
+
+
+/* Map one pickup_*() answer {"r":...} to the reply: doc_member names the
+ * document answered on ok (200) and created (201). */
+static void
+dm_api_pickup_answer(struct dm_req *r, const struct dm_pg_reply *reply, const char *doc_member)
+{
+	json_t *res = NULL;
+	if (reply->ok && PQntuples(reply->res) == 1 && !PQgetisnull(reply->res, 0, 0))
+		res = json_loads(PQgetvalue(reply->res, 0, 0), 0, NULL);
+	if (dm_req_answered(r))
+		goto out;
+	const char *what = json_string_value(json_object_get(res, "r"));
+	if (what == NULL) {
+		if (!reply->ok && strcmp(reply->sqlstate, "42883") == 0)
+			dm_req_problem(r, DM_PROBLEM_NOT_READY,
+				       "the schema is not migrated: run dispatchctl migrate", NULL);
+		else {
+			if (reply->ok || !reply->unavailable)
+				dm_log_error("pg", "%s pickup point query failed: %s", r->id,
+					     reply->ok ? "unexpected result" : reply->error);
+			dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed",
+				       NULL);
+		}
+		goto out;
+	}
+	json_t *held = json_object_get(res, "held");
+	if (strcmp(what, "ok") == 0 || strcmp(what, "created") == 0)
+		dm_req_reply_json(r, what[0] == 'c' ? 201 : 200,
+				  json_incref(json_object_get(res, doc_member)));
+	else if (strcmp(what, "not_found") == 0)
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such resource", NULL);
+	else if (strcmp(what, "exists") == 0)
+		dm_req_problem(r, DM_PROBLEM_ALREADY_EXISTS, "a pickup point with this id exists",
+			       NULL);
+	else if (strcmp(what, "no_station") == 0) {
+		json_t *errors = json_array();
+		dm_field_errors_add(errors, "station", "no such station");
+		dm_api_pickup_invalid(r, "invalid pickup point", errors);
+	} else if (strcmp(what, "full") == 0)
+		dm_req_problem(r, DM_PROBLEM_PICKUP_POINT_FULL,
+			       "the pickup point has no free place for this parcel",
+			       json_pack("{s:O*}", "held", held));
+	else if (strcmp(what, "below_held") == 0 || strcmp(what, "holding") == 0)
+		dm_req_problem(r, DM_PROBLEM_PICKUP_POINT_HOLDING,
+			       "the pickup point holds parcels this change leaves without a place",
+			       json_pack("{s:O*}", "held", held));
+	else if (strcmp(what, "illegal") == 0)
+		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION, "the parcel was collected already",
+			       json_pack("{s:O*}", "current_status", json_object_get(res, "current")));
+	else if (strcmp(what, "mismatch") == 0)
+		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED,
+			       "the Idempotency-Key was used for another collection", NULL);
+	else if (strcmp(what, "invalid") == 0) {
+		json_t *errors = json_array();
+		dm_field_errors_add(errors, json_string_value(json_object_get(res, "field")),
+				    json_string_value(json_object_get(res, "message")));
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED,
+			       json_string_value(json_object_get(res, "message")),
+			       json_pack("{s:o}", "errors", errors));
+	} else {
+		dm_log_error("pg", "%s pickup point query: unexpected answer %s", r->id, what);
+		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
+	}
+out:
+	json_decref(res);
+}
+
+static void
+dm_api_pickup_point_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_api_pickup_answer(r, reply, "point");
+}
+
+static void
+dm_api_pickup_parcel_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_api_pickup_answer(r, reply, "parcel");
+}
+
+static void
+dm_api_pickup_list_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_req_reply_pg_doc(r, reply, "no such resource");
+}
+
+/* Run sql with params p[0..n-1] then role, scope, the actor and now
+ * (seconds since the epoch) as the next four parameters. */
+static void
+dm_api_pickup_query(struct dm_req *r, const char *sql, const char *const *p, int n, bool write,
+		    dm_req_pg_done_fn *done)
+{
+	const char *role;
+	const char *params[12];
+	int64_t now_s;
+	int32_t offset_s;
+	char now[32];
+	char *scope = dm_api_pickup_scope(r, &role);
+	if (scope == NULL || n > 8) {
+		free(scope);
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
+		return;
+	}
+	dm_clock_now(&now_s, &offset_s);
+	snprintf(now, sizeof now, "%" PRId64, now_s);
+	for (int i = 0; i < n; i++)
+		params[i] = p[i];
+	params[n] = role;
+	params[n + 1] = scope;
+	params[n + 2] = dm_admission_actor(r);
+	params[n + 3] = now;
+	(void)dm_req_pg_query(r, sql, n + 4, params, write ? DM_REQ_PG_WRITE : DM_REQ_PG_READ,
+			      done);
+	free(scope);
+}
+
+/* A path id that cannot be a point's is 404 before any query. */
+static bool
+dm_api_pickup_path_ok(struct dm_req *r)
+{
+	if (dm_token_scope_id_valid(r->params[0]))
+		return true;
+	dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such resource", NULL);
+	return false;
+}
+
+/* ---- the records ---- */
+
+static void
+dm_api_pickup_points_save(struct dm_req *r, bool create)
+{
+	if (!create && !dm_api_pickup_path_ok(r))
+		return;
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	json_t *errors = json_array();
+	json_t *norm = dm_api_pickup_point_body(body, create, errors);
+	json_decref(body);
+	if (norm == NULL) {
+		dm_api_pickup_invalid(r, "invalid pickup point", errors);
+		return;
+	}
+	json_decref(errors);
+	char *text = json_dumps(norm, JSON_COMPACT);
+	json_decref(norm);
+	if (text == NULL) {
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
+		return;
+	}
+	const char *p[] = {create ? NULL : r->params[0], text};
+	dm_api_pickup_query(r,
+			    "SELECT pickup_point_save($1, $2::jsonb, $3, "
+			    "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), to_timestamp($6)) "
+			    "WHERE $5::text IS NOT NULL",
+			    p, 2, true, dm_api_pickup_point_done);
+	free(text);
+}
+
+static void
+dm_api_pickup_points_create(struct dm_req *r)
+{
+	dm_api_pickup_points_save(r, true);
+}
+
+static void
+dm_api_pickup_points_update(struct dm_req *r)
+{
+	dm_api_pickup_points_save(r, false);
+}
+
+static void
+dm_api_pickup_points_retire(struct dm_req *r)
+{
+	if (!dm_api_pickup_path_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	dm_api_pickup_query(r,
+			    "SELECT pickup_point_retire($1, $2, "
+			    "ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), to_timestamp($5)) "
+			    "WHERE $4::text IS NOT NULL",
+			    p, 1, true, dm_api_pickup_point_done);
+}
+
+static void
+dm_api_pickup_points_get(struct dm_req *r)
+{
+	if (!dm_api_pickup_path_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	dm_api_pickup_query(r,
+			    "SELECT CASE WHEN pickup_point_visible($1, $2, "
+			    "ARRAY(SELECT jsonb_array_elements_text($3::jsonb))) "
+			    "THEN jsonb_build_object('r', 'ok', 'point', pickup_point_doc($1)) "
+			    "ELSE '{\"r\":\"not_found\"}'::jsonb END WHERE $4::text IS NOT NULL "
+			    "AND $5::text IS NOT NULL",
+			    p, 1, false, dm_api_pickup_point_done);
+}
+
+static void
+dm_api_pickup_points_list(struct dm_req *r)
+{
+	const char *station = dm_req_query(r, "station");
+	const char *retired = dm_req_query(r, "retired");
+	json_t *errors = json_array();
+	if (station != NULL && !dm_token_scope_id_valid(station))
+		dm_field_errors_add(errors, "station", "must be a station id");
+	if (retired != NULL && strcmp(retired, "true") != 0 && strcmp(retired, "false") != 0)
+		dm_field_errors_add(errors, "retired", "must be true or false");
+	if (json_array_size(errors) > 0) {
+		dm_api_pickup_invalid(r, "invalid query", errors);
+		return;
+	}
+	json_decref(errors);
+	const char *p[] = {station, retired != NULL && strcmp(retired, "true") == 0 ? "t" : "f"};
+	dm_api_pickup_query(r,
+			    "SELECT pickup_points_list($3, "
+			    "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $1, $2::boolean) "
+			    "WHERE $5::text IS NOT NULL AND $6::text IS NOT NULL",
+			    p, 2, false, dm_api_pickup_list_done);
+}
+
+/* ---- parcels ---- */
+
+/* n random 6-digit codes (uniform: rejection sampling of 32-bit draws from
+ * getrandom) as a PostgreSQL array literal into out. -1 when the OS has no
+ * randomness to give. */
+static int
+dm_api_pickup_codes(char *out, size_t cap)
+{
+	uint32_t draw[DM_API_PICKUP_CODES * 2];
+	size_t o = 0, got = 0;
+	const uint32_t limit = UINT32_MAX - UINT32_MAX % 1000000u; /* no modulo bias */
+	out[o++] = '{';
+	while (got < DM_API_PICKUP_CODES) {
+		ssize_t n = getrandom(draw, sizeof draw, 0);
+		if (n != (ssize_t)sizeof draw) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (size_t i = 0; i < sizeof draw / sizeof draw[0] && got < DM_API_PICKUP_CODES;
+		     i++) {
+			if (draw[i] >= limit)
+				continue;
+			o += (size_t)snprintf(out + o, cap - o, "%s%06u", got > 0 ? "," : "",
+					      (unsigned)(draw[i] % 1000000u));
+			got++;
+		}
+	}
+	snprintf(out + o, cap - o, "}");
+	return 0;
+}
+
+static void
+dm_api_pickup_arrivals(struct dm_req *r)
+{
+	static const char *const known[] = {"order", "size", NULL};
+	char codes[DM_API_PICKUP_CODES * 8 + 4], hold[16];
+	if (!dm_api_pickup_path_ok(r))
+		return;
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	json_t *errors = json_array();
+	dm_field_errors_unknown(body, "", known, errors);
+	const char *order = json_string_value(json_object_get(body, "order"));
+	if (order == NULL || !dm_order_body_valid_id(order))
+		dm_field_errors_add(errors, "order", "must be an order id");
+	const json_t *size = json_object_get(body, "size");
+	if (size != NULL && !dm_api_pickup_is_size(json_string_value(size)))
+		dm_field_errors_add(errors, "size", "must be S, M or L");
+	if (json_array_size(errors) > 0) {
+		json_decref(body);
+		dm_api_pickup_invalid(r, "invalid arrival", errors);
+		return;
+	}
+	json_decref(errors);
+	if (dm_api_pickup_codes(codes, sizeof codes) != 0) {
+		json_decref(body);
+		dm_log_error("api", "%s getrandom failed: %s", r->id, strerror(errno));
+		dm_req_problem(r, DM_PROBLEM_INTERNAL, "no randomness for a pickup code", NULL);
+		return;
+	}
+	snprintf(hold, sizeof hold, "%d", r->cfg->cfg->pickup_hold_days);
+	const char *p[] = {r->params[0], order, json_string_value(size), codes, hold};
+	dm_api_pickup_query(r,
+			    "SELECT pickup_arrival($1, $2, $3, $4::text[], $5::int, $6, "
+			    "ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8, "
+			    "to_timestamp($9))",
+			    p, 5, true, dm_api_pickup_parcel_done);
+	json_decref(body);
+}
+
+static void
+dm_api_pickup_collections(struct dm_req *r)
+{
+	static const char *const known[] = {"code", NULL};
+	if (!dm_api_pickup_path_ok(r))
+		return;
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	json_t *errors = json_array();
+	const char *key = dm_req_header(r, "Idempotency-Key");
+	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_PICKUP_KEY_MAX)
+		dm_field_errors_add(errors, "Idempotency-Key",
+				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_unknown(body, "", known, errors);
+	const char *code = json_string_value(json_object_get(body, "code"));
+	if (code == NULL || strlen(code) != 6 || strspn(code, "0123456789") != 6)
+		dm_field_errors_add(errors, "code", "must be the 6-digit pickup code");
+	if (json_array_size(errors) > 0) {
+		json_decref(body);
+		dm_api_pickup_invalid(r, "invalid collection", errors);
+		return;
+	}
+	json_decref(errors);
+	const char *p[] = {r->params[0], code, key};
+	dm_api_pickup_query(r,
+			    "SELECT pickup_collect($1, $2, $3, $4, "
+			    "ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6, "
+			    "to_timestamp($7))",
+			    p, 3, true, dm_api_pickup_parcel_done);
+	json_decref(body);
+}
+
+static const struct dm_route dm_api_pickup_points_routes[] = {
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/pickup-points",
+	 .handler = dm_api_pickup_points_create,
+	 .body_limit = DM_API_PICKUP_BODY_MAX,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/pickup-points",
+	 .handler = dm_api_pickup_points_list,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/pickup-points/{id}",
+	 .handler = dm_api_pickup_points_get,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
+	{.methods = EVHTTP_REQ_PATCH,
+	 .pattern = "/v1/pickup-points/{id}",
+	 .handler = dm_api_pickup_points_update,
+	 .body_limit = DM_API_PICKUP_BODY_MAX,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION)},
+	{.methods = EVHTTP_REQ_DELETE,
+	 .pattern = "/v1/pickup-points/{id}",
+	 .handler = dm_api_pickup_points_retire,
+	 .body_limit = 1,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION)},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/pickup-points/{id}/arrivals",
+	 .handler = dm_api_pickup_arrivals,
+	 .body_limit = DM_API_PICKUP_BODY_MAX,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/pickup-points/{id}/collections",
+	 .handler = dm_api_pickup_collections,
+	 .body_limit = DM_API_PICKUP_BODY_MAX,
+	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
+};
+
+const struct dm_route_table dm_api_pickup_points_table = {
+	dm_api_pickup_points_routes,
+	sizeof dm_api_pickup_points_routes / sizeof dm_api_pickup_points_routes[0]};

@@ -1,0 +1,98 @@
+-- pgTAP: pickup points (issue 13 part C2; data/sql/pickup_*.sql): the
+-- records' scope, capacity counted per point and per locker size, the code
+-- taken from the daemon's candidates (the first free one), a repeated scan,
+-- collection by code (retry under the same key; a reused, wrong or
+-- never-issued code get one answer), and expiry back to the station and on
+-- as a return, once.
+BEGIN;
+\ir fixtures.psql
+SELECT plan(28);
+
+INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
+	('station', 'ST1', 'Station one', '{"district": "D1"}',
+	 ST_Multi(ST_MakeEnvelope(116.3, 39.8, 116.5, 40.0, 4326)),
+	 ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326), 1e8);
+INSERT INTO got SELECT 'o' || i, intake_commit(jsonb_build_array(
+	pg_temp.entry('pk' || i, '[{"w": "W1", "sku": "A", "qty": 1}]')))
+FROM generate_series(1, 4) i;
+
+CREATE FUNCTION pg_temp.save(p_id text, p_body text, p_role text DEFAULT 'admin',
+			     p_scope text[] DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
+	SELECT pickup_point_save(p_id, p_body::jsonb, p_role, p_scope, '2026-11-23T02:00:00Z')
+$$;
+CREATE FUNCTION pg_temp.arrive(p_order text, p_codes text[], p_point text DEFAULT 'P1',
+			       p_size text DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT pickup_arrival(p_point, p_order, p_size, p_codes, 3, 'admin', '{}', 'tok_test',
+			      '2026-11-23T02:00:00Z')
+$$;
+CREATE FUNCTION pg_temp.collect(p_code text, p_key text) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT pickup_collect('P1', p_code, p_key, 'pickup_point', '{P1}', 'tok_pp',
+			      '2026-11-24T02:00:00Z')
+$$;
+
+-- Records and scope.
+SELECT is(pg_temp.save(NULL, '{"id": "P1", "station": "ST1", "name": "Shop", "lon": 116.4,
+	  "lat": 39.9, "capacity": 2}')->>'r', 'created', 'admin creates');
+SELECT is(pg_temp.save(NULL, '{"id": "P2", "station": "ST1", "name": "Other", "lon": 116.4,
+	  "lat": 39.9, "capacity": 1}', 'station', '{ST9}')->>'r', 'not_found',
+	  'a station creates no point of another station');
+SELECT is(pg_temp.save(NULL, '{"id": "P2", "station": "ST7", "name": "x", "lon": 1, "lat": 1,
+	  "capacity": 1}')->>'r', 'no_station', 'an unknown station is named');
+SELECT is(pg_temp.save(NULL, '{"id": "L1", "station": "ST1", "name": "Locker", "lon": 116.4,
+	  "lat": 39.9, "kind": "locker", "capacity": 2, "compartments": {"S": 1, "M": 1, "L": 0}}',
+	  'station', '{ST1}')->>'r', 'created', 'its station creates a locker');
+SELECT ok(pickup_point_visible('P1', 'pickup_point', '{P1}')
+	  AND NOT pickup_point_visible('P1', 'pickup_point', '{L1}')
+	  AND NOT pickup_point_visible('P1', 'station', '{ST9}'), 'visibility by role and scope');
+UPDATE orders SET pickup_point_id = 'P1' WHERE id IN ('O-pk1', 'O-pk2', 'O-pk3');
+UPDATE orders SET pickup_point_id = 'L1' WHERE id = 'O-pk4';
+
+-- Arrivals: the first free candidate code, capacity, a repeated scan.
+SELECT is(pg_temp.arrive('O-pk1', '{111111,222222}')->>'r', 'created', 'held');
+SELECT is(pg_temp.arrive('O-pk2', '{111111,222222}')->>'r', 'created', 'a second one held');
+SELECT is((SELECT string_agg(code, ',' ORDER BY order_id) FROM pickup_parcels), '111111,222222',
+	  'a code in use is skipped');
+SELECT is(pg_temp.arrive('O-pk3', '{333333}'), '{"r": "full", "held": 2}', 'the point is full');
+SELECT is(pg_temp.arrive('O-pk1', '{444444}')->>'r', 'ok', 'a repeated scan answers the parcel');
+SELECT is((SELECT count(*)::int FROM pickup_parcels WHERE point_id = 'P1'), 2,
+	  'and takes no second place');
+SELECT is(pg_temp.arrive('O-pk4', '{555555}', 'P1')->>'field', 'order',
+	  'an order routed elsewhere is refused');
+SELECT is(pg_temp.arrive('O-nope', '{555555}', 'P1')->'message',
+	  pg_temp.arrive('O-pk4', '{555555}', 'P1')->'message', 'the same answer as no order');
+SELECT is(pg_temp.arrive('O-pk4', '{555555}', 'L1')->>'field', 'size', 'a locker needs a size');
+SELECT is(pg_temp.arrive('O-pk4', '{555555}', 'L1', 'L')->>'r', 'full',
+	  'a locker counts places per size');
+SELECT is(pg_temp.arrive('O-pk4', '{555555}', 'L1', 'S')->>'r', 'created', 'an S place is free');
+SELECT is(pg_temp.save('P1', '{"capacity": 1}')->>'r', 'below_held',
+	  'capacity below what is held is refused');
+SELECT is(pickup_point_retire('L1', 'admin', '{}', now())->>'r', 'holding',
+	  'a point holding parcels is not retired');
+
+-- Collections.
+SELECT is(pg_temp.collect('999999', 'k1')->'message', to_jsonb(
+	  'no parcel at this pickup point waits for this code'::text), 'a wrong code');
+SELECT is(pg_temp.collect('111111', 'k1')->'parcel'->>'status', 'collected', 'collected');
+SELECT is(pg_temp.collect('111111', 'k1')->'parcel'->>'status', 'collected',
+	  'the same key answers again');
+SELECT is(pg_temp.collect('111111', 'k2'), pg_temp.collect('999999', 'k3'),
+	  'a reused code answers as a wrong one');
+SELECT is((SELECT string_agg(kind, ',' ORDER BY id) FROM order_events
+	    WHERE order_id = 'O-pk1' AND kind LIKE 'pickup.%'), 'pickup.arrived,pickup.collected',
+	  'the order events');
+SELECT is((SELECT string_agg(kind, ',' ORDER BY seq) FROM station_feed
+	    WHERE station_id = 'ST1' AND data->>'order' = 'O-pk1'),
+	  'pickup.arrived,pickup.collected', 'the feed lines');
+
+-- Expiry: once, back to the station, on to W1 as a return of every line.
+SELECT is(pickup_expire('2026-11-26T01:59:59Z', true, 100), 0, 'nothing due before hold_until');
+SELECT is(pickup_expire('2026-11-26T02:00:00Z', true, 100), 2, 'both held parcels expire');
+SELECT is((SELECT string_agg(r.order_id || ':' || r.reason || ':' || r.status || ':' ||
+			     r.warehouse_id || ':' || l.qty, ',' ORDER BY r.order_id)
+	    FROM returns r JOIN return_lines l ON l.return_id = r.id),
+	  'O-pk2:uncollected:at_station:W1:1,O-pk4:uncollected:at_station:W1:1',
+	  'each goes on as a return');
+SELECT is(pickup_expire('2026-11-27T00:00:00Z', true, 100), 0, 'an expired parcel stays expired');
+
+SELECT * FROM finish();
+ROLLBACK;
