@@ -20,6 +20,13 @@
  * No courier on shift: nothing is solved; the version published routes no
  * one and lists every stop unassigned with reason "no_courier".
  *
+ * Pickup-point drops (issue 13 part R): the orders routed to the same
+ * courier-served pickup point (their rows carry "point") that are not done,
+ * share their window and are not already planned on different couriers are
+ * one stop of the problem: one visit, their demands summed. The plan lists
+ * them back to back at that visit (same times, the later ones with leg 0),
+ * so route_plan_store gives them consecutive positions on one route.
+ *
  * This file owns the planning job; it knows nothing about HTTP (api/wave_plans.c
  * maps the result to a reply). A plan the validator rejects is never stored. */
 #include <jansson.h>
@@ -61,6 +68,15 @@ struct dm_wave_planner_stop {
 	bool fixed;                          /* in its courier's fixed prefix (warm start) */
 };
 
+/* An order travelling in the visit of another stop of the problem (a
+ * pickup point's drops after the first): one of a list per problem stop. */
+struct dm_wave_planner_more {
+	char order_id[DM_WAVE_PLANNER_ID_MAX];
+	char stop_id[DM_WAVE_PLANNER_ID_MAX]; /* "" for an order without a stop yet */
+	double weight_kg;
+	long next;                            /* the next of the list, or -1 */
+};
+
 /* One planning job. Arrays are indexed by stop; location 0 is the depot and
  * location i + 1 is stop i. */
 struct dm_wave_planner {
@@ -72,6 +88,11 @@ struct dm_wave_planner {
 	size_t n;
 	char (*ids)[DM_WAVE_PLANNER_ID_MAX]; /* order id of stop i */
 	struct dm_wave_planner_stop *info;   /* n */
+	char (*points)[DM_WAVE_PLANNER_ID_MAX]; /* pickup point of stop i's drop, or "" */
+	double *weights_kg;                  /* n: stop i's own order's weight */
+	long *more_head;                     /* n: first more of stop i, or -1 */
+	struct dm_wave_planner_more *more;   /* the orders merged into another stop */
+	size_t n_more, n_rows;
 	struct dm_wave_planner_courier *couriers; /* prob.n_vehicles */
 	double *speeds_kmh;                  /* prob.n_profiles distinct speeds */
 	double *lonlat;                    /* 2 * (n + 1) */
@@ -103,6 +124,10 @@ dm_wave_planner_free(struct dm_wave_planner *p)
 		return;
 	free(p->ids);
 	free(p->info);
+	free(p->points);
+	free(p->weights_kg);
+	free(p->more_head);
+	free(p->more);
 	free(p->couriers);
 	free(p->speeds_kmh);
 	free(p->matrices);
@@ -189,6 +214,28 @@ dm_wave_planner_stop_id(const struct dm_wave_planner *p, size_t i)
 	return p->info[i].stop_id[0] != '\0' ? json_string(p->info[i].stop_id) : json_null();
 }
 
+/* The orders merged into stop i's visit, after first (the entry of stop i
+ * itself): copies of it with their order, stop, weight and no leg. */
+static int
+dm_wave_planner_stops_more(const struct dm_wave_planner *p, size_t i, const json_t *first,
+			   json_t *stops)
+{
+	for (long m = p->more_head[i]; m >= 0; m = p->more[m].next) {
+		const struct dm_wave_planner_more *e = &p->more[m];
+		json_t *o = json_deep_copy(first);
+		if (o == NULL ||
+		    json_object_set_new(o, "order_id", json_string(e->order_id)) != 0 ||
+		    json_object_set_new(o, "stop_id", e->stop_id[0] != '\0'
+							  ? json_string(e->stop_id)
+							  : json_null()) != 0 ||
+		    json_object_set_new(o, "leg_m", json_real(0)) != 0 ||
+		    json_object_set_new(o, "weight_kg", json_real(e->weight_kg)) != 0 ||
+		    json_array_append_new(stops, o) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static json_t *
 dm_wave_planner_stops(const struct dm_wave_planner *p, const struct rt_vrp_route *r)
 {
@@ -205,7 +252,10 @@ dm_wave_planner_stops(const struct dm_wave_planner *p, const struct rt_vrp_route
 				      dm_wave_planner_ts(p, s->tw_open_s), "end",
 				      dm_wave_planner_ts(p, s->tw_close_s), "leg_m",
 				      v->dist_from_prev_m, "weight_kg", s->delivery[0]);
-		if (o == NULL || json_array_append_new(stops, o) != 0) {
+		if (o != NULL)
+			json_object_set_new(o, "weight_kg", json_real(p->weights_kg[v->stop]));
+		if (o == NULL || json_array_append_new(stops, o) != 0 ||
+		    dm_wave_planner_stops_more(p, v->stop, o, stops) != 0) {
 			json_decref(stops);
 			return NULL;
 		}
@@ -254,6 +304,22 @@ fail:
 	return NULL;
 }
 
+/* Copies of entry first, one per order merged into stop i's visit, with
+ * that order's id. */
+static int
+dm_wave_planner_more_orders(const struct dm_wave_planner *p, size_t i, const json_t *first,
+			    json_t *list)
+{
+	for (long m = p->more_head[i]; m >= 0; m = p->more[m].next) {
+		json_t *o = json_deep_copy(first);
+		if (o == NULL ||
+		    json_object_set_new(o, "order_id", json_string(p->more[m].order_id)) != 0 ||
+		    json_array_append_new(list, o) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Route r's Feature around its geometry (borrowed; the Feature takes a reference). */
 static json_t *
 dm_wave_planner_feature(const struct dm_wave_planner *p, const struct rt_vrp_route *r,
@@ -268,7 +334,8 @@ dm_wave_planner_feature(const struct dm_wave_planner *p, const struct rt_vrp_rou
 		    "departure_s", dm_wave_planner_num(v->departure_s), "load",
 		    dm_wave_planner_num(v->load[0]), dm_wave_planner_num(v->load[1]), "order_id",
 		    p->ids[v->stop]);
-		if (o == NULL || json_array_append_new(stops, o) != 0) {
+		if (o == NULL || json_array_append_new(stops, o) != 0 ||
+		    dm_wave_planner_more_orders(p, v->stop, o, stops) != 0) {
 			json_decref(stops);
 			return NULL;
 		}
@@ -314,7 +381,8 @@ dm_wave_planner_unassigned_feature(const struct dm_wave_planner *p)
 		size_t k = dm_wave_planner_unassigned(p, i);
 		json_t *o = json_pack("{s:I,s:s,s:s}", "stop", (json_int_t)k, "reason",
 				      dm_wave_planner_reason(p, i), "order_id", p->ids[k]);
-		if (o == NULL || json_array_append_new(list, o) != 0) {
+		if (o == NULL || json_array_append_new(list, o) != 0 ||
+		    dm_wave_planner_more_orders(p, k, o, list) != 0) {
 			json_decref(list);
 			return NULL;
 		}
@@ -336,7 +404,8 @@ dm_wave_planner_params(const struct dm_wave_planner *p)
 			 "distance", "couriers", (int)p->prob.n_vehicles, "speeds_kmh", speeds,
 			 "detour", DM_WAVE_PLANNER_DETOUR, "service_s", DM_WAVE_PLANNER_SERVICE_S,
 			 "work", (json_int_t)(p->sol != NULL ? p->sol->work : 0), "iterations",
-			 (json_int_t)(p->sol != NULL ? p->sol->iterations : 0), "orders", (int)p->n,
+			 (json_int_t)(p->sol != NULL ? p->sol->iterations : 0), "orders",
+			 (int)(p->n + p->n_more),
 			 "fixed", (int)dm_wave_planner_n_fixed(p));
 }
 
@@ -388,7 +457,8 @@ dm_wave_planner_payload(const struct dm_wave_planner *p)
 		json_t *o = json_pack("{s:s,s:o,s:s}", "order_id", p->ids[k], "stop_id",
 				      dm_wave_planner_stop_id(p, k), "reason",
 				      dm_wave_planner_reason(p, i));
-		if (o == NULL || json_array_append_new(un, o) != 0)
+		if (o == NULL || json_array_append_new(un, o) != 0 ||
+		    dm_wave_planner_stops_more(p, k, o, un) != 0)
 			goto fail;
 	}
 	json_t *none = dm_wave_planner_unassigned_feature(p);
@@ -478,6 +548,10 @@ dm_wave_planner_alloc(struct dm_wave_planner *p, size_t n, size_t nveh)
 	p->n = n;
 	p->ids = calloc(n + 1, sizeof *p->ids);
 	p->info = calloc(n + 1, sizeof *p->info);
+	p->points = calloc(n + 1, sizeof *p->points);
+	p->weights_kg = calloc(n + 1, sizeof *p->weights_kg);
+	p->more_head = calloc(n + 1, sizeof *p->more_head);
+	p->more = calloc(n + 1, sizeof *p->more);
 	p->couriers = calloc(nveh + 1, sizeof *p->couriers);
 	p->speeds_kmh = calloc(nveh + 1, sizeof *p->speeds_kmh);
 	p->matrices = calloc(nveh + 1, sizeof *p->matrices);
@@ -486,7 +560,9 @@ dm_wave_planner_alloc(struct dm_wave_planner *p, size_t n, size_t nveh)
 	p->lonlat = calloc(2 * nl, sizeof *p->lonlat);
 	p->stops = calloc(n + 1, sizeof *p->stops);
 	p->vehicles = calloc(nveh + 1, sizeof *p->vehicles);
-	if (p->ids == NULL || p->info == NULL || p->couriers == NULL || p->speeds_kmh == NULL ||
+	if (p->ids == NULL || p->info == NULL || p->points == NULL || p->weights_kg == NULL ||
+	    p->more_head == NULL || p->more == NULL || p->couriers == NULL ||
+	    p->speeds_kmh == NULL ||
 	    p->matrices == NULL || p->warm_routes == NULL || p->warm_seq == NULL ||
 	    p->lonlat == NULL || p->stops == NULL || p->vehicles == NULL)
 		return -1;
@@ -619,7 +695,10 @@ dm_wave_planner_fill_stop(struct dm_wave_planner *p, size_t i, json_t *row)
 	p->lonlat[2 * (i + 1)] = located ? json_number_value(lon) : p->t.lon;
 	p->lonlat[2 * (i + 1) + 1] = located ? json_number_value(lat) : p->t.lat;
 	s->loc = (uint32_t)(i + 1);
+	snprintf(p->points[i], DM_WAVE_PLANNER_ID_MAX, "%s", dm_wave_planner_str_of(row, "point"));
+	p->more_head[i] = -1;
 	s->delivery[0] = dm_wave_planner_num_of(row, "weight_g", 0) / 1000.0;  /* kg */
+	p->weights_kg[i] = s->delivery[0];
 	s->delivery[1] = dm_wave_planner_num_of(row, "volume_ml", 0) / 1000.0; /* litres */
 	/* A pickup (or an exchange) collects its return's lines: carried from
 	 * here to the route's end (issue 12 part P4). */
@@ -694,6 +773,41 @@ dm_wave_planner_fill_warm(struct dm_wave_planner *p)
 	p->warm.routes = p->warm_routes;
 }
 
+/* Stop i (just filled) drops at a pickup point another stop j < i already
+ * visits: it joins j's visit (its order appended to j's list, its demand
+ * added) and true is returned. Only stops not done, with the same window,
+ * and not planned on another courier than j's, travel together. */
+static bool
+dm_wave_planner_merge(struct dm_wave_planner *p, size_t i)
+{
+	const struct rt_vrp_stop *s = &p->stops[i];
+	const struct dm_wave_planner_stop *in = &p->info[i];
+	if (p->points[i][0] == '\0' || in->done)
+		return false;
+	for (size_t j = 0; j < i; j++) {
+		struct rt_vrp_stop *t = &p->stops[j];
+		if (strcmp(p->points[j], p->points[i]) != 0 || p->info[j].done ||
+		    t->tw_open_s != s->tw_open_s || t->tw_close_s != s->tw_close_s ||
+		    (in->courier >= 0 && in->courier != p->info[j].courier))
+			continue;
+		struct dm_wave_planner_more *e = &p->more[p->n_more];
+		snprintf(e->order_id, sizeof e->order_id, "%s", p->ids[i]);
+		snprintf(e->stop_id, sizeof e->stop_id, "%s", in->stop_id);
+		e->weight_kg = p->weights_kg[i];
+		e->next = -1;
+		long *tail = &p->more_head[j];
+		while (*tail >= 0)
+			tail = &p->more[*tail].next;
+		*tail = (long)p->n_more++;
+		for (int d = 0; d < 2; d++) {
+			t->delivery[d] += s->delivery[d];
+			t->pickup[d] += s->pickup[d];
+		}
+		return true;
+	}
+	return false;
+}
+
 static void
 dm_wave_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 {
@@ -738,6 +852,8 @@ dm_wave_planner_loaded(const struct dm_pg_reply *reply, void *arg)
 		dm_wave_planner_fill_stop(p, n, row);
 		if (p->info[n].done && p->info[n].courier < 0)
 			continue; /* overwritten by the next row */
+		if (dm_wave_planner_merge(p, n))
+			continue; /* travels in an earlier stop's visit */
 		n++;
 	}
 	json_decref(in);

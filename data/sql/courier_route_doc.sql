@@ -6,7 +6,11 @@
 -- itself: the recipient says it), status and attempt; a stop that collects
 -- a return (kind pickup or exchange) names it ("return") and lists what to
 -- collect ("collect": line, sku, qty); an order placed with a payment has
--- "payment" (cod_payment_doc: the amount to collect). Without a route: version, wave and station
+-- "payment" (cod_payment_doc: the amount to collect). A drop at a pickup
+-- point (issue 13 part R: an order routed to a courier-served point) has
+-- "drop": "pickup_point" and "pickup_point" {id, name, address,
+-- opening_hours}; its recipient is the point's name and address and its
+-- point the point's place, never the customer's. Without a route: version, wave and station
 -- null and no stops. Times are RFC 3339 in the plan's local offset.
 CREATE OR REPLACE FUNCTION courier_route_doc(p_courier text, p_today text)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
@@ -22,8 +26,12 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 				SELECT jsonb_agg(jsonb_build_object(
 					'id', s.id, 'position', s.position, 'order', s.order_id,
 					'kind', s.kind, 'attempt', s.attempt, 'status', s.status,
-					'recipient', o.recipient,
-					'point', CASE WHEN o.lon IS NULL THEN NULL ELSE
+					'recipient', CASE WHEN pp.id IS NULL THEN o.recipient
+						ELSE jsonb_build_object('name', pp.name,
+									'address', pp.address) END,
+					'point', CASE WHEN pp.id IS NOT NULL THEN
+						 jsonb_build_object('lon', pp.lon, 'lat', pp.lat)
+						 WHEN o.lon IS NULL THEN NULL ELSE
 						 jsonb_build_object('lon', o.lon, 'lat', o.lat) END,
 					'window', jsonb_build_object(
 						'start', route_ts(s.window_start, c.utc_offset_s),
@@ -48,11 +56,19 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 								'qty', rl.qty) ORDER BY rl.line_no)
 							  FROM return_lines rl
 							 WHERE rl.return_id = s.return_id), '[]'::jsonb)) END
+					|| CASE WHEN pp.id IS NULL THEN '{}'::jsonb
+						ELSE jsonb_build_object('drop', 'pickup_point',
+							'pickup_point', jsonb_build_object(
+								'id', pp.id, 'name', pp.name,
+								'address', pp.address,
+								'opening_hours', pp.opening_hours)) END
 					|| CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
 						ELSE jsonb_build_object('payment',
 							cod_payment_doc(o.id, false)) END
 					ORDER BY s.position NULLS LAST, s.id)
 				  FROM stops s JOIN orders o ON o.id = s.order_id
+				  LEFT JOIN pickup_points pp ON pp.id = o.pickup_point_id
+				       AND s.kind = 'delivery'
 				 WHERE s.courier_id = p_courier AND s.station_id = c.station_id
 				   AND s.wave_key = c.wave_key AND s.status <> 'cancelled'),
 				'[]'::jsonb))

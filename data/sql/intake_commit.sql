@@ -59,7 +59,7 @@ DECLARE
 	tight text[];  -- "station|key" of counters without room for all their orders
 	missed jsonb;  -- the counter an order could not get
 	pt pickup_points;
-	used jsonb := '{}';  -- point id -> its places taken, counted once per batch
+	used jsonb := '{}';  -- point id -> its places taken (its counter), read once per batch
 	v_used integer;
 BEGIN
 	-- 1. Claim the keys, in key order. A key inserted by a transaction still

@@ -1,13 +1,10 @@
 -- pickup_point_used: the places of pickup point p_point taken by orders
--- (issue 13 part C3): the orders routed to it (orders.pickup_point_id) that
--- are not cancelled and whose parcel was not collected nor expired there.
--- intake_commit counts them under the point's row lock before routing one
--- more order there; pickup_points_free gives them to the daemon's cache.
+-- (issue 13 parts C3 and R): its counter pickup_points.used, kept by the
+-- triggers of migration 035 in the transaction of every change (intake,
+-- cancellation, collection, expiry); pickup_point_recount gives the same
+-- number by counting. intake_commit reads it under the point's row lock
+-- before routing one more order there.
 CREATE OR REPLACE FUNCTION pickup_point_used(p_point text) RETURNS integer
 LANGUAGE sql STABLE AS $fn$
-	SELECT count(*)::integer FROM orders po
-	 WHERE po.pickup_point_id = p_point AND po.status <> 'cancelled'
-	   AND NOT EXISTS (SELECT 1 FROM pickup_parcels pk
-			    WHERE pk.order_id = po.id AND pk.point_id = p_point
-			      AND pk.status IN ('collected', 'expired'))
+	SELECT used FROM pickup_points WHERE id = p_point
 $fn$;

@@ -2,7 +2,9 @@
 -- (order_tracking_doc; docs/api.md "Tracking" and "Pickup points"): NULL
 -- unless the order is routed to a pickup point; else the point (id, name,
 -- address, opening hours, lon, lat) and its latest parcel's status
--- (awaiting_arrival before the scan-in, then held, collected or expired)
+-- (awaiting_arrival before the scan-in, handed_to_point once a courier
+-- handed it to a courier-served point [issue 13 part R] and until the
+-- point scans it in, then held, collected or expired)
 -- with hold_until. The pickup code is in the full view only (the order
 -- service shows it to its customer) and only while the parcel is held:
 -- never in the public view of the tracking code.
@@ -12,7 +14,10 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 		'point', jsonb_build_object('id', p.id, 'name', p.name, 'address', p.address,
 					    'opening_hours', p.opening_hours, 'lon', p.lon,
 					    'lat', p.lat),
-		'status', coalesce(k.status, 'awaiting_arrival'),
+		'status', coalesce(k.status, CASE WHEN EXISTS (
+			SELECT 1 FROM order_events e
+			 WHERE e.order_id = o.id AND e.kind = 'pickup.handed_over')
+			THEN 'handed_to_point' ELSE 'awaiting_arrival' END),
 		'hold_until', to_char(k.hold_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 		'code', CASE WHEN NOT p_public AND k.status = 'held' THEN k.code END))
 	FROM orders o JOIN pickup_points p ON p.id = o.pickup_point_id

@@ -11,7 +11,8 @@
 -- concurrent publishers queue), then the station's feed head (heads
 -- before rows, as everywhere): version = previous + 1; each routed stop
 -- row is created (status planned, proof pin with a 6-digit PIN when a line
--- of the order is a large SKU, else photo) or updated (courier, position,
+-- of the order is a large SKU, else photo; a drop at a pickup point, issue
+-- 13 part R: signature, the point's staff signs, no PIN) or updated (courier, position,
 -- eta, window; route_version when its courier or position changed); done
 -- stops are never touched; a stop planned before and not routed now goes
 -- back to pending (cancelled when its order is). The changes against the
@@ -97,13 +98,18 @@ BEGIN
 				       'planned', v_cid, ver, pos, v_eta,
 				       (s->'window'->>'start')::timestamptz,
 				       (s->'window'->>'end')::timestamptz,
-				       CASE WHEN lg THEN 'pin' ELSE 'photo' END,
-				       CASE WHEN lg THEN lpad((floor(random() * 1000000))::integer::text,
-							      6, '0') END
+				       CASE WHEN pdrop THEN 'signature' WHEN lg THEN 'pin'
+					    ELSE 'photo' END,
+				       CASE WHEN lg AND NOT pdrop
+					    THEN lpad((floor(random() * 1000000))::integer::text,
+						      6, '0') END
 				  FROM (SELECT EXISTS (SELECT 1 FROM order_lines l
 							JOIN skus k ON k.sku = l.sku
 						       WHERE l.order_id = s->>'order_id'
-							 AND k.large) AS lg) x;
+							 AND k.large) AS lg,
+					       EXISTS (SELECT 1 FROM orders o
+						       WHERE o.id = s->>'order_id'
+							 AND o.pickup_point_id IS NOT NULL) AS pdrop) x;
 				one := jsonb_build_object('change', 'assigned', 'stop', sid,
 					'order', s->>'order_id', 'wave', p_wave, 'courier', v_cid,
 					'position', pos, 'eta', s->>'eta', 'version', ver);

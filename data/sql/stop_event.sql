@@ -38,6 +38,15 @@
 -- cod_ledger (the day is the wave's date; one per stop, so a replay never
 -- counts twice) and the order event payment.collected (a webhook). Other
 -- orders refuse "collected".
+-- Pickup-point drops (issue 13 part R): delivered on a delivery stop of an
+-- order routed to a pickup point (orders.pickup_point_id; the planner only
+-- routes courier-served ones) hands the parcel to the point, not to the
+-- customer: its shipments go out_for_delivery and stay there (the order is
+-- not delivered: the customer collects later), order event
+-- pickup.handed_over and feed line pickup.handed_over {order, point,
+-- courier}; the outcome says handed_to_point. The point's own arrival scan
+-- (pickup_arrival) then takes it in: a place, the code, the hold deadline.
+-- Until then the parcel is visibly handed to the point, not yet scanned in.
 -- Returns {"r":"ok","stop":{...}} | {"r":"illegal","current":status}
 --   | {"r":"invalid","field","message"} | {"r":"not_found"} | {"r":"mismatch"}
 -- A key's first ok or illegal answer is kept and returned again for the same
@@ -70,6 +79,7 @@ DECLARE
 	v_outcome jsonb;
 	bad text;
 	pay record;
+	pt pickup_points;
 	coll jsonb := p_req->'collected';
 	v_at text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 BEGIN
@@ -187,9 +197,25 @@ BEGIN
 		v_outcome := v_outcome || jsonb_build_object('proof', s.proof,
 			'photo_ref', p_req->'proof'->'photo_ref',
 			'signature_ref', p_req->'proof'->'signature_ref');
+		IF s.kind = 'delivery' THEN
+			SELECT p.* INTO pt FROM orders o JOIN pickup_points p ON p.id = o.pickup_point_id
+			 WHERE o.id = oid;
+		END IF;
 		IF s.kind IN ('delivery', 'exchange') THEN
 			PERFORM stop_shipments_move(oid, 'out_for_delivery', p_now,
 				detail || jsonb_build_object('courier_name', cname, 'eta', s.eta));
+		END IF;
+		IF pt.id IS NOT NULL THEN
+			INSERT INTO order_events (order_id, kind, at, detail)
+			VALUES (oid, 'pickup.handed_over', p_now, detail || jsonb_build_object(
+				'courier_name', cname, 'point', pt.id, 'point_name', pt.name,
+				'proof', s.proof));
+			PERFORM station_feed_add(s.station_id, 'pickup.handed_over',
+						 jsonb_build_object('order', oid, 'point', pt.id,
+								    'courier', p_courier,
+								    'stop', p_stop));
+			v_outcome := v_outcome || jsonb_build_object('handed_to_point', pt.id);
+		ELSIF s.kind IN ('delivery', 'exchange') THEN
 			PERFORM stop_shipments_move(oid, 'delivered', p_now,
 				detail || jsonb_build_object('proof', s.proof));
 		END IF;

@@ -2,7 +2,7 @@
 -- round trip (svc/wave_planner.c), as
 --   {"couriers": [{id, name, vehicle, capacity_kg, capacity_l, speed_kmh,
 --                  shift_start, shift_end}],   (epoch seconds, clipped to the wave)
---    "stops": [{order_id, stop_id, kind, return_id, lon, lat, slot, weight_g,
+--    "stops": [{order_id, stop_id, kind, return_id, point, lon, lat, slot, weight_g,
 --               volume_ml, pickup_weight_g, pickup_volume_ml, status,
 --               courier_id, position, started}]}
 -- p_keys are the wave's counter keys (the wave and its precise slots),
@@ -25,6 +25,13 @@
 -- (pickup_weight_g, pickup_volume_ml, carried to the route's end; nothing
 -- delivered, no slot); an exchange stop has both (the replacement order's
 -- lines delivered, the return's collected).
+-- Pickup orders (issue 13 part R): an order routed to a pickup point served
+-- by a courier (orders.pickup_point_id, pickup_points.shelf false) is a
+-- drop at the point: point is its id and lon/lat the point's, not the
+-- customer's (the planner makes one visit of the point's drops). An order
+-- for the station's own shelf point is never on a route: it is neither
+-- booked nor waved here (its parcel is scanned into the shelf at the
+-- station, POST /v1/pickup-points/{id}/arrivals).
 -- started: the stop's courier has begun the route (a done stop, or a parcel
 -- of the courier's stops out for delivery). At most p_limit stops.
 -- plpgsql so that couriers_on_shift may be created after this file.
@@ -66,6 +73,8 @@ BEGIN
 		   AND o.status NOT IN ('delivered', 'returned', 'cancelled',
 					'returning_to_warehouse')
 		   AND NOT EXISTS (SELECT 1 FROM stops s WHERE s.order_id = o.id)
+		   AND NOT EXISTS (SELECT 1 FROM pickup_points pp
+				    WHERE pp.id = o.pickup_point_id AND pp.shelf)
 		   AND EXISTS (SELECT 1 FROM shipments sh WHERE sh.order_id = o.id
 				  AND sh.status <> 'cancelled')
 		   AND NOT EXISTS (
@@ -85,6 +94,8 @@ BEGIN
 		  LEFT JOIN returns r ON r.id = s.return_id
 		 WHERE s.station_id = p_station AND s.wave_key = p_wave
 		   AND (s.status IN ('pending', 'planned') AND o.status <> 'cancelled'
+			AND NOT EXISTS (SELECT 1 FROM pickup_points pp
+					 WHERE pp.id = o.pickup_point_id AND pp.shelf)
 			AND (r.id IS NULL OR r.status NOT IN ('cancelled', 'failed'))
 			AND NOT (s.kind = 'exchange' AND s.status = 'pending' AND EXISTS (
 				SELECT 1 FROM shipments sh
@@ -106,7 +117,8 @@ BEGIN
 	)
 	SELECT coalesce(jsonb_agg(jsonb_build_object(
 		'order_id', t.order_id, 'stop_id', t.stop_id, 'kind', t.kind,
-		'return_id', t.return_id, 'lon', o.lon, 'lat', o.lat,
+		'return_id', t.return_id, 'point', pp.id,
+		'lon', coalesce(pp.lon, o.lon), 'lat', coalesce(pp.lat, o.lat),
 		'slot', CASE WHEN t.kind <> 'pickup' THEN
 			(SELECT max(c.counter_key) FROM order_capacity c
 			  WHERE c.order_id = o.id AND NOT c.released
@@ -125,6 +137,8 @@ BEGIN
 		ORDER BY t.order_id, t.stop_id NULLS FIRST), '[]'::jsonb)
 	  INTO v_stops
 	  FROM todo t JOIN orders o ON o.id = t.order_id
+	  LEFT JOIN pickup_points pp ON pp.id = o.pickup_point_id AND NOT pp.shelf
+	       AND t.kind = 'delivery'
 	 CROSS JOIN LATERAL (
 		SELECT coalesce(sum(l.qty * k.weight_g), 0)::bigint AS weight_g,
 		       coalesce(sum(l.qty * k.volume_ml), 0)::bigint AS volume_ml
