@@ -291,10 +291,19 @@ dm_wave_planner_line(const struct dm_wave_planner *p, const struct rt_vrp_route 
 	    rt_vrp_route_path_coords(&p->prob, r, p->lonlat, xy, &err) != RT_OK)
 		goto fail;
 	for (size_t k = 0; k < n; k++) {
-		json_t *pt = json_pack("[o,o]", dm_wave_planner_num(xy[2 * k]),
-				       dm_wave_planner_num(xy[2 * k + 1]));
-		if (pt == NULL || json_array_append_new(coords, pt) != 0)
-			goto fail;
+		/* A visit carrying several orders is one point per order (the
+		 * path keeps a point per stop: depot, stops, depot). */
+		size_t times = 1;
+		if (k > 0 && k + 1 < n)
+			for (long m = p->more_head[r->visits[k - 1].stop]; m >= 0;
+			     m = p->more[m].next)
+				times++;
+		for (size_t t = 0; t < times; t++) {
+			json_t *pt = json_pack("[o,o]", dm_wave_planner_num(xy[2 * k]),
+					       dm_wave_planner_num(xy[2 * k + 1]));
+			if (pt == NULL || json_array_append_new(coords, pt) != 0)
+				goto fail;
+		}
 	}
 	free(xy);
 	return json_pack("{s:s,s:o}", "type", "LineString", "coordinates", coords);

@@ -5,13 +5,17 @@ tracking page; intake_commit refuses a point that is unknown, retired or
 another station's (422 naming pickup_point) and a point whose places are
 taken (409 pickup-point-full), giving back the stock and the key; places
 are never over-sold under concurrent orders, and a collected parcel frees
-its place."""
+its place. The wave routes them (issue 13 part R): a courier-served point's
+orders are one visit at the point's place, the shelf's on no route, the
+courier's delivered there hands the parcel to the point until its scan."""
 import threading
 import uuid
 
 import harness
+import wave_fixtures
 from test_orders import DONGCHENG, FDC, new_sku, order_body, post, sql
-from test_pickup_points import ST, ST2, arrive, code_of, collect, known, pk_daemon, point
+from test_pickup_points import (ST, ST2, arrive, code_of, collect, events, feed_kinds, known,
+                                pk_daemon, point)
 
 FULL = "urn:dispatchd:problem:pickup-point-full"
 
@@ -163,6 +167,92 @@ def test_promise_offers_points_with_a_place_from_the_cache(w):
     assert d.request("DELETE", f"/v1/pickup-points/{shelf['id']}").status == 200
     harness.wait_until(lambda: shelf["id"] not in offered(d, sku), timeout=10,
                        what="the retired point to leave the promise")
+
+
+
+def test_the_wave_routes_pickup_orders_to_their_point(w):
+    d = pk_daemon(w)
+    sku = new_sku(w, {FDC: 20})
+    shop = point(d, capacity=5, lon=DONGCHENG["lon"] + 0.004, lat=DONGCHENG["lat"] + 0.003,
+                 name="Lane 9 shop", address="9 Lane, Dongcheng")
+    shelf = point(d, capacity=5)
+    sql(w, f"UPDATE pickup_points SET shelf = true WHERE id = '{shelf['id']}'")
+    recipient = {"name": "Wang Fang", "phone": "+86 138 0013 8000", "address": "1 Road"}
+
+    def placed(body):
+        r = post(d, body)
+        assert r.status == 201, r
+        return r.json()["id"]
+
+    at_shop = [placed(pickup_body(sku, shop["id"], recipient=recipient)) for _ in range(3)]
+    on_shelf = placed(pickup_body(sku, shelf["id"], recipient=recipient))
+    home = placed(order_body([(sku, 1)], recipient=recipient))
+    mine = at_shop + [on_shelf, home]
+    listed = ",".join(f"'{o}'" for o in mine)
+    waves = sql(w, "SELECT string_agg(DISTINCT counter_key, ',') FROM order_capacity "
+                   f"WHERE order_id IN ({listed}) AND counter_key LIKE '%-W%'")
+    assert len(waves.split(",")) == 1, waves
+    wave_fixtures.arrive(w, mine)
+    sql(w, f"UPDATE orders SET status = 'arrived_at_station' WHERE id IN ({listed})")
+    cid = wave_fixtures.add_couriers(w, ST, 1, prefix="pkr-" + uuid.uuid4().hex[:6])[0]
+    r = d.request("POST", f"/v1/stations/{ST}/waves/{waves}/plan")
+    assert r.status == 200, r
+    plan = r.json()
+    at = {s["order_id"]: (ri, i, s) for ri, route in enumerate(plan["routes"])
+          for i, s in enumerate(route["stops"])}
+    # The shelf's order is on no route and not unassigned either.
+    assert on_shelf not in at and on_shelf not in [u["order_id"] for u in plan["unassigned"]]
+    assert home in at and all(o in at for o in at_shop), plan
+    # One visit of the shop: its three orders back to back on one route, the
+    # later ones with no travel and the same times.
+    ri, first, lead = min((at[o] for o in at_shop), key=lambda x: x[1])
+    assert sorted((at[o][0], at[o][1]) for o in at_shop) == \
+        [(ri, first), (ri, first + 1), (ri, first + 2)], plan
+    for o in at_shop:
+        s = at[o][2]
+        assert (s["eta"], s["arrival"], s["departure"]) == \
+            (lead["eta"], lead["arrival"], lead["departure"]), (s, lead)
+        if s is not lead:
+            assert s["leg_m"] == 0, s
+    route = plan["routes"][ri]
+    lines = [f for f in plan["geojson"]["features"] if f["geometry"] is not None]
+    coords = lines[ri]["geometry"]["coordinates"]
+    assert len(coords) == len(route["stops"]) + 2, coords  # a point per stop
+    for k in range(first, first + 3):
+        assert abs(coords[k + 1][0] - shop["lon"]) < 1e-6 and \
+            abs(coords[k + 1][1] - shop["lat"]) < 1e-6, coords
+    assert sql(w, "SELECT string_agg(DISTINCT proof || '/' || coalesce(pin, ''), ',') "
+                  f"FROM stops WHERE order_id IN ({','.join(repr(o) for o in at_shop)})") \
+        == "signature/", "a drop is signed by the point's staff, no customer PIN"
+    # The courier's handheld: a pickup-point drop, the point's name and address.
+    tok = known(d, w.token("courier", cid, label="pk route"))
+    doc = d.get("/v1/couriers/me/route", token=tok).json()
+    assert doc["wave"] == waves, doc  # the wave is on the test clock's day
+    drops = [s for s in doc["stops"] if s["order"] in at_shop]
+    assert len(drops) == 3, doc
+    for s in drops:
+        assert s["drop"] == "pickup_point" and s["pickup_point"]["id"] == shop["id"], s
+        assert s["recipient"] == {"name": "Lane 9 shop", "address": "9 Lane, Dongcheng"}, s
+        assert s["point"] == {"lon": shop["lon"], "lat": shop["lat"]}, s
+    assert [s["recipient"]["name"] for s in doc["stops"] if s["order"] == home] == ["Wang Fang"]
+    # delivered at the drop: handed to the point, not delivered to the customer.
+    o = at_shop[0]
+    r = d.request("POST", f"/v1/stops/{at[o][2]['stop_id']}/events", token=tok,
+                  body={"event": "delivered", "proof": {"signature_ref": "sig-pk-1"}},
+                  headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert r.status == 200, r
+    assert r.json()["outcome"]["handed_to_point"] == shop["id"], r
+    assert sql(w, f"SELECT status FROM orders WHERE id = '{o}'") == "out_for_delivery"
+    assert events(w, o) == "pickup.handed_over", events(w, o)
+    assert "pickup.handed_over" in feed_kinds(w, o).split(","), feed_kinds(w, o)
+    shop_tok = known(d, w.token("order_service", label="pk route shop"))
+    track = d.get(f"/v1/orders/{o}/tracking", token=shop_tok).json()
+    assert track["pickup"]["status"] == "handed_to_point", track
+    # The point's scan takes it in; the shelf's parcel, at the station, too.
+    assert arrive(d, shop["id"], o).status == 201
+    assert events(w, o) == "pickup.handed_over,pickup.arrived", events(w, o)
+    assert arrive(d, shelf["id"], on_shelf).status == 201
+    assert sql(w, f"SELECT used FROM pickup_points WHERE id = '{shop['id']}'") == "3"
 
 
 if __name__ == "__main__":
