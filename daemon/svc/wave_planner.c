@@ -785,7 +785,9 @@ dm_wave_planner_fill_warm(struct dm_wave_planner *p)
 /* Stop i (just filled) drops at a pickup point another stop j < i already
  * visits: it joins j's visit (its order appended to j's list, its demand
  * added) and true is returned. Only stops not done, with the same window,
- * and not planned on another courier than j's, travel together. */
+ * and not planned on another courier than j's, travel together; a new
+ * order never joins the stop of a courier who has started (its parcel is
+ * not in that courier's box). */
 static bool
 dm_wave_planner_merge(struct dm_wave_planner *p, size_t i)
 {
@@ -797,8 +799,9 @@ dm_wave_planner_merge(struct dm_wave_planner *p, size_t i)
 		struct rt_vrp_stop *t = &p->stops[j];
 		if (strcmp(p->points[j], p->points[i]) != 0 || p->info[j].done ||
 		    t->tw_open_s != s->tw_open_s || t->tw_close_s != s->tw_close_s ||
-		    (in->courier >= 0 && in->courier != p->info[j].courier))
-			continue;
+		    (in->courier >= 0 && in->courier != p->info[j].courier) ||
+		    (p->info[j].started && in->courier != p->info[j].courier))
+			continue; /* nothing joins a started courier's stop from elsewhere */
 		struct dm_wave_planner_more *e = &p->more[p->n_more];
 		snprintf(e->order_id, sizeof e->order_id, "%s", p->ids[i]);
 		snprintf(e->stop_id, sizeof e->stop_id, "%s", in->stop_id);

@@ -197,17 +197,24 @@ def test_the_wave_routes_pickup_orders_to_their_point(w):
     cid = wave_fixtures.add_couriers(w, ST, 1, prefix="pkr-" + uuid.uuid4().hex[:6])[0]
     r = d.request("POST", f"/v1/stations/{ST}/waves/{waves}/plan")
     assert r.status == 200, r
+    # A fourth order for the shop, then the replan (warm: three stops
+    # planned, one new): still one visit.
+    at_shop.append(placed(pickup_body(sku, shop["id"], recipient=recipient)))
+    wave_fixtures.arrive(w, at_shop[-1:])
+    r = d.request("POST", f"/v1/stations/{ST}/waves/{waves}/plan")
+    assert r.status == 200, r
     plan = r.json()
+    assert plan["version"] >= 2, plan
     at = {s["order_id"]: (ri, i, s) for ri, route in enumerate(plan["routes"])
           for i, s in enumerate(route["stops"])}
     # The shelf's order is on no route and not unassigned either.
     assert on_shelf not in at and on_shelf not in [u["order_id"] for u in plan["unassigned"]]
     assert home in at and all(o in at for o in at_shop), plan
-    # One visit of the shop: its three orders back to back on one route, the
+    # One visit of the shop: its four orders back to back on one route, the
     # later ones with no travel and the same times.
     ri, first, lead = min((at[o] for o in at_shop), key=lambda x: x[1])
     assert sorted((at[o][0], at[o][1]) for o in at_shop) == \
-        [(ri, first), (ri, first + 1), (ri, first + 2)], plan
+        [(ri, first + k) for k in range(4)], plan
     for o in at_shop:
         s = at[o][2]
         assert (s["eta"], s["arrival"], s["departure"]) == \
@@ -218,7 +225,7 @@ def test_the_wave_routes_pickup_orders_to_their_point(w):
     lines = [f for f in plan["geojson"]["features"] if f["geometry"] is not None]
     coords = lines[ri]["geometry"]["coordinates"]
     assert len(coords) == len(route["stops"]) + 2, coords  # a point per stop
-    for k in range(first, first + 3):
+    for k in range(first, first + 4):
         assert abs(coords[k + 1][0] - shop["lon"]) < 1e-6 and \
             abs(coords[k + 1][1] - shop["lat"]) < 1e-6, coords
     assert sql(w, "SELECT string_agg(DISTINCT proof || '/' || coalesce(pin, ''), ',') "
@@ -229,7 +236,7 @@ def test_the_wave_routes_pickup_orders_to_their_point(w):
     doc = d.get("/v1/couriers/me/route", token=tok).json()
     assert doc["wave"] == waves, doc  # the wave is on the test clock's day
     drops = [s for s in doc["stops"] if s["order"] in at_shop]
-    assert len(drops) == 3, doc
+    assert len(drops) == 4, doc
     for s in drops:
         assert s["drop"] == "pickup_point" and s["pickup_point"]["id"] == shop["id"], s
         assert s["recipient"] == {"name": "Lane 9 shop", "address": "9 Lane, Dongcheng"}, s
@@ -252,7 +259,7 @@ def test_the_wave_routes_pickup_orders_to_their_point(w):
     assert arrive(d, shop["id"], o).status == 201
     assert events(w, o) == "pickup.handed_over,pickup.arrived", events(w, o)
     assert arrive(d, shelf["id"], on_shelf).status == 201
-    assert sql(w, f"SELECT used FROM pickup_points WHERE id = '{shop['id']}'") == "3"
+    assert sql(w, f"SELECT used FROM pickup_points WHERE id = '{shop['id']}'") == "4"
 
 
 if __name__ == "__main__":
