@@ -61,7 +61,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 							'pickup_point', jsonb_build_object(
 								'id', pp.id, 'name', pp.name,
 								'address', pp.address,
-								'opening_hours', pp.opening_hours)) END
+								'opening_hours',
+								pp.opening_hours)) END
 					|| CASE WHEN o.payment_method IS NULL THEN '{}'::jsonb
 						ELSE jsonb_build_object('payment',
 							cod_payment_doc(o.id, false)) END

@@ -109,7 +109,8 @@ BEGIN
 							 AND k.large) AS lg,
 					       EXISTS (SELECT 1 FROM orders o
 						       WHERE o.id = s->>'order_id'
-							 AND o.pickup_point_id IS NOT NULL) AS pdrop) x;
+							 AND o.pickup_point_id IS NOT NULL)
+					       AS pdrop) x;
 				one := jsonb_build_object('change', 'assigned', 'stop', sid,
 					'order', s->>'order_id', 'wave', p_wave, 'courier', v_cid,
 					'position', pos, 'eta', s->>'eta', 'version', ver);

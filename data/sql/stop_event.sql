@@ -198,7 +198,8 @@ BEGIN
 			'photo_ref', p_req->'proof'->'photo_ref',
 			'signature_ref', p_req->'proof'->'signature_ref');
 		IF s.kind = 'delivery' THEN
-			SELECT p.* INTO pt FROM orders o JOIN pickup_points p ON p.id = o.pickup_point_id
+			SELECT p.* INTO pt FROM orders o
+			  JOIN pickup_points p ON p.id = o.pickup_point_id
 			 WHERE o.id = oid;
 		END IF;
 		IF s.kind IN ('delivery', 'exchange') THEN
