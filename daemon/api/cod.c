@@ -164,6 +164,67 @@ dm_api_cod_answer(struct dm_req *r, const struct dm_pg_reply *reply, int ok_stat
 	}
 }
 
+/* The start of a keyed write of a courier's day (a settlement, a
+ * correction): the path's ids, the JSON body, the Idempotency-Key, the
+ * members not in known and "day", the errors found into *errors (a new
+ * array). Returns the body (the caller's), or NULL after answering. */
+static json_t *
+dm_api_cod_keyed_begin(struct dm_req *r, const char *const *known, json_t **errors,
+		       const char **key, const char **day)
+{
+	if (!dm_api_cod_ids(r))
+		return NULL;
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return NULL;
+	*errors = json_array();
+	*key = dm_req_header(r, "Idempotency-Key");
+	if (*key == NULL || (*key)[0] == '\0' || strlen(*key) > DM_API_COD_KEY_MAX)
+		dm_field_errors_add(*errors, "Idempotency-Key",
+				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_unknown(body, "", known, *errors);
+	*day = json_string_value(json_object_get(body, "day"));
+	if (!dm_api_cod_valid_day(*day))
+		dm_field_errors_add(*errors, "day", "must be a date YYYY-MM-DD (the shift's day)");
+	return body;
+}
+
+/* True after answering 422 title with errors (body and errors freed);
+ * false when there are none (errors freed, body kept). */
+static bool
+dm_api_cod_invalid(struct dm_req *r, json_t *body, json_t *errors, const char *title)
+{
+	if (json_array_size(errors) == 0) {
+		json_decref(errors);
+		return false;
+	}
+	json_decref(body);
+	dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, title, json_pack("{s:o}", "errors", errors));
+	return true;
+}
+
+/* The end of a keyed write: req (the request as parsed, stored by the SQL
+ * function to tell a replay from a mismatch) as compact sorted JSON to sql
+ * with $1 station, $2 courier, $3 key, $4 req, $5 now (ms), $6 actor.
+ * Frees req and body. */
+static void
+dm_api_cod_keyed_send(struct dm_req *r, json_t *body, json_t *req, const char *key,
+		      const char *sql, dm_req_pg_done_fn *done)
+{
+	char at[32];
+	char *text = req != NULL ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(req);
+	json_decref(body);
+	if (text == NULL) {
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
+		return;
+	}
+	dm_api_cod_now(at, sizeof at);
+	const char *params[] = {r->params[0], r->params[1], key, text, at, dm_admission_actor(r)};
+	(void)dm_req_pg_query(r, sql, 6, params, DM_REQ_PG_WRITE, done);
+	free(text);
+}
+
 static void
 dm_api_cod_settle_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
@@ -174,21 +235,11 @@ static void
 dm_api_cod_settle(struct dm_req *r)
 {
 	static const char *const known[] = {"day", "handed", "notes", NULL};
-	char at[32];
-	if (!dm_api_cod_ids(r))
-		return;
-	json_t *body = dm_req_body_json(r);
+	json_t *errors;
+	const char *key, *day;
+	json_t *body = dm_api_cod_keyed_begin(r, known, &errors, &key, &day);
 	if (body == NULL)
 		return;
-	json_t *errors = json_array();
-	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_COD_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
-	dm_field_errors_unknown(body, "", known, errors);
-	const char *day = json_string_value(json_object_get(body, "day"));
-	if (!dm_api_cod_valid_day(day))
-		dm_field_errors_add(errors, "day", "must be a date YYYY-MM-DD (the shift's day)");
 	const json_t *handed = json_object_get(body, "handed");
 	int64_t fen = 0;
 	if (json_is_number(handed))
@@ -201,31 +252,16 @@ dm_api_cod_settle(struct dm_req *r)
 				    "must be a decimal string of 0.00 to 1000000000.00 with at "
 				    "most two decimals, such as \"1299.00\"");
 	const char *notes = dm_api_cod_text(body, "notes", false, errors);
-	if (json_array_size(errors) > 0) {
-		json_decref(body);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid settlement",
-			       json_pack("{s:o}", "errors", errors));
+	if (dm_api_cod_invalid(r, body, errors, "invalid settlement"))
 		return;
-	}
-	json_decref(errors);
 	json_t *req = json_pack("{s:s,s:I}", "day", day, "handed_fen", (json_int_t)fen);
 	if (req != NULL && notes != NULL)
 		json_object_set_new(req, "notes", json_string(notes));
-	char *text = req != NULL ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(req);
-	json_decref(body);
-	if (text == NULL) {
-		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
-		return;
-	}
-	dm_api_cod_now(at, sizeof at);
-	const char *params[] = {r->params[0], r->params[1], key, text, at, dm_admission_actor(r)};
-	(void)dm_req_pg_query(r,
+	dm_api_cod_keyed_send(r, body, req, key,
 			      "SELECT a->>'r', (a->'settlement')::text, a->>'current' "
 			      "FROM cod_settle($1, $2, $3, $4::jsonb, "
 			      "to_timestamp($5::float8 / 1000), $6) AS a",
-			      6, params, DM_REQ_PG_WRITE, dm_api_cod_settle_done);
-	free(text);
+			      dm_api_cod_settle_done);
 }
 
 static void
@@ -289,13 +325,8 @@ dm_api_cod_resolve(struct dm_req *r)
 	json_t *errors = json_array();
 	dm_field_errors_unknown(body, "", known, errors);
 	const char *reason = dm_api_cod_text(body, "reason", true, errors);
-	if (json_array_size(errors) > 0) {
-		json_decref(body);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid resolution",
-			       json_pack("{s:o}", "errors", errors));
+	if (dm_api_cod_invalid(r, body, errors, "invalid resolution"))
 		return;
-	}
-	json_decref(errors);
 	dm_api_cod_now(at, sizeof at);
 	const char *params[] = {r->params[0], r->params[1], r->params[2], reason, at,
 				dm_admission_actor(r)};
@@ -364,54 +395,29 @@ static void
 dm_api_cod_correct(struct dm_req *r)
 {
 	static const char *const known[] = {"day", "amount", "reason", "order", NULL};
-	char at[32];
+	json_t *errors;
+	const char *key, *day;
 	int64_t fen = 0;
-	if (!dm_api_cod_ids(r))
-		return;
-	json_t *body = dm_req_body_json(r);
+	json_t *body = dm_api_cod_keyed_begin(r, known, &errors, &key, &day);
 	if (body == NULL)
 		return;
-	json_t *errors = json_array();
-	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_COD_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
-	dm_field_errors_unknown(body, "", known, errors);
-	const char *day = json_string_value(json_object_get(body, "day"));
-	if (!dm_api_cod_valid_day(day))
-		dm_field_errors_add(errors, "day", "must be a date YYYY-MM-DD (the shift's day)");
 	(void)dm_api_cod_signed_amount(json_object_get(body, "amount"), &fen, errors);
 	const char *reason = dm_api_cod_text(body, "reason", true, errors);
 	const json_t *order = json_object_get(body, "order");
 	if (order != NULL && !json_is_null(order) &&
 	    !(json_is_string(order) && dm_order_body_valid_id(json_string_value(order))))
 		dm_field_errors_add(errors, "order", "must be an order id of this courier's day");
-	if (json_array_size(errors) > 0) {
-		json_decref(body);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid correction",
-			       json_pack("{s:o}", "errors", errors));
+	if (dm_api_cod_invalid(r, body, errors, "invalid correction"))
 		return;
-	}
-	json_decref(errors);
 	json_t *req = json_pack("{s:s,s:I,s:s}", "day", day, "amount_fen", (json_int_t)fen,
 				"reason", reason);
 	if (req != NULL && json_is_string(order))
 		json_object_set_new(req, "order", json_string(json_string_value(order)));
-	char *text = req != NULL ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(req);
-	json_decref(body);
-	if (text == NULL) {
-		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
-		return;
-	}
-	dm_api_cod_now(at, sizeof at);
-	const char *params[] = {r->params[0], r->params[1], key, text, at, dm_admission_actor(r)};
-	(void)dm_req_pg_query(r,
+	dm_api_cod_keyed_send(r, body, req, key,
 			      "SELECT a->>'r', (a->'answer')::text, a->>'current' "
 			      "FROM cod_correct($1, $2, $3, $4::jsonb, "
 			      "to_timestamp($5::float8 / 1000), $6) AS a",
-			      6, params, DM_REQ_PG_WRITE, dm_api_cod_correct_done);
-	free(text);
+			      dm_api_cod_correct_done);
 }
 
 static void

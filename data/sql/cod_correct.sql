@@ -20,8 +20,8 @@
 --   {"r":"not_found"} (no such courier at the station) | {"r":"mismatch"} |
 --   {"r":"bad_order"} (the order has no stop or collection of the courier's
 --   day)
--- Lock order: as cod_settle (the station's feed head, the key, the
--- courier's day), then the day's open settlements: a correction and a
+-- Lock order: as cod_settle (cod_day_lock: the station's feed head, the
+-- key, the courier's day), then the day's open settlements: a correction and a
 -- hand-over of one day are counted one after the other.
 CREATE OR REPLACE FUNCTION cod_correct(p_station text, p_courier text, p_key text, p_req jsonb,
 				       p_now timestamptz, p_actor text)
@@ -37,14 +37,9 @@ DECLARE
 	v_answer jsonb;
 	t record;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM couriers WHERE id = p_courier AND station_id = p_station) THEN
+	IF NOT cod_day_lock(p_station, p_courier, 'cod_correct_key', p_key, v_day) THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
-	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p_station, 0)
-	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
-	PERFORM pg_advisory_xact_lock(hashtext('cod_correct_key'),
-				      hashtext(p_station || '|' || p_key));
-	PERFORM pg_advisory_xact_lock(hashtext('cod_settle'), hashtext(p_courier || '|' || v_day));
 	SELECT * INTO t FROM cod_corrections
 	 WHERE station_id = p_station AND idempotency_key = p_key;
 	IF FOUND THEN

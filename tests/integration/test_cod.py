@@ -671,6 +671,23 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
     assert r.json()["day"]["balance_fen"] == -10 and \
         r.json()["day"]["settlements"][1]["id"] == st2["id"] and \
         r.json()["day"]["settlements"][1]["status"] == "open", r.json()
+    # Sent at once: one key four times is one correction; three others, three.
+    import threading
+    answers = [None] * 7
+
+    def send(i):
+        key = "k-same" if i % 2 == 0 else f"k-{i}"
+        answers[i] = correct(d, ann, {"day": "2030-01-08", "amount": "0.01", "reason": "x"},
+                             key=key)
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a.status == 201 for a in answers), answers
+    assert len({answers[i].body for i in range(0, 7, 2)}) == 1, answers
+    assert sql(w, f"SELECT count(*) FROM cod_ledger WHERE courier_id = '{ann}' "
+                  f"AND kind = 'correction'") == "7"
 
 
 def test_corrections_bad_input_changes_nothing(w):
