@@ -357,10 +357,15 @@ def test_payment_collected_is_a_signed_webhook(w):
         rx.close()
 
 
-def settle(d, cid, body, token=None, key=None, station=None):
+def courier_post(d, cid, what, body, token=None, key=None, station=None):
+    """POST /v1/stations/{station}/couriers/{cid}/{what} with an Idempotency-Key."""
     kw = {} if token is None else {"token": token}
-    return d.request("POST", f"/v1/stations/{station or hh.ST}/couriers/{cid}/settlements",
+    return d.request("POST", f"/v1/stations/{station or hh.ST}/couriers/{cid}/{what}",
                      body=body, headers={"Idempotency-Key": key or uuid.uuid4().hex}, **kw)
+
+
+def settle(d, cid, body, token=None, key=None, station=None):
+    return courier_post(d, cid, "settlements", body, token, key, station)
 
 
 def day_doc(d, cid, day="2030-01-08", token=None):
@@ -492,7 +497,9 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
     assert r.status == 409 and r.json()["current_status"] == "balanced", r
 
 
-def test_ten_fen_three_times_is_thirty_fen(w):
+def three_dimes_collected(w):
+    """A daemon and a fresh courier who collected 0.10 in cash at three
+    stops of the test day: (daemon, courier id)."""
     d = hd(w)
     ann, tok = courier(w, d)
     orders = [cod_order(w, d, amount="0.10") for _ in range(3)]
@@ -500,6 +507,11 @@ def test_ten_fen_three_times_is_thirty_fen(w):
     for i, o in enumerate(orders):
         sid = stop(w, o["id"], ann, i)
         assert delivered(d, tok, sid, {"method": "cash", "amount": "0.10"}).status == 200
+    return d, ann
+
+
+def test_ten_fen_three_times_is_thirty_fen(w):
+    d, ann = three_dimes_collected(w)
     doc = day_doc(d, ann)
     assert (doc["collected"]["cash"], doc["expected"], doc["expected_fen"]) == \
         ("0.30", "0.30", 30), doc
@@ -516,28 +528,28 @@ def test_ten_fen_three_times_is_thirty_fen(w):
         ("0.20", "0.30", "-0.10", -10), doc
 
 
-def test_concurrent_hand_overs_are_counted_one_after_the_other(w):
+def at_once(n, post):
+    """post(key) from n threads at once: the even ones with one key, the odd
+    ones each with its own. All must be 201, the even ones byte for byte the
+    same answer."""
     import threading
-    d = hd(w)
-    ann, tok = courier(w, d)
-    orders = [cod_order(w, d, amount="0.10") for _ in range(3)]
-    plan(w, hh.WAVE, [ann])
-    for i, o in enumerate(orders):
-        sid = stop(w, o["id"], ann, i)
-        assert delivered(d, tok, sid, {"method": "cash", "amount": "0.10"}).status == 200
-    answers = [None] * 8
+    answers = [None] * n
 
     def send(i):
-        # Even: one request sent four times; odd: four hand-overs of 0.10.
-        key = "same" if i % 2 == 0 else f"k-{i}"
-        answers[i] = settle(d, ann, {"day": "2030-01-08", "handed": "0.10"}, key=key)
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
+        answers[i] = post("same" if i % 2 == 0 else f"k-{i}")
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert all(a.status == 201 for a in answers), answers
-    assert len({answers[i].body for i in range(0, 8, 2)}) == 1, answers
+    assert len({answers[i].body for i in range(0, n, 2)}) == 1, answers
+
+
+def test_concurrent_hand_overs_are_counted_one_after_the_other(w):
+    d, ann = three_dimes_collected(w)
+    # One request sent four times; four hand-overs of 0.10.
+    at_once(8, lambda key: settle(d, ann, {"day": "2030-01-08", "handed": "0.10"}, key=key))
     doc = day_doc(d, ann)
     # Five hand-overs, each against what the ones before left: 0.30, 0.20, ...
     assert [s["expected_fen"] for s in doc["settlements"]] == [30, 20, 10, 0, -10], doc
@@ -600,9 +612,7 @@ def test_settlements_bad_input_and_who_may_call(w):
 
 
 def correct(d, cid, body, token=None, key=None, station=None):
-    kw = {} if token is None else {"token": token}
-    return d.request("POST", f"/v1/stations/{station or hh.ST}/couriers/{cid}/cod-corrections",
-                     body=body, headers={"Idempotency-Key": key or uuid.uuid4().hex}, **kw)
+    return courier_post(d, cid, "cod-corrections", body, token, key, station)
 
 
 def cod_ledger(d, cid, day="2030-01-08", token=None):
@@ -672,20 +682,8 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
         r.json()["day"]["settlements"][1]["id"] == st2["id"] and \
         r.json()["day"]["settlements"][1]["status"] == "open", r.json()
     # Sent at once: one key four times is one correction; three others, three.
-    import threading
-    answers = [None] * 7
-
-    def send(i):
-        key = "k-same" if i % 2 == 0 else f"k-{i}"
-        answers[i] = correct(d, ann, {"day": "2030-01-08", "amount": "0.01", "reason": "x"},
-                             key=key)
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(a.status == 201 for a in answers), answers
-    assert len({answers[i].body for i in range(0, 7, 2)}) == 1, answers
+    at_once(7, lambda key: correct(d, ann, {"day": "2030-01-08", "amount": "0.01",
+                                            "reason": "x"}, key=key))
     assert sql(w, f"SELECT count(*) FROM cod_ledger WHERE courier_id = '{ann}' "
                   f"AND kind = 'correction'") == "7"
 
