@@ -147,7 +147,8 @@ dm_api_cod_answer(struct dm_req *r, const struct dm_pg_reply *reply, int ok_stat
 	} else if (strcmp(answer, "not_found") == 0) {
 		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, not_found, NULL);
 	} else if (strcmp(answer, "mismatch") == 0) {
-		snprintf(detail, sizeof detail, "the Idempotency-Key was used for another %s", what);
+		snprintf(detail, sizeof detail, "the Idempotency-Key was used for another %s",
+			 what);
 		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED, detail, NULL);
 	} else if (strcmp(answer, "bad_order") == 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid correction",
@@ -199,7 +200,8 @@ dm_api_cod_invalid(struct dm_req *r, json_t *body, json_t *errors, const char *t
 		return false;
 	}
 	json_decref(body);
-	dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, title, json_pack("{s:o}", "errors", errors));
+	dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, title,
+		       json_pack("{s:o}", "errors", errors));
 	return true;
 }
 

@@ -18,8 +18,9 @@ ALTER TABLE cod_ledger
 	ADD COLUMN correction_id bigint REFERENCES cod_ledger (id),
 	ADD CONSTRAINT cod_ledger_correction_of_resolution
 		CHECK (correction_id IS NULL OR kind = 'resolution'),
+	-- NOT VALID: new rows only; a row written by hand before stays
 	ADD CONSTRAINT cod_ledger_correction_nonzero
-		CHECK (kind <> 'correction' OR amount_fen <> 0) NOT VALID; -- new rows only: a row written by hand before stays
+		CHECK (kind <> 'correction' OR amount_fen <> 0) NOT VALID;
 
 CREATE TABLE cod_corrections (
 	ledger_id bigint PRIMARY KEY REFERENCES cod_ledger (id),

@@ -81,12 +81,13 @@ BEGIN
 			   SET status = 'resolved', resolved_at = p_now, resolved_by = p_actor,
 			       resolution = v_resolution
 			 WHERE id = t.id;
-			PERFORM station_feed_add(t.station_id, 'cod.discrepancy', jsonb_build_object(
-				'settlement', t.id, 'courier', t.courier_id,
-				'day', to_char(t.day, 'YYYY-MM-DD'),
-				'difference', money_text(t.handed_fen - t.expected_fen),
-				'difference_fen', t.handed_fen - t.expected_fen, 'status', 'resolved',
-				'reason', v_resolution, 'correction', v_id));
+			PERFORM station_feed_add(t.station_id, 'cod.discrepancy',
+				jsonb_build_object('settlement', t.id, 'courier', t.courier_id,
+					'day', to_char(t.day, 'YYYY-MM-DD'),
+					'difference', money_text(t.handed_fen - t.expected_fen),
+					'difference_fen', t.handed_fen - t.expected_fen,
+					'status', 'resolved', 'reason', v_resolution,
+					'correction', v_id));
 			v_closed := v_closed || to_jsonb(t.id);
 		END LOOP;
 	END IF;
