@@ -10,10 +10,15 @@
  *   POST /v1/stations/{id}/couriers/{cid}/settlements/{sid}/resolution
  *        {reason} resolves an open discrepancy (admin)
  *   GET  /v1/admin/cod-discrepancies?status=open|resolved   (admin)
+ *   POST /v1/stations/{id}/couriers/{cid}/cod-corrections   a correction
+ *        {day, amount (signed), reason, order?} (admin; Idempotency-Key
+ *        required): 201 with the entry and the day recomputed (part M)
+ *   GET  /v1/stations/{id}/couriers/{cid}/cod-ledger?day=YYYY-MM-DD
+ *        the day's ledger rows with the running balance (station, admin)
  *
  * This file checks the bodies and maps the answers; the money is counted
- * in one transaction each by data/sql/cod_settle.sql and cod_resolve.sql
- * over the append-only cod_ledger. Amounts are decimal strings ("12.30"),
+ * in one transaction each by data/sql/cod_settle.sql, cod_resolve.sql and
+ * cod_correct.sql over the append-only cod_ledger. Amounts are decimal strings ("12.30"),
  * integer fen inside; JSON numbers are refused. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -118,67 +123,125 @@ dm_api_cod_now(char *at, size_t len)
 	snprintf(at, len, "%" PRId64, now_ms);
 }
 
-/* The answer of cod_settle / cod_resolve: (r, settlement, current). */
+/* The answer of cod_settle / cod_resolve / cod_correct: (r, document,
+ * current); what names the request in the messages. */
 static void
 dm_api_cod_answer(struct dm_req *r, const struct dm_pg_reply *reply, int ok_status,
-		  const char *not_found)
+		  const char *not_found, const char *what)
 {
 	if (dm_req_answered(r))
 		return;
 	if (!reply->ok || PQntuples(reply->res) != 1 || PQnfields(reply->res) != 3 ||
 	    PQgetisnull(reply->res, 0, 0)) {
 		if (reply->ok || !reply->unavailable)
-			dm_log_error("pg", "%s settlement failed: %s", r->id,
+			dm_log_error("pg", "%s %s failed: %s", r->id, what,
 				     reply->ok ? "unexpected result" : reply->error);
 		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE, "postgresql query failed", NULL);
 		return;
 	}
-	const char *what = PQgetvalue(reply->res, 0, 0);
+	const char *answer = PQgetvalue(reply->res, 0, 0);
 	char detail[96];
-	if (strcmp(what, "ok") == 0 && !PQgetisnull(reply->res, 0, 1)) {
+	if (strcmp(answer, "ok") == 0 && !PQgetisnull(reply->res, 0, 1)) {
 		dm_req_reply(r, ok_status, "application/json", PQgetvalue(reply->res, 0, 1),
 			     (size_t)PQgetlength(reply->res, 0, 1));
-	} else if (strcmp(what, "not_found") == 0) {
+	} else if (strcmp(answer, "not_found") == 0) {
 		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, not_found, NULL);
-	} else if (strcmp(what, "mismatch") == 0) {
-		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED,
-			       "the Idempotency-Key was used for another settlement", NULL);
-	} else if (strcmp(what, "illegal") == 0) {
+	} else if (strcmp(answer, "mismatch") == 0) {
+		snprintf(detail, sizeof detail, "the Idempotency-Key was used for another %s",
+			 what);
+		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED, detail, NULL);
+	} else if (strcmp(answer, "bad_order") == 0) {
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid correction",
+			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "order", "message",
+					 "is not an order of this courier's day"));
+	} else if (strcmp(answer, "illegal") == 0) {
 		const char *cur = PQgetvalue(reply->res, 0, 2);
 		snprintf(detail, sizeof detail, "the settlement is %s: nothing to resolve", cur);
 		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION, detail,
 			       json_pack("{s:s}", "current_status", cur));
 	} else {
-		dm_log_error("pg", "%s settlement: unexpected answer %s", r->id, what);
+		dm_log_error("pg", "%s %s: unexpected answer %s", r->id, what, answer);
 		dm_req_problem(r, DM_PROBLEM_INTERNAL, "unexpected result", NULL);
 	}
+}
+
+/* The start of a keyed write of a courier's day (a settlement, a
+ * correction): the path's ids, the JSON body, the Idempotency-Key, the
+ * members not in known and "day", the errors found into *errors (a new
+ * array). Returns the body (the caller's), or NULL after answering. */
+static json_t *
+dm_api_cod_keyed_begin(struct dm_req *r, const char *const *known, json_t **errors,
+		       const char **key, const char **day)
+{
+	if (!dm_api_cod_ids(r))
+		return NULL;
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return NULL;
+	*errors = json_array();
+	*key = dm_req_header(r, "Idempotency-Key");
+	if (*key == NULL || (*key)[0] == '\0' || strlen(*key) > DM_API_COD_KEY_MAX)
+		dm_field_errors_add(*errors, "Idempotency-Key",
+				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_unknown(body, "", known, *errors);
+	*day = json_string_value(json_object_get(body, "day"));
+	if (!dm_api_cod_valid_day(*day))
+		dm_field_errors_add(*errors, "day", "must be a date YYYY-MM-DD (the shift's day)");
+	return body;
+}
+
+/* True after answering 422 title with errors (body and errors freed);
+ * false when there are none (errors freed, body kept). */
+static bool
+dm_api_cod_invalid(struct dm_req *r, json_t *body, json_t *errors, const char *title)
+{
+	if (json_array_size(errors) == 0) {
+		json_decref(errors);
+		return false;
+	}
+	json_decref(body);
+	dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, title,
+		       json_pack("{s:o}", "errors", errors));
+	return true;
+}
+
+/* The end of a keyed write: req (the request as parsed, stored by the SQL
+ * function to tell a replay from a mismatch) as compact sorted JSON to sql
+ * with $1 station, $2 courier, $3 key, $4 req, $5 now (ms), $6 actor.
+ * Frees req and body. */
+static void
+dm_api_cod_keyed_send(struct dm_req *r, json_t *body, json_t *req, const char *key,
+		      const char *sql, dm_req_pg_done_fn *done)
+{
+	char at[32];
+	char *text = req != NULL ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(req);
+	json_decref(body);
+	if (text == NULL) {
+		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
+		return;
+	}
+	dm_api_cod_now(at, sizeof at);
+	const char *params[] = {r->params[0], r->params[1], key, text, at, dm_admission_actor(r)};
+	(void)dm_req_pg_query(r, sql, 6, params, DM_REQ_PG_WRITE, done);
+	free(text);
 }
 
 static void
 dm_api_cod_settle_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	dm_api_cod_answer(r, reply, 201, "no such courier at this station");
+	dm_api_cod_answer(r, reply, 201, "no such courier at this station", "settlement");
 }
 
 static void
 dm_api_cod_settle(struct dm_req *r)
 {
 	static const char *const known[] = {"day", "handed", "notes", NULL};
-	char at[32];
-	if (!dm_api_cod_ids(r))
-		return;
-	json_t *body = dm_req_body_json(r);
+	json_t *errors;
+	const char *key, *day;
+	json_t *body = dm_api_cod_keyed_begin(r, known, &errors, &key, &day);
 	if (body == NULL)
 		return;
-	json_t *errors = json_array();
-	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_COD_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
-	dm_field_errors_unknown(body, "", known, errors);
-	const char *day = json_string_value(json_object_get(body, "day"));
-	if (!dm_api_cod_valid_day(day))
-		dm_field_errors_add(errors, "day", "must be a date YYYY-MM-DD (the shift's day)");
 	const json_t *handed = json_object_get(body, "handed");
 	int64_t fen = 0;
 	if (json_is_number(handed))
@@ -191,31 +254,16 @@ dm_api_cod_settle(struct dm_req *r)
 				    "must be a decimal string of 0.00 to 1000000000.00 with at "
 				    "most two decimals, such as \"1299.00\"");
 	const char *notes = dm_api_cod_text(body, "notes", false, errors);
-	if (json_array_size(errors) > 0) {
-		json_decref(body);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid settlement",
-			       json_pack("{s:o}", "errors", errors));
+	if (dm_api_cod_invalid(r, body, errors, "invalid settlement"))
 		return;
-	}
-	json_decref(errors);
 	json_t *req = json_pack("{s:s,s:I}", "day", day, "handed_fen", (json_int_t)fen);
 	if (req != NULL && notes != NULL)
 		json_object_set_new(req, "notes", json_string(notes));
-	char *text = req != NULL ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(req);
-	json_decref(body);
-	if (text == NULL) {
-		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
-		return;
-	}
-	dm_api_cod_now(at, sizeof at);
-	const char *params[] = {r->params[0], r->params[1], key, text, at, dm_admission_actor(r)};
-	(void)dm_req_pg_query(r,
+	dm_api_cod_keyed_send(r, body, req, key,
 			      "SELECT a->>'r', (a->'settlement')::text, a->>'current' "
 			      "FROM cod_settle($1, $2, $3, $4::jsonb, "
 			      "to_timestamp($5::float8 / 1000), $6) AS a",
-			      6, params, DM_REQ_PG_WRITE, dm_api_cod_settle_done);
-	free(text);
+			      dm_api_cod_settle_done);
 }
 
 static void
@@ -224,8 +272,10 @@ dm_api_cod_day_done(struct dm_req *r, const struct dm_pg_reply *reply)
 	dm_req_reply_pg_doc(r, reply, "no such courier at this station");
 }
 
+/* A read of one courier's day: the path's ids and ?day=, then sql with
+ * $1 station, $2 courier, $3 day, answered by done. */
 static void
-dm_api_cod_day(struct dm_req *r)
+dm_api_cod_day_read(struct dm_req *r, const char *sql, dm_req_pg_done_fn *done)
 {
 	if (!dm_api_cod_ids(r))
 		return;
@@ -237,14 +287,19 @@ dm_api_cod_day(struct dm_req *r)
 		return;
 	}
 	const char *params[] = {r->params[0], r->params[1], day};
-	(void)dm_req_pg_query(r, "SELECT cod_day_doc($1, $2, $3::date)::text", 3, params,
-			      DM_REQ_PG_READ, dm_api_cod_day_done);
+	(void)dm_req_pg_query(r, sql, 3, params, DM_REQ_PG_READ, done);
+}
+
+static void
+dm_api_cod_day(struct dm_req *r)
+{
+	dm_api_cod_day_read(r, "SELECT cod_day_doc($1, $2, $3::date)::text", dm_api_cod_day_done);
 }
 
 static void
 dm_api_cod_resolve_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
-	dm_api_cod_answer(r, reply, 200, "no such settlement of this courier");
+	dm_api_cod_answer(r, reply, 200, "no such settlement of this courier", "settlement");
 }
 
 /* True for a settlement id's shape ("set_" and 16 lower-case hex digits). */
@@ -272,13 +327,8 @@ dm_api_cod_resolve(struct dm_req *r)
 	json_t *errors = json_array();
 	dm_field_errors_unknown(body, "", known, errors);
 	const char *reason = dm_api_cod_text(body, "reason", true, errors);
-	if (json_array_size(errors) > 0) {
-		json_decref(body);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid resolution",
-			       json_pack("{s:o}", "errors", errors));
+	if (dm_api_cod_invalid(r, body, errors, "invalid resolution"))
 		return;
-	}
-	json_decref(errors);
 	dm_api_cod_now(at, sizeof at);
 	const char *params[] = {r->params[0], r->params[1], r->params[2], reason, at,
 				dm_admission_actor(r)};
@@ -311,6 +361,74 @@ dm_api_cod_discrepancies(struct dm_req *r)
 			      DM_REQ_PG_READ, dm_api_cod_discrepancies_done);
 }
 
+/* A correction's signed amount ("-12.30", "5.00"): the COD money parser
+ * after an optional '-', non-zero, at most DM_API_COD_HANDED_MAX_FEN either
+ * way. False after adding the error. */
+static bool
+dm_api_cod_signed_amount(const json_t *v, int64_t *fen, json_t *errors)
+{
+	const char *s = json_string_value(v);
+	bool negative = s != NULL && s[0] == '-';
+	if (json_is_number(v)) {
+		dm_field_errors_add(errors, "amount",
+				    "must be a decimal string such as \"-12.30\", not a JSON "
+				    "number");
+		return false;
+	}
+	if (cfg_money_parse(negative ? s + 1 : s, fen) != 0 || *fen == 0 ||
+	    *fen > DM_API_COD_HANDED_MAX_FEN) {
+		dm_field_errors_add(errors, "amount",
+				    "must be a non-zero decimal string of -1000000000.00 to "
+				    "1000000000.00 with at most two decimals, such as \"-12.30\"");
+		return false;
+	}
+	if (negative)
+		*fen = -*fen;
+	return true;
+}
+
+static void
+dm_api_cod_correct_done(struct dm_req *r, const struct dm_pg_reply *reply)
+{
+	dm_api_cod_answer(r, reply, 201, "no such courier at this station", "correction");
+}
+
+static void
+dm_api_cod_correct(struct dm_req *r)
+{
+	static const char *const known[] = {"day", "amount", "reason", "order", NULL};
+	json_t *errors;
+	const char *key, *day;
+	int64_t fen = 0;
+	json_t *body = dm_api_cod_keyed_begin(r, known, &errors, &key, &day);
+	if (body == NULL)
+		return;
+	(void)dm_api_cod_signed_amount(json_object_get(body, "amount"), &fen, errors);
+	const char *reason = dm_api_cod_text(body, "reason", true, errors);
+	const json_t *order = json_object_get(body, "order");
+	if (order != NULL && !json_is_null(order) &&
+	    !(json_is_string(order) && dm_order_body_valid_id(json_string_value(order))))
+		dm_field_errors_add(errors, "order", "must be an order id of this courier's day");
+	if (dm_api_cod_invalid(r, body, errors, "invalid correction"))
+		return;
+	json_t *req = json_pack("{s:s,s:I,s:s}", "day", day, "amount_fen", (json_int_t)fen,
+				"reason", reason);
+	if (req != NULL && json_is_string(order))
+		json_object_set_new(req, "order", json_string(json_string_value(order)));
+	dm_api_cod_keyed_send(r, body, req, key,
+			      "SELECT a->>'r', (a->'answer')::text, a->>'current' "
+			      "FROM cod_correct($1, $2, $3, $4::jsonb, "
+			      "to_timestamp($5::float8 / 1000), $6) AS a",
+			      dm_api_cod_correct_done);
+}
+
+static void
+dm_api_cod_ledger(struct dm_req *r)
+{
+	dm_api_cod_day_read(r, "SELECT cod_ledger_doc($1, $2, $3::date)::text",
+			    dm_api_cod_day_done);
+}
+
 static const struct dm_route dm_api_cod_routes[] = {
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/stations/{id}/couriers/{cid}/settlements",
@@ -332,6 +450,16 @@ static const struct dm_route dm_api_cod_routes[] = {
 	 .pattern = "/v1/admin/cod-discrepancies",
 	 .handler = dm_api_cod_discrepancies,
 	 .roles = DM_ROLE(ADMIN)},
+	{.methods = EVHTTP_REQ_POST,
+	 .pattern = "/v1/stations/{id}/couriers/{cid}/cod-corrections",
+	 .handler = dm_api_cod_correct,
+	 .body_limit = DM_API_COD_BODY_MAX,
+	 .roles = DM_ROLE(ADMIN)},
+	{.methods = EVHTTP_REQ_GET,
+	 .pattern = "/v1/stations/{id}/couriers/{cid}/cod-ledger",
+	 .handler = dm_api_cod_ledger,
+	 .roles = DM_ROLE(STATION) | DM_ROLE(ADMIN),
+	 .scope_param = 1},
 };
 
 const struct dm_route_table dm_api_cod_table = {

@@ -12,8 +12,8 @@
 -- Returns {"r":"ok","settlement":doc} (a replay returns the first one) |
 --   {"r":"not_found"} (no such courier at the station) | {"r":"mismatch"}
 -- Lock order: the station's feed head, then the key, then the courier's day
--- (advisory locks: two requests with one key never both insert, two
--- hand-overs of one day never compute expected from the same past);
+-- (cod_day_lock: two requests with one key never both insert, two
+-- hand-overs or corrections of one day never compute from the same past);
 -- stop_event's collections take no such lock: one committed after the read
 -- counts in the next settlement.
 CREATE OR REPLACE FUNCTION cod_settle(p_station text, p_courier text, p_key text, p_req jsonb,
@@ -26,16 +26,9 @@ DECLARE
 	v_id text;
 	t record;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM couriers WHERE id = p_courier AND station_id = p_station) THEN
+	IF NOT cod_day_lock(p_station, p_courier, 'cod_settle_key', p_key, v_day) THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
-	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p_station, 0)
-	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
-	-- The key (two requests with it, for any courier, one after the other),
-	-- then the courier's day.
-	PERFORM pg_advisory_xact_lock(hashtext('cod_settle_key'),
-				      hashtext(p_station || '|' || p_key));
-	PERFORM pg_advisory_xact_lock(hashtext('cod_settle'), hashtext(p_courier || '|' || v_day));
 	SELECT * INTO t FROM cod_settlements
 	 WHERE station_id = p_station AND idempotency_key = p_key;
 	IF FOUND THEN

@@ -204,6 +204,14 @@ ROUTES = {
         "settlement"),
     ("GET", "/v1/admin/cod-discrepancies"): ({"admin"}, "/v1/admin/cod-discrepancies?status=open",
                                              None),
+    # issue 13 part M: COD corrections (a +0.01 correction of authz-c's day
+    # leaves it off balance: it closes nothing, and the settlements above stay
+    # as cod_request expects).
+    ("POST", "/v1/stations/{id}/couriers/{cid}/cod-corrections"): (
+        {"admin"}, "/v1/stations/{st}/couriers/authz-c/cod-corrections", "settlement"),
+    ("GET", "/v1/stations/{id}/couriers/{cid}/cod-ledger"): (
+        {"admin", "station"}, "/v1/stations/{st}/couriers/authz-c/cod-ledger?day=2030-01-08",
+        None),
     # issue 13 part C2: pickup points (PP_IN of ST_IN, see pickup_request)
     ("POST", "/v1/pickup-points"): ({"admin", "station"}, "/v1/pickup-points", "pickup"),
     ("GET", "/v1/pickup-points"): ({"admin", "station", "pickup_point"}, "/v1/pickup-points",
@@ -439,8 +447,12 @@ def exchange_request(w, path, order_id, n):
 
 
 def cod_request(d, path, n):
-    """A hand-over of authz-c's day, or the resolution of an open one made by
-    admin (1.00 handed, nothing expected). Returns (url, body, headers)."""
+    """A hand-over of authz-c's day, the resolution of an open one made by
+    admin (1.00 handed, nothing expected), or a correction of 0.01. Returns
+    (url, body, headers)."""
+    if path.endswith("/cod-corrections"):
+        return (path.format(st=ST_IN), {"day": "2030-01-08", "amount": "0.01", "reason": "authz"},
+                {"Idempotency-Key": f"authz-corr-{n}"})
     if path.endswith("/resolution"):
         r = d.request("POST", f"/v1/stations/{ST_IN}/couriers/authz-c/settlements",
                       body={"day": "2030-01-08", "handed": "1.00"},

@@ -357,10 +357,15 @@ def test_payment_collected_is_a_signed_webhook(w):
         rx.close()
 
 
-def settle(d, cid, body, token=None, key=None, station=None):
+def courier_post(d, cid, what, body, token=None, key=None, station=None):
+    """POST /v1/stations/{station}/couriers/{cid}/{what} with an Idempotency-Key."""
     kw = {} if token is None else {"token": token}
-    return d.request("POST", f"/v1/stations/{station or hh.ST}/couriers/{cid}/settlements",
+    return d.request("POST", f"/v1/stations/{station or hh.ST}/couriers/{cid}/{what}",
                      body=body, headers={"Idempotency-Key": key or uuid.uuid4().hex}, **kw)
+
+
+def settle(d, cid, body, token=None, key=None, station=None):
+    return courier_post(d, cid, "settlements", body, token, key, station)
 
 
 def day_doc(d, cid, day="2030-01-08", token=None):
@@ -475,7 +480,8 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
     assert resolve(d, ann, st["id"], "coins lost; deducted from wages").status == 200
     r = resolve(d, ann, st["id"], "another reason")
     assert r.status == 409 and r.json()["current_status"] == "resolved", r
-    assert d.get("/v1/admin/cod-discrepancies?status=open").json()["discrepancies"] == []
+    assert st["id"] not in [x["id"] for x in d.get("/v1/admin/cod-discrepancies?status=open")
+                            .json()["discrepancies"]]
     assert [x["id"] for x in d.get("/v1/admin/cod-discrepancies?status=resolved")
             .json()["discrepancies"]] == [st["id"]]
     doc = day_doc(d, ann)
@@ -491,7 +497,9 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
     assert r.status == 409 and r.json()["current_status"] == "balanced", r
 
 
-def test_ten_fen_three_times_is_thirty_fen(w):
+def three_dimes_collected(w):
+    """A daemon and a fresh courier who collected 0.10 in cash at three
+    stops of the test day: (daemon, courier id)."""
     d = hd(w)
     ann, tok = courier(w, d)
     orders = [cod_order(w, d, amount="0.10") for _ in range(3)]
@@ -499,6 +507,11 @@ def test_ten_fen_three_times_is_thirty_fen(w):
     for i, o in enumerate(orders):
         sid = stop(w, o["id"], ann, i)
         assert delivered(d, tok, sid, {"method": "cash", "amount": "0.10"}).status == 200
+    return d, ann
+
+
+def test_ten_fen_three_times_is_thirty_fen(w):
+    d, ann = three_dimes_collected(w)
     doc = day_doc(d, ann)
     assert (doc["collected"]["cash"], doc["expected"], doc["expected_fen"]) == \
         ("0.30", "0.30", 30), doc
@@ -515,28 +528,28 @@ def test_ten_fen_three_times_is_thirty_fen(w):
         ("0.20", "0.30", "-0.10", -10), doc
 
 
-def test_concurrent_hand_overs_are_counted_one_after_the_other(w):
+def at_once(n, post):
+    """post(key) from n threads at once: the even ones with one key, the odd
+    ones each with its own. All must be 201, the even ones byte for byte the
+    same answer."""
     import threading
-    d = hd(w)
-    ann, tok = courier(w, d)
-    orders = [cod_order(w, d, amount="0.10") for _ in range(3)]
-    plan(w, hh.WAVE, [ann])
-    for i, o in enumerate(orders):
-        sid = stop(w, o["id"], ann, i)
-        assert delivered(d, tok, sid, {"method": "cash", "amount": "0.10"}).status == 200
-    answers = [None] * 8
+    answers = [None] * n
 
     def send(i):
-        # Even: one request sent four times; odd: four hand-overs of 0.10.
-        key = "same" if i % 2 == 0 else f"k-{i}"
-        answers[i] = settle(d, ann, {"day": "2030-01-08", "handed": "0.10"}, key=key)
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
+        answers[i] = post("same" if i % 2 == 0 else f"k-{i}")
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert all(a.status == 201 for a in answers), answers
-    assert len({answers[i].body for i in range(0, 8, 2)}) == 1, answers
+    assert len({answers[i].body for i in range(0, n, 2)}) == 1, answers
+
+
+def test_concurrent_hand_overs_are_counted_one_after_the_other(w):
+    d, ann = three_dimes_collected(w)
+    # One request sent four times; four hand-overs of 0.10.
+    at_once(8, lambda key: settle(d, ann, {"day": "2030-01-08", "handed": "0.10"}, key=key))
     doc = day_doc(d, ann)
     # Five hand-overs, each against what the ones before left: 0.30, 0.20, ...
     assert [s["expected_fen"] for s in doc["settlements"]] == [30, 20, 10, 0, -10], doc
@@ -596,6 +609,132 @@ def test_settlements_bad_input_and_who_may_call(w):
     assert settle(d, ann, {"day": "2030-01-08", "handed": "1.00"}, token=tok).status == 403
     assert resolve(d, ann, r.json()["id"], "x", token=own).status == 403
     assert d.get("/v1/admin/cod-discrepancies", token=own).status == 403
+
+
+def correct(d, cid, body, token=None, key=None, station=None):
+    return courier_post(d, cid, "cod-corrections", body, token, key, station)
+
+
+def cod_ledger(d, cid, day="2030-01-08", token=None):
+    kw = {} if token is None else {"token": token}
+    return d.get(f"/v1/stations/{hh.ST}/couriers/{cid}/cod-ledger?day={day}", **kw)
+
+
+def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
+    """Part M: corrections through the API are ledger rows; the one that
+    brings the day to 0 closes the open settlement (a resolution row of 0
+    naming it); the ledger lists every row with the running balance."""
+    d = hd(w)
+    ann, tok = courier(w, d)
+    o = cod_order(w, d, amount="1.00")
+    plan(w, hh.WAVE, [ann])
+    assert delivered(d, tok, stop(w, o["id"], ann, 0),
+                     {"method": "cash", "amount": "1.00"}).status == 200
+    st = settle(d, ann, {"day": "2030-01-08", "handed": "0.90"}).json()
+    assert st["status"] == "open", st
+    body = {"day": "2030-01-08", "amount": "-0.05", "reason": "change miscounted",
+            "order": o["id"]}
+    r = correct(d, ann, body, key="k-corr")
+    assert r.status == 201, r
+    first = r.json()
+    assert (first["correction"]["kind"], first["correction"]["amount"],
+            first["correction"]["amount_fen"], first["correction"]["order"],
+            first["closed"]) == ("correction", "-0.05", -5, o["id"], []), first
+    assert (first["day"]["expected_fen"], first["day"]["balance_fen"],
+            first["day"]["settlements"][0]["status"]) == (95, 5, "open"), first
+    # A replay answers byte for byte; the key with another body is refused.
+    again = correct(d, ann, body, key="k-corr")
+    assert (again.status, again.body) == (201, r.body), again
+    r = correct(d, ann, dict(body, amount="-0.06"), key="k-corr")
+    assert r.status == 422 and r.json()["type"] == \
+        "urn:dispatchd:problem:idempotency-key-reused", r
+    # The second brings the day to 0: the discrepancy closes by itself.
+    r = correct(d, ann, {"day": "2030-01-08", "amount": "-0.05", "reason": "one coin fake"})
+    assert r.status == 201, r
+    doc = r.json()
+    cid = doc["correction"]["id"]
+    assert doc["closed"] == [st["id"]], doc
+    s0 = doc["day"]["settlements"][0]
+    assert (s0["status"], s0["resolution"]) == \
+        ("resolved", f"balanced by correction {cid}: one coin fake"), s0
+    assert (doc["day"]["balance_fen"], doc["day"]["written_off_fen"], doc["day"]["open_fen"]) \
+        == (0, 0, 0), doc
+    assert st["id"] not in [x["id"] for x in d.get("/v1/admin/cod-discrepancies?status=open")
+                            .json()["discrepancies"]]
+    feed = json.loads(sql(w, f"SELECT data FROM station_feed WHERE station_id = '{hh.ST}' "
+                             f"AND kind = 'cod.discrepancy' ORDER BY seq DESC LIMIT 1"))
+    assert (feed["status"], feed["correction"], feed["settlement"]) == \
+        ("resolved", cid, st["id"]), feed
+    # The ledger, in order, with the running balance of what the courier holds.
+    lg = cod_ledger(d, ann)
+    assert lg.status == 200, lg
+    rows = [(e["kind"], e["amount_fen"], e["balance_fen"], e.get("correction"))
+            for e in lg.json()["entries"]]
+    assert rows == [("collection", 100, 100, None), ("handover", 90, 10, None),
+                    ("correction", -5, 5, None), ("correction", -5, 0, None),
+                    ("resolution", 0, 0, cid)], rows
+    assert (lg.json()["balance_fen"], lg.json()["open_fen"]) == (0, 0), lg.json()
+    # A correction that leaves the day off balance closes nothing.
+    st2 = settle(d, ann, {"day": "2030-01-08", "handed": "0.20"}).json()
+    r = correct(d, ann, {"day": "2030-01-08", "amount": "0.10", "reason": "found in the van"})
+    assert r.status == 201 and r.json()["closed"] == [], r
+    assert r.json()["day"]["balance_fen"] == -10 and \
+        r.json()["day"]["settlements"][1]["id"] == st2["id"] and \
+        r.json()["day"]["settlements"][1]["status"] == "open", r.json()
+    # Sent at once: one key four times is one correction; three others, three.
+    at_once(7, lambda key: correct(d, ann, {"day": "2030-01-08", "amount": "0.01",
+                                            "reason": "x"}, key=key))
+    assert sql(w, f"SELECT count(*) FROM cod_ledger WHERE courier_id = '{ann}' "
+                  f"AND kind = 'correction'") == "7"
+
+
+def test_corrections_bad_input_changes_nothing(w):
+    d = hd(w)
+    ann, tok = courier(w, d)
+    mine, other_day = cod_order(w, d, amount="1.00"), cod_order(w, d, amount="1.00")
+    plan(w, hh.WAVE, [ann])
+    stop(w, mine["id"], ann, 0)
+    stop(w, other_day["id"], ann, 0, wave="20300109-W0900")
+    ok = {"day": "2030-01-08", "amount": "-1.00", "reason": "r"}
+    for patch, field in (
+            ({"amount": -1.0}, "amount"), ({"amount": -1}, "amount"),
+            ({"amount": "0.00"}, "amount"), ({"amount": "-0"}, "amount"),
+            ({"amount": "1.005"}, "amount"), ({"amount": "+1.00"}, "amount"),
+            ({"amount": "--1.00"}, "amount"), ({"amount": "-1000000000.01"}, "amount"),
+            ({"amount": "99999999999999.00"}, "amount"), ({"amount": None}, "amount"),
+            ({"reason": None}, "reason"), ({"reason": " "}, "reason"),
+            ({"reason": "r" * 501}, "reason"), ({"reason": 5}, "reason"),
+            ({"day": "2030-02-30"}, "day"), ({"order": 7}, "order"),
+            ({"order": "bad id!"}, "order"), ({"extra": 1}, "extra"),
+            ({"order": "o-nobody"}, "order"), ({"order": other_day["id"]}, "order")):
+        r = correct(d, ann, dict(ok, **patch))
+        assert r.status == 422 and r.headers["content-type"] == "application/problem+json", \
+            (patch, r)
+        assert field in [e["field"] for e in r.json()["errors"]], (patch, r.json())
+    r = d.request("POST", f"/v1/stations/{hh.ST}/couriers/{ann}/cod-corrections", body=ok)
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key", r
+    r = d.request("POST", f"/v1/stations/{hh.ST}/couriers/{ann}/cod-corrections",
+                  body=b'{"day": "2030-01-08", "amount": "1.00", "reason": "\xff"}',
+                  headers={"Idempotency-Key": "k-utf8", "Content-Type": "application/json"})
+    assert r.status == 400, r
+    assert correct(d, "c-nobody", ok).status == 404
+    assert correct(d, ann, ok, station="bj-st-001").status == 404
+    assert cod_ledger(d, ann, day="2030-13-01").status == 422
+    assert cod_ledger(d, "c-nobody").status == 404
+    # Admin only for corrections; the station reads its own ledger only.
+    own = w.token("station", hh.ST, label="corr station")
+    other = w.token("station", "bj-st-001", label="corr other station")
+    harness.wait_until(lambda: all(d.get("/v1/admin/tokens/whoami", token=t).status == 200
+                                   for t in (own, other)), what="tokens known")
+    assert correct(d, ann, ok, token=own).status == 403
+    assert correct(d, ann, ok, token=tok).status == 403
+    assert cod_ledger(d, ann, token=own).json()["entries"] == []
+    assert cod_ledger(d, ann, token=other).status == 404
+    assert sql(w, f"SELECT count(*) FROM cod_ledger WHERE courier_id = '{ann}'") == "0"
+    assert sql(w, f"SELECT count(*) FROM cod_corrections WHERE courier_id = '{ann}'") == "0"
+    # An order of the courier's day is accepted.
+    r = correct(d, ann, dict(ok, order=mine["id"]))
+    assert r.status == 201 and r.json()["correction"]["order"] == mine["id"], r
 
 
 if __name__ == "__main__":

@@ -666,6 +666,39 @@ def test_issue_13_c1_cod_answers_match_the_document(w):
     c.done()
 
 
+def test_issue_13_c1_cod_corrections_answer_as_documented(w):
+    """Issue 13 part C1 (part M): a short hand-over, a correction that
+    balances the day and closes it, its replay, bad input, and the ledger."""
+    import test_cod as cod
+    d = hh.hd(w)
+    c = Checker(d)
+    ann, tok = hh.courier(w, d)
+    o = cod.cod_order(w, d, amount="0.30")
+    hh.plan(w, hh.WAVE, [ann])
+    assert cod.delivered(d, tok, hh.stop(w, o["id"], ann, 0),
+                         {"method": "cash", "amount": "0.30"}).status == 200
+    assert cod.settle(d, ann, {"day": "2030-01-08", "handed": "0.20"}).status == 201
+    t = "/v1/stations/{id}/couriers/{cid}/cod-corrections"
+    url = f"/v1/stations/{hh.ST}/couriers/{ann}/cod-corrections"
+    body = {"day": "2030-01-08", "amount": "-0.10", "reason": "counted twice",
+            "order": o["id"]}
+    r = c("POST", t, url, 201, body=body, headers={"Idempotency-Key": "oa-corr"})
+    assert len(r.json()["closed"]) == 1, r.json()
+    c("POST", t, url, 201, body=body, headers={"Idempotency-Key": "oa-corr"})
+    c("POST", t, url, 422, body=dict(body, amount="0.10"), headers={"Idempotency-Key": "oa-corr"})
+    c("POST", t, url, 422, body=dict(body, amount=-0.1), headers={"Idempotency-Key": "oa-c2"})
+    c("POST", t, f"/v1/stations/{hh.ST}/couriers/nobody/cod-corrections", 404, body=body,
+      headers={"Idempotency-Key": "oa-c3"})
+    c("POST", t, url, 403, body=body, token=tok, headers={"Idempotency-Key": "oa-c4"})
+    lt = "/v1/stations/{id}/couriers/{cid}/cod-ledger"
+    lg = f"/v1/stations/{hh.ST}/couriers/{ann}/cod-ledger"
+    r = c("GET", lt, lg + "?day=2030-01-08", 200)
+    assert [e["kind"] for e in r.json()["entries"]] == \
+        ["collection", "handover", "correction", "resolution"], r.json()
+    c("GET", lt, lg + "?day=tomorrow", 422)
+    c("GET", lt, f"/v1/stations/{hh.ST}/couriers/nobody/cod-ledger?day=2030-01-08", 404)
+    c.done()
+
 def test_issue_13_c2_pickup_points_answer_as_documented(w):
     """Issue 13 part C2: each pickup point operation, live, with the orders'
     tracking pages once a parcel is held (the code in the full view) and

@@ -3,10 +3,15 @@
 -- refuses a COD stop without collected, more than due, or less without a
 -- reason, records one collection and payment.collected, a replay counts
 -- nothing again; the ledger refuses UPDATE and DELETE; a short hand-over is
--- open, its resolution a ledger row, and the day adds up to 0.
+-- open, its resolution a ledger row, and the day adds up to 0. Part M
+-- (migration 036, cod_correct.sql, cod_ledger_doc.sql): a correction is a
+-- ledger row, a replay answers the first answer, another request with the
+-- key is a mismatch, an order not of the courier's day is refused, and the
+-- correction that brings the day to 0 closes the open settlement with a
+-- resolution of 0 naming it.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(17);
+SELECT plan(26);
 
 INSERT INTO got SELECT 'orders', intake_commit(jsonb_build_array(
 	pg_temp.entry('c1', '[{"w": "W1", "sku": "A", "qty": 1}]')
@@ -79,6 +84,40 @@ SELECT is(cod_resolve('ST1', 'ann', (SELECT id FROM cod_settlements WHERE courie
 SELECT is((SELECT (d->>'balance') || ' ' || (d->>'written_off') || ' ' || (d->>'open')
 	     FROM cod_day_doc('ST1', 'ann', '2026-11-23') AS d), '0.00 0.03 0.00',
 	  'written off: the day adds up');
+
+-- Part M: corrections. A hand-over of 0.05 against nothing left is open
+-- (the courier handed 0.05 too much): the day's balance is -0.05.
+SELECT is(cod_settle('ST1', 'ann', 'h2', '{"day": "2026-11-23", "handed_fen": 5}',
+		     '2026-11-23T12:00:00Z', 'tok_x')->'settlement'->>'status', 'open',
+	  'a hand-over of 0.05 too much: open');
+CREATE FUNCTION pg_temp.corr(p_key text, p_req jsonb) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT cod_correct('ST1', 'ann', p_key, '{"day": "2026-11-23"}'::jsonb || p_req,
+			   '2026-11-23T13:00:00Z', 'tok_admin')
+$$;
+INSERT INTO got SELECT 'c1', pg_temp.corr('c1', '{"amount_fen": 2, "reason": "coin found"}');
+SELECT is((SELECT (v->'answer'->'closed')::text || ' ' || (v->'answer'->'day'->>'balance')
+	     FROM got WHERE step = 'c1'), '[] -0.03', 'off balance: it closes nothing');
+SELECT is(pg_temp.corr('c1', '{"amount_fen": 2, "reason": "coin found"}'),
+	  (SELECT v FROM got WHERE step = 'c1'), 'a replay answers the first answer');
+SELECT is(pg_temp.corr('c1', '{"amount_fen": 3, "reason": "coin found"}')->>'r', 'mismatch',
+	  'the key with another request');
+SELECT is(pg_temp.corr('c9', '{"amount_fen": 3, "reason": "r", "order": "O-none"}')->>'r',
+	  'bad_order', 'an order not of the courier''s day');
+INSERT INTO got SELECT 'c2', pg_temp.corr('c2', '{"amount_fen": 3, "reason": "keyed low",
+					       "order": "O-c1"}');
+SELECT is((SELECT v->'answer'->'closed' FROM got WHERE step = 'c2'),
+	  (SELECT jsonb_build_array(id) FROM cod_settlements WHERE idempotency_key = 'h2'),
+	  'the correction that balances the day closes the open settlement');
+SELECT is((SELECT kind || ' ' || amount_fen || ' ' || (correction_id = (
+		SELECT (v->'answer'->'correction'->>'id')::bigint FROM got WHERE step = 'c2'))
+	     FROM cod_ledger WHERE id = (SELECT max(id) FROM cod_ledger)), 'resolution 0 true',
+	  'a resolution of 0 naming the correction');
+SELECT is((SELECT (d->'entries'->-1->>'balance') || ' ' || jsonb_array_length(d->'entries')
+		  || ' ' || (d->>'open')
+	     FROM cod_ledger_doc('ST1', 'ann', '2026-11-23') AS d), '0.00 7 0.00',
+	  'the ledger: seven rows, ending at 0');
+SELECT throws_ok($$UPDATE cod_corrections SET answer = '{}'$$, '23001', NULL,
+		 'cod_corrections is append-only');
 
 SELECT * FROM finish();
 ROLLBACK;
