@@ -8,6 +8,7 @@ PACKAGES=(
 	libinih-dev libcmocka-dev libsodium-dev libssl-dev
 	postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-client-15 redis-server
 	systemd python3 python3-yaml curl wrk clang libclang-rt-14-dev
+	dpkg-dev fakeroot lintian man-db groff-base
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
