@@ -17,6 +17,7 @@ created it. Two runs on one machine (two checkouts) take turns on a lock.
 Exits 77 (skipped) in a build that makes no package (the sanitizer and fuzzer
 builds: packaging/ is not part of them), or when not root."""
 import fcntl
+import glob
 import hashlib
 import http.client
 import json
@@ -37,6 +38,7 @@ import harness  # noqa: E402
 SKIP = 77
 PKG = "dispatchd"
 OLD_VERSION_SUFFIX = "~pkgtest1"  # sorts before the build's own version
+OLD_CONF_LINE = "# the older version's example\n"
 CONF = "/etc/dispatchd/dispatchd.conf"
 KEY = "/etc/dispatchd/token.key"
 UNIT_DIR = "/lib/systemd/system"
@@ -104,7 +106,20 @@ def build_packages(out, cpack):
         text = f.read()
     with open(control, "w") as f:
         f.write(text.replace(f"\nVersion: {version}\n", f"\nVersion: {version}{OLD_VERSION_SUFFIX}\n"))
-    old = os.path.join(tmp, "old.deb")
+    # The older version's example config differs, as it would: an upgrade
+    # then meets a conffile changed both by the operator and the package.
+    conf = os.path.join(tree, CONF.lstrip("/"))
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(OLD_CONF_LINE + text)
+    sums = os.path.join(tree, "DEBIAN", "md5sums")
+    with open(sums) as f:
+        lines = [f"{md5(conf)}  {CONF.lstrip('/')}" if l.endswith(" " + CONF.lstrip("/")) else l
+                 for l in f.read().splitlines()]
+    with open(sums, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    old = os.path.join(tree + ".deb")
     ok(["dpkg-deb", "--root-owner-group", "-Zxz", "-b", tree, old])
     ok(["dpkg", "--compare-versions", f"{version}{OLD_VERSION_SUFFIX}", "lt", version])
     return new, old, version
@@ -309,13 +324,34 @@ def check_installed_state(first_install_out):
         assert run(["pgrep", "-u", "dispatchd"]).returncode == 1, "something runs as dispatchd"
 
 
-def edit_config(pg, redis):
-    """What an operator edits: the database and Redis (here the private
-    ones), the port (0: any free one), and a comment of their own."""
+def peer_auth(pg):
+    """The private cluster authenticates the role dispatchd on its Unix socket
+    as Debian's does (peer: only the OS user dispatchd), so the shipped DSN
+    works with its socket folder and port changed, and only as documented
+    (dispatchctl as the service user, not as root)."""
+    hba = os.path.join(pg.data, "pg_hba.conf")
+    with open(hba, "r+") as f:
+        text = f.read()
+        f.seek(0)
+        f.write("local dispatchd dispatchd peer\n" + text)
+    pg.psql("postgres", "SELECT pg_reload_conf()")
+    dsn = f"host={pg.dir} port={pg.port} dbname=dispatchd user=dispatchd"
+
+    def root_refused():
+        r = run(["psql", "-X", "-d", dsn, "-c", "SELECT 1"])
+        return r.returncode != 0 and "Peer authentication failed" in r.stderr
+    harness.wait_until(root_refused, what="peer authentication on the socket")
+    return f"host={pg.dir} port={pg.port}"
+
+
+def edit_config(pg_socket, redis):
+    """What an operator edits: the database's socket folder and port and
+    Redis's port (here the private ones), the listening port (0: any free
+    one), and a comment of their own."""
     with open(CONF) as f:
         text = f.read()
     edits = [("dsn = host=/var/run/postgresql port=5432 dbname=dispatchd user=dispatchd",
-              f"dsn = {pg.dsn}"),
+              f"dsn = {pg_socket} dbname=dispatchd user=dispatchd"),
              ("\nport = 6379\n", f"\nport = {redis.port}\n"),
              ("listen_port = 8080", "listen_port = 0")]
     for old, new in edits:
@@ -372,9 +408,11 @@ def main():
         assert float(m.group(1)) <= 2.0, m.group(1)
         step(f"systemd-analyze verify (man pages too); security exposure {m.group(1)}", t0)
 
-        conf_md5 = edit_config(pg, redis)
+        conf_md5 = edit_config(peer_auth(pg), redis)
         key_md5 = md5(KEY)
         n_migrations = len(os.listdir("/usr/share/dispatchd/migrations"))
+        r = run(["dispatchctl", "migrate", "-c", CONF])  # as root: refused by peer authentication
+        assert r.returncode == 1 and "Peer authentication failed" in r.stderr, r
         r = as_service(["dispatchctl", "migrate", "-c", CONF])
         assert r.returncode == 0, r.stdout + r.stderr
         assert f"{n_migrations} migration(s) known, {n_migrations} applied now" in r.stdout, r.stdout
@@ -383,15 +421,19 @@ def main():
         assert r.returncode == 0, r.stderr
         admin = dict(l.split(None, 1) for l in r.stdout.splitlines() if " " in l)
         run_the_unit(tmp, admin["token"], n_migrations, "old")
-        step("as dispatchd: migrate (installed schema), admin token, the unit's --check-config "
-             "and daemon: READY=1, /readyz, SIGTERM", t0)
+        step("as dispatchd, peer-authenticated on the socket: migrate (installed schema), admin "
+             "token, the unit's --check-config and daemon: READY=1, /readyz, SIGTERM", t0)
 
         ok(["dpkg", "-i", old], env=DPKG_ENV)
         assert md5(CONF) == conf_md5 and md5(KEY) == key_md5
         check_installed_state(None)
-        r = ok(["dpkg", "-i", new], env=DPKG_ENV)
+        # Changed by both: dpkg would ask; unattended, the operator's stays and
+        # the package's new one is put beside it.
+        r = ok(["dpkg", "--force-confdef", "--force-confold", "-i", new], env=DPKG_ENV)
         assert f"upgraded from {version}{OLD_VERSION_SUFFIX}" in r.stdout, r.stdout
         assert md5(CONF) == conf_md5 and md5(KEY) == key_md5
+        with open(CONF + ".dpkg-dist") as f:
+            assert not f.read().startswith(OLD_CONF_LINE)
         check_installed_state(None)
         assert ok(["dpkg-query", "-W", "-f=${Version}", PKG]).stdout == version
         r = as_service(["dispatchctl", "migrate", "-c", CONF])
@@ -405,6 +447,7 @@ def main():
 
         ok(["dpkg", "--purge", PKG], env=DPKG_ENV)
         left = [p for p in OWN_PATHS if os.path.lexists(p)]
+        left += glob.glob("/var/lib/systemd/deb-systemd-helper-*/**/dispatchd*", recursive=True)
         assert not left and not installed(), left
         step("dpkg --purge removes every file of the package, /etc/dispatchd included", t0)
 
