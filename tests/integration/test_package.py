@@ -105,7 +105,8 @@ def build_packages(out, cpack):
     with open(control) as f:
         text = f.read()
     with open(control, "w") as f:
-        f.write(text.replace(f"\nVersion: {version}\n", f"\nVersion: {version}{OLD_VERSION_SUFFIX}\n"))
+        f.write(text.replace(f"\nVersion: {version}\n",
+                             f"\nVersion: {version}{OLD_VERSION_SUFFIX}\n"))
     # The older version's example config differs, as it would: an upgrade
     # then meets a conffile changed both by the operator and the package.
     conf = os.path.join(tree, CONF.lstrip("/"))
@@ -415,7 +416,8 @@ def main():
         assert r.returncode == 1 and "Peer authentication failed" in r.stderr, r
         r = as_service(["dispatchctl", "migrate", "-c", CONF])
         assert r.returncode == 0, r.stdout + r.stderr
-        assert f"{n_migrations} migration(s) known, {n_migrations} applied now" in r.stdout, r.stdout
+        applied = f"{n_migrations} migration(s) known, {n_migrations} applied now"
+        assert applied in r.stdout, r.stdout
         r = as_service(["dispatchctl", "tokens", "create", "--role", "admin", "--label", "ops",
                         "-c", CONF])
         assert r.returncode == 0, r.stderr
