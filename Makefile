@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build build-asan build-fuzz up down migrate demo test test-unit bench clean
+.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit bench clean
 
 all: build
 
@@ -25,6 +25,10 @@ build-asan: deps
 build-fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_FUZZERS=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_cfg fuzz_geojson fuzz_order_body fuzz_query fuzz_intake fuzz_handheld_body fuzz_visit_body
+
+# The Debian package build/dispatchd_VERSION_ARCH.deb (CPack DEB, packaging/).
+package: build
+	@cmake --build build --target package
 
 up: deps
 	@scripts/up.sh

@@ -70,8 +70,9 @@ static const struct cfg_key cfg_schema_table[] = {
 	{"auth", "token_key_file", CFG_T_STRING, F(auth_token_key_file), "", 0, 0, true, false,
 	 "file of at least 32 random bytes keying the API token hashes; empty: no token is "
 	 "accepted (docs/operations.md, Tokens)"},
-	{"paths", "migrations_dir", CFG_T_STRING, F(migrations_dir), DISPATCH_SOURCE_DIR
-	 "/data/migrations", 0, 0, false, false, "folder of numbered SQL migrations"},
+	{"paths", "migrations_dir", CFG_T_STRING, F(migrations_dir), "", 0, 0, false, false,
+	 "folder of numbered SQL migrations; empty: the installed one (/usr/share/dispatchd/"
+	 "migrations) for an installed dispatchctl, else the source tree's data/migrations"},
 	{"paths", "sql_dir", CFG_T_STRING, F(sql_dir), "", 0, 0, false, false,
 	 "folder of the repeatable SQL files (functions, views); empty: sql beside migrations_dir"},
 	{"promise", "timezone", CFG_T_STRING, F(promise_timezone), "Asia/Shanghai", 0, 0, true,

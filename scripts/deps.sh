@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages the project builds, runs and tests with,
-# when any is missing. Re-runnable: does nothing when all are present.
+# when any is missing (dpkg-dev, file, lintian, man-db: `make package` and
+# its test). Re-runnable: does nothing when all are present.
 set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config
@@ -8,6 +9,7 @@ PACKAGES=(
 	libinih-dev libcmocka-dev libsodium-dev libssl-dev
 	postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-client-15 redis-server
 	systemd python3 python3-yaml curl wrk clang libclang-rt-14-dev
+	dpkg-dev fakeroot file lintian man-db groff-base
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -29,9 +29,11 @@ struct ctl_settings {
 
 /* Resolve the settings from -c FILE, --dsn, --dir, --sql-dir and the
  * environment (DISPATCH_PG_DSN), in that order of precedence: flags, env,
- * file, defaults. An sql_dir set nowhere is the folder "sql" beside the
- * migrations folder finally chosen. Returns 0, or prints why and returns -1;
- * *next_arg is the index of the first argument that is not an option. */
+ * file, defaults. A migrations_dir set nowhere is the installed one
+ * (DISPATCH_INSTALL_DATADIR/migrations) when dispatchctl runs from the
+ * install bindir, else the source tree's; an sql_dir set nowhere is the
+ * folder "sql" beside the migrations folder finally chosen. Returns 0, or
+ * prints why and returns -1; *next_arg is the index of the first argument that is not an option. */
 int ctl_settings(int argc, char **argv, struct ctl_settings *out, int *next_arg);
 
 struct dm_cfg_snap;

@@ -2,9 +2,12 @@
  * subcommands (ctl/<name>.c) and the shared settings resolution. Unlike the
  * daemon it may block: it runs one operation and exits. */
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/ctl/ctl.h"
 #include "daemon/base/reload.h"
@@ -29,6 +32,24 @@ static const struct ctl_command ctl_commands[] = {
 	{"tokens", "tokens create|list|revoke|init-key ...   manage API tokens (tokens --help)",
 	 ctl_tokens_main},
 };
+
+/* The migrations folder when paths.migrations_dir is empty: the installed
+ * one when this program runs from the install bindir (a package's
+ * /usr/bin/dispatchctl), else the source tree this build came from. */
+static void
+ctl_settings_default_migrations(char *out, size_t cap)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if (strcmp(dirname(exe), DISPATCH_INSTALL_BINDIR) == 0) {
+			snprintf(out, cap, "%s", DISPATCH_INSTALL_DATADIR "/migrations");
+			return;
+		}
+	}
+	snprintf(out, cap, "%s", DISPATCH_SOURCE_DIR "/data/migrations");
+}
 
 /* The folder "sql" beside dir ("data/migrations/" -> "data/sql"). */
 static void
@@ -105,6 +126,8 @@ ctl_settings_resolve(const char *config, const char *dsn_flag, const char *dir_f
 		snprintf(out->migrations_dir, sizeof out->migrations_dir, "%s", dir_flag);
 	if (sql_flag != NULL)
 		snprintf(out->sql_dir, sizeof out->sql_dir, "%s", sql_flag);
+	if (out->migrations_dir[0] == '\0')
+		ctl_settings_default_migrations(out->migrations_dir, sizeof out->migrations_dir);
 	if (out->sql_dir[0] == '\0')
 		ctl_settings_sibling_sql(out->migrations_dir, out->sql_dir, sizeof out->sql_dir);
 	return 0;
