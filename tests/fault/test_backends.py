@@ -41,7 +41,7 @@ def test_postgres_immediate_stop_under_load(w):
     workload.setup(w)
     h = workload.History()
     d, _ = workload.start(w)
-    load = workload.Load(w, h, d, seed=3)
+    load = workload.Load(w, h, d, seed=3, stops=workload.prepare_stops(w, d))
     load.start()
     try:
         flowing(h)

@@ -24,11 +24,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 import harness  # noqa: E402
+import wave_fixtures  # noqa: E402
+from test_service_booking import SERVICES_CONF  # noqa: E402
+from test_returns import RETURNS_CONF  # noqa: E402
+from test_webhooks import FAST, Receiver  # noqa: E402
 
 CTL = os.path.join(harness.BUILD_DIR, "dispatchctl")
-RDC = "bj-rdc-01"
+RDC, FDC = "bj-rdc-01", "bj-fdc-01"
 DONGCHENG = {"lat": 39.936261, "lon": 116.441397}   # served by bj-st-001
 ST = "bj-st-001"
+# Service windows offered from the test clock's Tuesday: Wednesday to the next
+# Tuesday, 09:00 and 14:00 (SERVICES_CONF), one engineer of 4 visits a day.
+SERVICE_WINDOWS = [f"2030-01-{d:02d}T{h}:00:00+08:00" for d in range(9, 16) for h in ("09", "14")]
+WEBHOOK_EVENTS = ["shipment.delivered", "shipment.failed", "shipment.rescheduled",
+                  "service.booked", "return.requested"]
+# Stops planned before the load starts, for the couriers' events.
+STOPS = 40
 # Every fault test's load is bounded in time, never in speed: each round runs
 # this long (FAULT_ROUND_S overrides it), with THREADS clients.
 ROUND_S = float(os.environ.get("FAULT_ROUND_S", "1.0"))
@@ -49,8 +60,9 @@ def setup(w):
     test's with plenty of stock at the RDC, and a courier; once per world."""
     if getattr(w, "fault_ready", False):
         return
-    for kind, path in (("district", "data/cities/beijing.geojson"),
-                       ("station", "data/beijing/network.geojson"),
+    # No districts (the city's detailed polygons take seconds to load at each
+    # start): stations and warehouses are all the workload needs.
+    for kind, path in (("station", "data/beijing/network.geojson"),
                        ("warehouse", "data/beijing/network.geojson")):
         r = subprocess.run([CTL, "areas", "import", os.path.join(harness.SOURCE_DIR, path),
                             "--kind", kind, "--dsn", w.pg.dsn], capture_output=True, text=True)
@@ -63,14 +75,72 @@ def setup(w):
     sql(w, "INSERT INTO skus (sku, name, category, weight_g, volume_ml, large) "
            f"VALUES ('{w.sku}', 'fault', 'test', 500, 1000, false)")
     sql(w, f"INSERT INTO stock VALUES ('{RDC}', '{w.sku}', 1000000, 0, 1000000)")
-    sql(w, "INSERT INTO couriers (id, station_id, name, phone, vehicle) "
-           f"VALUES ('fault-c1', '{ST}', 'Courier F', '13800000001', 'e_bike')")
-    w.courier_token = w.token("courier", "fault-c1", label="fault courier")
+    # An installable fridge for service bookings (at the FDC).
+    w.fridge = "FAULT-F-" + uuid.uuid4().hex[:8]
+    sql(w, "INSERT INTO skus (sku, name, category, weight_g, volume_ml, installable) "
+           f"VALUES ('{w.fridge}', 'fridge', 'large_appliances', 5000, 1000, true); "
+           f"INSERT INTO stock VALUES ('{FDC}', '{w.fridge}', 1000000, 0, 1000000)")
+    sql(w, "INSERT INTO couriers (id, station_id, name, phone, vehicle, skills, kind, "
+           f"daily_capacity) VALUES ('fault-e1', '{ST}', 'Engineer F', '+86 1', 'van', "
+           "'{large_appliances}', 'engineer', 4); "
+           "INSERT INTO courier_shifts (courier_id, tz) VALUES ('fault-e1', 'Asia/Shanghai'); "
+           "INSERT INTO courier_shift_weekly SELECT 'fault-e1', d, '08:00', '20:00' "
+           "FROM generate_series(1, 7) d")
+    [w.courier_id] = wave_fixtures.add_couriers(w, ST, 1, prefix="fault")
+    w.courier_token = w.token("courier", w.courier_id, label="fault courier")
+    w.shop_token = w.token("order_service", label="fault shop")
+    w.receiver = Receiver()
     w.fault_ready = True
 
 
 def conf():
-    return harness.clock_conf()
+    return (harness.clock_conf() + SERVICES_CONF + RETURNS_CONF
+            + "[dispatch]\nscheduler_interval_ms = 0\nmax_attempts = 2\n" + FAST)
+
+
+def prepare_stops(w, d, n=STOPS):
+    """n orders of the shop brought to the station and planned into the
+    courier's route (the real path: scans, then the wave planner); returns
+    [{"stop", "order", "wave", "proof"}] of its planned stops."""
+    harness.wait_until(lambda: d.get("/v1/admin/tokens/whoami", token=w.shop_token).status
+                       == 200, timeout=6, what="the shop's token")
+    if not getattr(w, "hooked", False):
+        r = d.request("POST", "/v1/webhooks", token=w.shop_token,
+                      body={"url": w.receiver.url("/ok"), "events": WEBHOOK_EVENTS})
+        assert r.status == 201, r
+        w.hooked = True
+    orders = []
+    for _ in range(n):
+        r = d.request("POST", "/v1/orders", token=w.shop_token,
+                      headers={"Idempotency-Key": uuid.uuid4().hex},
+                      body={"external_id": "FLT-S-" + uuid.uuid4().hex[:12],
+                            "customer": DONGCHENG, "delivery_option": "standard",
+                            "lines": [{"sku": w.sku, "qty": 2}]})
+        assert r.status == 201, r
+        orders.append(r.json()["id"])
+    for ev in ("picked", "packed", "departed_warehouse", "arrived_at_station"):
+        r = d.request("POST", "/v1/shipments/events", body={"scans": [
+            {"order": o, "seq": 1, "event": ev, "key": uuid.uuid4().hex} for o in orders]})
+        assert r.status == 200 and all(x["status"] == 200 for x in r.json()["results"]), r
+    ids = ", ".join(f"'{o}'" for o in orders)
+    keys = sql(w, "SELECT DISTINCT counter_key FROM order_capacity WHERE order_id IN "
+                  f"({ids}) AND counter_key LIKE '%-W%'").splitlines()
+    for key in keys:
+        r = d.request("POST", f"/v1/stations/{ST}/waves/{key}/plan")
+        if r.status == 409:   # planned before: replan with the new orders
+            r = d.request("POST", f"/v1/stations/{ST}/waves/{key}/replan",
+                          body={"reason": "fault test"})
+        assert r.status == 200, r
+    stops = []
+    for line in sql(w, "SELECT id, order_id, wave_key, proof, coalesce(pin, '') FROM stops "
+                       f"WHERE order_id IN ({ids}) AND status = 'planned' "
+                       f"AND courier_id = '{w.courier_id}'").splitlines():
+        sid, oid, wave, proof, pin = line.split("|")
+        stops.append({"stop": sid, "order": oid, "wave": wave,
+                      "proof": {"pin": {"pin": pin}, "photo": {"photo_ref": "photo-1"},
+                                "signature": {"signature_ref": "sig-1"}}.get(proof, {})})
+    assert len(stops) == n, (len(stops), n)
+    return stops
 
 
 def start(w, extra_conf="", areas=True):
@@ -83,7 +153,8 @@ def start(w, extra_conf="", areas=True):
                        interval=0.01, what="/readyz 200")
     ready_ms = (time.monotonic() - t0) * 1000
     if areas:   # reported by /readyz, not required by it: loaded in the background
-        harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
+        harness.wait_until(lambda: d.get("/v1/stations").status == 200, timeout=60,
+                           what="areas loaded")
     return d, ready_ms
 
 
@@ -122,8 +193,11 @@ class Load:
     """THREADS clients sending the mixed workload to whichever daemon is
     current (Load.d, swapped by the test across restarts) until stopped."""
 
-    def __init__(self, w, history, d, seed=1):
+    def __init__(self, w, history, d, seed=1, stops=()):
         self.w, self.h, self.d = w, history, d
+        self.stops = list(stops)    # planned stops for the courier's events
+        self.delivered = []         # (order, wave) of stops answered delivered
+        self.svc_orders = []        # fridge orders answered 201, for bookings
         self.stop_ev = threading.Event()
         self.seed = seed
         self.threads = []
@@ -151,8 +225,9 @@ class Load:
     def client(self, seed):
         rng = random.Random(seed)
         while not self.stop_ev.is_set():
-            kind = rng.choices(["order", "promise", "cancel", "scan", "stock", "ping"],
-                               weights=[5, 2, 1, 2, 1, 1])[0]
+            kind = rng.choices(["order", "promise", "cancel", "scan", "stock", "ping",
+                                "stop", "fridge", "book", "return"],
+                               weights=[5, 2, 1, 2, 1, 1, 2, 1, 1, 1])[0]
             try:
                 getattr(self, "op_" + kind)(rng)
             except ConnectionRefusedError:
@@ -224,6 +299,60 @@ class Load:
                       body={"on_hand": n, "reason": why})
         self.h.complete(e, r.status)
 
+    def op_stop(self, rng):
+        if not self.stops:
+            return
+        st = rng.choice(self.stops)
+        ev = rng.choices(["arrived", "delivered", "failed"], weights=[3, 5, 2])[0]
+        body = {"event": ev}
+        if ev == "delivered":
+            body["proof"] = st["proof"]
+        elif ev == "failed":
+            body["reason"] = "customer_absent"
+        e = self.h.invoke("stop", id=st["stop"], event=ev)
+        r = self.send(e, "POST", f"/v1/stops/{st['stop']}/events", body=body,
+                      key=uuid.uuid4().hex, token=self.w.courier_token)
+        self.h.complete(e, r.status)
+        if r.status == 200 and ev == "delivered":
+            with self.lock:
+                self.delivered.append((st["order"], st["wave"]))
+
+    def op_fridge(self, rng):
+        ext = "FLT-F-" + uuid.uuid4().hex[:12]
+        e = self.h.invoke("order", ext=ext)
+        r = self.send(e, "POST", "/v1/orders", key=uuid.uuid4().hex, token=self.w.shop_token,
+                      body={"external_id": ext, "customer": DONGCHENG,
+                            "delivery_option": "standard",
+                            "lines": [{"sku": self.w.fridge, "qty": 1}]})
+        self.h.complete(e, r.status, id=r.json().get("id") if r.status == 201 else None)
+        if r.status == 201:
+            with self.lock:
+                self.svc_orders.append(e["id"])
+
+    def op_book(self, rng):
+        with self.lock:
+            if not self.svc_orders:
+                return
+            oid = rng.choice(self.svc_orders)
+        e = self.h.invoke("book", order=oid)
+        r = self.send(e, "POST", f"/v1/orders/{oid}/services", key=uuid.uuid4().hex,
+                      token=self.w.shop_token,
+                      body={"type": "installation", "line": 1,
+                            "window_start": rng.choice(SERVICE_WINDOWS)})
+        self.h.complete(e, r.status, id=r.json().get("id") if r.status == 201 else None)
+
+    def op_return(self, rng):
+        with self.lock:
+            if not self.delivered:
+                return
+            oid, wave = rng.choice(self.delivered)
+        e = self.h.invoke("return", order=oid)
+        r = self.send(e, "POST", f"/v1/orders/{oid}/returns", key=uuid.uuid4().hex,
+                      token=self.w.shop_token,
+                      body={"lines": [{"line": 1, "qty": 1}], "reason": "no_reason",
+                            "pickup_wave": wave})
+        self.h.complete(e, r.status, id=r.json().get("id") if r.status == 201 else None)
+
     def op_ping(self, rng):
         e = self.h.invoke("ping")
         now = time.time()
@@ -253,6 +382,12 @@ def check_history(w, h):
         ships[oid] = status
     reasons = set(sql(w, "SELECT reason FROM stock_ledger WHERE reason LIKE 'fault %'")
                   .splitlines())
+    stops = dict(line.split("|") for line in sql(w, "SELECT id, status FROM stops")
+                 .splitlines())
+    visits = set(sql(w, "SELECT id FROM service_appointments").splitlines())
+    rets = set(sql(w, "SELECT id FROM returns").splitlines())
+    after = {"arrived": ("arrived", "delivered", "failed"), "delivered": ("delivered",),
+             "failed": ("failed",)}
     lost, checked = [], 0
     for e in h.acked():
         op = e["op"]
@@ -265,6 +400,12 @@ def check_history(w, h):
             ok = st in LIFECYCLE and LIFECYCLE.index(st) >= LIFECYCLE.index(e["event"])
         elif op == "stock":
             ok = e["reason"] in reasons
+        elif op == "stop":
+            ok = stops.get(e["id"]) in after[e["event"]]
+        elif op == "book":
+            ok = e["id"] in visits
+        elif op == "return":
+            ok = e["id"] in rets
         else:
             continue
         checked += 1
