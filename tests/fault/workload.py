@@ -322,11 +322,12 @@ class Load:
 
     def op_fridge(self, rng):
         ext = "FLT-F-" + uuid.uuid4().hex[:12]
-        e = self.h.invoke("order", ext=ext)
-        r = self.send(e, "POST", "/v1/orders", key=uuid.uuid4().hex, token=self.w.shop_token,
-                      body={"external_id": ext, "customer": DONGCHENG,
-                            "delivery_option": "standard",
-                            "lines": [{"sku": self.w.fridge, "qty": 1}]})
+        body = {"external_id": ext, "customer": DONGCHENG, "delivery_option": "standard",
+                "lines": [{"sku": self.w.fridge, "qty": 1}]}
+        e = self.h.invoke("order", ext=ext, key=uuid.uuid4().hex, body=body,
+                          token=self.w.shop_token)
+        r = self.send(e, "POST", "/v1/orders", key=e["key"], token=self.w.shop_token,
+                      body=body)
         self.h.complete(e, r.status, id=r.json().get("id") if r.status == 201 else None)
         if r.status == 201:
             with self.lock:
