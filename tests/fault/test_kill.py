@@ -64,7 +64,10 @@ def test_sigkill_under_mixed_load(w):
         assert h.acked(op), f"no {op} acknowledged: the load did not exercise it"
     checked, _ = workload.check_history(w, h)
     workload.check_invariants(w)
+    collections = int(workload.sql(w, "SELECT count(*) FROM cod_ledger WHERE kind = 'collection'"))
+    assert collections > 0, "no cash-on-delivery stop was delivered"
     workload.report("sigkill", {
+        "cod_collections": collections,
         "rounds_survived": ROUNDS,
         "requests": h.count(lambda e: not e.get("refused")),
         "requests_per_round_median": int(statistics.median(per_round)),

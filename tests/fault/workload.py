@@ -30,6 +30,7 @@ import wave_fixtures  # noqa: E402
 from test_service_booking import SERVICES_CONF  # noqa: E402
 from test_returns import RETURNS_CONF  # noqa: E402
 from test_webhooks import FAST, Receiver  # noqa: E402
+from test_handheld import RECIPIENT  # noqa: E402
 
 CTL = os.path.join(harness.BUILD_DIR, "dispatchctl")
 RDC, FDC = "bj-rdc-01", "bj-fdc-01"
@@ -40,8 +41,10 @@ ST = "bj-st-001"
 SERVICE_WINDOWS = [f"2030-01-{d:02d}T{h}:00:00+08:00" for d in range(9, 16) for h in ("09", "14")]
 WEBHOOK_EVENTS = ["shipment.delivered", "shipment.failed", "shipment.rescheduled",
                   "service.booked", "return.requested"]
-# Stops planned before the load starts, for the couriers' events.
+# Stops planned before the load starts, for the couriers' events; every
+# third is cash on delivery.
 STOPS = 40
+COD_AMOUNT = "12.34"
 # Every fault test's load is bounded in time, never in speed: each round runs
 # this long (FAULT_ROUND_S overrides it), with THREADS clients.
 ROUND_S = float(os.environ.get("FAULT_ROUND_S", "1.0"))
@@ -111,15 +114,19 @@ def prepare_stops(w, d, n=STOPS):
                       body={"url": w.receiver.url("/ok"), "events": WEBHOOK_EVENTS})
         assert r.status == 201, r
         w.hooked = True
-    orders = []
-    for _ in range(n):
+    orders, cod = [], set()
+    for i in range(n):
+        body = {"external_id": "FLT-S-" + uuid.uuid4().hex[:12], "customer": DONGCHENG,
+                "delivery_option": "standard", "lines": [{"sku": w.sku, "qty": 2}]}
+        if i % 3 == 0:   # cash on delivery: the delivery records a collection
+            body.update(recipient=RECIPIENT, payment={"method": "cod", "currency": "CNY",
+                                                      "amount": COD_AMOUNT})
         r = d.request("POST", "/v1/orders", token=w.shop_token,
-                      headers={"Idempotency-Key": uuid.uuid4().hex},
-                      body={"external_id": "FLT-S-" + uuid.uuid4().hex[:12],
-                            "customer": DONGCHENG, "delivery_option": "standard",
-                            "lines": [{"sku": w.sku, "qty": 2}]})
+                      headers={"Idempotency-Key": uuid.uuid4().hex}, body=body)
         assert r.status == 201, r
         orders.append(r.json()["id"])
+        if i % 3 == 0:
+            cod.add(orders[-1])
     for ev in ("picked", "packed", "departed_warehouse", "arrived_at_station"):
         r = d.request("POST", "/v1/shipments/events", body={"scans": [
             {"order": o, "seq": 1, "event": ev, "key": uuid.uuid4().hex} for o in orders]})
@@ -138,7 +145,7 @@ def prepare_stops(w, d, n=STOPS):
                        f"WHERE order_id IN ({ids}) AND status = 'planned' "
                        f"AND courier_id = '{w.courier_id}'").splitlines():
         sid, oid, wave, proof, pin = line.split("|")
-        stops.append({"stop": sid, "order": oid, "wave": wave,
+        stops.append({"stop": sid, "order": oid, "wave": wave, "cod": oid in cod,
                       "proof": {"pin": {"pin": pin}, "photo": {"photo_ref": "photo-1"},
                                 "signature": {"signature_ref": "sig-1"}}.get(proof, {})})
     assert len(stops) == n, (len(stops), n)
@@ -310,6 +317,8 @@ class Load:
         body = {"event": ev}
         if ev == "delivered":
             body["proof"] = st["proof"]
+            if st["cod"]:
+                body["collected"] = {"method": "cash", "amount": COD_AMOUNT}
         elif ev == "failed":
             body["reason"] = "customer_absent"
         e = self.h.invoke("stop", id=st["stop"], event=ev)
