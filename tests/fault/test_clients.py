@@ -27,7 +27,7 @@ def open_socks(port, n):
     socks = []
     for _ in range(n):
         try:
-            socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=1))
         except OSError:
             break
     return socks
