@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit bench clean
+.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit fault-long bench clean
 
 all: build
 
@@ -49,6 +49,11 @@ test: build build-asan build-fuzz
 
 test-unit: build
 	@cd build && ctest -L unit --output-on-failure -j $(JOBS)
+
+# The fault tests at length: 200 SIGKILL rounds instead of the 20 of `make
+# test` (docs/reliability.md); figures in build/reliability.txt.
+fault-long: build
+	@cd build && FAULT_ROUNDS=200 ctest -L fault --output-on-failure
 
 # Every benchmark, one name=value figure a line (scripts/bench.sh). Runs on
 # this checkout's `make up` stack, whose ports are fixed and shared by every

@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,6 +484,58 @@ dm_http_configure(struct dm_daemon *d)
 
 static int dm_http_bound_port(struct evhttp_bound_socket *bound);
 
+/* How long a listener pauses after accept() failed for want of a file
+ * descriptor (or memory): libevent would otherwise call accept() again at
+ * once, for as long as the socket stays readable, and log each failure. */
+#define DM_HTTP_ACCEPT_PAUSE_MS 100
+
+static void
+dm_http_listener_resume(struct evhttp_bound_socket *b, void *arg)
+{
+	(void)arg;
+	struct evconnlistener *lev = evhttp_bound_socket_get_listener(b);
+	if (lev != NULL)
+		evconnlistener_enable(lev);
+}
+
+/* The pause is over: every listener still bound to this server (a drain
+ * removes them from it, so none is touched after it was freed). */
+static void
+dm_http_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evhttp_foreach_bound_socket(arg, dm_http_listener_resume, NULL);
+}
+
+/* accept() failed with an error libevent does not retry (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM). arg is the listener's struct evhttp (libevent's own
+ * callback argument). The clients wait in the kernel's backlog while the
+ * listener pauses; one warning per pause, so at most ten a second. */
+static void
+dm_http_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {0, DM_HTTP_ACCEPT_PAUSE_MS * 1000};
+	evconnlistener_disable(lev);
+	if (event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT, dm_http_accept_resume_cb,
+			    arg, &tv) != 0) {
+		evconnlistener_enable(lev); /* no timer: keep serving rather than stop */
+		return;
+	}
+	dm_log_warning("http", "accept() failed: %s; pausing the listener %d ms",
+		       evutil_socket_error_to_string(err), DM_HTTP_ACCEPT_PAUSE_MS);
+}
+
+/* Pause b's listener when accept() fails (dm_http_accept_error_cb). */
+static void
+dm_http_on_accept_error(struct evhttp_bound_socket *b)
+{
+	struct evconnlistener *lev = evhttp_bound_socket_get_listener(b);
+	if (lev != NULL)
+		evconnlistener_set_error_cb(lev, dm_http_accept_error_cb);
+}
+
 /* The operators' listener (server.admin_listen_address), when configured. */
 static int
 dm_http_start_operator(struct dm_daemon *d)
@@ -502,6 +555,7 @@ dm_http_start_operator(struct dm_daemon *d)
 			     cfg->admin_listen_address, cfg->admin_listen_port);
 		return -1;
 	}
+	dm_http_on_accept_error(d->admin_listener);
 	dm_log_info("http", "operators' listener on %s:%d", cfg->admin_listen_address,
 		    dm_http_bound_port(d->admin_listener));
 	return 0;
@@ -550,6 +604,7 @@ dm_http_start(struct dm_daemon *d)
 				return -1;
 			}
 			d->listen_port = dm_http_bound_port(b);
+			dm_http_on_accept_error(b);
 			if (d->nlisteners < DM_DAEMON_MAX_LISTENERS)
 				d->listeners[d->nlisteners++] = b;
 		}
@@ -562,6 +617,7 @@ dm_http_start(struct dm_daemon *d)
 		return -1;
 	}
 	d->listen_port = dm_http_bound_port(b);
+	dm_http_on_accept_error(b);
 	d->listeners[d->nlisteners++] = b;
 	dm_log_info("http", "listening on %s:%d", cfg->listen_address, d->listen_port);
 	return 0;

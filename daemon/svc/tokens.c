@@ -283,8 +283,15 @@ dm_tokens_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct dm_tokens *c = arg;
 	(void)fd;
 	(void)what;
-	if (!dm_pg_up(c->d->pg))
+	if (!dm_pg_up(c->d->pg)) {
+		/* Not loaded yet (a start, a restart after a crash): look again
+		 * soon rather than at the next tick, so the daemon is ready as
+		 * soon as PostgreSQL answers (docs/reliability.md). */
+		struct timeval again = {0, DM_TOKENS_RETRY_MS * 1000};
+		if (!c->loaded)
+			event_add(c->soon, &again);
 		return;
+	}
 	dm_tokens_flush(c);
 	if (c->reading)
 		return;

@@ -28,6 +28,8 @@ struct dm_daemon;
 struct dm_tokens;
 
 #define DM_TOKENS_REFRESH_MS 2000
+/* Until the table is first loaded: how soon to look again while PostgreSQL is not up. */
+#define DM_TOKENS_RETRY_MS 50
 #define DM_TOKENS_LABEL_MAX 201 /* a label: up to 200 bytes, with the NUL */
 
 /* Who a valid token speaks for. Immutable once published; refcounted so a
