@@ -207,10 +207,11 @@ def check_in_browser(tmp, fixture):
                     w: b.width, h: b.height, len: p.getTotalLength()};
         })""")
         stops = chrome.evaluate("document.querySelectorAll('#route-map g.stop').length")
-        charts = chrome.evaluate("""['city-map', 'route-map', 'orders-per-hour', 'on-time-by-station',
-            'courier-utilisation'].map(id => {
+        charts = chrome.evaluate("""['city-map', 'route-map', 'orders-per-hour',
+            'on-time-by-station', 'courier-utilisation'].map(id => {
                 const e = document.getElementById(id);
-                return e ? [id, e.getBoundingClientRect().width, e.querySelectorAll('*').length] : [id];
+                return e ? [id, e.getBoundingClientRect().width,
+                            e.querySelectorAll('*').length] : [id];
             })""")
         bars = chrome.evaluate("document.querySelectorAll('#orders-per-hour rect.bar').length")
         shot = os.path.join(BUILD_DIR, "demo", "report-fixture.png")
@@ -284,7 +285,8 @@ def check_contract_errors(tmp, fixture):
         assert not os.path.exists(out), "a page was written for a broken day.json"
     r = run_script(os.path.join(tmp, "absent.json"), os.path.join(tmp, "absent.html"))
     assert r.returncode == 2 and "cannot read" in r.stderr and "absent.json" in r.stderr, r.stderr
-    print(f"ok   a day.json off the contract names the member ({len(cases)} cases), a missing file too")
+    print(f"ok   a day.json off the contract names the member ({len(cases)} cases), "
+          "a missing file too")
 
 
 def main():
