@@ -201,6 +201,14 @@ class Clock:
             return t.strftime("%H:%M")
         return t.strftime("%m-%d %H:%M")
 
+    def full(self, s):
+        """YYYY-MM-DD HH:MM and the UTC offset shown, the text itself if unparsable."""
+        t = self.parse(s)
+        if t is None or t.tzinfo is None:
+            return s
+        off = t.strftime("%z")
+        return t.strftime("%Y-%m-%d %H:%M") + f" (UTC{off[:3]}:{off[3:]})"
+
 
 # ---- map --------------------------------------------------------------------------------
 
@@ -555,6 +563,9 @@ def on_time_chart(day):
     bars = [(names.get(r["station"], r["station"]), r["pct"],
              f'{r["station"]}: {r["on_time"]:,} of {r["delivered"]:,} delivered on time',
              "chosen" if r["station"] == chosen else "") for r in shown]
+    if any(r["station"] == chosen for r in shown):
+        note += (f'<p class="note">In orange: {esc(names.get(chosen, chosen))}, the station '
+                 'of the routes.</p>')
     return hbar_chart("on-time-by-station", bars, target=95,
                       xlabel="delivered within the promise, % (line: 95 % target)") + note
 
@@ -587,7 +598,8 @@ def timeline(events, clock):
     items = []
     for e in events:
         items.append(f'<li><time title="{esc(e["at"])}">{esc(clock.hm(e["at"]))}</time>'
-                     f'<span class="kind">{esc(e["kind"])}</span><span>{esc(e["text"])}</span>'
+                     f'<span class="kind">{esc(e["kind"].replace("_", " ").replace(".", " "))}'
+                     f'</span><span>{esc(e["text"])}</span>'
                      f'</li>')
     return '<ol class="timeline">' + "".join(items) + "</ol>"
 
@@ -724,7 +736,8 @@ def render(day):
             f'<title>{esc(title)}</title><style>{CSS}</style></head><body>',
             f'<header><h1>{esc(title)}</h1><p>{len(day["districts"])} districts, '
             f'{len(day["stations"])} stations, {len(day["warehouses"])} warehouses, '
-            f'{len(day["pickup_points"])} pickup points · generated {esc(day["generated_at"])} '
+            f'{len(day["pickup_points"])} pickup points · generated '
+            f'{esc(clock.full(day["generated_at"]))} '
             'by the load generator through the REST API</p></header><main>',
             f'<section><h2>The city</h2>{_keys()}{city_map(day)}</section>',
             f'<section><h2>Routes of {esc(sname)}, wave {esc(cr["wave"])}</h2>'

@@ -5,8 +5,8 @@ every route of the fixture is an SVG path the browser drew, and a screenshot
 is saved as <build>/demo/report-fixture.png (console warnings are printed,
 not failed: Chromium's own notes change with its versions). Then the script
 alone: a name with markup in day.json comes out escaped, a route without a
-street path is drawn through its stops, and a day.json missing a member stops
-it with that member's path. No service needed.
+street path is drawn through its stops, times are in the city's local time,
+and a day.json missing a member stops it with that member's path. No service needed.
 
 How the browser is watched: the DevTools protocol over a pipe
 (--remote-debugging-pipe: JSON messages on fds 3 and 4, standard library
@@ -285,7 +285,12 @@ def check_optional_shapes(tmp, fixture):
     assert d.count("L") == len(day["chosen_routes"]["routes"][1]["stops"]) + 1, d
     assert page.count('class="route"') == len(day["chosen_routes"]["routes"])
     assert '<path class="area' not in page
-    print("ok   a route without a street path goes through its stops; stations without areas")
+    # Times from the API (UTC) are shown in Beijing's local time, the day's own without a date.
+    assert '<time title="2026-12-01T01:58:05.000Z">09:58</time>' in page
+    assert '<time title="2026-11-30T13:42:10.118Z">11-30 21:42</time>' in page
+    assert "generated 2026-12-01 23:59 (UTC+08:00)" in page
+    print("ok   a route without a street path goes through its stops; stations without areas; "
+          "local times")
 
 
 def check_contract_errors(tmp, fixture):
