@@ -227,8 +227,9 @@ class Projection:
         lats = [p[1] for p in points]
         lon0, lon1, lat0, lat1 = min(lons), max(lons), min(lats), max(lats)
         self.k = math.cos(math.radians((lat0 + lat1) / 2))
-        span_x = max((lon1 - lon0) * self.k, 1e-4)
-        span_y = max(lat1 - lat0, 1e-4)
+        # At least about 500 m across: one point alone is not drawn at the scale of metres.
+        span_x = max((lon1 - lon0) * self.k, 0.0045)
+        span_y = max(lat1 - lat0, 0.0045)
         self.s = min(w * (1 - 2 * pad) / span_x, h * (1 - 2 * pad) / span_y)
         self.cx, self.cy = (lon0 + lon1) / 2, (lat0 + lat1) / 2
         self.w, self.h = w, h
