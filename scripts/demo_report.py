@@ -458,7 +458,8 @@ def figures(day):
                      f'</span></div>')
     rows = []
     for key, label, fmt in FIGURE_LABELS:
-        rows.append(f'<tr><td>{label}</td><td class="n">{esc(fmt.format(_val(f, key)))}</td></tr>')
+        rows.append(f'<tr title="{key}="><td>{label}</td>'
+                    f'<td class="n">{esc(fmt.format(_val(f, key)))}</td></tr>')
         if key == "orders_rejected":
             for reason, n in sorted(f["orders_rejected_by_reason"].items(), key=lambda x: -x[1]):
                 rows.append(f'<tr class="sub"><td>{esc(reason)}</td><td class="n">{n:,}</td></tr>')
