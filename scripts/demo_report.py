@@ -53,38 +53,38 @@ class ContractError(Exception):
 # newer generator may add some).
 EVENT = {"at": "str", "kind": "str", "text": "str"}
 CONTRACT = {
-        "city": "str", "day": "str", "generated_at": "str",
-        "figures": {
-                "orders_accepted": "int", "orders_rejected": "int",
-                "orders_rejected_by_reason": ("map", "int"),
-                "split_shipments": "int", "on_time_pct": "num", "failed_deliveries": "int",
-                "routes": "int", "stops_per_courier": "num", "km_per_courier": "num",
-                "planner_ms_p95": "num", "engineer_jobs": "int", "returns_picked_up": "int",
-                "cod_collected_cny": "money", "pickups_collected": "int",
-                "webhooks_delivered": "int"},
-        "districts": ("list", {"id": "str", "name": "str", "geometry": "polygonal"}),
-        "stations": ("list", {"id": "str", "name": "str", "point": "point",
-                              "area": ("null_or", "polygonal")}),
-        "warehouses": ("list", {"id": "str", "name": "str", "point": "point"}),
-        "pickup_points": ("list", {"id": "str", "name": "str", "point": "point"}),
-        "chosen_routes": {
-                "station": "str", "wave": "str",
-                "routes": ("list", {
-                        "courier": "str", "vehicle": "str", "km": "num",
-                        "path": ("list", "point"),
-                        "stops": ("list", {"seq": "int", "order": "str", "kind": "str",
-                                           "point": "point", "eta": "str", "status": "str"})})},
-        "sample_parcel": {"order": "str", "tracking_code": "str", "events": ("list", EVENT)},
-        "sample_visit": {
-                "appointment": "str", "engineer": "str", "window": "str", "arrived_at": "str",
-                "duration_min": "num",
-                "charges": ("list", {"code": "str", "qty": "int", "unit_price": "money"}),
-                "total": "money", "events": ("list", EVENT)},
-        "orders_per_hour": ("list", "int", 24),
-        "on_time_by_station": ("list", {"station": "str", "delivered": "int", "on_time": "int",
-                                        "pct": "num"}),
-        "courier_utilisation": ("list", {"courier": "str", "station": "str", "busy_min": "num",
-                                         "shift_min": "num", "pct": "num"}),
+    "city": "str", "day": "str", "generated_at": "str",
+    "figures": {
+        "orders_accepted": "int", "orders_rejected": "int",
+        "orders_rejected_by_reason": ("map", "int"),
+        "split_shipments": "int", "on_time_pct": "num", "failed_deliveries": "int",
+        "routes": "int", "stops_per_courier": "num", "km_per_courier": "num",
+        "planner_ms_p95": "num", "engineer_jobs": "int", "returns_picked_up": "int",
+        "cod_collected_cny": "money", "pickups_collected": "int",
+        "webhooks_delivered": "int"},
+    "districts": ("list", {"id": "str", "name": "str", "geometry": "polygonal"}),
+    "stations": ("list", {"id": "str", "name": "str", "point": "point",
+                          "area": ("null_or", "polygonal")}),
+    "warehouses": ("list", {"id": "str", "name": "str", "point": "point"}),
+    "pickup_points": ("list", {"id": "str", "name": "str", "point": "point"}),
+    "chosen_routes": {
+        "station": "str", "wave": "str",
+        "routes": ("list", {
+            "courier": "str", "vehicle": "str", "km": "num",
+            "path": ("list", "point"),
+            "stops": ("list", {"seq": "int", "order": "str", "kind": "str",
+                               "point": "point", "eta": "str", "status": "str"})})},
+    "sample_parcel": {"order": "str", "tracking_code": "str", "events": ("list", EVENT)},
+    "sample_visit": {
+        "appointment": "str", "engineer": "str", "window": "str", "arrived_at": "str",
+        "duration_min": "num",
+        "charges": ("list", {"code": "str", "qty": "int", "unit_price": "money"}),
+        "total": "money", "events": ("list", EVENT)},
+    "orders_per_hour": ("list", "int", 24),
+    "on_time_by_station": ("list", {"station": "str", "delivered": "int", "on_time": "int",
+                                    "pct": "num"}),
+    "courier_utilisation": ("list", {"courier": "str", "station": "str", "busy_min": "num",
+                                     "shift_min": "num", "pct": "num"}),
 }
 
 
@@ -128,15 +128,15 @@ def _check(v, spec, path):
             _check(item, spec[1], f"{path}[{i}]")
         return
     ok = {
-            "str": lambda: isinstance(v, str),
-            "int": lambda: isinstance(v, int) and not isinstance(v, bool),
-            "num": lambda: _is_num(v),
-            "money": lambda: isinstance(v, str) and _money(v) is not None,
-            "point": lambda: _check_ring_list(v, 0) and -180 <= v[0] <= 180 and -90 <= v[1] <= 90,
-            "polygonal": lambda: (isinstance(v, dict) and (
-                    (v.get("type") == "Polygon" and _check_ring_list(v.get("coordinates"), 2)) or
-                    (v.get("type") == "MultiPolygon" and
-                     _check_ring_list(v.get("coordinates"), 3)))),
+        "str": lambda: isinstance(v, str),
+        "int": lambda: isinstance(v, int) and not isinstance(v, bool),
+        "num": lambda: _is_num(v),
+        "money": lambda: isinstance(v, str) and _money(v) is not None,
+        "point": lambda: _check_ring_list(v, 0) and -180 <= v[0] <= 180 and -90 <= v[1] <= 90,
+        "polygonal": lambda: (isinstance(v, dict) and (
+            (v.get("type") == "Polygon" and _check_ring_list(v.get("coordinates"), 2)) or
+            (v.get("type") == "MultiPolygon" and
+             _check_ring_list(v.get("coordinates"), 3)))),
     }[spec]()
     if not ok:
         want = {"str": "a string", "int": "an integer", "num": "a number",
@@ -425,20 +425,20 @@ def route_legend(day, clock):
 # ---- figures ----------------------------------------------------------------------------
 
 FIGURE_LABELS = [
-        ("orders_accepted", "Orders accepted", "{:,}"),
-        ("orders_rejected", "Orders rejected", "{:,}"),
-        ("split_shipments", "Split shipments", "{:,}"),
-        ("on_time_pct", "Delivered on time (211 and slots)", "{:.1f} %"),
-        ("failed_deliveries", "Failed delivery attempts", "{:,}"),
-        ("routes", "Courier routes planned", "{:,}"),
-        ("stops_per_courier", "Stops per courier", "{:.1f}"),
-        ("km_per_courier", "km per courier", "{:.1f}"),
-        ("planner_ms_p95", "Wave planner, 95th percentile", "{:,.0f} ms"),
-        ("engineer_jobs", "Engineer jobs", "{:,}"),
-        ("returns_picked_up", "Returns picked up", "{:,}"),
-        ("cod_collected_cny", "Cash on delivery collected", "¥{:,}"),
-        ("pickups_collected", "Parcels collected at pickup points", "{:,}"),
-        ("webhooks_delivered", "Webhooks delivered", "{:,}"),
+    ("orders_accepted", "Orders accepted", "{:,}"),
+    ("orders_rejected", "Orders rejected", "{:,}"),
+    ("split_shipments", "Split shipments", "{:,}"),
+    ("on_time_pct", "Delivered on time (211 and slots)", "{:.1f} %"),
+    ("failed_deliveries", "Failed delivery attempts", "{:,}"),
+    ("routes", "Courier routes planned", "{:,}"),
+    ("stops_per_courier", "Stops per courier", "{:.1f}"),
+    ("km_per_courier", "km per courier", "{:.1f}"),
+    ("planner_ms_p95", "Wave planner, 95th percentile", "{:,.0f} ms"),
+    ("engineer_jobs", "Engineer jobs", "{:,}"),
+    ("returns_picked_up", "Returns picked up", "{:,}"),
+    ("cod_collected_cny", "Cash on delivery collected", "¥{:,}"),
+    ("pickups_collected", "Parcels collected at pickup points", "{:,}"),
+    ("webhooks_delivered", "Webhooks delivered", "{:,}"),
 ]
 
 
@@ -732,31 +732,31 @@ def render(day):
     csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
     n_stops = sum(len(r["stops"]) for r in cr["routes"])
     return "".join([
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
-            '<meta name="viewport" content="width=device-width,initial-scale=1">',
-            f'<title>{esc(title)}</title><style>{CSS}</style></head><body>',
-            f'<header><h1>{esc(title)}</h1><p>{len(day["districts"])} districts, '
-            f'{len(day["stations"])} stations, {len(day["warehouses"])} warehouses, '
-            f'{len(day["pickup_points"])} pickup points · generated '
-            f'{esc(clock.full(day["generated_at"]))} '
-            'by the load generator through the REST API</p></header><main>',
-            f'<section><h2>The city</h2>{_keys()}{city_map(day)}</section>',
-            f'<section><h2>Routes of {esc(sname)}, wave {esc(cr["wave"])}</h2>'
-            f'<p class="note">{len(cr["routes"])} couriers, {n_stops} stops; numbers are the '
-            f'stop order, '
-            'a red ring a failed attempt, S the station.</p>'
-            f'{route_map(day)}{route_legend(day, clock)}</section>',
-            f'<section><h2>The day in figures</h2>{figures(day)}</section>',
-            f'<section><h2>Orders per hour</h2>{hourly_chart(day["orders_per_hour"])}'
-            f'<p class="note">{sum(day["orders_per_hour"]):,} orders in the '
-            f'day\'s hourly counts.</p>'
-            '</section>',
-            f'<section><h2>On time per station</h2>{on_time_chart(day)}</section>',
-            f'<section><h2>Courier utilisation</h2>{utilisation_chart(day)}</section>',
-            f'<section><h2>A parcel\'s day</h2>{parcel_panel(day, clock)}</section>',
-            f'<section><h2>An installation visit</h2>{visit_panel(day, clock)}</section>',
-            '</main></body></html>\n'])
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f'<title>{esc(title)}</title><style>{CSS}</style></head><body>',
+        f'<header><h1>{esc(title)}</h1><p>{len(day["districts"])} districts, '
+        f'{len(day["stations"])} stations, {len(day["warehouses"])} warehouses, '
+        f'{len(day["pickup_points"])} pickup points · generated '
+        f'{esc(clock.full(day["generated_at"]))} '
+        'by the load generator through the REST API</p></header><main>',
+        f'<section><h2>The city</h2>{_keys()}{city_map(day)}</section>',
+        f'<section><h2>Routes of {esc(sname)}, wave {esc(cr["wave"])}</h2>'
+        f'<p class="note">{len(cr["routes"])} couriers, {n_stops} stops; numbers are the '
+        f'stop order, '
+        'a red ring a failed attempt, S the station.</p>'
+        f'{route_map(day)}{route_legend(day, clock)}</section>',
+        f'<section><h2>The day in figures</h2>{figures(day)}</section>',
+        f'<section><h2>Orders per hour</h2>{hourly_chart(day["orders_per_hour"])}'
+        f'<p class="note">{sum(day["orders_per_hour"]):,} orders in the '
+        f'day\'s hourly counts.</p>'
+        '</section>',
+        f'<section><h2>On time per station</h2>{on_time_chart(day)}</section>',
+        f'<section><h2>Courier utilisation</h2>{utilisation_chart(day)}</section>',
+        f'<section><h2>A parcel\'s day</h2>{parcel_panel(day, clock)}</section>',
+        f'<section><h2>An installation visit</h2>{visit_panel(day, clock)}</section>',
+        '</main></body></html>\n'])
 
 
 def main(argv):
