@@ -6,7 +6,8 @@ is saved as <build>/demo/report-fixture.png (console warnings are printed,
 not failed: Chromium's own notes change with its versions). Then the script
 alone: a name with markup in day.json comes out escaped, a route without a
 street path is drawn through its stops, times are in the city's local time,
-and a day.json missing a member stops it with that member's path. No service needed.
+and a day.json missing a member stops it with that member's path. No service
+needed.
 
 How the browser is watched: the DevTools protocol over a pipe
 (--remote-debugging-pipe: JSON messages on fds 3 and 4, standard library
@@ -53,9 +54,10 @@ class Chromium:
         self.from_chrome, from_chrome_w = os.pipe()
 
         def fds_3_4():
-            # Out of the way first: a pipe end may itself be fd 3 or 4.
-            a = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
-            b = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            # Out of the way first: a pipe end may itself be fd 3 or 4. The copies
+            # close on exec; dup2 leaves 3 and 4 open in Chromium.
+            a = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD_CLOEXEC, 10)
+            b = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD_CLOEXEC, 10)
             os.dup2(a, 3)
             os.dup2(b, 4)
 
