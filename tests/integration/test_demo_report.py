@@ -24,7 +24,10 @@ Also a tool: `python3 tests/integration/test_demo_report.py --screenshot
 REPORT_HTML PNG` saves a screenshot of any report (the README's picture).
 """
 import base64
+import contextlib
 import fcntl
+import importlib.util
+import io
 import json
 import os
 import select
@@ -193,8 +196,20 @@ class Chromium:
 
 
 def run_script(*args):
+    """The script as a command (the page the browser opens is made this way)."""
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
                           timeout=30)
+
+
+def run_main(*args):
+    """The script's main() in this process: the same checks without a Python start each."""
+    spec = importlib.util.spec_from_file_location("demo_report", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = module.main(list(args))
+    return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
 
 
 def check_in_browser(tmp, fixture):
@@ -254,7 +269,7 @@ def check_escaping(tmp, fixture):
     with open(src, "w") as f:
         json.dump(day, f)
     out = os.path.join(tmp, "evil.html")
-    r = run_script(src, out)
+    r = run_main(src, out)
     assert r.returncode == 0, r.stderr
     with open(out, encoding="utf-8") as f:
         page = f.read()
@@ -276,7 +291,7 @@ def check_optional_shapes(tmp, fixture):
     with open(src, "w") as f:
         json.dump(day, f)
     out = os.path.join(tmp, "bare.html")
-    r = run_script(src, out)
+    r = run_main(src, out)
     assert r.returncode == 0, r.stderr
     with open(out, encoding="utf-8") as f:
         page = f.read()
@@ -315,12 +330,12 @@ def check_contract_errors(tmp, fixture):
         with open(src, "w") as f:
             json.dump(day, f)
         out = os.path.join(tmp, f"broken{i}.html")
-        r = run_script(src, out)
+        r = run_main(src, out)
         assert r.returncode == 2, (message, r.returncode, r.stderr)
         assert "does not follow the day.json contract" in r.stderr and message in r.stderr, \
             (message, r.stderr)
         assert not os.path.exists(out), "a page was written for a broken day.json"
-    r = run_script(os.path.join(tmp, "absent.json"), os.path.join(tmp, "absent.html"))
+    r = run_main(os.path.join(tmp, "absent.json"), os.path.join(tmp, "absent.html"))
     assert r.returncode == 2 and "cannot read" in r.stderr and "absent.json" in r.stderr, r.stderr
     print(f"ok   a day.json off the contract names the member ({len(cases)} cases), "
           "a missing file too")
