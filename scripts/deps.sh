@@ -10,6 +10,9 @@ PACKAGES=(
 	postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-client-15 redis-server
 	systemd python3 python3-yaml curl wrk clang libclang-rt-14-dev
 	dpkg-dev fakeroot file lintian man-db groff-base
+	# The demo report's test opens it in headless Chromium; the font draws the
+	# Chinese district names in its screenshots.
+	chromium fonts-wqy-microhei
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
