@@ -44,6 +44,18 @@ scheduler_interval_ms = 100
 [webhooks]
 poll_interval_ms = 250
 
+# Installation visits of large appliances (as config/dispatchd.conf).
+[services]
+windows = 09:00-13:00/2, 14:00-18:00/2
+
+[service.large_appliances.installation]
+duration_minutes = 90
+base_fee = 120.00
+free = true
+extra = pipe_extension, m, 15.00, 10
+extra = work_at_height, visit, 50.00, 1
+extra = old_appliance_removal, unit, 30.00, 1
+
 # The simulated day's time source: driven by scripts/demo_day.py through
 # PUT /v1/admin/clock. Test-only (docs/operations.md): never in a
 # production config; the shipped unit refuses it.

@@ -264,6 +264,7 @@ class Day:
         self.cancelled = 0
         self.cod_fen = 0
         self.engineer_jobs = 0
+        self.installs_booked = 0
         self.visits = []
         self.sample_visit = None
         self.settlements = []
@@ -370,6 +371,22 @@ class Day:
                                       "next": None, "route": None, "cod_fen": 0, "km": 0.0,
                                       "stops": 0, "pos": self.stations[st]["point"],
                                       "waves": set()}
+        # An installation engineer per station (large appliances).
+        self.engineers = {}
+        for st in self.active:
+            eid = f"{st}-e1-{self.run}"
+            name = f"{self.rng.choice(SURNAMES)} {self.rng.choice(GIVEN)}"
+            self.call("POST", f"/v1/stations/{st}/engineers", self.st_tok[st],
+                      body={"id": eid, "name": name, "phone": "+86 139 0000 0000",
+                            "vehicle": "van", "skills": ["large_appliances"],
+                            "daily_capacity": 6, "provider": "Demo Appliance Service"},
+                      ok=(201, 409))
+            self.call("PUT", f"/v1/stations/{st}/engineers/{eid}/shifts", self.st_tok[st],
+                      body={"weekly": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat",
+                                                 "sun"], "start": "08:00", "end": "19:00"}]})
+            self.engineers[eid] = {"id": eid, "station": st, "name": name, "todo": [],
+                                   "token": self.token("engineer", f"handheld {eid}",
+                                                       engineer=eid), "fetched": set()}
         # A pickup point (a shop near the station) per station.
         for st in self.active:
             p = self.stations[st]["point"]
@@ -494,8 +511,26 @@ class Day:
         for seq, wh in o["shipments"]:
             self.ship_todo.append({"order": o["id"], "seq": seq, "wh": wh, "at": self.now,
                                    "station": st})
+        if mode == "large" and body.get("install"):
+            self.book_install(o)
         if rng.random() < self.a.cancel_share and mode != "large":
             o["cancel_at"] = self.now + dt.timedelta(minutes=rng.randint(3, 20))
+
+    def book_install(self, o):
+        """The customer books the installation of a large appliance in the
+        first window offered (from tomorrow): an engineer's visit."""
+        code, doc = self.call("GET", f"/v1/orders/{o['id']}/service-slots?type=installation"
+                                     "&line=1", self.shop, ok=None)
+        slots = (doc or {}).get("slots") or [] if code == 200 else []
+        if not slots:
+            return
+        code, doc = self.call("POST", f"/v1/orders/{o['id']}/services", self.shop,
+                              body={"type": "installation", "line": 1,
+                                    "window_start": slots[0]["window_start"]},
+                              key=f"{self.run}-svc-{o['id']}", ok=(201, 409, 422))
+        if code == 201:
+            o["appointment"] = doc["id"]
+            self.installs_booked += 1
 
     def want_wave(self, st, ws, we):
         key = wave_key(ws)
@@ -842,6 +877,82 @@ class Day:
                     c["next"] = self.now
         self.replan_wait = set()
 
+    # -------------------------------------------------------------- engineers
+    def engineers_tick(self):
+        """Each engineer reads the day's plan at 08:00 and again every two
+        hours until 16:00 (visits booked late are replanned), then at each
+        visit's eta arrives and starts, and completes it after about its
+        duration with some extras of its price list."""
+        check = False
+        while self.eng_checks and self.eng_checks[0] <= self.now:
+            self.eng_checks.pop(0)
+            check = True
+        for eid in sorted(self.engineers):
+            e = self.engineers[eid]
+            if check:
+                _, doc = self.call("GET", "/v1/engineers/me/route", e["token"])
+                for v in doc.get("visits", []):
+                    if v["appointment"] not in e["fetched"] and v["status"] in ("planned",
+                                                                                "booked"):
+                        e["fetched"].add(v["appointment"])
+                        e["todo"].append({"v": v, "at": parse_t(v["eta"]), "step": "arrive"})
+            for job in list(e["todo"]):
+                if job["at"] > self.now:
+                    continue
+                self.visit_step(e, job)
+
+    def visit_step(self, e, job):
+        v, rng = job["v"], self.rng
+        path = f"/v1/services/{v['appointment']}/events"
+        key = f"{self.run}-{v['appointment']}-{job['step']}"
+        if job["step"] == "arrive":
+            if rng.random() < 0.03:
+                self.call("POST", path, e["token"], body={"event": "failed",
+                                                          "reason": "customer_absent"},
+                          key=key, ok=(200, 409, 404))
+                e["todo"].remove(job)
+                return
+            self.call("POST", path, e["token"], body={"event": "arrived"}, key=key,
+                      ok=(200, 409, 404))
+            self.call("POST", path, e["token"], body={"event": "started"}, key=key + "-s",
+                      ok=(200, 409, 404))
+            job["step"] = "complete"
+            job["at"] = self.now + dt.timedelta(seconds=v.get("duration_s", 5400) *
+                                                rng.uniform(0.7, 1.15))
+            return
+        extras = (v.get("price_list") or {}).get("extras") or []
+        charges = []
+        for x in extras:
+            if rng.random() < 0.35:
+                charges.append({"code": x["code"], "qty": rng.randint(1, max(1, min(
+                    3, x.get("max_qty", 1))))})
+        code, doc = self.call("POST", path, e["token"], body={"event": "completed",
+                                                              "charges": charges},
+                              key=key, ok=(200, 409, 404))
+        e["todo"].remove(job)
+        if code == 200 and doc["status"] == "completed":
+            self.engineer_jobs += 1
+            if self.sample_visit is None or (charges and not self.sample_visit["charges"]):
+                self.sample_visit = self.visit_doc(e, doc)
+
+    def visit_doc(self, e, doc):
+        """The day.json sample visit from the visit's document and its
+        order's timeline."""
+        items = ((doc.get("charges") or {}).get("items")) or []
+        _, order = self.call("GET", f"/v1/orders/{doc['order']}", self.shop)
+        evs = [{"at": x["at"], "kind": x["kind"],
+                "text": x["kind"].replace("service.", "").replace("_", " ")}
+               for x in order.get("events", []) if x["kind"].startswith("service.")]
+        ws = parse_t(doc["window_start"]).astimezone(TZ)
+        we = parse_t(doc["window_end"]).astimezone(TZ)
+        return {"appointment": doc["id"], "engineer": e["id"],
+                "window": f"{ws:%Y-%m-%d %H:%M}-{we:%H:%M}",
+                "arrived_at": doc.get("arrived_at") or "",
+                "duration_min": round((doc.get("duration_s") or 0) / 60.0, 1),
+                "charges": [{"code": i["code"], "qty": i["qty"], "unit_price": i["unit_price"]}
+                            for i in items],
+                "total": doc.get("total") or "0.00", "events": evs}
+
     # -------------------------------------------------------------- settlement
     def settle(self):
         """End of the shift: each courier hands over the cash collected
@@ -867,6 +978,8 @@ class Day:
     # -------------------------------------------------------------- the loop
     def run_day(self):
         self.replan_wait = set()
+        self.eng_checks = [self.t0 + dt.timedelta(days=d, hours=h) for d in range(3)
+                           for h in (8, 10, 12, 14, 16)]
         times = self.order_times()
         day_end = self.t0 + dt.timedelta(hours=self.a.hours)
         horizon = self.t0 + dt.timedelta(hours=self.a.hours + self.a.tail_hours)
@@ -889,8 +1002,7 @@ class Day:
             self.couriers_tick()
             self.pickup_tick()
             self.returns_tick()
-            if self.now.astimezone(TZ).hour == 23 and self.now.minute == 30:
-                self.collect_cod_days()
+            self.engineers_tick()
             if t - last_report >= dt.timedelta(hours=3):
                 last_report = t
                 self.say(f"{iso(t)} orders={len(self.orders)} delivered={self.delivered_stops} "
@@ -905,7 +1017,15 @@ class Day:
                 lag = target - time.monotonic()
                 if lag > 0:
                     time.sleep(lag)
-            t += step
+            # The tail (the next day's deliveries of the day's orders) in
+            # 5-minute steps: fewer clock moves, events at most 5 min late.
+            if t < day_end:
+                t += step
+            else:
+                due = [c["next"] for c in self.couriers.values() if c["next"] is not None] + \
+                    [j["at"] for e in self.engineers.values() for j in e["todo"]]
+                soon = min([d for d in due if d > t] + [t + 5 * step])
+                t += max(step, dt.timedelta(minutes=math.ceil((soon - t).total_seconds() / 60)))
         self.end = t
         self.collect_cod_days()
         self.settle()
@@ -918,6 +1038,10 @@ class Day:
             return False
         if any(c["next"] is not None for c in self.couriers.values()):
             return False
+        if any(e["todo"] for e in self.engineers.values()):
+            return False
+        if self.installs_booked and self.now < self.t0 + dt.timedelta(days=1, hours=17):
+            return False  # the next day's installations still to come
         if any(not w["planned"] for w in self.waves.values()):
             return False
         return not any(o.get("return_at") for o in self.orders.values())
@@ -997,7 +1121,7 @@ class Day:
                                        if o["delivered_at"] is not None),
                       "cancelled": self.cancelled, "plans": len(self.plans),
                       "plan_versions": len(ms), "couriers_working": len(worked),
-                      "pickups_held": self.pickups_held, "returns_requested": len(self.returns),
+                      "pickups_held": self.pickups_held, "installs_booked": self.installs_booked, "returns_requested": len(self.returns),
                       "settlements": len(self.settlements), "requests": self.api.requests,
                       "wall_s": round(self.wall_s, 1),
                       "simulated": f"{iso(self.t0)} .. {iso(self.end)}"}
@@ -1123,6 +1247,7 @@ def print_figures(day, f):
     rows += [("(orders due in the horizon)", day.extra["orders_due"]),
              ("(delivered)", day.extra["delivered"]), ("(cancelled)", day.extra["cancelled"]),
              ("(pickups held)", day.extra["pickups_held"]),
+             ("(installations booked)", day.extra["installs_booked"]),
              ("(returns requested)", day.extra["returns_requested"]),
              ("(plans, versions)", f"{day.extra['plans']}, {day.extra['plan_versions']}"),
              ("(couriers working)", day.extra["couriers_working"]),

@@ -18,7 +18,12 @@ import demo_day  # noqa: E402
 
 DAY = "2030-01-08"
 CONF = ("[dispatch]\nscheduler_interval_ms = 100\nscheduler_max_plans = 2\n"
-        "[webhooks]\npoll_interval_ms = 200\n")
+        "[webhooks]\npoll_interval_ms = 200\n"
+        # The installation service of the sample config (config/dispatchd.conf).
+        "[services]\nwindows = 09:00-13:00/2, 14:00-18:00/2\n"
+        "[service.large_appliances.installation]\nduration_minutes = 90\nbase_fee = 120.00\n"
+        "free = true\nextra = pipe_extension, m, 15.00, 10\n"
+        "extra = work_at_height, visit, 50.00, 1\nextra = old_appliance_removal, unit, 30.00, 1\n")
 
 
 def check_contract(doc):
@@ -76,9 +81,9 @@ def test_a_short_simulated_day(w):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         doc = demo_day.main(["--base", f"http://127.0.0.1:{d.port}", "--admin-token",
-                             w.admin_token, "--day", DAY, "--hours", "7", "--tail-hours", "17",
+                             w.admin_token, "--day", DAY, "--hours", "7", "--tail-hours", "36",
                              "--orders", "60", "--stations", "3", "--wall-seconds", "0",
-                             "--run-id", "t1", "--out", out, "--quiet", "--fail-rate", "0.08",
+                             "--run-id", "t1", "--large-share", "0.15", "--out", out, "--quiet", "--fail-rate", "0.08",
                              "--cod-share", "0.3", "--pickup-share", "0.2",
                              "--return-share", "0.1", "--webhook-settle-s", "1"])
     text = buf.getvalue()
@@ -91,14 +96,26 @@ def test_a_short_simulated_day(w):
         assert json.load(fh) == json.loads(json.dumps(doc))
     check_contract(doc)
     f = doc["figures"]
+
+    def q(sql):
+        return w.pg.psql("dispatchd", sql)
     assert int(lines["orders_accepted"]) == f["orders_accepted"] > 40, text
     assert float(lines["on_time_pct"]) == f["on_time_pct"] >= 80.0, text
     assert f["routes"] > 0 and f["webhooks_delivered"] > 0 and f["failed_deliveries"] > 0, text
     assert f["planner_ms_p95"] > 0.0, text
+    # The installations of the large items, on the next day.
+    assert f["engineer_jobs"] > 0 and doc["sample_visit"]["appointment"], text
+    assert f["engineer_jobs"] == int(q("SELECT count(*) FROM service_appointments a JOIN orders o "
+                                       "ON o.id = a.order_id WHERE o.external_id LIKE 'demo-t1-%' "
+                                       "AND a.status = 'completed'")), text
+    assert f["returns_picked_up"] == int(q("SELECT count(*) FROM returns r JOIN orders o ON "
+                                           "o.id = r.order_id WHERE o.external_id LIKE 'demo-t1-%' "
+                                           "AND r.picked_up_at IS NOT NULL")), text
+    assert f["pickups_collected"] == int(q("SELECT count(*) FROM pickup_parcels p JOIN orders o "
+                                           "ON o.id = p.order_id WHERE o.external_id LIKE "
+                                           "'demo-t1-%' AND p.status = 'collected'")), text
 
     # What the generator counted is what the daemon recorded.
-    def q(sql):
-        return w.pg.psql("dispatchd", sql)
     assert int(q("SELECT count(*) FROM orders WHERE external_id LIKE 'demo-t1-%'")) == \
         f["orders_accepted"]
     delivered = int(q("SELECT count(*) FROM stops s JOIN orders o ON o.id = s.order_id "
@@ -108,10 +125,12 @@ def test_a_short_simulated_day(w):
                    "WHERE o.external_id LIKE 'demo-t1-%' AND s.status = 'failed' "
                    "AND s.kind <> 'pickup'"))
     assert failed == f["failed_deliveries"], (failed, f)
-    # Every non-cancelled parcel order was delivered, or failed its last
-    # attempt, by the end of the short day.
+    # Every non-cancelled parcel order was delivered, failed its last
+    # attempt, or waits in a stop the planner could not place (a retry).
     left = q("SELECT count(*) FROM orders o WHERE o.external_id LIKE 'demo-t1-%' AND "
              "o.status NOT IN ('delivered', 'cancelled', 'returning_to_warehouse') AND "
+             "NOT EXISTS (SELECT 1 FROM stops s WHERE s.order_id = o.id AND "
+             "s.status = 'pending') AND "
              "NOT EXISTS (SELECT 1 FROM order_lines l JOIN skus k ON k.sku = l.sku "
              "WHERE l.order_id = o.id AND k.large)")
     assert delivered > 0 and left == "0", (delivered, left, text, q(
