@@ -265,6 +265,7 @@ class Day:
         self.cod_fen = 0
         self.engineer_jobs = 0
         self.installs_booked = 0
+        self.days_waited = set()
         self.visits = []
         self.sample_visit = None
         self.settlements = []
@@ -530,6 +531,7 @@ class Day:
                               key=f"{self.run}-svc-{o['id']}", ok=(201, 409, 422))
         if code == 201:
             o["appointment"] = doc["id"]
+            o["appointment_day"] = doc["day"]
             self.installs_booked += 1
 
     def want_wave(self, st, ws, we):
@@ -887,6 +889,10 @@ class Day:
         while self.eng_checks and self.eng_checks[0] <= self.now:
             self.eng_checks.pop(0)
             check = True
+        day = self.now.astimezone(TZ).date()
+        if check and day not in self.days_waited:
+            self.days_waited.add(day)
+            self.wait_service_days()
         for eid in sorted(self.engineers):
             e = self.engineers[eid]
             if check:
@@ -900,6 +906,37 @@ class Day:
                 if job["at"] > self.now:
                     continue
                 self.visit_step(e, job)
+
+    def wait_service_days(self):
+        """Today's engineer day plans hold every visit booked for today
+        (planned by the daemon at [services] plan_at the day before, and
+        again for later bookings): wait for them, the clock standing still."""
+        day = self.now.astimezone(TZ).date().isoformat()
+        want = {}
+        for o in self.orders.values():
+            if o.get("appointment_day") == day and o["status"] != "cancelled":
+                want.setdefault(o["station"], set()).add(o["appointment"])
+        deadline = time.monotonic() + self.a.plan_wait_s
+        for st, appts in sorted(want.items()):
+            asked = False
+            while time.monotonic() < deadline:
+                code, doc = self.call("GET", f"/v1/stations/{st}/service-days/{day}/routes",
+                                      self.st_tok[st], ok=(200, 404))
+                seen = set()
+                if code == 200:
+                    seen = {v["appointment"] for e in doc.get("engineers", [])
+                            for v in e["visits"]} | {u["appointment"] for u in
+                                                     doc.get("unassigned", [])}
+                if appts <= seen:
+                    break
+                if not asked:
+                    # The station's dispatcher plans the day now rather
+                    # than wait for the scheduler's turn.
+                    asked = True
+                    self.call("POST", f"/v1/stations/{st}/service-days/{day}/plan",
+                              self.st_tok[st], ok=(200, 409, 422))
+                    continue
+                time.sleep(0.1)
 
     def visit_step(self, e, job):
         v, rng = job["v"], self.rng
@@ -1278,7 +1315,8 @@ def main(argv=None):
     ap.add_argument("--tail-hours", type=float, default=24.0,
                     help="hours after the day for the deliveries it promised")
     ap.add_argument("--orders", type=int, default=1300, help="orders placed over the day")
-    ap.add_argument("--stations", type=int, default=0, help="only this many stations (0: all)")
+    ap.add_argument("--stations", type=int, default=40,
+                    help="this many of the 80 stations, in proportion to the districts (0: all)")
     ap.add_argument("--wall-seconds", type=float, default=180.0,
                     help="real seconds the day takes (0: as fast as possible)")
     ap.add_argument("--seed", type=int, default=14)
