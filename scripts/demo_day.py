@@ -334,6 +334,11 @@ class Day:
                 keep[max(by_d, key=lambda d: len(by_d[d]))] = 1
             ids = sorted(s for d, v in by_d.items() for s in v[:min(len(v), keep[d])])
         self.active = ids
+        # The hub: the first station of Chaoyang (the CBD), busier than the
+        # rest (--hub-share of the orders), so that its waves need several
+        # couriers: the report's chosen routes.
+        cbd = [x for x in ids if self.stations[x]["district"] == "110105"]
+        self.hub = cbd[0] if cbd else ids[0]
         skus = list(csv.DictReader(open(os.path.join(self.a.data, "catalogue", "skus.csv"))))
         self.small = [s for s in skus if s["large_item"] != "1"]
         self.large = [s for s in skus if s["large_item"] == "1" and s["installable"] == "1"]
@@ -351,11 +356,12 @@ class Day:
         for st in self.active:
             self.st_tok[st] = self.token("station", f"demo {st}", stations=[st])
         # Couriers: e-bikes, one more for every 8 expected orders a wave.
-        per_station = max(1.0, self.a.orders / max(1, len(self.active)))
+        per_station = max(1.0, self.a.orders * (1 - self.a.hub_share) / max(1, len(self.active)))
         n_c = max(2, min(8, int(math.ceil(per_station / 12.0))))
         n = 0
         for st in self.active:
-            for k in range(n_c):
+            hub_c = int(math.ceil(self.a.orders * self.a.hub_share / 12.0))
+            for k in range(max(n_c, min(12, hub_c)) if st == self.hub else n_c):
                 n += 1
                 cid = f"{st}-c{k + 1}-{self.run}"
                 name = f"{self.rng.choice(SURNAMES)} {self.rng.choice(GIVEN)}"
@@ -441,7 +447,7 @@ class Day:
 
     def place_order(self, n):
         rng = self.rng
-        st = rng.choice(self.active)
+        st = self.hub if rng.random() < self.a.hub_share else rng.choice(self.active)
         lon, lat = self.customer_point(st)
         kind = rng.random()
         large = kind < self.a.large_share
@@ -1325,6 +1331,8 @@ def main(argv=None):
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "demo", "day.json"))
     ap.add_argument("--try-file", default=None,
                     help="write shell assignments of ids and tokens to try afterwards (0600)")
+    ap.add_argument("--hub-share", type=float, default=0.15,
+                    help="share of the orders for the busy central station (the report's routes)")
     ap.add_argument("--slot-share", type=float, default=0.15)
     ap.add_argument("--pickup-share", type=float, default=0.08)
     ap.add_argument("--cod-share", type=float, default=0.12)
