@@ -257,6 +257,7 @@ class Day:
         self.delivered_stops = 0
         self.returns = {}       # return id -> dict
         self.returns_picked = 0
+        self.exchanges_done = 0
         self.pickup_pending = []  # (time, order) parcels to scan in at their point
         self.collect_todo = []    # (time, order) customers coming to collect
         self.pickups_collected = 0
@@ -266,6 +267,7 @@ class Day:
         self.engineer_jobs = 0
         self.installs_booked = 0
         self.days_waited = set()
+        self.replacements = {}  # exchange replacement orders: not counted as accepted
         self.visits = []
         self.sample_visit = None
         self.settlements = []
@@ -409,11 +411,12 @@ class Day:
                                "token": self.token("pickup_point", f"point {pid}",
                                                    pickup_point=pid)}
         self.receiver = Receiver()
-        self.call("POST", "/v1/webhooks", self.shop,
+        _, hook = self.call("POST", "/v1/webhooks", self.shop,
                   body={"url": self.receiver.url(),
                         "events": ["shipment.delivered", "shipment.failed",
                                    "shipment.out_for_delivery", "payment.collected",
                                    "return.picked_up", "return.refund_due"]})
+        self.hook = hook["id"]
         self.say(f"setup: {len(self.active)} stations, {len(self.couriers)} couriers, "
                  f"{len(self.points)} pickup points, {self.api.requests} requests")
 
@@ -583,7 +586,7 @@ class Day:
         for s in self.ship_todo:
             if "dep" not in s:
                 s["dep"], s["arr"] = self.departure_for(s["wh"], s["at"])
-            o = self.orders[s["order"]]
+            o = self.orders.get(s["order"]) or self.replacements[s["order"]]
             if o.get("status") == "cancelled":
                 continue
             if s["dep"] - dt.timedelta(minutes=15) <= self.now:
@@ -611,7 +614,8 @@ class Day:
                                          "key": f"{self.run}-{s['order']}-{s['seq']}-in"}
                                         for s in items])
             for s in items:
-                self.orders[s["order"]]["at_station"] = self.now
+                (self.orders.get(s["order"]) or self.replacements[s["order"]])["at_station"] = \
+                    self.now
 
     def scan(self, tok, scans):
         for i in range(0, len(scans), 200):
@@ -766,6 +770,10 @@ class Day:
         if code != 200:
             return
         self.stop_status[s["id"]] = doc["status"]
+        if doc["status"] == "delivered" and s["kind"] == "exchange":
+            self.returns_picked += 1
+            self.exchanges_done += 1
+            return
         if doc["status"] == "delivered":
             self.delivered_stops += 1
             if o is not None:
@@ -838,13 +846,29 @@ class Day:
             # The next wave of the station starting an hour from now or later.
             body = {"lines": [{"line": 1, "qty": 1}],
                     "reason": self.rng.choice(["no_reason", "no_reason", "defective"])}
+            exchange = self.rng.random() < 0.35
+            what = "exchanges" if exchange else "returns"
+            if exchange:
+                body = {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason",
+                        "notes": "another colour"}
             for w in self.next_waves(o["station"]):
                 body["pickup_wave"] = w
-                code, doc = self.call("POST", f"/v1/orders/{o['id']}/returns", self.shop,
+                code, doc = self.call("POST", f"/v1/orders/{o['id']}/{what}", self.shop,
                                       body=body, key=f"{self.run}-ret-{o['id']}",
                                       ok=(200, 201, 409, 422))
                 if code in (200, 201):
-                    self.returns[doc["id"]] = {"order": o["id"], "wave": w}
+                    self.returns[doc["id"]] = {"order": o["id"], "wave": w, "kind": doc["kind"]}
+                    rep = doc.get("replacement_order")
+                    if rep:
+                        # The replacement leaves its warehouse like any order;
+                        # the exchange stop hands it over and collects the return.
+                        for sh in rep.get("shipments", []):
+                            self.ship_todo.append({"order": rep["id"], "seq": sh["seq"],
+                                                   "wh": sh["warehouse"], "at": self.now,
+                                                   "station": o["station"]})
+                        self.replacements[rep["id"]] = {
+                            "id": rep["id"], "station": o["station"], "status": "placed",
+                            "mode": "exchange", "point": o["point"]}
                     ws = parse_t(doc["pickup"]["window_start"])
                     we = parse_t(doc["pickup"]["window_end"])
                     wv = self.want_wave(o["station"], ws, we)
@@ -1165,6 +1189,7 @@ class Day:
                       "cancelled": self.cancelled, "plans": len(self.plans),
                       "plan_versions": len(ms), "couriers_working": len(worked),
                       "pickups_held": self.pickups_held, "installs_booked": self.installs_booked, "returns_requested": len(self.returns),
+                      "exchanges_done": self.exchanges_done,
                       "settlements": len(self.settlements), "requests": self.api.requests,
                       "wall_s": round(self.wall_s, 1),
                       "simulated": f"{iso(self.t0)} .. {iso(self.end)}"}
@@ -1291,7 +1316,8 @@ def print_figures(day, f):
              ("(delivered)", day.extra["delivered"]), ("(cancelled)", day.extra["cancelled"]),
              ("(pickups held)", day.extra["pickups_held"]),
              ("(installations booked)", day.extra["installs_booked"]),
-             ("(returns requested)", day.extra["returns_requested"]),
+             ("(returns and exchanges requested)", day.extra["returns_requested"]),
+             ("(exchanges handed over)", day.extra["exchanges_done"]),
              ("(plans, versions)", f"{day.extra['plans']}, {day.extra['plan_versions']}"),
              ("(couriers working)", day.extra["couriers_working"]),
              ("(settlements)", day.extra["settlements"]),
@@ -1365,6 +1391,8 @@ def main(argv=None):
     print_figures(day, f)
     if a.try_file:
         day.write_try(a.try_file, doc)
+    # The receiver goes away with this process: so does its subscription.
+    day.call("DELETE", f"/v1/webhooks/{day.hook}", day.shop, ok=(200, 204, 404))
     day.receiver.close()
     return doc
 
