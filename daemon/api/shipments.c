@@ -110,9 +110,9 @@ dm_api_shipments_parse_scan(const json_t *obj, const char *prefix,
 		time_t t = (time_t)now_s;
 		if (gmtime_r(&t, &tm) != NULL)
 			strftime(s->at, sizeof s->at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	} else if ((!json_is_string(v) ||
-			  !dm_api_shipments_parse_at(json_string_value(v), s->at)))
+	} else if (!json_is_string(v) || !dm_api_shipments_parse_at(json_string_value(v), s->at)) {
 		dm_api_shipments_error(errors, prefix, "at", "must be an RFC 3339 time");
+	}
 	v = json_object_get(obj, "place");
 	s->place = "";
 	if (v != NULL && (!json_is_string(v) ||

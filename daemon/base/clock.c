@@ -15,7 +15,7 @@
 static enum dm_clock_source dm_clock_src = DM_CLOCK_SYSTEM;
 static int64_t dm_clock_fixed_s;
 static int64_t dm_clock_offset_s;
-static int64_t dm_clock_driven_ms;  /* the instant of DM_CLOCK_DRIVEN */
+static int64_t dm_clock_driven_ms;   /* the instant of DM_CLOCK_DRIVEN */
 static int64_t dm_clock_driven_at_s; /* the start it was configured with */
 
 int
