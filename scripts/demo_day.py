@@ -267,6 +267,9 @@ class Day:
         self.engineer_jobs = 0
         self.installs_booked = 0
         self.days_waited = set()
+        self.feed_cursor = {}
+        self.feed_lines = 0
+        self.next_feed = self.t0
         self.replacements = {}  # exchange replacement orders: not counted as accepted
         self.visits = []
         self.sample_visit = None
@@ -909,6 +912,23 @@ class Day:
                     c["next"] = self.now
         self.replan_wait = set()
 
+    # -------------------------------------------------------------- station feeds
+    def feeds_tick(self):
+        """Every two hours each station's screen reads its feed from its
+        cursor (arrivals, plans, stop outcomes, pickups, COD lines)."""
+        if self.now < self.next_feed:
+            return
+        self.next_feed = self.now + dt.timedelta(hours=2)
+        for st in self.active:
+            while True:
+                cur = self.feed_cursor.get(st, 0)
+                _, doc = self.call("GET", f"/v1/stations/{st}/feed?cursor={cur}&limit=500",
+                                   self.st_tok[st])
+                self.feed_lines += len(doc["changes"])
+                self.feed_cursor[st] = doc["next_cursor"]
+                if not doc["more"]:
+                    break
+
     # -------------------------------------------------------------- engineers
     def engineers_tick(self):
         """Each engineer reads the day's plan at 08:00 and again every two
@@ -1070,6 +1090,7 @@ class Day:
             self.pickup_tick()
             self.returns_tick()
             self.engineers_tick()
+            self.feeds_tick()
             if t - last_report >= dt.timedelta(hours=3):
                 last_report = t
                 self.say(f"{iso(t)} orders={len(self.orders)} delivered={self.delivered_stops} "
@@ -1189,7 +1210,7 @@ class Day:
                       "cancelled": self.cancelled, "plans": len(self.plans),
                       "plan_versions": len(ms), "couriers_working": len(worked),
                       "pickups_held": self.pickups_held, "installs_booked": self.installs_booked, "returns_requested": len(self.returns),
-                      "exchanges_done": self.exchanges_done,
+                      "exchanges_done": self.exchanges_done, "feed_lines": self.feed_lines,
                       "settlements": len(self.settlements), "requests": self.api.requests,
                       "wall_s": round(self.wall_s, 1),
                       "simulated": f"{iso(self.t0)} .. {iso(self.end)}"}
@@ -1318,6 +1339,7 @@ def print_figures(day, f):
              ("(installations booked)", day.extra["installs_booked"]),
              ("(returns and exchanges requested)", day.extra["returns_requested"]),
              ("(exchanges handed over)", day.extra["exchanges_done"]),
+             ("(station feed lines read)", day.extra["feed_lines"]),
              ("(plans, versions)", f"{day.extra['plans']}, {day.extra['plan_versions']}"),
              ("(couriers working)", day.extra["couriers_working"]),
              ("(settlements)", day.extra["settlements"]),

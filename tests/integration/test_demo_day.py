@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 
 import harness
@@ -103,6 +104,9 @@ def test_a_short_simulated_day(w):
     assert float(lines["on_time_pct"]) == f["on_time_pct"] >= 80.0, text
     assert f["routes"] > 0 and f["webhooks_delivered"] > 0 and f["failed_deliveries"] > 0, text
     assert f["planner_ms_p95"] > 0.0, text
+    # The stations' screens read their feeds (arrivals, plans, outcomes).
+    fed = re.search(r"\(station feed lines read\)\s+(\d+)", text)
+    assert fed and int(fed.group(1)) > 0, text
     # The installations of the large items, on the next day.
     assert f["engineer_jobs"] > 0 and doc["sample_visit"]["appointment"], text
     assert f["engineer_jobs"] == int(q("SELECT count(*) FROM service_appointments a JOIN orders o "
