@@ -872,9 +872,9 @@ class Day:
                         self.replacements[rep["id"]] = {
                             "id": rep["id"], "station": o["station"], "status": "placed",
                             "mode": "exchange", "point": o["point"]}
-                    ws = parse_t(doc["pickup"]["window_start"])
-                    we = parse_t(doc["pickup"]["window_end"])
-                    wv = self.want_wave(o["station"], ws, we)
+                    # The pickup wave asked for (YYYYMMDD-WHHMM, local).
+                    ws = dt.datetime.strptime(w, "%Y%m%d-W%H%M").replace(tzinfo=TZ)
+                    wv = self.want_wave(o["station"], ws, wave_end(ws))
                     wv["extra"] += 1
                     if wv["planned"]:
                         self.replan_wait.add((o["station"], wv["key"]))
