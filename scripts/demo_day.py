@@ -258,6 +258,7 @@ class Day:
         self.returns = {}       # return id -> dict
         self.returns_picked = 0
         self.exchanges_done = 0
+        self.exchanges_asked = 0
         self.pickup_pending = []  # (time, order) parcels to scan in at their point
         self.collect_todo = []    # (time, order) customers coming to collect
         self.pickups_collected = 0
@@ -849,7 +850,7 @@ class Day:
             # The next wave of the station starting an hour from now or later.
             body = {"lines": [{"line": 1, "qty": 1}],
                     "reason": self.rng.choice(["no_reason", "no_reason", "defective"])}
-            exchange = self.rng.random() < 0.35
+            exchange = self.rng.random() < self.a.exchange_share
             what = "exchanges" if exchange else "returns"
             if exchange:
                 body = {"lines": [{"line": 1, "qty": 1}], "reason": "no_reason",
@@ -861,6 +862,7 @@ class Day:
                                       ok=(200, 201, 409, 422))
                 if code in (200, 201):
                     self.returns[doc["id"]] = {"order": o["id"], "wave": w, "kind": doc["kind"]}
+                    self.exchanges_asked += doc["kind"] == "exchange"
                     rep = doc.get("replacement_order")
                     if rep:
                         # The replacement leaves its warehouse like any order;
@@ -1210,7 +1212,8 @@ class Day:
                       "cancelled": self.cancelled, "plans": len(self.plans),
                       "plan_versions": len(ms), "couriers_working": len(worked),
                       "pickups_held": self.pickups_held, "installs_booked": self.installs_booked, "returns_requested": len(self.returns),
-                      "exchanges_done": self.exchanges_done, "feed_lines": self.feed_lines,
+                      "exchanges_done": self.exchanges_done,
+                      "exchanges_asked": self.exchanges_asked, "feed_lines": self.feed_lines,
                       "settlements": len(self.settlements), "requests": self.api.requests,
                       "wall_s": round(self.wall_s, 1),
                       "simulated": f"{iso(self.t0)} .. {iso(self.end)}"}
@@ -1338,7 +1341,8 @@ def print_figures(day, f):
              ("(pickups held)", day.extra["pickups_held"]),
              ("(installations booked)", day.extra["installs_booked"]),
              ("(returns and exchanges requested)", day.extra["returns_requested"]),
-             ("(exchanges handed over)", day.extra["exchanges_done"]),
+             ("(exchanges asked, handed over)",
+              f"{day.extra['exchanges_asked']}, {day.extra['exchanges_done']}"),
              ("(station feed lines read)", day.extra["feed_lines"]),
              ("(plans, versions)", f"{day.extra['plans']}, {day.extra['plan_versions']}"),
              ("(couriers working)", day.extra["couriers_working"]),
@@ -1387,6 +1391,8 @@ def main(argv=None):
     ap.add_argument("--large-share", type=float, default=0.05)
     ap.add_argument("--cancel-share", type=float, default=0.02)
     ap.add_argument("--return-share", type=float, default=0.03)
+    ap.add_argument("--exchange-share", type=float, default=0.35,
+                    help="share of the returns that are exchanges")
     ap.add_argument("--fail-rate", type=float, default=0.03)
     ap.add_argument("--plan-wait-s", type=float, default=60.0,
                     help="real seconds to wait for a wave's automatic plan")

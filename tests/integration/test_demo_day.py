@@ -86,7 +86,7 @@ def test_a_short_simulated_day(w):
                              "--orders", "60", "--stations", "3", "--wall-seconds", "0",
                              "--run-id", "t1", "--large-share", "0.15", "--out", out, "--quiet", "--fail-rate", "0.08",
                              "--cod-share", "0.3", "--pickup-share", "0.2",
-                             "--return-share", "0.1", "--webhook-settle-s", "1"])
+                             "--return-share", "0.2", "--exchange-share", "0.5", "--webhook-settle-s", "1"])
     text = buf.getvalue()
     lines = dict(line.split("=", 1) for line in text.splitlines() if "=" in line
                  and " " not in line.split("=", 1)[0])
@@ -104,6 +104,12 @@ def test_a_short_simulated_day(w):
     assert float(lines["on_time_pct"]) == f["on_time_pct"] >= 80.0, text
     assert f["routes"] > 0 and f["webhooks_delivered"] > 0 and f["failed_deliveries"] > 0, text
     assert f["planner_ms_p95"] > 0.0, text
+    # Some returns were exchanges: a replacement order each.
+    asked = re.search(r"\(exchanges asked, handed over\)\s+(\d+), (\d+)", text)
+    assert asked and int(asked.group(1)) > 0, text
+    assert int(asked.group(1)) == int(q("SELECT count(*) FROM returns r JOIN orders o ON "
+                                        "o.id = r.order_id WHERE o.external_id LIKE 'demo-t1-%' "
+                                        "AND r.kind = 'exchange'")), text
     # The stations' screens read their feeds (arrivals, plans, outcomes).
     fed = re.search(r"\(station feed lines read\)\s+(\d+)", text)
     assert fed and int(fed.group(1)) > 0, text
@@ -120,7 +126,9 @@ def test_a_short_simulated_day(w):
                                            "'demo-t1-%' AND p.status = 'collected'")), text
 
     # What the generator counted is what the daemon recorded.
-    assert int(q("SELECT count(*) FROM orders WHERE external_id LIKE 'demo-t1-%'")) == \
+    # (Exchanges' replacement orders, "<original>/X1", are not orders accepted.)
+    assert int(q("SELECT count(*) FROM orders WHERE external_id LIKE 'demo-t1-%' "
+                 "AND external_id NOT LIKE '%/X%'")) == \
         f["orders_accepted"]
     delivered = int(q("SELECT count(*) FROM stops s JOIN orders o ON o.id = s.order_id "
                       "WHERE o.external_id LIKE 'demo-t1-%' AND s.status = 'delivered' "
