@@ -166,6 +166,11 @@ def test_a_short_simulated_day(w):
               "AND e.kind IN ('picked', 'packed', 'departed_warehouse', 'arrived_at_station', "
               "'delivered', 'failed')")
     assert years == "2030", years
+    # The engineers' day plans too (service.planned).
+    years = q("SELECT string_agg(DISTINCT extract(year FROM e.at)::text, ',') FROM order_events e "
+              "JOIN orders o ON o.id = e.order_id WHERE o.external_id LIKE 'demo-t1-%' "
+              "AND e.kind LIKE 'service.%'")
+    assert years == "2030", years
 
 
 def default_day(w):
