@@ -623,7 +623,8 @@ class Day:
 
     def scan(self, tok, scans):
         for i in range(0, len(scans), 200):
-            _, doc = self.call("POST", "/v1/shipments/events", tok, body={"scans": scans[i:i + 200]})
+            _, doc = self.call("POST", "/v1/shipments/events", tok,
+                               body={"scans": scans[i:i + 200]})
             for r in doc["results"]:
                 if r["status"] == 409 and r.get("type", "").endswith("illegal-transition"):
                     continue  # cancelled meanwhile
@@ -1058,7 +1059,8 @@ class Day:
                 st = c["station"]
                 code, doc = self.call("POST", f"/v1/stations/{st}/couriers/{cid}/settlements",
                                       self.st_tok[st],
-                                      body={"day": day, "handed": f"{handed // 100}.{handed % 100:02d}",
+                                      body={"day": day,
+                                            "handed": f"{handed // 100}.{handed % 100:02d}",
                                             "notes": "end of shift"},
                                       key=f"{self.run}-set-{cid}-{day}", ok=(200, 201, 409, 422))
                 self.settlements.append({"courier": cid, "day": day, "expected_fen": fen,
@@ -1211,7 +1213,9 @@ class Day:
                                        if o["delivered_at"] is not None),
                       "cancelled": self.cancelled, "plans": len(self.plans),
                       "plan_versions": len(ms), "couriers_working": len(worked),
-                      "pickups_held": self.pickups_held, "installs_booked": self.installs_booked, "returns_requested": len(self.returns),
+                      "pickups_held": self.pickups_held,
+                      "installs_booked": self.installs_booked,
+                      "returns_requested": len(self.returns),
                       "exchanges_done": self.exchanges_done,
                       "exchanges_asked": self.exchanges_asked, "feed_lines": self.feed_lines,
                       "settlements": len(self.settlements), "requests": self.api.requests,
