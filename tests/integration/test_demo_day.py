@@ -85,7 +85,7 @@ def test_a_short_simulated_day(w):
                              w.admin_token, "--day", DAY, "--hours", "7", "--tail-hours", "36",
                              "--orders", "60", "--stations", "3", "--wall-seconds", "0",
                              "--run-id", "t1", "--large-share", "0.15", "--out", out, "--quiet",
-                             "--fail-rate", "0.08",
+                             "--fail-rate", "0.12",
                              "--cod-share", "0.3", "--pickup-share", "0.2",
                              "--return-share", "0.2", "--exchange-share", "0.5",
                              "--webhook-settle-s", "1"])
