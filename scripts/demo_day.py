@@ -361,6 +361,13 @@ class Day:
         self.points = {}
         for st in self.active:
             self.st_tok[st] = self.token("station", f"demo {st}", stations=[st])
+        # A day run before on this database left its couriers and engineers
+        # at these stations: they go (deactivated), this day's take over.
+        for st in self.active:
+            for kind in ("couriers", "engineers"):
+                _, doc = self.call("GET", f"/v1/stations/{st}/{kind}", self.st_tok[st])
+                for c in doc.get(kind, []):
+                    self.call("DELETE", f"/v1/stations/{st}/{kind}/{c['id']}", self.st_tok[st])
         # Couriers: e-bikes, one more for every 8 expected orders a wave.
         per_station = max(1.0, self.a.orders * (1 - self.a.hub_share) / max(1, len(self.active)))
         n_c = max(2, min(8, int(math.ceil(per_station / 12.0))))

@@ -169,6 +169,28 @@ def test_a_short_simulated_day(w):
     assert years == "2030", years
 
 
+def test_a_second_day_on_the_same_database(w):
+    """`make demo` again: the next day on the same database and daemon, with
+    new couriers and engineers at the same stations (the first day's are
+    deactivated, or the planner would give them this day's stops)."""
+    d = w.daemon(extra_conf=CONF + harness.clock_conf(f"{DAY}T00:00:00+08:00", driven=True))
+    harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        doc = demo_day.main(["--base", f"http://127.0.0.1:{d.port}", "--admin-token",
+                             w.admin_token, "--day", "2030-01-10", "--hours", "6",
+                             "--tail-hours", "18", "--orders", "25", "--stations", "3",
+                             "--wall-seconds", "0", "--run-id", "t2", "--large-share", "0",
+                             "--out", os.path.join(w.root, "day2.json"), "--quiet",
+                             "--webhook-settle-s", "0.5"])
+    f = doc["figures"]
+    assert f["orders_accepted"] > 15 and f["on_time_pct"] >= 80.0, buf.getvalue()
+    routed = w.pg.psql("dispatchd", "SELECT string_agg(DISTINCT s.courier_id, ',') FROM stops s "
+                                    "JOIN orders o ON o.id = s.order_id "
+                                    "WHERE o.external_id LIKE 'demo-t2-%'")
+    assert routed and all(c.endswith("-t2") for c in routed.split(",")), routed
+
+
 def default_day(w):
     """The default day (1,300 orders, every station, 24 h in about 3
     minutes) against a harness World, as `make demo` runs it: not part of
