@@ -1,5 +1,5 @@
 """The simulated day of `make demo` (issue 14 part S), short: a few
-simulated hours of orders at three stations of the Beijing sample network,
+simulated hours of orders at two stations of the Beijing sample network,
 driven by scripts/demo_day.py through the REST API only against a daemon
 with the driven test clock ([testing] clock = driven). The figures are
 printed and consistent, build/demo/day.json follows the contract of the
@@ -83,7 +83,7 @@ def test_a_short_simulated_day(w):
     with contextlib.redirect_stdout(buf):
         doc = demo_day.main(["--base", f"http://127.0.0.1:{d.port}", "--admin-token",
                              w.admin_token, "--day", DAY, "--hours", "7", "--tail-hours", "36",
-                             "--orders", "60", "--stations", "3", "--wall-seconds", "0",
+                             "--orders", "45", "--stations", "2", "--wall-seconds", "0",
                              "--run-id", "t1", "--large-share", "0.15", "--out", out, "--quiet",
                              "--fail-rate", "0.12",
                              "--cod-share", "0.3", "--pickup-share", "0.2",
@@ -102,7 +102,7 @@ def test_a_short_simulated_day(w):
 
     def q(sql):
         return w.pg.psql("dispatchd", sql)
-    assert int(lines["orders_accepted"]) == f["orders_accepted"] > 40, text
+    assert int(lines["orders_accepted"]) == f["orders_accepted"] > 30, text
     assert float(lines["on_time_pct"]) == f["on_time_pct"] >= 80.0, text
     assert f["routes"] > 0 and f["webhooks_delivered"] > 0 and f["failed_deliveries"] > 0, text
     assert f["planner_ms_p95"] > 0.0, text
@@ -178,13 +178,13 @@ def test_a_second_day_on_the_same_database(w):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         doc = demo_day.main(["--base", f"http://127.0.0.1:{d.port}", "--admin-token",
-                             w.admin_token, "--day", "2030-01-10", "--hours", "6",
-                             "--tail-hours", "18", "--orders", "25", "--stations", "3",
+                             w.admin_token, "--day", "2030-01-10", "--hours", "5",
+                             "--tail-hours", "15", "--orders", "15", "--stations", "2",
                              "--wall-seconds", "0", "--run-id", "t2", "--large-share", "0",
                              "--out", os.path.join(w.root, "day2.json"), "--quiet",
                              "--webhook-settle-s", "0.5"])
     f = doc["figures"]
-    assert f["orders_accepted"] > 15 and f["on_time_pct"] >= 80.0, buf.getvalue()
+    assert f["orders_accepted"] > 8 and f["on_time_pct"] >= 80.0, buf.getvalue()
     routed = w.pg.psql("dispatchd", "SELECT string_agg(DISTINCT s.courier_id, ',') FROM stops s "
                                     "JOIN orders o ON o.id = s.order_id "
                                     "WHERE o.external_id LIKE 'demo-t2-%'")
