@@ -26,12 +26,12 @@ cfg_log_level_name(int level)
 	return cfg_level_names[level];
 }
 
-static const char *const cfg_clock_names[] = {"system", "fixed", "offset"};
+static const char *const cfg_clock_names[] = {"system", "fixed", "offset", "driven"};
 
 const char *
 cfg_clock_name(int clock)
 {
-	if (clock < CFG_CLOCK_SYSTEM || clock > CFG_CLOCK_OFFSET)
+	if (clock < CFG_CLOCK_SYSTEM || clock > CFG_CLOCK_DRIVEN)
 		return "?";
 	return cfg_clock_names[clock];
 }
@@ -306,14 +306,14 @@ cfg_apply(struct cfg *cfg, const struct cfg_key *k, const char *value, struct cf
 		*(int *)(void *)field = value[0] == 't';
 		return 0;
 	case CFG_T_CLOCK:
-		for (int i = CFG_CLOCK_SYSTEM; i <= CFG_CLOCK_OFFSET; i++) {
+		for (int i = CFG_CLOCK_SYSTEM; i <= CFG_CLOCK_DRIVEN; i++) {
 			if (strcmp(value, cfg_clock_names[i]) == 0) {
 				*(int *)(void *)field = i;
 				return 0;
 			}
 		}
 		snprintf(err->msg, sizeof err->msg,
-			 "[%s] %s: '%.64s' is not one of system, fixed, offset", k->section,
+			 "[%s] %s: '%.64s' is not one of system, fixed, offset, driven", k->section,
 			 k->name, value);
 		return -1;
 	case CFG_T_INSTANT: {
@@ -531,9 +531,10 @@ cfg_parse(const char *buf, size_t len, struct cfg_err *err)
 			 "reconnect_min_ms must not exceed reconnect_max_ms");
 		goto fail;
 	}
-	if (st.cfg->testing_clock == CFG_CLOCK_FIXED &&
+	if ((st.cfg->testing_clock == CFG_CLOCK_FIXED || st.cfg->testing_clock == CFG_CLOCK_DRIVEN) &&
 	    st.cfg->testing_clock_at_s == CFG_INSTANT_UNSET) {
-		snprintf(err->msg, sizeof err->msg, "[testing] clock = fixed needs clock_at");
+		snprintf(err->msg, sizeof err->msg, "[testing] clock = %s needs clock_at",
+			 cfg_clock_name(st.cfg->testing_clock));
 		goto fail;
 	}
 	if (cfg_services_parse_finish(&st.services, st.cfg, err) != 0)

@@ -23,6 +23,7 @@ enum cfg_clock {
 	CFG_CLOCK_SYSTEM = 0, /* the real time (the default; the only one in production) */
 	CFG_CLOCK_FIXED = 1,  /* stopped at testing.clock_at */
 	CFG_CLOCK_OFFSET = 2, /* the real time plus testing.clock_offset_s */
+	CFG_CLOCK_DRIVEN = 3, /* starts at testing.clock_at, moved by PUT /v1/admin/clock */
 };
 
 /* An unset instant (testing.clock_at = empty). */
@@ -246,7 +247,7 @@ size_t cfg_key_size(const struct cfg_key *k);
 /* Name of a log level ("error", "warning", "info", "debug"). */
 const char *cfg_log_level_name(int level);
 
-/* Name of a clock source ("system", "fixed", "offset"). */
+/* Name of a clock source ("system", "fixed", "offset", "driven"). */
 const char *cfg_clock_name(int clock);
 
 /* The service type for category and type, or NULL. Borrowed from cfg. */

@@ -183,10 +183,12 @@ static const struct cfg_key cfg_schema_table[] = {
 	 3600000, true, false,
 	 "how often parcels past their hold deadline are sent back (0: never, tests only)"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
-	 "wall clock: system, fixed (at clock_at) or offset (by clock_offset_s); tests only, "
+	 "wall clock: system, fixed (at clock_at), offset (by clock_offset_s) or driven (from "
+	 "clock_at, moved by PUT /v1/admin/clock); tests only, "
 	 "refused when DISPATCH_FORBID_TEST_CLOCK is set (the shipped unit)"},
 	{"testing", "clock_at", CFG_T_INSTANT, F(testing_clock_at_s), "", 0, 0, true, false,
-	 "the instant a fixed clock shows, RFC 3339 (2026-12-01T10:59:00+08:00)"},
+	 "the instant a fixed clock shows (a driven one starts at), RFC 3339 "
+	 "(2026-12-01T10:59:00+08:00)"},
 	{"testing", "clock_offset_s", CFG_T_LONG, F(testing_clock_offset_s), "0", -3153600000L,
 	 3153600000L, true, false, "seconds an offset clock adds to the real time"},
 };

@@ -98,6 +98,17 @@ dm_main_apply_clock(struct dm_daemon *d)
 		dm_log_warning("clock", "test clock: fixed at %s; tests only", at);
 		break;
 	}
+	case CFG_CLOCK_DRIVEN: {
+		char at[32] = "?";
+		struct tm tm;
+		time_t t = (time_t)cfg->testing_clock_at_s;
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		dm_clock_set_source(DM_CLOCK_DRIVEN, cfg->testing_clock_at_s, 0);
+		dm_log_warning("clock", "test clock: driven from %s by PUT /v1/admin/clock; tests only",
+			       at);
+		break;
+	}
 	case CFG_CLOCK_OFFSET:
 		dm_clock_set_source(DM_CLOCK_OFFSET, 0, cfg->testing_clock_offset_s);
 		dm_log_warning("clock", "test clock: real time %+ld s; tests only",

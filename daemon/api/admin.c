@@ -1,13 +1,17 @@
 /* Operator resources under /v1/admin: the schema migrations and function
- * files (data/sql) the daemon's database has applied, and the log level at
- * run time (until the next reload, which re-reads it from the file). */
+ * files (data/sql) the daemon's database has applied, the log level at
+ * run time (until the next reload, which re-reads it from the file), and the
+ * instant of a driven test clock ([testing] clock = driven: the simulated
+ * day's generator moves the daemon's time; 404 under any other clock). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config/cfg.h"
+#include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
 #include "daemon/io/http.h"
+#include "daemon/io/query_parse.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
 #include "daemon/io/req_pg.h"
@@ -81,6 +85,35 @@ dm_api_admin_log_level(struct dm_req *r)
 	json_decref(body);
 }
 
+static void
+dm_api_admin_clock(struct dm_req *r)
+{
+	if (dm_clock_source() != DM_CLOCK_DRIVEN) {
+		dm_req_problem(r, DM_PROBLEM_NOT_FOUND,
+			       "no driven clock: [testing] clock is not driven", NULL);
+		return;
+	}
+	json_t *body = dm_req_body_json(r);
+	if (body == NULL)
+		return;
+	const char *at = json_string_value(json_object_get(body, "at"));
+	int64_t utc_s;
+	int32_t off_s;
+	if (json_object_size(body) != 1 || at == NULL ||
+	    dm_query_parse_rfc3339(at, &utc_s, &off_s) != DM_QUERY_PARSE_OK) {
+		json_t *errors = json_pack("{s:[{s:s,s:s}]}", "errors", "field", "at", "message",
+					   "must be the only member: an RFC 3339 time with an "
+					   "offset (2030-01-08T09:00:00+08:00)");
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid clock instant", errors);
+		json_decref(body);
+		return;
+	}
+	(void)dm_clock_drive(utc_s * 1000);
+	dm_log_debug("clock", "driven clock set to %s", at);
+	dm_req_reply_json(r, 200, json_pack("{s:s,s:s}", "at", at, "source", "driven"));
+	json_decref(body);
+}
+
 static const struct dm_route dm_api_admin_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/migrations",
@@ -90,6 +123,11 @@ static const struct dm_route dm_api_admin_routes[] = {
 	{.methods = EVHTTP_REQ_PUT,
 	 .pattern = "/v1/admin/log-level",
 	 .handler = dm_api_admin_log_level,
+	 .body_limit = 4096,
+	 .roles = DM_ROLE(ADMIN)},
+	{.methods = EVHTTP_REQ_PUT,
+	 .pattern = "/v1/admin/clock",
+	 .handler = dm_api_admin_clock,
 	 .body_limit = 4096,
 	 .roles = DM_ROLE(ADMIN)},
 };

@@ -18,6 +18,7 @@
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
 #include "daemon/api/tables.h"
+#include "daemon/base/clock.h"
 #include "daemon/base/log.h"
 #include "daemon/io/http.h"
 #include "daemon/io/pg.h"
@@ -99,9 +100,19 @@ dm_api_shipments_parse_scan(const json_t *obj, const char *prefix,
 				       "arrived_at_station");
 	s->at[0] = '\0';
 	v = json_object_get(obj, "at");
-	if (v != NULL && (!json_is_string(v) ||
-			  !dm_api_shipments_parse_at(json_string_value(v), s->at)))
+	if (v == NULL) {
+		/* No time given: the daemon's clock ([testing] clock in tests and
+		 * the simulated day), not PostgreSQL's now(). */
+		int64_t now_s;
+		int32_t off_s;
+		struct tm tm;
+		dm_clock_now(&now_s, &off_s);
+		time_t t = (time_t)now_s;
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(s->at, sizeof s->at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	} else if (!json_is_string(v) || !dm_api_shipments_parse_at(json_string_value(v), s->at)) {
 		dm_api_shipments_error(errors, prefix, "at", "must be an RFC 3339 time");
+	}
 	v = json_object_get(obj, "place");
 	s->place = "";
 	if (v != NULL && (!json_is_string(v) ||

@@ -1,4 +1,5 @@
-/* Local time for the promise: the time source (system, fixed or offset) and
+/* Local time for the promise: the time source (system, fixed, offset or
+ * driven by the simulated day's generator) and
  * the process TZ set from the config, read with localtime_r (tm_gmtoff gives
  * the offset at each instant, so zones with daylight saving are right at
  * every moment of the day they are asked). */
@@ -14,6 +15,8 @@
 static enum dm_clock_source dm_clock_src = DM_CLOCK_SYSTEM;
 static int64_t dm_clock_fixed_s;
 static int64_t dm_clock_offset_s;
+static int64_t dm_clock_driven_ms;   /* the instant of DM_CLOCK_DRIVEN */
+static int64_t dm_clock_driven_at_s; /* the start it was configured with */
 
 int
 dm_clock_zone_valid(const char *tz)
@@ -37,9 +40,29 @@ dm_clock_set_zone(const char *tz)
 void
 dm_clock_set_source(enum dm_clock_source src, int64_t fixed_utc_s, int64_t offset_s)
 {
+	if (src == DM_CLOCK_DRIVEN &&
+	    (dm_clock_src != DM_CLOCK_DRIVEN || dm_clock_driven_at_s != fixed_utc_s)) {
+		dm_clock_driven_ms = fixed_utc_s * 1000;
+		dm_clock_driven_at_s = fixed_utc_s;
+	}
 	dm_clock_src = src;
 	dm_clock_fixed_s = fixed_utc_s;
 	dm_clock_offset_s = offset_s;
+}
+
+enum dm_clock_source
+dm_clock_source(void)
+{
+	return dm_clock_src;
+}
+
+int
+dm_clock_drive(int64_t utc_ms)
+{
+	if (dm_clock_src != DM_CLOCK_DRIVEN)
+		return -1;
+	dm_clock_driven_ms = utc_ms;
+	return 0;
 }
 
 /* The source's now in UTC milliseconds, from one reading of the real clock. */
@@ -49,6 +72,8 @@ dm_clock_source_ms(void)
 	struct timespec ts;
 	if (dm_clock_src == DM_CLOCK_FIXED)
 		return dm_clock_fixed_s * 1000;
+	if (dm_clock_src == DM_CLOCK_DRIVEN)
+		return dm_clock_driven_ms;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return dm_clock_src == DM_CLOCK_OFFSET ? ms + dm_clock_offset_s * 1000 : ms;

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "daemon/base/clock.h"
 #include "daemon/base/daemon.h"
 #include "daemon/base/log.h"
 #include "daemon/base/work.h"
@@ -128,7 +130,7 @@ dm_service_planner_stored(const struct dm_pg_reply *reply, void *arg)
 				  (size_t)PQgetlength(reply->res, 0, 0));
 }
 
-/* {"reason", "fence", "visits": [...], "unassigned": [...]}; NULL on OOM. */
+/* {"reason", "fence", "visits": [...], "unassigned": [...], "at"}; NULL on OOM. */
 static json_t *
 dm_service_planner_payload(const struct dm_service_planner *p)
 {
@@ -156,8 +158,17 @@ dm_service_planner_payload(const struct dm_service_planner *p)
 	for (size_t i = 0; p->sol == NULL && i < p->n; i++)
 		json_array_append_new(un, json_pack("{s:s,s:s}", "appointment", p->ids[i],
 						    "reason", "no_engineer"));
-	return json_pack("{s:s,s:o,s:I,s:o,s:o}", "reason", p->t.reason, "fence", fence, "basis",
-			 p->basis, "visits", visits, "unassigned", un);
+	/* "at": the daemon's clock ([testing] clock), the time of the events. */
+	char at[32] = "";
+	int64_t now_s;
+	int32_t off_s;
+	struct tm tm;
+	dm_clock_now(&now_s, &off_s);
+	time_t t = (time_t)now_s;
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s,s:o,s:I,s:o,s:o,s:s}", "reason", p->t.reason, "fence", fence,
+			 "basis", p->basis, "visits", visits, "unassigned", un, "at", at);
 }
 
 static void

@@ -110,6 +110,7 @@ struct dm_wave_planner {
 	enum rt_status st;
 	struct rt_err err;
 	struct rt_vrp_solution *sol;
+	double solve_ms; /* wall time of the matrices, the solve and the check */
 	/* the claim on the wave's planning (plan_run_claim) */
 	char run_id[24];
 	bool claimed;
@@ -174,6 +175,7 @@ dm_wave_planner_run(void *arg)
 					       DM_WAVE_PLANNER_WALL_CAP_S, DM_WAVE_PLANNER_SEED};
 
 	p->ran = true;
+	double t0 = dm_clock_mono_s();
 	dm_vrp_solve_matrices(&p->prob, p->lonlat, p->speeds_kmh, DM_WAVE_PLANNER_DETOUR,
 			      p->dist_m, p->time_s);
 	const struct rt_vrp_warm *warm = p->warm.n_routes > 0 ? &p->warm : NULL;
@@ -191,6 +193,7 @@ dm_wave_planner_run(void *arg)
 		return;
 	/* Never trust the solver: a plan the validator rejects is not stored. */
 	p->st = rt_vrp_check_solution(&p->prob, p->sol, warm, &p->err);
+	p->solve_ms = (dm_clock_mono_s() - t0) * 1000.0;
 	if (p->st != RT_OK)
 		p->st = RT_E_INFEASIBLE;
 }
@@ -408,14 +411,14 @@ dm_wave_planner_params(const struct dm_wave_planner *p)
 	json_t *speeds = json_array();
 	for (size_t k = 0; speeds != NULL && k < p->prob.n_profiles; k++)
 		json_array_append_new(speeds, json_real(p->speeds_kmh[k]));
-	return json_pack("{s:i,s:f,s:s,s:i,s:o,s:f,s:f,s:I,s:I,s:i,s:i}", "seed",
+	return json_pack("{s:i,s:f,s:s,s:i,s:o,s:f,s:f,s:I,s:I,s:i,s:i,s:f}", "seed",
 			 DM_WAVE_PLANNER_SEED, "budget_s", DM_WAVE_PLANNER_BUDGET_S, "objective",
 			 "distance", "couriers", (int)p->prob.n_vehicles, "speeds_kmh", speeds,
 			 "detour", DM_WAVE_PLANNER_DETOUR, "service_s", DM_WAVE_PLANNER_SERVICE_S,
 			 "work", (json_int_t)(p->sol != NULL ? p->sol->work : 0), "iterations",
 			 (json_int_t)(p->sol != NULL ? p->sol->iterations : 0), "orders",
-			 (int)(p->n + p->n_more),
-			 "fixed", (int)dm_wave_planner_n_fixed(p));
+			 (int)(p->n + p->n_more), "fixed", (int)dm_wave_planner_n_fixed(p),
+			 "solve_ms", (double)(long long)(p->solve_ms * 10.0) / 10.0);
 }
 
 /* The payload's fence: the scheduler's claim this plan is published under. */

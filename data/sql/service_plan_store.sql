@@ -5,7 +5,9 @@
 --    "fence": {"auto_epoch": n} | null,
 --    "basis": the version its input saw (service_plan_input) | absent,
 --    "visits": [{"appointment", "engineer", "position", "eta_s"}],
---    "unassigned": [{"appointment", "reason"}]}
+--    "unassigned": [{"appointment", "reason"}],
+--    "at": the daemon's clock (RFC 3339), the time of the service.planned
+--          events ([testing] clock in tests; absent: now())}
 -- eta_s in seconds since p_day's local midnight in zone p_tz.
 -- Only appointments still booked or planned on that day are touched (one
 -- cancelled meanwhile stays as it is). First the moves: a visit placed on
@@ -146,8 +148,9 @@ BEGIN
 		       eta = r.eta, plan_version = v_version, plan_note = NULL, updated_at = now()
 		 WHERE id = r.id;
 		IF r.old_engineer IS DISTINCT FROM r.engineer OR r.old_eta IS DISTINCT FROM r.eta THEN
-			INSERT INTO order_events (order_id, kind, detail)
-			VALUES (r.order_id, 'service.planned', jsonb_build_object(
+			INSERT INTO order_events (order_id, kind, at, detail)
+			VALUES (r.order_id, 'service.planned',
+				coalesce(nullif(p_plan->>'at', '')::timestamptz, now()), jsonb_build_object(
 				'appointment', r.id, 'engineer', r.engineer,
 				'engineer_name', (SELECT name FROM couriers WHERE id = r.engineer),
 				'eta', service_ts(r.eta, p_tz),

@@ -119,12 +119,14 @@ atexit.register(kill_all)
 TEST_NOW = "2030-01-08T08:00:00+08:00"
 
 
-def clock_conf(at=TEST_NOW):
+def clock_conf(at=TEST_NOW, driven=False):
     """The config section that stops dispatchd's wall clock at RFC 3339 at
-    ([testing] clock, docs/operations.md); None gives the system clock."""
+    ([testing] clock, docs/operations.md); None gives the system clock.
+    driven: the clock starts there and PUT /v1/admin/clock moves it (the
+    simulated day, scripts/demo_day.py)."""
     if at is None:
         return "[testing]\nclock = system\n"
-    return f"[testing]\nclock = fixed\nclock_at = {at}\n"
+    return f"[testing]\nclock = {'driven' if driven else 'fixed'}\nclock_at = {at}\n"
 
 
 def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):

@@ -41,6 +41,7 @@ ROUTES = {
     ("GET", "/metrics"): ({"admin"}, "/metrics", None),
     ("GET", "/v1/admin/migrations"): ({"admin"}, "/v1/admin/migrations", None),
     ("PUT", "/v1/admin/log-level"): ({"admin"}, "/v1/admin/log-level", {"level": "info"}),
+    ("PUT", "/v1/admin/clock"): ({"admin"}, "/v1/admin/clock", {"at": harness.TEST_NOW}),
     ("GET", "/v1/admin/tokens/whoami"): (ANY, "/v1/admin/tokens/whoami", None),
     ("POST", "/v1/admin/tokens"): ({"admin"}, "/v1/admin/tokens",
                                    {"role": "courier", "courier": "c-1", "label": "authz"}),
@@ -263,7 +264,8 @@ def test_every_route_has_a_row(w):
 
 def prepare(w):
     setup_network(w)
-    d = w.daemon(extra_conf=SERVICES_CONF + harness.clock_conf())
+    # A driven clock (it answers PUT /v1/admin/clock), left at TEST_NOW.
+    d = w.daemon(extra_conf=SERVICES_CONF + harness.clock_conf(driven=True))
     harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     # A stored plan, so that reading the wave's routes is a 200.
     r = d.request("POST", f"/v1/stations/{ST_IN}/waves/{WAVE}/plan")

@@ -752,5 +752,33 @@ def test_issue_13_c2_pickup_points_answer_as_documented(w):
     c.done()
 
 
+def test_issue_14_driven_clock_answers_as_documented(w):
+    """Issue 14 part S: the driven clock moved (and its instant shown by the
+    promise: a slot that has started is no longer offered), a bad instant,
+    and 404 under a fixed clock."""
+    from test_promise import setup_network
+    setup_network(w)
+    setup = w.daemon(extra_conf=harness.clock_conf(driven=True))
+    harness.wait_until(lambda: setup.get("/v1/stations").status == 200, what="areas loaded")
+    c = Checker(setup)
+    promise = "/v1/promise?lat=39.9087&lon=116.3975&sku=SKU-00001:1"
+    before = setup.get(promise)
+    c("PUT", "/v1/admin/clock", "/v1/admin/clock", 200, body={"at": "2030-01-08T16:30:00+08:00"})
+    after = setup.get(promise)
+    if before.status == 200 and after.status == 200:
+        starts = [s["start"] for s in after.json().get("slots", [])]
+        assert all(s >= "2030-01-08T16:30" for s in starts), starts
+        assert starts != [s["start"] for s in before.json().get("slots", [])], starts
+    c("PUT", "/v1/admin/clock", "/v1/admin/clock", 422, body={"at": "2030-01-08 16:30"})
+    c("PUT", "/v1/admin/clock", "/v1/admin/clock", 422,
+      body={"at": "2030-01-08T16:30:00+08:00", "x": 1})
+    c.done()
+    setup.stop()
+    fixed = w.daemon(extra_conf=harness.clock_conf())
+    c = Checker(fixed)
+    c("PUT", "/v1/admin/clock", "/v1/admin/clock", 404, body={"at": "2030-01-08T16:30:00+08:00"})
+    c.done()
+
+
 if __name__ == "__main__":
     harness.run(globals())

@@ -604,9 +604,18 @@ test_test_clock(void **state)
 	assert_int_equal(cfg->testing_clock_offset_s, -3600);
 	cfg_free(cfg);
 
+	cfg = parse("[testing]\nclock = driven\nclock_at = 2026-12-01T10:59:00+08:00\n", &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->testing_clock, CFG_CLOCK_DRIVEN);
+	assert_string_equal(cfg_clock_name(cfg->testing_clock), "driven");
+	assert_true(cfg->testing_clock_at_s == 1796093940);
+	cfg_free(cfg);
+
 	static const char *const bad[] = {
 		"[testing]\nclock = fake\n",
 		"[testing]\nclock = fixed\n", /* needs clock_at */
+		"[testing]\nclock = driven\n", /* needs clock_at */
+		"[testing]\nclock = scaled\n",
 		"[testing]\nclock_at = 2026-12-01 10:59:00+08:00\n",
 		"[testing]\nclock_at = 2026-12-01T10:59:00\n",
 		"[testing]\nclock_at = 2026-12-01T10:59:00+0800\n",
