@@ -768,6 +768,10 @@ class Day:
             if s["proof"] == "pin":
                 _, tr = self.call("GET", f"/v1/orders/{s['order']}/tracking", self.shop)
                 body = {"event": "delivered", "proof": {"pin": (tr.get("stop") or {}).get("pin")}}
+            elif s["proof"] == "signature":
+                # a pickup point's drop: the point's staff sign for the parcels
+                body = {"event": "delivered",
+                        "proof": {"signature_ref": f"signatures/{s['id']}.png"}}
             else:
                 body = {"event": "delivered", "proof": {"photo_ref": f"photos/{s['id']}.jpg"}}
             if o is not None and o.get("cod_fen"):

@@ -350,6 +350,11 @@ dm_order_body_parse(struct dm_order_body *o, const char *key, const json_t *body
 	o->install = json_is_true(inst);
 	dm_order_body_parse_recipient(o, body, errors);
 	dm_order_body_parse_payment(o, body, errors);
+	/* A pickup point takes no money: cash on delivery is collected at the door. */
+	if (strcmp(o->pay_method, "cod") == 0 && strcmp(o->option, "pickup") == 0)
+		dm_field_errors_add(errors, "payment.method",
+				    "cash on delivery is not offered with delivery_option \"pickup\" "
+				    "(a pickup point collects no money)");
 	static const char *const known[] = {"external_id", "customer", "station_id", "lines",
 					    "delivery_option", "slot", "install", "recipient",
 					    "payment", "pickup_point", NULL};

@@ -1,14 +1,16 @@
 -- pickup_collect: POST /v1/pickup-points/{id}/collections (docs/api.md,
 -- "Pickup points"): the customer shows code p_code at point p_point. The
 -- parcel held there with this code is collected (order event
--- pickup.collected, feed line pickup.collected) and the code is dead. A
+-- pickup.collected, feed line pickup.collected), its shipments delivered
+-- (stop_shipments_move: the delivered event) and the code is dead. A
 -- wrong code, a code already used and a code of a parcel that never existed
 -- get the same answer ({"r":"invalid"} naming code), so the answer says
 -- nothing of which parcels exist. The same Idempotency-Key p_key with the
 -- same code answers the collection again (a retry); another key reusing the
 -- code is refused like a wrong one.
 -- Lock order (stop_event.sql): the idempotency key (the parcel's
--- collect_key), the station's feed head, the order row, the parcel.
+-- collect_key), the station's feed head, the order row, the parcel, the
+-- order's shipments.
 -- Returns {"r":"ok","parcel":doc} | {"r":"not_found"} (no such point for
 -- this caller) | {"r":"invalid","field":"code","message":m}.
 CREATE OR REPLACE FUNCTION pickup_collect(p_point text, p_code text, p_key text,
@@ -52,6 +54,14 @@ BEGIN
 	UPDATE pickup_parcels SET status = 'collected', collected_at = p_now,
 		collected_by = p_actor, collect_key = p_key
 	 WHERE id = v_parcel.id;
+	-- The customer has the parcel: the order is delivered (the delivered
+	-- webhook, the return window). A parcel on the station's own shelf was
+	-- never out with a courier: it goes out and is delivered at the counter.
+	PERFORM stop_shipments_move(v_parcel.order_id, 'out_for_delivery', p_now,
+				    jsonb_build_object('point', p_point, 'point_name', p.name));
+	PERFORM stop_shipments_move(v_parcel.order_id, 'delivered', p_now,
+				    jsonb_build_object('point', p_point, 'point_name', p.name,
+						       'by', p_actor, 'proof', 'pickup_code'));
 	INSERT INTO order_events (order_id, kind, at, detail)
 	VALUES (v_parcel.order_id, 'pickup.collected', p_now,
 		jsonb_build_object('point', p_point, 'point_name', p.name, 'by', p_actor));

@@ -145,8 +145,14 @@ def test_a_short_simulated_day(w):
              "o.status NOT IN ('delivered', 'cancelled', 'returning_to_warehouse') AND "
              "NOT EXISTS (SELECT 1 FROM stops s WHERE s.order_id = o.id AND "
              "s.status = 'pending') AND "
+             "NOT EXISTS (SELECT 1 FROM pickup_parcels pk WHERE pk.order_id = o.id AND "
+             "pk.status = 'held') AND "
              "NOT EXISTS (SELECT 1 FROM order_lines l JOIN skus k ON k.sku = l.sku "
              "WHERE l.order_id = o.id AND k.large)")
+    # A parcel collected at its pickup point is delivered to its customer.
+    assert q("SELECT count(*) FROM pickup_parcels p JOIN orders o ON o.id = p.order_id "
+             "WHERE o.external_id LIKE 'demo-t1-%' AND p.status = 'collected' "
+             "AND o.status <> 'delivered'") == "0", text
     assert delivered > 0 and left == "0", (delivered, left, text, q(
         "SELECT string_agg(o.status || ':' || o.delivery_option || ':' || coalesce((SELECT "
         "string_agg(s.wave_key || '/' || s.status || '/' || s.kind, ';') FROM stops s WHERE "

@@ -155,6 +155,13 @@ static const struct body_case body_cases[] = {
 	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"recipient\":{\"name\":\"W\","
 	      "\"email\":\"w@example.com\"}}", "recipient.email"},
 	/* the payment (issue 13): decimal strings, never JSON numbers */
+	/* cash on delivery is refused for a pickup point (it collects no money) */
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":\"pp-bj-001\",\"payment\":{\"method\":\"cod\","
+	      "\"amount\":\"1.00\",\"currency\":\"CNY\"}}", "payment.method"},
+	{KEY, "{" EXT "," CUST "," LINES ",\"delivery_option\":\"pickup\","
+	      "\"pickup_point\":\"pp-bj-001\",\"payment\":{\"method\":\"prepaid\","
+	      "\"currency\":\"CNY\"}}", ""},
 	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":{\"method\":\"cod\","
 	      "\"amount\":\"0.10\",\"currency\":\"CNY\"}}", ""},
 	{KEY, "{" EXT "," CUST "," LINES "," STD ",\"payment\":{\"method\":\"prepaid\","
