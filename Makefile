@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit fault-long bench clean
+.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit fault-long fuzz bench clean
 
 all: build
 
@@ -21,10 +21,11 @@ build-asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDISPATCH_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
-# libFuzzer harnesses need clang.
+# libFuzzer harnesses need clang. The target `fuzzers` builds every
+# harness of tests/CMakeLists.txt (FUZZ_HARNESSES).
 build-fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBUILD_FUZZERS=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_cfg fuzz_geojson fuzz_order_body fuzz_query fuzz_intake fuzz_handheld_body fuzz_visit_body
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 
 # The Debian package build/dispatchd_VERSION_ARCH.deb (CPack DEB, packaging/).
 package: build
@@ -54,6 +55,13 @@ test-unit: build
 # test` (docs/reliability.md); figures in build/reliability.txt.
 fault-long: build
 	@cd build && FAULT_ROUNDS=200 ctest -L fault --output-on-failure
+
+# Every libFuzzer harness for FUZZ_SECONDS (default an hour) each, JOBS at a
+# time (scripts/fuzz.sh): new inputs in build-fuzz/fuzz-new/, crashing ones
+# listed; executions per harness in build/reliability.txt (fuzz_long).
+FUZZ_SECONDS ?= 3600
+fuzz: build-fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh
 
 # Every benchmark, one name=value figure a line (scripts/bench.sh). Runs on
 # this checkout's `make up` stack, whose ports are fixed and shared by every

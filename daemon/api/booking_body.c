@@ -30,8 +30,18 @@ dm_booking_body_time(const char *text, char out[DM_BOOKING_BODY_TIME_LEN])
 		return false;
 	time_t t = (time_t)utc_s;
 	struct tm tm;
-	return gmtime_r(&t, &tm) != NULL &&
-	       strftime(out, DM_BOOKING_BODY_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) != 0;
+	/* Four digits of year, as the normal form's readers expect: %Y would
+	 * write "519" for 0519 and "-1" for 0000-01-01T00:00:00+01:00 (found
+	 * by tests/fuzz/fuzz_booking_body.c). */
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return false;
+	char utc[64];
+	int len = snprintf(utc, sizeof utc, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (len != (int)sizeof "2030-01-09T01:00:00Z" - 1)
+		return false;
+	memcpy(out, utc, (size_t)len + 1);
+	return true;
 }
 
 /* A service type name: [a-z0-9_]{1,63}. */

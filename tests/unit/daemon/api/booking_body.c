@@ -40,6 +40,13 @@ booking_times(void **state)
 	assert_string_equal(out, "2030-01-09T01:00:00Z");
 	assert_true(dm_booking_body_time("2030-01-08T20:00:00-05:00", out));
 	assert_string_equal(out, "2030-01-09T01:00:00Z");
+	/* Four-digit years (found by the fuzzer: %Y wrote "519-01-10..."). */
+	assert_true(dm_booking_body_time("0519-01-10T01:00:00Z", out));
+	assert_string_equal(out, "0519-01-10T01:00:00Z");
+	assert_true(dm_booking_body_time("9999-12-31T23:00:00Z", out));
+	assert_string_equal(out, "9999-12-31T23:00:00Z");
+	assert_false(dm_booking_body_time("0000-01-01T00:00:00+01:00", out)); /* year -1 */
+	assert_false(dm_booking_body_time("9999-12-31T23:00:00-05:00", out)); /* year 10000 */
 	const char *bad[] = {NULL, "", "2030-01-09", "2030-01-09T09:00:00", "2030-01-09 09:00:00Z",
 			     "2030-02-30T09:00:00Z", "2030-01-09T09:00:00+0800",
 			     "2030-01-09T09:00:00Zjunk", "2030-01-09T09:00:00.5Z"};
