@@ -1,23 +1,23 @@
 /* The shipments resource: scans moving a shipment through its lifecycle
  * (warehouse/shipment.h). POST /v1/shipments/{order}/{seq}/events takes one
  * scan with an Idempotency-Key header; POST /v1/shipments/events takes up to
- * DM_API_SHIPMENTS_BATCH_MAX scans, each with its own key, in one PostgreSQL
+ * DM_WAREHOUSE_BODY_BATCH_MAX scans, each with its own key, in one PostgreSQL
  * round trip (a truck unloading at a station). The transition itself, the
  * caller's scope (a warehouse token sees only its warehouses' shipments, a
  * station token only its stations' orders: anything else is 404, as if it
  * did not exist), the event and the replay of a key are decided by
  * shipment_scan() under the shipment's row lock (data/sql/shipment_scan.sql);
- * this file checks the body and the role (403 for an event the role may
- * never scan) and maps the answers. */
+ * this file checks the body (api/warehouse_body.c) and the role (403 for an
+ * event the role may never scan) and maps the answers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "daemon/api/admission.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
 #include "daemon/api/tables.h"
+#include "daemon/api/warehouse_body.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/log.h"
 #include "daemon/io/http.h"
@@ -27,101 +27,8 @@
 #include "daemon/svc/tokens.h"
 #include "warehouse/shipment.h"
 
-#define DM_API_SHIPMENTS_BATCH_MAX 500
-#define DM_API_SHIPMENTS_PLACE_MAX 200 /* bytes of free text */
-#define DM_API_SHIPMENTS_KEY_MAX 255   /* Idempotency-Key bytes */
-#define DM_API_SHIPMENTS_AT_MAX 40     /* an RFC 3339 time as given */
 #define DM_API_SHIPMENTS_BODY_MAX 4096
-#define DM_API_SHIPMENTS_BATCH_BODY_MAX (DM_API_SHIPMENTS_BATCH_MAX * 512)
-
-/* One scan, validated: everything borrowed from the request body but at,
- * which is normalised to UTC ("2026-11-23T01:00:00Z", "" for now). */
-struct dm_api_shipments_scan {
-	const char *event;
-	const char *place;
-	char at[24];
-};
-
-static void
-dm_api_shipments_error(json_t *errors, const char *prefix, const char *field, const char *message)
-{
-	json_array_append_new(errors, json_pack("{s:o,s:s}", "field",
-						json_sprintf("%s%s", prefix, field), "message",
-						message));
-}
-
-/* An RFC 3339 time ("...Z" or a numeric offset, fractions of a second
- * dropped) into out as UTC. False when it is not one. */
-static bool
-dm_api_shipments_parse_at(const char *text, char out[24])
-{
-	char buf[DM_API_SHIPMENTS_AT_MAX + 8];
-	size_t n = strlen(text);
-	if (n < 20 || n > DM_API_SHIPMENTS_AT_MAX)
-		return false;
-	/* "YYYY-MM-DDTHH:MM:SS" then an optional fraction, then Z or +hh:mm. */
-	memcpy(buf, text, 19);
-	size_t i = 19, o = 19;
-	if (text[i] == '.') {
-		i++;
-		if (text[i] < '0' || text[i] > '9')
-			return false;
-		while (text[i] >= '0' && text[i] <= '9')
-			i++;
-	}
-	if (strcmp(text + i, "Z") == 0)
-		memcpy(buf + o, "+00:00", 7);
-	else
-		snprintf(buf + o, sizeof buf - o, "%s", text + i);
-	int64_t utc_s;
-	int32_t offset_s;
-	if (dm_query_parse_rfc3339(buf, &utc_s, &offset_s) != DM_QUERY_PARSE_OK)
-		return false;
-	time_t t = (time_t)utc_s;
-	struct tm tm;
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return false;
-	return true;
-}
-
-/* Check a scan's event, at and place (members of obj) into s; each problem
- * is one entry of errors, its field prefixed. */
-static void
-dm_api_shipments_parse_scan(const json_t *obj, const char *prefix,
-			    struct dm_api_shipments_scan *s, json_t *errors)
-{
-	enum wh_shipment_state ev = WH_SHIPMENT_ALLOCATED;
-	const json_t *v = json_object_get(obj, "event");
-	s->event = json_string_value(v);
-	if (s->event == NULL || wh_shipment_state_parse(s->event, &ev) != WH_OK ||
-	    !wh_shipment_scan_allowed(WH_SHIPMENT_BY_ADMIN, ev))
-		dm_api_shipments_error(errors, prefix, "event",
-				       "must be picked, packed, departed_warehouse or "
-				       "arrived_at_station");
-	s->at[0] = '\0';
-	v = json_object_get(obj, "at");
-	if (v == NULL) {
-		/* No time given: the daemon's clock ([testing] clock in tests and
-		 * the simulated day), not PostgreSQL's now(). */
-		int64_t now_s;
-		int32_t off_s;
-		struct tm tm;
-		dm_clock_now(&now_s, &off_s);
-		time_t t = (time_t)now_s;
-		if (gmtime_r(&t, &tm) != NULL)
-			strftime(s->at, sizeof s->at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	} else if (!json_is_string(v) || !dm_api_shipments_parse_at(json_string_value(v), s->at)) {
-		dm_api_shipments_error(errors, prefix, "at", "must be an RFC 3339 time");
-	}
-	v = json_object_get(obj, "place");
-	s->place = "";
-	if (v != NULL && (!json_is_string(v) ||
-			  strlen(json_string_value(v)) > DM_API_SHIPMENTS_PLACE_MAX))
-		dm_api_shipments_error(errors, prefix, "place",
-				       "must be a string of at most 200 bytes");
-	else if (v != NULL)
-		s->place = json_string_value(v);
-}
+#define DM_API_SHIPMENTS_BATCH_BODY_MAX (DM_WAREHOUSE_BODY_BATCH_MAX * 512)
 
 /* The caller's role name and scope ids (a JSON array text, owned by the
  * caller: free()). */
@@ -228,8 +135,9 @@ out:
 static void
 dm_api_shipments_scan(struct dm_req *r)
 {
-	static const char *const known[] = {"event", "at", "place", NULL};
-	struct dm_api_shipments_scan s;
+	struct dm_warehouse_body_scan s;
+	int64_t now_s;
+	int32_t off_s;
 	char *end;
 	long seq = strtol(r->params[1], &end, 10);
 	if (!dm_order_body_valid_id(r->params[0]) || r->params[1][0] < '1' ||
@@ -243,8 +151,10 @@ dm_api_shipments_scan(struct dm_req *r)
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
 	dm_field_errors_idempotency_key(errors, key, true);
-	dm_field_errors_unknown(body, "", known, errors);
-	dm_api_shipments_parse_scan(body, "", &s, errors);
+	/* No time given: the daemon's clock ([testing] clock in tests and the
+	 * simulated day), not PostgreSQL's now(). */
+	dm_clock_now(&now_s, &off_s);
+	(void)dm_warehouse_body_scan(body, now_s, &s, errors);
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid scan",
 			       json_pack("{s:o}", "errors", errors));
@@ -327,59 +237,19 @@ out:
 	json_decref(sent);
 }
 
-/* Check scan i of a batch; on success append its normalised form to out. */
-static void
-dm_api_shipments_batch_scan(const json_t *in, size_t i, json_t *out, json_t *errors)
-{
-	static const char *const known[] = {"order", "seq", "event", "key", "at", "place", NULL};
-	struct dm_api_shipments_scan s;
-	char prefix[32];
-	size_t before = json_array_size(errors);
-	snprintf(prefix, sizeof prefix, "scans[%zu].", i);
-	if (!json_is_object(in)) {
-		dm_api_shipments_error(errors, prefix, "", "must be an object");
-		return;
-	}
-	dm_field_errors_unknown(in, prefix, known, errors);
-	const char *order = json_string_value(json_object_get(in, "order"));
-	if (order == NULL || !dm_order_body_valid_id(order))
-		dm_api_shipments_error(errors, prefix, "order", "must be an order id");
-	const json_t *seq = json_object_get(in, "seq");
-	if (!json_is_integer(seq) || json_integer_value(seq) < 1 ||
-	    json_integer_value(seq) > 32767)
-		dm_api_shipments_error(errors, prefix, "seq", "must be an integer in 1..32767");
-	const char *key = json_string_value(json_object_get(in, "key"));
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_SHIPMENTS_KEY_MAX)
-		dm_api_shipments_error(errors, prefix, "key", "must be a string of 1 to 255 bytes");
-	dm_api_shipments_parse_scan(in, prefix, &s, errors);
-	if (json_array_size(errors) > before)
-		return;
-	json_t *o = json_pack("{s:s,s:O,s:s,s:s,s:s}", "order", order, "seq", seq, "event",
-			      s.event, "key", key, "place", s.place);
-	if (s.at[0] != '\0')
-		json_object_set_new(o, "at", json_string(s.at));
-	json_array_append_new(out, o);
-}
-
 static void
 dm_api_shipments_batch(struct dm_req *r)
 {
-	static const char *const known[] = {"scans", NULL};
+	int64_t now_s;
+	int32_t off_s;
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
 		return;
-	json_t *errors = json_array(), *scans = json_array();
-	dm_field_errors_unknown(body, "", known, errors);
-	const json_t *in = json_object_get(body, "scans");
-	if (!json_is_array(in) || json_array_size(in) < 1 ||
-	    json_array_size(in) > DM_API_SHIPMENTS_BATCH_MAX)
-		dm_api_shipments_error(errors, "", "scans", "must be an array of 1 to 500 scans");
-	else
-		for (size_t i = 0; i < json_array_size(in); i++)
-			dm_api_shipments_batch_scan(json_array_get(in, i), i, scans, errors);
+	json_t *errors = json_array();
+	dm_clock_now(&now_s, &off_s);
+	json_t *scans = dm_warehouse_body_batch(body, now_s, errors);
 	json_decref(body);
-	if (json_array_size(errors) > 0) {
-		json_decref(scans);
+	if (scans == NULL) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid scans",
 			       json_pack("{s:o}", "errors", errors));
 		return;

@@ -18,9 +18,8 @@
 #include "daemon/io/req_pg.h"
 #include "daemon/api/admission.h"
 #include "daemon/api/tables.h"
+#include "daemon/api/warehouse_body.h"
 
-#define DM_H_STOCK_ON_HAND_MAX 1000000000
-#define DM_H_STOCK_REASON_MAX 200
 #define DM_H_STOCK_PAGE_DEFAULT 200
 #define DM_H_STOCK_PAGE_MAX 1000
 
@@ -83,28 +82,22 @@ dm_api_stock_put(struct dm_req *r)
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
 		return;
-	const json_t *v = json_object_get(body, "on_hand");
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > DM_H_STOCK_ON_HAND_MAX) {
+	json_t *errors = json_array();
+	int64_t level;
+	const char *why;
+	int rc = dm_warehouse_body_stock(body, &level, &why, errors);
+	if (rc != 0) {
 		json_decref(body);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid stock level",
-			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "on_hand", "message",
-					 "must be an integer in 0..1000000000"));
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED,
+			       rc == -2 ? "invalid reason" : "invalid stock level",
+			       json_pack("{s:o}", "errors", errors));
 		return;
 	}
-	const json_t *why = json_object_get(body, "reason");
-	if ((why != NULL && !json_is_string(why)) ||
-	    (why != NULL && strlen(json_string_value(why)) > DM_H_STOCK_REASON_MAX)) {
-		json_decref(body);
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid reason",
-			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "reason", "message",
-					 "must be a string of at most 200 bytes"));
-		return;
-	}
-	snprintf(on_hand, sizeof on_hand, "%lld", (long long)json_integer_value(v));
+	json_decref(errors);
+	snprintf(on_hand, sizeof on_hand, "%lld", (long long)level);
 	/* Who and why go to the stock ledger, in stock_set's transaction. */
 	const char *params[] = {r->params[0], r->params[1], on_hand, dm_admission_actor(r),
-				why != NULL ? json_string_value(why) : ""};
+				why};
 	(void)dm_req_pg_query(r, "SELECT stock_set($1, $2, $3, $4, $5)", 5, params,
 			      DM_REQ_PG_WRITE, dm_api_stock_put_done);
 	json_decref(body);

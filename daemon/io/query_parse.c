@@ -7,6 +7,7 @@
  * whole-string match, finite values, ranges, and for times a read-back that
  * must reproduce the text. */
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,4 +145,21 @@ dm_query_parse_rfc3339(const char *text, int64_t *utc_s, int32_t *offset_s)
 	*utc_s = utc;
 	*offset_s = (int32_t)off;
 	return DM_QUERY_PARSE_OK;
+}
+
+bool
+dm_query_parse_utc_format(int64_t utc_s, char out[DM_QUERY_PARSE_UTC_LEN])
+{
+	time_t t = (time_t)utc_s;
+	struct tm tm;
+	char buf[64];
+	/* %Y would write "519" for the year 0519 and "-1" before the year 1. */
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return false;
+	int len = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (len != (int)sizeof "2026-11-23T01:00:00Z" - 1)
+		return false;
+	memcpy(out, buf, (size_t)len + 1);
+	return true;
 }

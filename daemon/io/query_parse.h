@@ -65,4 +65,12 @@ bool dm_query_parse_wave_key(const char *text, struct wh_capacity_ref *ref);
 enum dm_query_parse_status dm_query_parse_rfc3339(const char *text, int64_t *utc_s,
 						  int32_t *offset_s);
 
+/* Bytes of a UTC time in the daemon's normal form and its NUL. */
+#define DM_QUERY_PARSE_UTC_LEN 24
+
+/* utc_s (Unix seconds) as "YYYY-MM-DDTHH:MM:SSZ", always four digits of
+ * year, the normal form the API stores and compares times in. False (out
+ * untouched) outside years 1..9999. */
+bool dm_query_parse_utc_format(int64_t utc_s, char out[DM_QUERY_PARSE_UTC_LEN]);
+
 #endif

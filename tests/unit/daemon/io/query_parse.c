@@ -304,13 +304,27 @@ query_rfc3339(void **state)
 	}
 }
 
+/* The normal UTC form: always four digits of year, refused outside 1..9999. */
+static void
+query_utc_format(void **state)
+{
+	char out[DM_QUERY_PARSE_UTC_LEN];
+	(void)state;
+	assert_true(dm_query_parse_utc_format(1796090400, out));
+	assert_string_equal(out, "2026-12-01T02:00:00Z");
+	assert_true(dm_query_parse_utc_format(-45988981200, out)); /* %Y wrote "512-..." */
+	assert_string_equal(out, "0512-09-01T03:00:00Z");
+	assert_false(dm_query_parse_utc_format(-62135596801, out)); /* 0000-12-31T23:59:59Z */
+	assert_false(dm_query_parse_utc_format(253402300800, out)); /* 10000-01-01 */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(query_latlon),	  cmocka_unit_test(query_skus),
 		cmocka_unit_test(query_skus_limit), cmocka_unit_test(query_wave_key),
-		cmocka_unit_test(query_rfc3339),
+		cmocka_unit_test(query_rfc3339), cmocka_unit_test(query_utc_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
