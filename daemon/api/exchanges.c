@@ -16,6 +16,7 @@
 #include "daemon/api/admission.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
+#include "daemon/api/returns_body.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/log.h"
@@ -30,91 +31,15 @@
 #include "warehouse/promise.h"
 
 #define DM_API_EXCHANGES_BODY_MAX 16384
-#define DM_API_EXCHANGES_LINES_MAX 50
-#define DM_API_EXCHANGES_QTY_MAX 10000
-#define DM_API_EXCHANGES_NOTES_MAX 500 /* bytes of free text */
 #define DM_API_EXCHANGES_WAVE_MSG                                                                \
 	"must be the key of a wave still to come, at most pickup_days_ahead days ahead, such as " \
 	"20261123-W0900"
-
-/* The reason codes of returns and exchanges (docs/api.md). */
-static const char *const dm_api_exchanges_reasons[] = {
-	"no_reason", "defective", "damaged_in_transit", "wrong_item", "other", NULL};
 
 /* The pickup wave's window, RFC 3339 with the region's offset. */
 struct dm_api_exchanges_wave {
 	char start[WH_CIVIL_RFC3339_LEN];
 	char end[WH_CIVIL_RFC3339_LEN];
 };
-
-static bool
-dm_api_exchanges_reason_known(const char *s)
-{
-	for (size_t i = 0; s != NULL && dm_api_exchanges_reasons[i] != NULL; i++)
-		if (strcmp(s, dm_api_exchanges_reasons[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Check lines[] into out ([{"line","qty","replacement_sku"}]); each
- * problem is one entry of errors. */
-static void
-dm_api_exchanges_lines(const json_t *in, json_t *out, json_t *errors)
-{
-	static const char *const known[] = {"line", "qty", "replacement_sku", NULL};
-	if (!json_is_array(in) || json_array_size(in) < 1 ||
-	    json_array_size(in) > DM_API_EXCHANGES_LINES_MAX) {
-		dm_field_errors_add(errors, "lines", "must be an array of 1 to 50 lines");
-		return;
-	}
-	for (size_t i = 0; i < json_array_size(in); i++) {
-		const json_t *l = json_array_get(in, i);
-		char prefix[32], field[64];
-		snprintf(prefix, sizeof prefix, "lines[%zu].", i);
-		if (!json_is_object(l)) {
-			snprintf(field, sizeof field, "lines[%zu]", i);
-			dm_field_errors_add(errors, field, "must be an object");
-			continue;
-		}
-		dm_field_errors_unknown(l, prefix, known, errors);
-		const json_t *n = json_object_get(l, "line");
-		const json_t *q = json_object_get(l, "qty");
-		const json_t *rs = json_object_get(l, "replacement_sku");
-		bool ok = true;
-		if (!json_is_integer(n) || json_integer_value(n) < 1 ||
-		    json_integer_value(n) > 32767) {
-			snprintf(field, sizeof field, "%sline", prefix);
-			dm_field_errors_add(errors, field,
-					    "must be an order line number (1, 2, ...)");
-			ok = false;
-		} else {
-			for (size_t j = 0; j < i; j++)
-				if (json_equal(json_object_get(json_array_get(in, j), "line"), n)) {
-					snprintf(field, sizeof field, "%sline", prefix);
-					dm_field_errors_add(errors, field,
-							    "names a line already listed");
-					ok = false;
-					break;
-				}
-		}
-		if (!json_is_integer(q) || json_integer_value(q) < 1 ||
-		    json_integer_value(q) > DM_API_EXCHANGES_QTY_MAX) {
-			snprintf(field, sizeof field, "%sqty", prefix);
-			dm_field_errors_add(errors, field, "must be an integer in 1..10000");
-			ok = false;
-		}
-		if (rs != NULL && !json_is_null(rs) &&
-		    (!json_is_string(rs) || !dm_order_body_valid_id(json_string_value(rs)))) {
-			snprintf(field, sizeof field, "%sreplacement_sku", prefix);
-			dm_field_errors_add(errors, field, "must be a SKU (1 to 63 characters)");
-			ok = false;
-		}
-		if (ok)
-			json_array_append_new(out, json_pack("{s:O,s:O,s:O}", "line", n, "qty", q,
-							     "replacement_sku",
-							     rs != NULL ? rs : json_null()));
-	}
-}
 
 /* The window of pickup wave key: a wave of the region's [promise] waves
  * that runs that day, starts after now and at most returns
@@ -240,7 +165,6 @@ out:
 static void
 dm_api_exchanges_post(struct dm_req *r)
 {
-	static const char *const known[] = {"lines", "reason", "notes", "pickup_wave", NULL};
 	struct dm_api_exchanges_wave wave;
 	const char *id = r->params[0];
 	if (!dm_order_body_valid_id(id)) {
@@ -252,19 +176,9 @@ dm_api_exchanges_post(struct dm_req *r)
 		return;
 	json_t *errors = json_array(), *lines = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
+	const char *reason, *notes;
 	dm_field_errors_idempotency_key(errors, key, true);
-	dm_field_errors_unknown(body, "", known, errors);
-	dm_api_exchanges_lines(json_object_get(body, "lines"), lines, errors);
-	const char *reason = json_string_value(json_object_get(body, "reason"));
-	if (!dm_api_exchanges_reason_known(reason))
-		dm_field_errors_add(errors, "reason",
-				    "must be no_reason, defective, damaged_in_transit, "
-				    "wrong_item or other");
-	const json_t *nv = json_object_get(body, "notes");
-	const char *notes = json_string_value(nv);
-	if ((nv != NULL && notes == NULL) ||
-	    (notes != NULL && strlen(notes) > DM_API_EXCHANGES_NOTES_MAX))
-		dm_field_errors_add(errors, "notes", "must be a string of at most 500 bytes");
+	(void)dm_returns_body_exchange(body, lines, &reason, &notes, errors);
 	/* Whether the wave is still to come depends on the clock and the config:
 	 * when it is the only fault, exchange_create refuses it after the key's
 	 * check, so a retry of an exchange made before its wave started still
@@ -290,10 +204,10 @@ dm_api_exchanges_post(struct dm_req *r)
 	dm_order_body_new_id(now_ms, new_id);
 	snprintf(at, sizeof at, "%lld", (long long)now_ms);
 	json_t *req = wave_ok ? json_pack("{s:o,s:s,s:s,s:s,s:s,s:s}", "lines", lines, "reason",
-					  reason, "notes", notes != NULL ? notes : "", "wave", wk,
+					  reason, "notes", notes, "wave", wk,
 					  "window_start", wave.start, "window_end", wave.end)
 			      : json_pack("{s:o,s:s,s:s,s:s,s:s}", "lines", lines, "reason", reason,
-					  "notes", notes != NULL ? notes : "", "wave", wk,
+					  "notes", notes, "wave", wk,
 					  "wave_error", DM_API_EXCHANGES_WAVE_MSG);
 	json_t *pol = dm_api_exchanges_policies(r->cfg->cfg);
 	char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);

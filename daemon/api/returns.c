@@ -29,6 +29,7 @@
 #include "daemon/api/admission.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
+#include "daemon/api/returns_body.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/log.h"
@@ -42,9 +43,6 @@
 #include "warehouse/promise.h"
 
 #define DM_API_RETURNS_BODY_MAX 16384
-#define DM_API_RETURNS_LINES_MAX 100   /* lines of one return */
-#define DM_API_RETURNS_QTY_MAX 100000
-#define DM_API_RETURNS_TEXT_MAX 500    /* bytes of notes or a reason */
 #define DM_API_RETURNS_DAYS_MAX 31     /* pickup days offered at most */
 
 /* True for a return id's shape ("ret_" and 16 lower-case hex digits). */
@@ -68,13 +66,6 @@ dm_api_returns_scope(const struct dm_req *r, const char **role)
 	char *text = json_dumps(ids, JSON_COMPACT);
 	json_decref(ids);
 	return text;
-}
-
-/* True when line j of in names the same line number as no. */
-static bool
-dm_api_returns_same_line(const json_t *in, size_t j, const json_t *no)
-{
-	return json_equal(json_object_get(json_array_get(in, j), "line"), (json_t *)no);
 }
 
 /* The answer of a return_* function: (r, document text) of its one row, or
@@ -186,92 +177,6 @@ dm_api_returns_waves(const struct wh_promise_config *cfg, int days_ahead, int64_
 	return out;
 }
 
-static bool
-dm_api_returns_reason_ok(const char *s)
-{
-	static const char *const reasons[] = {"no_reason", "defective", "damaged_in_transit",
-					      "wrong_item", "other", NULL};
-	for (size_t i = 0; s != NULL && reasons[i] != NULL; i++)
-		if (strcmp(s, reasons[i]) == 0)
-			return true;
-	return false;
-}
-
-/* The request body checked into the form return_request takes, or NULL
- * with errors filled. */
-static json_t *
-dm_api_returns_request_body(const json_t *body, json_t *errors)
-{
-	static const char *const known[] = {"lines", "reason", "notes", "pickup_wave", NULL};
-	static const char *const line_known[] = {"line", "qty", NULL};
-	char field[48];
-	dm_field_errors_unknown(body, "", known, errors);
-	json_t *out = json_object(), *lines = json_array();
-	const json_t *in = json_object_get(body, "lines");
-	if (!json_is_array(in) || json_array_size(in) < 1 ||
-	    json_array_size(in) > DM_API_RETURNS_LINES_MAX)
-		dm_field_errors_add(errors, "lines", "must be an array of 1 to 100 lines");
-	for (size_t i = 0; json_is_array(in) && i < json_array_size(in) &&
-			   i < DM_API_RETURNS_LINES_MAX; i++) {
-		const json_t *l = json_array_get(in, i);
-		snprintf(field, sizeof field, "lines[%zu].", i);
-		if (!json_is_object(l)) {
-			snprintf(field, sizeof field, "lines[%zu]", i);
-			dm_field_errors_add(errors, field, "must be an object");
-			continue;
-		}
-		dm_field_errors_unknown(l, field, line_known, errors);
-		const json_t *no = json_object_get(l, "line"), *qty = json_object_get(l, "qty");
-		bool ok = true;
-		if (!json_is_integer(no) || json_integer_value(no) < 1 ||
-		    json_integer_value(no) > 32767) {
-			snprintf(field, sizeof field, "lines[%zu].line", i);
-			dm_field_errors_add(errors, field,
-					    "must be an order line number (1..32767)");
-			ok = false;
-		}
-		if (!json_is_integer(qty) || json_integer_value(qty) < 1 ||
-		    json_integer_value(qty) > DM_API_RETURNS_QTY_MAX) {
-			snprintf(field, sizeof field, "lines[%zu].qty", i);
-			dm_field_errors_add(errors, field, "must be an integer of at least 1");
-			ok = false;
-		}
-		for (size_t j = 0; ok && j < i; j++)
-			if (dm_api_returns_same_line(in, j, no)) {
-				snprintf(field, sizeof field, "lines[%zu].line", i);
-				dm_field_errors_add(errors, field, "names a line given already");
-				ok = false;
-			}
-		if (ok)
-			json_array_append_new(lines,
-					      json_pack("{s:O,s:O}", "line", no, "qty", qty));
-	}
-	json_object_set_new(out, "lines", lines);
-	const char *reason = json_string_value(json_object_get(body, "reason"));
-	if (!dm_api_returns_reason_ok(reason))
-		dm_field_errors_add(errors, "reason",
-				    "must be no_reason, defective, damaged_in_transit, wrong_item "
-				    "or other");
-	else
-		json_object_set_new(out, "reason", json_string(reason));
-	const json_t *notes = json_object_get(body, "notes");
-	if (notes != NULL && (!json_is_string(notes) ||
-			      strlen(json_string_value(notes)) > DM_API_RETURNS_TEXT_MAX))
-		dm_field_errors_add(errors, "notes", "must be a string of at most 500 bytes");
-	else
-		json_object_set_new(out, "notes",
-				    json_string(notes != NULL ? json_string_value(notes) : ""));
-	const char *wave = json_string_value(json_object_get(body, "pickup_wave"));
-	struct wh_capacity_ref ref;
-	struct wh_err err;
-	if (wave == NULL || wh_capacity_key_parse(wave, strlen(wave), &ref, &err) != WH_OK ||
-	    ref.kind != WH_CAPACITY_WAVE)
-		dm_field_errors_add(errors, "pickup_wave", "must be a wave key (YYYYMMDD-Whhmm)");
-	else
-		json_object_set_new(out, "pickup_wave", json_string(wave));
-	return out;
-}
-
 static void
 dm_api_returns_create_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
@@ -326,7 +231,7 @@ dm_api_returns_create(struct dm_req *r)
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
 	dm_field_errors_idempotency_key(errors, key, false);
-	json_t *req = dm_api_returns_request_body(body, errors);
+	json_t *req = dm_returns_body_request(body, errors);
 	json_decref(body);
 	if (json_array_size(errors) > 0) {
 		json_decref(req);
@@ -447,7 +352,6 @@ dm_api_returns_write(struct dm_req *r, const char *sql, const char *arg)
 static void
 dm_api_returns_scan(struct dm_req *r)
 {
-	static const char *const known[] = {"event", NULL};
 	if (!dm_api_returns_valid_id(r->params[0])) {
 		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such return", NULL);
 		return;
@@ -456,15 +360,8 @@ dm_api_returns_scan(struct dm_req *r)
 	if (body == NULL)
 		return;
 	json_t *errors = json_array();
-	dm_field_errors_unknown(body, "", known, errors);
-	const char *ev = json_string_value(json_object_get(body, "event"));
-	if (ev == NULL || (strcmp(ev, "arrived_at_station") != 0 &&
-			   strcmp(ev, "departed_station") != 0 &&
-			   strcmp(ev, "received_at_warehouse") != 0))
-		dm_field_errors_add(errors, "event",
-				    "must be arrived_at_station, departed_station or "
-				    "received_at_warehouse");
-	if (json_array_size(errors) > 0) {
+	const char *ev = dm_returns_body_scan(body, errors);
+	if (ev == NULL) {
 		json_decref(body);
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid scan",
 			       json_pack("{s:o}", "errors", errors));
@@ -479,70 +376,6 @@ dm_api_returns_scan(struct dm_req *r)
 	json_decref(body);
 }
 
-/* The inspection body checked: [{"line","result","reason"}], or NULL with
- * errors filled. */
-static json_t *
-dm_api_returns_inspection_body(const json_t *body, json_t *errors)
-{
-	static const char *const known[] = {"lines", NULL};
-	static const char *const line_known[] = {"line", "result", "reason", NULL};
-	char field[48];
-	json_t *lines = json_array();
-	dm_field_errors_unknown(body, "", known, errors);
-	const json_t *in = json_object_get(body, "lines");
-	if (!json_is_array(in) || json_array_size(in) < 1 ||
-	    json_array_size(in) > DM_API_RETURNS_LINES_MAX)
-		dm_field_errors_add(errors, "lines", "must be an array of 1 to 100 results");
-	for (size_t i = 0; json_is_array(in) && i < json_array_size(in) &&
-			   i < DM_API_RETURNS_LINES_MAX; i++) {
-		const json_t *l = json_array_get(in, i);
-		if (!json_is_object(l)) {
-			snprintf(field, sizeof field, "lines[%zu]", i);
-			dm_field_errors_add(errors, field, "must be an object");
-			continue;
-		}
-		snprintf(field, sizeof field, "lines[%zu].", i);
-		dm_field_errors_unknown(l, field, line_known, errors);
-		const json_t *no = json_object_get(l, "line");
-		const char *res = json_string_value(json_object_get(l, "result"));
-		const json_t *why = json_object_get(l, "reason");
-		bool ok = true;
-		if (!json_is_integer(no) || json_integer_value(no) < 1 ||
-		    json_integer_value(no) > 32767) {
-			snprintf(field, sizeof field, "lines[%zu].line", i);
-			dm_field_errors_add(errors, field, "must be a line number of the return");
-			ok = false;
-		}
-		for (size_t j = 0; ok && j < i; j++)
-			if (dm_api_returns_same_line(in, j, no)) {
-				snprintf(field, sizeof field, "lines[%zu].line", i);
-				dm_field_errors_add(errors, field, "names a line given already");
-				ok = false;
-			}
-		if (res == NULL || (strcmp(res, "passed") != 0 && strcmp(res, "failed") != 0)) {
-			snprintf(field, sizeof field, "lines[%zu].result", i);
-			dm_field_errors_add(errors, field, "must be passed or failed");
-			ok = false;
-		}
-		if (why != NULL && (!json_is_string(why) ||
-				    strlen(json_string_value(why)) > DM_API_RETURNS_TEXT_MAX)) {
-			snprintf(field, sizeof field, "lines[%zu].reason", i);
-			dm_field_errors_add(errors, field, "must be a string of at most 500 bytes");
-			ok = false;
-		} else if (res != NULL && strcmp(res, "failed") == 0 &&
-			   (why == NULL || json_string_value(why)[0] == '\0')) {
-			snprintf(field, sizeof field, "lines[%zu].reason", i);
-			dm_field_errors_add(errors, field, "a failed line needs its reason");
-			ok = false;
-		}
-		if (ok)
-			json_array_append_new(
-			    lines, json_pack("{s:O,s:s,s:s}", "line", no, "result", res, "reason",
-					     why != NULL ? json_string_value(why) : ""));
-	}
-	return lines;
-}
-
 static void
 dm_api_returns_inspect(struct dm_req *r)
 {
@@ -554,7 +387,7 @@ dm_api_returns_inspect(struct dm_req *r)
 	if (body == NULL)
 		return;
 	json_t *errors = json_array();
-	json_t *lines = dm_api_returns_inspection_body(body, errors);
+	json_t *lines = dm_returns_body_inspection(body, errors);
 	json_decref(body);
 	if (json_array_size(errors) > 0) {
 		json_decref(lines);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/api/access_body.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
@@ -24,8 +25,6 @@
 #include "daemon/io/pg.h"
 #include "daemon/io/req_pg.h"
 #include "daemon/svc/tokens.h"
-
-#define DM_API_TOKENS_LABEL_MAX 200
 
 #define DM_API_TOKENS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* A token row as its API document (never the hash). */
@@ -81,81 +80,6 @@ dm_api_tokens_caller(struct dm_req *r, char *id)
 	snprintf(id, DM_TOKEN_ID_MAX, "%s", p != NULL ? p->id : "anonymous");
 }
 
-/* The scope members of a create body for role into ids (borrowed from
- * body); errors gets one entry per problem. */
-static size_t
-dm_api_tokens_scope(const json_t *body, enum dm_token_role role, const char **ids, json_t *errors)
-{
-	static const struct {
-		const char *field;
-		enum dm_token_role role;
-		bool list;
-	} fields[] = {
-		{"warehouses", DM_TOKEN_WAREHOUSE, true}, {"stations", DM_TOKEN_STATION, true},
-		{"courier", DM_TOKEN_COURIER, false},     {"engineer", DM_TOKEN_ENGINEER, false},
-		{"pickup_point", DM_TOKEN_PICKUP_POINT, false},
-	};
-	size_t n = 0;
-	for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
-		const json_t *v = json_object_get(body, fields[f].field);
-		if (v == NULL || json_is_null(v))
-			continue;
-		if (fields[f].role != role) {
-			dm_field_errors_add(errors, fields[f].field, "not a scope of this role");
-			continue;
-		}
-		if (!fields[f].list) {
-			if (!dm_token_scope_id_valid(json_string_value(v)))
-				dm_field_errors_add(errors, fields[f].field,
-						    "must be an id (1 to 63 of A-Z a-z 0-9 _ . : / -)");
-			else
-				ids[n++] = json_string_value(v);
-			continue;
-		}
-		size_t i;
-		const json_t *e;
-		if (!json_is_array(v) || json_array_size(v) > DM_TOKEN_SCOPE_MAX) {
-			dm_field_errors_add(errors, fields[f].field,
-					    "must be an array of 1 to 64 ids");
-			continue;
-		}
-		json_array_foreach(v, i, e) {
-			if (!dm_token_scope_id_valid(json_string_value(e))) {
-				dm_field_errors_add(errors, fields[f].field,
-						    "must be an array of ids (1 to 63 of A-Z a-z 0-9 "
-						    "_ . : / -)");
-				break;
-			}
-			ids[n++] = json_string_value(e);
-		}
-	}
-	return n;
-}
-
-/* The lifetime member: a duration string ("30d") or whole seconds. Writes
- * the seconds into out ("" for none). */
-static void
-dm_api_tokens_expires(const json_t *body, char *out, size_t cap, json_t *errors)
-{
-	const json_t *v = json_object_get(body, "expires_in");
-	int64_t s = 0;
-	out[0] = '\0';
-	if (v == NULL || json_is_null(v))
-		return;
-	if (json_is_integer(v) && json_integer_value(v) >= 1 &&
-	    json_integer_value(v) <= DM_TOKEN_DURATION_MAX_S)
-		s = json_integer_value(v);
-	else if (json_is_string(v) && dm_token_duration_parse(json_string_value(v), &s) == DM_TOKEN_OK)
-		;
-	else {
-		dm_field_errors_add(errors, "expires_in",
-				    "must be seconds (an integer) or N followed by s, m, h, d or w, "
-				    "at most about ten years");
-		return;
-	}
-	snprintf(out, cap, "%lld", (long long)s);
-}
-
 static void
 dm_api_tokens_create_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
@@ -199,63 +123,24 @@ dm_api_tokens_create_done(struct dm_req *r, const struct dm_pg_reply *reply)
 	dm_api_tokens_pending_free(p);
 }
 
-/* Validate a create body into role, scope literal, label and lifetime;
- * answers 422 itself and returns -1 on a bad field. */
-static int
-dm_api_tokens_create_parse(struct dm_req *r, const json_t *body, enum dm_token_role *role,
-			   char *scope, size_t scope_cap, char *expires, size_t expires_cap)
-{
-	json_t *errors = json_array();
-	const char *ids[2 * DM_TOKEN_SCOPE_MAX + 2];
-	const char *role_name = json_string_value(json_object_get(body, "role"));
-	const json_t *label = json_object_get(body, "label");
-	if (dm_token_role_parse(role_name, role) != DM_TOKEN_OK) {
-		dm_field_errors_add(errors, "role",
-				    "must be one of admin, order_service, warehouse, station, "
-				    "courier, engineer, pickup_point");
-	} else {
-		size_t n = dm_api_tokens_scope(body, *role, ids, errors);
-		if (json_array_size(errors) == 0 && dm_token_scope_check(*role, n) != DM_TOKEN_OK)
-			dm_field_errors_add(errors, "scope",
-					    dm_token_role_scope(*role) == DM_TOKEN_SCOPE_NONE
-						    ? "this role takes no scope"
-					    : dm_token_role_scope(*role) == DM_TOKEN_SCOPE_ONE
-						    ? "this role takes one id (courier, engineer or "
-						      "pickup_point)"
-						    : "this role takes 1 to 64 ids (warehouses or "
-						      "stations)");
-		else if (json_array_size(errors) == 0 &&
-			 dm_token_scope_pg_array(ids, n, scope, scope_cap) != 0)
-			dm_field_errors_add(errors, "scope", "too long");
-	}
-	if (label != NULL && !json_is_null(label) &&
-	    (!json_is_string(label) || json_string_length(label) > DM_API_TOKENS_LABEL_MAX))
-		dm_field_errors_add(errors, "label", "must be a string of at most 200 bytes");
-	dm_api_tokens_expires(body, expires, expires_cap, errors);
-	if (json_array_size(errors) > 0) {
-		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid token request",
-			       json_pack("{s:o}", "errors", errors));
-		return -1;
-	}
-	json_decref(errors);
-	return 0;
-}
-
 static void
 dm_api_tokens_create(struct dm_req *r)
 {
-	enum dm_token_role role;
-	char scope[DM_TOKEN_SCOPE_ARRAY_MAX], expires[24], id[DM_TOKEN_ID_MAX];
+	struct dm_access_body_token t;
+	char id[DM_TOKEN_ID_MAX];
 	char caller[DM_TOKEN_ID_MAX], hex[2 * DM_TOKEN_HASH_BYTES + 1];
 	unsigned char hash[DM_TOKEN_HASH_BYTES];
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
 		return;
-	if (dm_api_tokens_create_parse(r, body, &role, scope, sizeof scope, expires,
-				       sizeof expires) != 0) {
+	json_t *errors = json_array();
+	if (dm_access_body_token(body, &t, errors) != 0) {
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid token request",
+			       json_pack("{s:o}", "errors", errors));
 		json_decref(body);
 		return;
 	}
+	json_decref(errors);
 	if (!r->cfg->token_key_set) {
 		json_decref(body);
 		dm_req_problem(r, DM_PROBLEM_NOT_READY, "no [auth] token_key_file is configured",
@@ -263,7 +148,7 @@ dm_api_tokens_create(struct dm_req *r)
 		return;
 	}
 	struct dm_api_tokens_pending *p = calloc(1, sizeof *p);
-	if (p == NULL || dm_token_generate(role, p->token) != DM_TOKEN_OK) {
+	if (p == NULL || dm_token_generate(t.role, p->token) != DM_TOKEN_OK) {
 		json_decref(body);
 		dm_api_tokens_pending_free(p);
 		dm_req_problem(r, DM_PROBLEM_OUT_OF_MEMORY, "out of memory", NULL);
@@ -273,9 +158,8 @@ dm_api_tokens_create(struct dm_req *r)
 	dm_token_hash_hex(hash, hex);
 	dm_token_id_generate(id);
 	dm_api_tokens_caller(r, caller);
-	const char *label = json_string_value(json_object_get(body, "label"));
-	const char *params[] = {id, hex, dm_token_role_name(role), scope, label != NULL ? label : "",
-				caller, expires[0] != '\0' ? expires : NULL};
+	const char *params[] = {id,	 hex, dm_token_role_name(t.role), t.scope, t.label,
+				caller, t.expires[0] != '\0' ? t.expires : NULL};
 	p->r = r;
 	p->next = dm_api_tokens_pending_list;
 	dm_api_tokens_pending_list = p;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/api/admission.h"
+#include "daemon/api/access_body.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
@@ -29,20 +30,8 @@
 #define DM_API_WEBHOOKS_BODY_MAX 8192
 #define DM_API_WEBHOOKS_LIST_MAX 500
 
-/* The events a subscription may name (docs/api.md, "Webhooks"). */
-static const char *const dm_api_webhooks_events[] = {
-	"shipment.out_for_delivery", "shipment.eta_changed", "shipment.delivered",
-	"shipment.failed", "shipment.rescheduled",
-	/* after-sales (issue 12): the order_events kinds of the same names */
-	"service.booked", "service.rescheduled", "service.cancelled", "service.planned",
-	"service.arrived", "service.started", "service.completed", "service.failed",
-	"return.requested", "return.picked_up", "return.refund_due", "return.received",
-	"return.inspected",
-	/* cash on delivery (issue 13) */
-	"payment.collected",
-};
-#define DM_API_WEBHOOKS_NEVENTS (sizeof dm_api_webhooks_events / sizeof dm_api_webhooks_events[0])
-_Static_assert(DM_API_WEBHOOKS_NEVENTS <= 32, "the seen mask is 32 bits");
+_Static_assert(DM_ACCESS_BODY_URL_MAX == DM_WEBHOOK_SENDER_URL_MAX,
+	       "a subscription's URL is one the sender takes");
 
 #define DM_API_WEBHOOKS_TS(col)                                                                  \
 	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -126,81 +115,6 @@ dm_api_webhooks_doc_done(struct dm_req *r, const struct dm_pg_reply *reply)
 
 /* ---- POST /v1/webhooks ---- */
 
-/* Check the URL: http:// or https:// with a host. Adds to errors. */
-static void
-dm_api_webhooks_check_url(const json_t *v, json_t *errors)
-{
-	const char *url = json_string_value(v);
-	if (url == NULL || strlen(url) < 8 || strlen(url) > DM_WEBHOOK_SENDER_URL_MAX) {
-		dm_field_errors_add(errors, "url",
-				    "must be an http:// or https:// URL of at most 2048 bytes");
-		return;
-	}
-	struct evhttp_uri *uri = evhttp_uri_parse_with_flags(url, 0);
-	const char *scheme = uri != NULL ? evhttp_uri_get_scheme(uri) : NULL;
-	const char *host = uri != NULL ? evhttp_uri_get_host(uri) : NULL;
-	if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-	    host == NULL || host[0] == '\0' || host[0] == '[' ||
-	    evhttp_uri_get_fragment(uri) != NULL || evhttp_uri_get_userinfo(uri) != NULL ||
-	    evhttp_uri_get_port(uri) == 0)
-		dm_field_errors_add(errors, "url",
-				    "must be an http:// or https:// URL with a host name or IPv4 "
-				    "address, without user, password or fragment");
-	evhttp_uri_free(uri);
-}
-
-/* Check the events: distinct known names, at least one; into out (a JSON array). */
-static void
-dm_api_webhooks_check_events(const json_t *v, json_t *out, json_t *errors)
-{
-	if (!json_is_array(v) || json_array_size(v) < 1 ||
-	    json_array_size(v) > DM_API_WEBHOOKS_NEVENTS) {
-		dm_field_errors_add(errors, "events", "must be an array of distinct event names (at least one)");
-		return;
-	}
-	unsigned seen = 0;
-	for (size_t i = 0; i < json_array_size(v); i++) {
-		const char *e = json_string_value(json_array_get(v, i));
-		size_t k = 0;
-		while (e != NULL && k < DM_API_WEBHOOKS_NEVENTS &&
-		       strcmp(e, dm_api_webhooks_events[k]) != 0)
-			k++;
-		if (e == NULL || k == DM_API_WEBHOOKS_NEVENTS) {
-			dm_field_errors_add(errors, "events",
-					    "each must be one of the event names in docs/api.md "
-					    "(Webhooks), e.g. shipment.delivered, return.refund_due");
-			return;
-		}
-		if (seen & (1u << k)) {
-			dm_field_errors_add(errors, "events", "names an event twice");
-			return;
-		}
-		seen |= 1u << k;
-		json_array_append_new(out, json_string(e));
-	}
-}
-
-/* The owner of a new subscription: the caller, or for an admin the token
- * id given as "owner". NULL after adding an error. */
-static const char *
-dm_api_webhooks_owner(const struct dm_req *r, const json_t *body, json_t *errors)
-{
-	const json_t *v = json_object_get(body, "owner");
-	if (v == NULL)
-		return dm_admission_actor(r);
-	if (!dm_api_webhooks_is_admin(r)) {
-		dm_field_errors_add(errors, "owner", "is the calling token: only an admin may "
-						     "name another owner");
-		return NULL;
-	}
-	const char *owner = json_string_value(v);
-	if (owner == NULL || !dm_token_id_valid(owner)) {
-		dm_field_errors_add(errors, "owner", "must be a token id (tok_ and 16 hex digits)");
-		return NULL;
-	}
-	return owner;
-}
-
 static void
 dm_api_webhooks_create_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
@@ -221,20 +135,18 @@ dm_api_webhooks_create(struct dm_req *r)
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
 		return;
-	static const char *const known[] = {"url", "events", "owner", NULL};
-	json_t *errors = json_array(), *events = json_array();
-	dm_field_errors_unknown(body, "", known, errors);
-	dm_api_webhooks_check_url(json_object_get(body, "url"), errors);
-	dm_api_webhooks_check_events(json_object_get(body, "events"), events, errors);
-	const char *owner = dm_api_webhooks_owner(r, body, errors);
-	if (json_array_size(errors) > 0) {
+	json_t *errors = json_array();
+	const char *owner;
+	json_t *events = dm_access_body_webhook(body, dm_api_webhooks_is_admin(r), &owner, errors);
+	if (events == NULL) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid webhook",
 			       json_pack("{s:o}", "errors", errors));
-		json_decref(events);
 		json_decref(body);
 		return;
 	}
 	json_decref(errors);
+	if (owner == NULL)
+		owner = dm_admission_actor(r);
 	unsigned char raw[DM_API_WEBHOOKS_SECRET_BYTES], idraw[8];
 	char secret[8 + sodium_base64_ENCODED_LEN(DM_API_WEBHOOKS_SECRET_BYTES,
 						  sodium_base64_VARIANT_URLSAFE_NO_PADDING)];

@@ -192,7 +192,10 @@ def test_subscriptions_and_who_sees_them(w):
     assert [h["id"] for h in d.get("/v1/webhooks", token=b).json()["webhooks"]] == [r.json()["id"]]
     assert [h["owner"] for h in d.get(f"/v1/webhooks?owner={b_id}").json()["webhooks"]] == [b_id]
     # Bad bodies: 422 naming the field; nothing stored.
-    bad = [({"url": "http://[::1]:9/hooks", "events": ["shipment.delivered"]}, "url"),
+    # A URL libevent cannot parse crashed the daemon (evhttp_uri_free(NULL),
+    # found by tests/fuzz/fuzz_access_body.c): 422 like any other bad URL.
+    bad = [({"url": "https://shop.\x7fxample.com/hooks", "events": ["shipment.delivered"]}, "url"),
+           ({"url": "http://[::1]:9/hooks", "events": ["shipment.delivered"]}, "url"),
            ({"url": "ftp://shop.example/x", "events": ["shipment.delivered"]}, "url"),
            ({"url": "http://user:pw@shop.example/x", "events": ["shipment.delivered"]}, "url"),
            ({"url": "http://127.0.0.1:9/x", "events": []}, "events"),
