@@ -29,6 +29,7 @@
 
 #include "config/cfg.h"
 #include "daemon/api/admission.h"
+#include "daemon/api/cod_body.h"
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
 #include "daemon/api/tables.h"
@@ -41,67 +42,7 @@
 
 #define DM_API_COD_BODY_MAX 4096
 #define DM_API_COD_KEY_MAX 255              /* Idempotency-Key bytes */
-#define DM_API_COD_TEXT_MAX 500             /* characters of notes or a reason */
-#define DM_API_COD_HANDED_MAX_FEN INT64_C(100000000000) /* 1,000,000,000.00 CNY */
 #define DM_API_COD_LIST_MAX "500"           /* discrepancies listed at most */
-
-/* True for "YYYY-MM-DD", a real date of the years 2000..2999. */
-static bool
-dm_api_cod_valid_day(const char *s)
-{
-	int64_t y, y2;
-	int m, d, m2, d2;
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
-	    strspn(s, "0123456789") != 4 || strspn(s + 5, "0123456789") != 2 ||
-	    strspn(s + 8, "0123456789") != 2)
-		return false;
-	y = strtol(s, NULL, 10);
-	m = (int)strtol(s + 5, NULL, 10);
-	d = (int)strtol(s + 8, NULL, 10);
-	if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 || d > 31)
-		return false;
-	wh_civil_ymd_from_days(wh_civil_days_from_ymd(y, m, d), &y2, &m2, &d2);
-	return y2 == y && m2 == m && d2 == d;
-}
-
-/* Characters (UTF-8 code points) of s, valid UTF-8 as jansson gives it. */
-static size_t
-dm_api_cod_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
-/* A text member: a string of min..DM_API_COD_TEXT_MAX characters without
- * control characters other than line breaks and tabs (NULL when absent). */
-static const char *
-dm_api_cod_text(const json_t *body, const char *name, bool required, json_t *errors)
-{
-	const json_t *v = json_object_get(body, name);
-	char message[96];
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			dm_field_errors_add(errors, name, "is required");
-		return NULL;
-	}
-	const char *s = json_string_value(v);
-	bool ok = s != NULL && strlen(s) == json_string_length(v) &&
-		  dm_api_cod_chars(s) <= DM_API_COD_TEXT_MAX &&
-		  (!required || strspn(s, " \t\r\n") < strlen(s));
-	for (const char *c = s; ok && *c != '\0'; c++)
-		if (((unsigned char)*c < 0x20 && strchr("\t\r\n", *c) == NULL) || *c == 0x7f)
-			ok = false;
-	if (!ok) {
-		snprintf(message, sizeof message, "must be a string of %s to %d characters",
-			 required ? "1 (not only spaces)" : "0", DM_API_COD_TEXT_MAX);
-		dm_field_errors_add(errors, name, message);
-		return NULL;
-	}
-	return s;
-}
 
 /* The caller's path ids: station and courier. False after answering 404. */
 static bool
@@ -166,12 +107,11 @@ dm_api_cod_answer(struct dm_req *r, const struct dm_pg_reply *reply, int ok_stat
 }
 
 /* The start of a keyed write of a courier's day (a settlement, a
- * correction): the path's ids, the JSON body, the Idempotency-Key, the
- * members not in known and "day", the errors found into *errors (a new
- * array). Returns the body (the caller's), or NULL after answering. */
+ * correction): the path's ids, the JSON body and the Idempotency-Key, its
+ * error into *errors (a new array; the body's are api/cod_body.c's).
+ * Returns the body (the caller's), or NULL after answering. */
 static json_t *
-dm_api_cod_keyed_begin(struct dm_req *r, const char *const *known, json_t **errors,
-		       const char **key, const char **day)
+dm_api_cod_keyed_begin(struct dm_req *r, json_t **errors, const char **key)
 {
 	if (!dm_api_cod_ids(r))
 		return NULL;
@@ -183,10 +123,6 @@ dm_api_cod_keyed_begin(struct dm_req *r, const char *const *known, json_t **erro
 	if (*key == NULL || (*key)[0] == '\0' || strlen(*key) > DM_API_COD_KEY_MAX)
 		dm_field_errors_add(*errors, "Idempotency-Key",
 				    "the header is required (1 to 255 bytes)");
-	dm_field_errors_unknown(body, "", known, *errors);
-	*day = json_string_value(json_object_get(body, "day"));
-	if (!dm_api_cod_valid_day(*day))
-		dm_field_errors_add(*errors, "day", "must be a date YYYY-MM-DD (the shift's day)");
 	return body;
 }
 
@@ -236,29 +172,16 @@ dm_api_cod_settle_done(struct dm_req *r, const struct dm_pg_reply *reply)
 static void
 dm_api_cod_settle(struct dm_req *r)
 {
-	static const char *const known[] = {"day", "handed", "notes", NULL};
 	json_t *errors;
-	const char *key, *day;
-	json_t *body = dm_api_cod_keyed_begin(r, known, &errors, &key, &day);
+	const char *key;
+	json_t *body = dm_api_cod_keyed_begin(r, &errors, &key);
 	if (body == NULL)
 		return;
-	const json_t *handed = json_object_get(body, "handed");
-	int64_t fen = 0;
-	if (json_is_number(handed))
-		dm_field_errors_add(errors, "handed",
-				    "must be a decimal string such as \"1299.00\", not a JSON "
-				    "number");
-	else if (cfg_money_parse(json_string_value(handed), &fen) != 0 ||
-		 fen > DM_API_COD_HANDED_MAX_FEN)
-		dm_field_errors_add(errors, "handed",
-				    "must be a decimal string of 0.00 to 1000000000.00 with at "
-				    "most two decimals, such as \"1299.00\"");
-	const char *notes = dm_api_cod_text(body, "notes", false, errors);
-	if (dm_api_cod_invalid(r, body, errors, "invalid settlement"))
+	json_t *req = dm_cod_body_settlement(body, errors);
+	if (dm_api_cod_invalid(r, body, errors, "invalid settlement")) {
+		json_decref(req);
 		return;
-	json_t *req = json_pack("{s:s,s:I}", "day", day, "handed_fen", (json_int_t)fen);
-	if (req != NULL && notes != NULL)
-		json_object_set_new(req, "notes", json_string(notes));
+	}
 	dm_api_cod_keyed_send(r, body, req, key,
 			      "SELECT a->>'r', (a->'settlement')::text, a->>'current' "
 			      "FROM cod_settle($1, $2, $3, $4::jsonb, "
@@ -280,7 +203,7 @@ dm_api_cod_day_read(struct dm_req *r, const char *sql, dm_req_pg_done_fn *done)
 	if (!dm_api_cod_ids(r))
 		return;
 	const char *day = dm_req_query(r, "day");
-	if (!dm_api_cod_valid_day(day)) {
+	if (!dm_cod_body_day(day)) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid query",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "day", "message",
 					 "must be a date YYYY-MM-DD (the shift's day)"));
@@ -313,7 +236,6 @@ dm_api_cod_valid_settlement(const char *id)
 static void
 dm_api_cod_resolve(struct dm_req *r)
 {
-	static const char *const known[] = {"reason", NULL};
 	char at[32];
 	if (!dm_api_cod_ids(r))
 		return;
@@ -325,8 +247,7 @@ dm_api_cod_resolve(struct dm_req *r)
 	if (body == NULL)
 		return;
 	json_t *errors = json_array();
-	dm_field_errors_unknown(body, "", known, errors);
-	const char *reason = dm_api_cod_text(body, "reason", true, errors);
+	const char *reason = dm_cod_body_resolution(body, errors);
 	if (dm_api_cod_invalid(r, body, errors, "invalid resolution"))
 		return;
 	dm_api_cod_now(at, sizeof at);
@@ -361,32 +282,6 @@ dm_api_cod_discrepancies(struct dm_req *r)
 			      DM_REQ_PG_READ, dm_api_cod_discrepancies_done);
 }
 
-/* A correction's signed amount ("-12.30", "5.00"): the COD money parser
- * after an optional '-', non-zero, at most DM_API_COD_HANDED_MAX_FEN either
- * way. False after adding the error. */
-static bool
-dm_api_cod_signed_amount(const json_t *v, int64_t *fen, json_t *errors)
-{
-	const char *s = json_string_value(v);
-	bool negative = s != NULL && s[0] == '-';
-	if (json_is_number(v)) {
-		dm_field_errors_add(errors, "amount",
-				    "must be a decimal string such as \"-12.30\", not a JSON "
-				    "number");
-		return false;
-	}
-	if (cfg_money_parse(negative ? s + 1 : s, fen) != 0 || *fen == 0 ||
-	    *fen > DM_API_COD_HANDED_MAX_FEN) {
-		dm_field_errors_add(errors, "amount",
-				    "must be a non-zero decimal string of -1000000000.00 to "
-				    "1000000000.00 with at most two decimals, such as \"-12.30\"");
-		return false;
-	}
-	if (negative)
-		*fen = -*fen;
-	return true;
-}
-
 static void
 dm_api_cod_correct_done(struct dm_req *r, const struct dm_pg_reply *reply)
 {
@@ -396,25 +291,16 @@ dm_api_cod_correct_done(struct dm_req *r, const struct dm_pg_reply *reply)
 static void
 dm_api_cod_correct(struct dm_req *r)
 {
-	static const char *const known[] = {"day", "amount", "reason", "order", NULL};
 	json_t *errors;
-	const char *key, *day;
-	int64_t fen = 0;
-	json_t *body = dm_api_cod_keyed_begin(r, known, &errors, &key, &day);
+	const char *key;
+	json_t *body = dm_api_cod_keyed_begin(r, &errors, &key);
 	if (body == NULL)
 		return;
-	(void)dm_api_cod_signed_amount(json_object_get(body, "amount"), &fen, errors);
-	const char *reason = dm_api_cod_text(body, "reason", true, errors);
-	const json_t *order = json_object_get(body, "order");
-	if (order != NULL && !json_is_null(order) &&
-	    !(json_is_string(order) && dm_order_body_valid_id(json_string_value(order))))
-		dm_field_errors_add(errors, "order", "must be an order id of this courier's day");
-	if (dm_api_cod_invalid(r, body, errors, "invalid correction"))
+	json_t *req = dm_cod_body_correction(body, errors);
+	if (dm_api_cod_invalid(r, body, errors, "invalid correction")) {
+		json_decref(req);
 		return;
-	json_t *req = json_pack("{s:s,s:I,s:s}", "day", day, "amount_fen", (json_int_t)fen,
-				"reason", reason);
-	if (req != NULL && json_is_string(order))
-		json_object_set_new(req, "order", json_string(json_string_value(order)));
+	}
 	dm_api_cod_keyed_send(r, body, req, key,
 			      "SELECT a->>'r', (a->'answer')::text, a->>'current' "
 			      "FROM cod_correct($1, $2, $3, $4::jsonb, "
