@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Copy the fault tests' figures into docs/reliability.md.
 
-The fault tests (tests/fault/, CTest label `fault`) write what they measured
+The fault tests (tests/fault/, CTest label `fault`) and the fuzzers
+(tests/fuzz/run.py, label `fuzz`, and `make fuzz`) write what they measured
 as `section.name = value` lines into the build folder's reliability.txt.
 This script replaces the block between the markers
     <!-- figures:begin --> ... <!-- figures:end -->
 of docs/reliability.md with a table of those lines, so the figures in the
-document are always the tests' own, never typed by hand.
+document are always the tests' own, never typed by hand. A section the
+figures file has replaces all of that section's rows; the rows of the other
+sections stay as the document has them (a run of the fuzzers alone keeps
+the fault tests' figures of an earlier run, and `make fault-long` keeps the
+fuzzers').
 
 usage: scripts/reliability_doc.py [BUILD_DIR [DOC]]   (defaults: build, docs/reliability.md)
        scripts/reliability_doc.py --check [BUILD_DIR [DOC]]
@@ -33,6 +38,24 @@ def read_figures(path):
     return figures
 
 
+def doc_figures(block_text):
+    """The (section, name, value) rows of an existing figures block."""
+    rows = []
+    for line in block_text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) != 3 or cells[0] == "test" or \
+                set(cells[0]) <= set("-"):
+            continue
+        rows.append((cells[0], cells[1].replace(" ", "_"), cells[2]))
+    return rows
+
+
+def merge(old, new):
+    """new's rows, and old's rows of the sections new does not have."""
+    sections = {section for section, _, _ in new}
+    return [row for row in old if row[0] not in sections] + new
+
+
 def block(figures, source):
     out = [BEGIN, "", f"Written by `scripts/reliability_doc.py` from `{source}`; "
            "do not edit by hand.", "", "| test | figure | value |", "|---|---|---|"]
@@ -55,8 +78,9 @@ def main(argv):
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
         raise SystemExit(f"{doc}: needs exactly one {BEGIN} ... {END} block")
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    new = head + block(read_figures(src), "build/reliability.txt") + tail
+    old_block, tail = rest.split(END, 1)
+    figures = merge(doc_figures(old_block), read_figures(src))
+    new = head + block(figures, "build/reliability.txt") + tail
     if check:
         if new != text:
             print(f"{doc}: figures differ from {src}", file=sys.stderr)

@@ -90,18 +90,17 @@ fuzz_access_body_webhook(const json_t *body, bool admin)
 	json_decref(errors);
 }
 
+static void
+fuzz_access_body_check(uint8_t which, const json_t *body)
+{
+	if (which == 't')
+		fuzz_access_body_token(body);
+	else
+		fuzz_access_body_webhook(body, which == 'w');
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size == 0)
-		return 0;
-	json_t *body = fuzz_common_body(data + 1, size - 1);
-	if (body == NULL)
-		return 0;
-	if (data[0] == 't')
-		fuzz_access_body_token(body);
-	else
-		fuzz_access_body_webhook(body, data[0] == 'w');
-	json_decref(body);
-	return 0;
+	return fuzz_common_one(data, size, fuzz_access_body_check);
 }

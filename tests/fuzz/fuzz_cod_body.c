@@ -55,22 +55,17 @@ fuzz_cod_body_again(json_t *req, const char *fen_name, const char *money_name, b
 	json_decref(body);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+fuzz_cod_body_check(uint8_t which, const json_t *body)
 {
-	if (size == 0)
-		return 0;
-	json_t *body = fuzz_common_body(data + 1, size - 1);
-	if (body == NULL)
-		return 0;
 	json_t *errors = json_array();
-	if (data[0] == 'r') {
+	if (which == 'r') {
 		const char *reason = dm_cod_body_resolution(body, errors);
 		fuzz_common_check_errors(errors, 0, reason != NULL);
 		if (reason != NULL)
 			fuzz_cod_body_text(reason);
 	} else {
-		bool settlement = data[0] == 's';
+		bool settlement = which == 's';
 		json_t *req = settlement ? dm_cod_body_settlement(body, errors)
 					 : dm_cod_body_correction(body, errors);
 		fuzz_common_check_errors(errors, 0, req != NULL);
@@ -89,6 +84,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(req);
 	}
 	json_decref(errors);
-	json_decref(body);
-	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_common_one(data, size, fuzz_cod_body_check);
 }

@@ -98,21 +98,12 @@ fuzz_courier_body_date(const uint8_t *data, size_t size)
 	free(s);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+fuzz_courier_body_check(uint8_t which, const json_t *body)
 {
-	if (size == 0)
-		return 0;
-	char which = (char)data[0];
-	if (strchr("cepqsd", which) == NULL || which == '\0') {
-		fuzz_courier_body_date(data + 1, size - 1);
-		return 0;
-	}
-	json_t *body = fuzz_common_body(data + 1, size - 1);
-	if (body == NULL)
-		return 0;
+	json_t *errors = json_array();
 	if (which == 's') {
-		json_t *errors = json_array(), *weekly = NULL, *dates = NULL;
+		json_t *weekly = NULL, *dates = NULL;
 		int rc = dm_api_courier_body_shifts(body, &weekly, &dates, errors);
 		fuzz_common_check_errors(errors, 0, rc == 0);
 		if (rc == 0) {
@@ -121,20 +112,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		json_decref(weekly);
 		json_decref(dates);
-		json_decref(errors);
 	} else if (which == 'd') {
-		json_t *errors = json_array();
 		bool on_shift;
 		const char *reason = NULL;
 		int rc = dm_api_courier_body_duty(body, &on_shift, &reason, errors);
 		fuzz_common_check_errors(errors, 0, rc == 0);
 		if (rc == 0 && (reason == NULL || strlen(reason) > DM_API_COURIER_BODY_REASON_MAX))
 			__builtin_trap();
-		json_decref(errors);
 	} else {
 		fuzz_courier_body_fields(body, which == 'c' || which == 'e',
 					 which == 'e' || which == 'q');
 	}
-	json_decref(body);
-	return 0;
+	json_decref(errors);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 0 && (data[0] == '\0' || strchr("cepqsd", data[0]) == NULL)) {
+		fuzz_courier_body_date(data + 1, size - 1);
+		return 0;
+	}
+	return fuzz_common_one(data, size, fuzz_courier_body_check);
 }

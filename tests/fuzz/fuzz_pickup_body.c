@@ -76,18 +76,13 @@ fuzz_pickup_body_point(const json_t *body, bool create)
 	json_decref(errors);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+fuzz_pickup_body_check(uint8_t which, const json_t *body)
 {
-	if (size == 0)
-		return 0;
-	json_t *body = fuzz_common_body(data + 1, size - 1);
-	if (body == NULL)
-		return 0;
 	json_t *errors = json_array();
-	if (data[0] == 'c' || data[0] == 'p') {
-		fuzz_pickup_body_point(body, data[0] == 'c');
-	} else if (data[0] == 'a') {
+	if (which == 'c' || which == 'p') {
+		fuzz_pickup_body_point(body, which == 'c');
+	} else if (which == 'a') {
 		const char *sz = NULL;
 		const char *order = dm_pickup_body_arrival(body, &sz, errors);
 		fuzz_common_check_errors(errors, 0, order != NULL);
@@ -102,6 +97,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	}
 	json_decref(errors);
-	json_decref(body);
-	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_common_one(data, size, fuzz_pickup_body_check);
 }

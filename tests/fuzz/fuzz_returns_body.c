@@ -135,29 +135,33 @@ fuzz_returns_body_exchange(const json_t *body)
 	json_decref(errors);
 }
 
+static void
+fuzz_returns_body_scan(const json_t *body)
+{
+	json_t *errors = json_array();
+	const char *ev = dm_returns_body_scan(body, errors);
+	fuzz_common_check_errors(errors, 0, ev != NULL);
+	if (ev != NULL && strcmp(ev, "arrived_at_station") != 0 &&
+	    strcmp(ev, "departed_station") != 0 && strcmp(ev, "received_at_warehouse") != 0)
+		__builtin_trap();
+	json_decref(errors);
+}
+
+static void
+fuzz_returns_body_check(uint8_t which, const json_t *body)
+{
+	if (which == 'r')
+		fuzz_returns_body_request(body);
+	else if (which == 'i')
+		fuzz_returns_body_inspection(body);
+	else if (which == 's')
+		fuzz_returns_body_scan(body);
+	else
+		fuzz_returns_body_exchange(body);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size == 0)
-		return 0;
-	json_t *body = fuzz_common_body(data + 1, size - 1);
-	if (body == NULL)
-		return 0;
-	if (data[0] == 'r') {
-		fuzz_returns_body_request(body);
-	} else if (data[0] == 'i') {
-		fuzz_returns_body_inspection(body);
-	} else if (data[0] == 's') {
-		json_t *errors = json_array();
-		const char *ev = dm_returns_body_scan(body, errors);
-		fuzz_common_check_errors(errors, 0, ev != NULL);
-		if (ev != NULL && strcmp(ev, "arrived_at_station") != 0 &&
-		    strcmp(ev, "departed_station") != 0 && strcmp(ev, "received_at_warehouse") != 0)
-			__builtin_trap();
-		json_decref(errors);
-	} else {
-		fuzz_returns_body_exchange(body);
-	}
-	json_decref(body);
-	return 0;
+	return fuzz_common_one(data, size, fuzz_returns_body_check);
 }

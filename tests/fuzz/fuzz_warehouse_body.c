@@ -66,16 +66,11 @@ fuzz_warehouse_body_batch(const json_t *body)
 	json_decref(errors);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+fuzz_warehouse_body_check(uint8_t which, const json_t *body)
 {
-	if (size == 0)
-		return 0;
-	json_t *body = fuzz_common_body(data + 1, size - 1);
-	if (body == NULL)
-		return 0;
 	json_t *errors = json_array();
-	if (data[0] == 's') {
+	if (which == 's') {
 		int64_t on_hand = -1;
 		const char *reason = NULL;
 		int rc = dm_warehouse_body_stock(body, &on_hand, &reason, errors);
@@ -84,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  reason == NULL || strlen(reason) > DM_WAREHOUSE_BODY_REASON_MAX
 			    : json_array_size(errors) != 1 || (rc != -1 && rc != -2))
 			__builtin_trap();
-	} else if (data[0] == '1') {
+	} else if (which == '1') {
 		struct dm_warehouse_body_scan s;
 		int rc = dm_warehouse_body_scan(body, FUZZ_WAREHOUSE_BODY_NOW, &s, errors);
 		fuzz_common_check_errors(errors, 0, rc == 0);
@@ -94,6 +89,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_warehouse_body_batch(body);
 	}
 	json_decref(errors);
-	json_decref(body);
-	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_common_one(data, size, fuzz_warehouse_body_check);
 }
