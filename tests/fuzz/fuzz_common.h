@@ -62,6 +62,22 @@ fuzz_common_check_errors(const json_t *errors, size_t before, bool ok)
 	}
 }
 
+/* Every member of a normal form obj is one of known (NULL-terminated). */
+static inline void
+fuzz_common_known_only(const json_t *obj, const char *const *known)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		size_t i = 0;
+		while (known[i] != NULL && strcmp(k, known[i]) != 0)
+			i++;
+		if (known[i] == NULL)
+			__builtin_trap();
+	}
+}
+
 /* An RFC 3339 UTC time in the daemon's normal form "YYYY-MM-DDTHH:MM:SSZ". */
 static inline bool
 fuzz_common_utc(const char *s)
