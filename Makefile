@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit fault-long bench clean
+.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit fault-long valgrind bench clean
 
 all: build
 
@@ -54,6 +54,11 @@ test-unit: build
 # test` (docs/reliability.md); figures in build/reliability.txt.
 fault-long: build
 	@cd build && FAULT_ROUNDS=200 ctest -L fault --output-on-failure
+
+# The integration tests with dispatchd under valgrind's memcheck (about an
+# hour: scripts/valgrind.sh); VALGRIND_TESTS=regex picks some.
+valgrind: build
+	@scripts/valgrind.sh
 
 # Every benchmark, one name=value figure a line (scripts/bench.sh). Runs on
 # this checkout's `make up` stack, whose ports are fixed and shared by every
