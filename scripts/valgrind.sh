@@ -26,10 +26,12 @@ import re, sys, os
 sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests", "fault"))
 import workload
 text = open(sys.argv[1]).read()
-passed = len(re.findall(r"Test +#\d+: \S+ \.+ +Passed", text))
+names = re.findall(r"Test +#\d+: integration_(\S+) \.+ +Passed", text)
+passed = len(names)
 failed = len(re.findall(r"Test +#\d+: \S+ \.+\**\s*(?:Failed|Timeout|Exception)", text))
 errors = text.count("valgrind found errors in dispatchd")
 workload.report("valgrind", {"tests_passed": passed, "tests_failed": failed,
+                             "tests": " ".join(sorted(names)),
                              "daemons_with_errors": errors})
 PY
 exit $status
