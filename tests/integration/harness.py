@@ -18,6 +18,7 @@ one this harness started (PostgreSQL's data_directory and postmaster.pid,
 Redis's process_id and dir), not another program on the same port."""
 import atexit
 import ctypes
+import fcntl
 import hashlib
 import glob
 import http.client
@@ -161,6 +162,25 @@ def valgrind_argv(world):
             "--errors-for-leak-kinds=definite,indirect", "--num-callers=30",
             f"--suppressions={os.path.join(SOURCE_DIR, 'tests', 'valgrind.supp')}",
             f"--log-file={os.path.join(world.root, 'valgrind-%p.log')}"]
+
+
+def reliability_report(section, figures):
+    """Write one test's figures as `section.name = value` lines to the build
+    folder's reliability.txt, replacing that section's earlier lines
+    (scripts/reliability_doc.py copies them into docs/reliability.md)."""
+    path = os.path.join(BUILD_DIR, "reliability.txt")
+    # Tests run in parallel (ctest -j): one writer at a time.
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lines = []
+        if os.path.exists(path):
+            with open(path) as f:
+                lines = [l for l in f if not l.startswith(section + ".")]
+        lines += [f"{section}.{k} = {v}\n" for k, v in figures.items()]
+        tmp = path + f".{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.writelines(sorted(lines))
+        os.replace(tmp, path)
 
 
 def as_pg_user(argv):

@@ -541,8 +541,10 @@ def test_every_route_against_every_role(w):
                 RETURNING id""")
         return ids
 
+    checked = 0
     for (method, pattern), (who, path, body) in sorted(ROUTES.items()):
         for caller, token in tokens.items():
+            checked += 1
             role = caller.split("_out")[0] if caller.endswith("_out") else caller
             out_of_scope = caller.endswith("_out")
             ids = fresh_ids(path)
@@ -588,6 +590,9 @@ def test_every_route_against_every_role(w):
                 failures.append(f"{method} {pattern} as {caller}: want {want}, got {r.status} "
                                 f"{r.body[:160]}")
     assert not failures, "\n".join(failures)
+    harness.reliability_report("authorisation", {"routes": len(ROUTES),
+                                                 "callers": len(tokens),
+                                                 "route_caller_pairs_checked": checked})
 
 
 def test_metrics_are_served_to_operators_without_a_token(w):
