@@ -595,14 +595,14 @@ def test_ten_fen_three_times_is_thirty_fen(w):
 
 
 def at_once(n, post):
-    """post(key) from n threads at once: the even ones with one key, the odd
-    ones each with its own. All must be 201, the even ones byte for byte the
-    same answer."""
+    """post(key, i) from n threads at once (i: the thread's number): the even
+    ones with one key, the odd ones each with its own. All must be 201, the
+    even ones byte for byte the same answer. Returns the answers."""
     import threading
     answers = [None] * n
 
     def send(i):
-        answers[i] = post("same" if i % 2 == 0 else f"k-{i}")
+        answers[i] = post("same" if i % 2 == 0 else f"k-{i}", i)
     threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
@@ -615,9 +615,12 @@ def at_once(n, post):
 
 def test_concurrent_hand_overs_are_counted_one_after_the_other(w):
     d, ann = three_dimes_collected(w)
-    # One request sent four times; four hand-overs of 0.10.
-    first = at_once(8, lambda key: settle(d, ann, {"day": "2030-01-08", "handed": "0.10"},
-                                          key=key))[0]
+    # One request sent four times; four hand-overs of 0.10; through two
+    # daemons on the one database (threads 0, 1, 4, 5 and 2, 3, 6, 7).
+    d2 = daemon(w, extra_conf=hh.NO_SCHEDULER)
+    first = at_once(8, lambda key, i: settle((d, d2)[i // 2 % 2], ann,
+                                             {"day": "2030-01-08", "handed": "0.10"},
+                                             key=key))[0]
     doc = day_doc(d, ann)
     # Five hand-overs, each against what the ones before left: 0.30, 0.20, ...
     assert [s["expected_fen"] for s in doc["settlements"]] == [30, 20, 10, 0, -10], doc
@@ -763,8 +766,8 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
         r.json()["day"]["settlements"][1]["open_fen"] == 10 and \
         r.json()["day"]["settlements"][1]["status"] == "open", adds_up(r.json()["day"])
     # Sent at once: one key four times is one correction; three others, three.
-    at_once(7, lambda key: correct(d, ann, {"day": "2030-01-08", "amount": "0.01",
-                                            "reason": "x"}, key=key))
+    at_once(7, lambda key, i: correct(d, ann, {"day": "2030-01-08", "amount": "0.01",
+                                               "reason": "x"}, key=key))
     assert sql(w, f"SELECT count(*) FROM cod_ledger WHERE courier_id = '{ann}' "
                   f"AND kind = 'correction'") == "7"
     # The four were recorded against the open one: 0.10 - 0.04 still open.
