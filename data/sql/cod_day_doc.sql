@@ -16,7 +16,8 @@
 --               hand-over (pending 0) open = balance, and a balanced day has
 --               nothing open
 --   settlements the day's settlements (cod_settlement_doc), in the order recorded
--- NULL when the courier is not the station's.
+-- NULL when the courier is not the station's and has no ledger row of the
+-- station on that day (a courier who moved keeps the old station's day).
 CREATE OR REPLACE FUNCTION cod_day_doc(p_station text, p_courier text, p_day date)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 	SELECT jsonb_build_object(
@@ -48,4 +49,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 			 WHERE t.station_id = p_station AND t.courier_id = p_courier
 			   AND t.day = p_day AND t.status = 'open') o
 	 WHERE EXISTS (SELECT 1 FROM couriers c WHERE c.id = p_courier AND c.station_id = p_station)
+	    OR EXISTS (SELECT 1 FROM cod_ledger l
+			WHERE l.courier_id = p_courier AND l.day = p_day
+			  AND l.station_id = p_station)
 $fn$;

@@ -8,7 +8,8 @@
 -- {station, courier, day, currency, entries: [entry + balance, balance_fen],
 --  balance, balance_fen, pending, pending_fen, open, open_fen (the day's, as
 --  cod_day_doc)}.
--- NULL when the courier is not the station's.
+-- NULL when cod_day_doc is (the courier neither the station's nor with a
+-- ledger row of it that day).
 CREATE OR REPLACE FUNCTION cod_ledger_doc(p_station text, p_courier text, p_day date)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 	WITH e AS (

@@ -11,7 +11,7 @@
 -- resolution of 0 naming it.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(40);
+SELECT plan(42);
 
 INSERT INTO got SELECT 'orders', intake_commit(jsonb_build_array(
 	pg_temp.entry('c1', '[{"w": "W1", "sku": "A", "qty": 1}]')
@@ -274,6 +274,16 @@ SELECT is((SELECT (d->'collected'->>'cash_fen') || ' ' || (d->>'balance_fen')
 	  'another station''s collections are not this station''s');
 SELECT is(cod_settle('ST1', 'ann', 's5', '{"day": "2026-11-25", "handed_fen": 20}', now(), 'x')
 	  ->'settlement'->>'expected_fen', '20', 'nor in what a hand-over here expects');
+-- Moved to ST3: ST2 settles the cash she collected for it, ST1 still sees
+-- and corrects her days there, but not a day she has nothing at ST1.
+UPDATE couriers SET station_id = 'ST3' WHERE id = 'ann';
+SELECT is(cod_settle('ST2', 'ann', 's6', '{"day": "2026-11-25", "handed_fen": 500}', now(), 'x')
+	  ->'settlement'->>'status', 'balanced', 'a station settles the cash collected for it');
+SELECT is((SELECT (cod_day_doc('ST1', 'ann', '2026-11-25')->>'balance_fen') || ' '
+		  || (cod_correct('ST1', 'ann', 'mv', '{"day": "2026-11-25", "amount_fen": 5,
+				  "reason": "r"}', now(), 'x')->>'r') || ' '
+		  || coalesce(cod_day_doc('ST1', 'ann', '2026-11-26')::text, 'none')),
+	  '0 ok none', 'the old station keeps her day there, and only that');
 
 SELECT * FROM finish();
 ROLLBACK;
