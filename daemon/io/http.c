@@ -370,6 +370,7 @@ dm_req_body_json(struct dm_req *r)
 void
 evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 {
+	(void)reason; /* libevent's reason phrase; the detail is ours (no escaping needed) */
 	enum dm_problem kind = DM_PROBLEM_MALFORMED_REQUEST;
 	const char *detail = "the request line or headers are malformed, or the headers are "
 			     "larger than server.max_header_bytes";
@@ -383,7 +384,7 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 		detail = "the request method is not one this server knows"; /* a 4xx: the client's */
 	} else if (error == 503) {
 		kind = DM_PROBLEM_OUT_OF_MEMORY;
-		detail = reason != NULL ? reason : "out of memory";
+		detail = "out of memory";
 	} else if (error >= 500) {
 		kind = DM_PROBLEM_INTERNAL;
 		detail = "the HTTP server failed";
