@@ -16,8 +16,9 @@
  * percent-decoded ("%2F" becomes '/', '+' stays '+', a '%' not followed by
  * two hex digits stays as it is) into the next params slot. A segment whose
  * raw text is DM_ROUTE_MATCH_PARAM_LEN bytes or more, or that decodes to a
- * NUL byte anywhere or to bytes that are not UTF-8 ("%FF"), does not match; nor does an empty one or a
- * (DM_ROUTE_MATCH_MAX_PARAMS + 1)th parameter. Both strings are borrowed.
+ * NUL byte anywhere or to bytes that are not UTF-8 ("%FF"), does not
+ * match; nor does an empty one or a (DM_ROUTE_MATCH_MAX_PARAMS + 1)th
+ * parameter. Both strings are borrowed.
  * Returns true and sets *nparams on a match; params is scratch otherwise. */
 bool dm_route_match(const char *pattern, const char *path,
 		    char params[DM_ROUTE_MATCH_MAX_PARAMS][DM_ROUTE_MATCH_PARAM_LEN], int *nparams);

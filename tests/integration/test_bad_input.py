@@ -230,65 +230,19 @@ def caller_of(who):
 
 def valid_requests(w, d, tokens):
     """(method, pattern) -> (url, body, headers, token) of a request its
-    caller may send: test_authz.py's row with its fixture made (a fresh
-    order for each route, its ids, the rows the fixture needs)."""
+    caller may send: test_authz.py's row with its fixture made (fresh ids
+    for each route, the rows the fixture needs)."""
     seq = iter(range(1, 100000))
     shop = d.get("/v1/admin/tokens/whoami", token=tokens["order_service"]).json()["id"]
     out = {}
     for (method, pattern), (who, path, body) in sorted(authz.ROUTES.items()):
         caller = caller_of(who)
-        role = caller or "admin"
-        o = d.request("POST", "/v1/orders", body=dict(authz.ORDER, external_id=f"bi-o{next(seq)}"),
-                      headers={"Idempotency-Key": f"bi-o{next(seq)}"})
-        assert o.status == 201, o
-        order = o.json()
-        ids = {"order_id": order["id"], "tracking_code": order["tracking_code"]}
-        if "{token_id}" in path:
-            t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
-            assert t.status == 201, t
-            harness.TOKENS_ISSUED.append(t.json()["token"])
-            ids["token_id"] = t.json()["id"]
-        if "service" in path:
-            authz.engineer_for(w, order["station"]["id"])
-        if "{appointment_id}" in path:
-            b = d.request("POST", f"/v1/orders/{order['id']}/services",
-                          body={"type": "repair", "line": 1, "window_start": authz.SERVICE_WINDOW},
-                          headers={"Idempotency-Key": f"bi-svc-o{next(seq)}"})
-            assert b.status == 201, b
-            ids["appointment_id"] = b.json()["id"]
-        if "{webhook_id}" in path or "{delivery_id}" in path:
-            h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/bi",
-                                                        "events": ["shipment.failed"],
-                                                        "owner": shop})
-            assert h.status == 201, h
-            ids["webhook_id"] = h.json()["id"]
-            ids["delivery_id"] = w.pg.psql("dispatchd", f"""
-                INSERT INTO webhook_outbox (webhook_id, event_id, event, body, status)
-                VALUES ('{h.json()["id"]}', 1, 'shipment.failed', '{{}}', 'dead')
-                RETURNING id""")
-        n, headers, req = next(seq) + 1000, None, body
-        if body == "scan":
-            url, req, headers = authz.scan_request(d, role, path, n)
-        elif body == "stop":
-            url, req, headers = authz.stop_request(w, path, order["id"], n)
-        elif body == "return":
-            url, req, headers = authz.return_request(w, role, path, order["id"], n)
-        elif body == "booking":
-            url, req, headers = authz.booking_request(path, order["id"], n)
-        elif body == "visit":
-            url, req, headers = authz.visit_request(w, method, path, order["id"], n)
-        elif body == "exchange":
-            url, req, headers = authz.exchange_request(w, path, order["id"], n)
-        elif body == "settlement":
-            url, req, headers = authz.cod_request(d, path, n)
-        elif body == "pickup":
-            url, req, headers = authz.pickup_request(w, method, path, order["id"], n)
-        else:
-            url = path.format(wh=authz.WH_IN, st=authz.ST_IN, **ids)
+        ids = authz.fresh_ids(w, d, path, seq, shop)
+        url, req, headers = authz.request_for(w, d, method, path, body, caller or "admin", ids,
+                                              next(seq) + 1000)
         if path == "/v1/orders":
             headers = {"Idempotency-Key": "bi-order-{n}"}
-        token = tokens[caller] if caller else None
-        out[(method, pattern)] = (url, req, headers, token)
+        out[(method, pattern)] = (url, req, headers, tokens[caller] if caller else None)
     return out
 
 
@@ -503,8 +457,8 @@ def test_bad_input_on_every_route(w):
             ("a 64 KiB header", b"GET /v1/stations HTTP/1.1\r\nHost: x\r\nX-Big: "
              + b"b" * 65536 + b"\r\n\r\n"),
             ("headers just over the limit", b"GET /v1/stations HTTP/1.1\r\nHost: x\r\n"
-             + b"".join(b"X-H%d: %s\r\n" % (i, b"h" * 1000) for i in range(SERVER_MAX_HEADER // 1000 + 1))
-             + b"\r\n"),
+             + b"".join(b"X-H%d: %s\r\n" % (i, b"h" * 1000)
+                        for i in range(SERVER_MAX_HEADER // 1000 + 1)) + b"\r\n"),
             ("a request line that does not parse", b"GARBAGE\r\n\r\n"),
             ("an unknown method", b"BREW /v1/stations HTTP/1.1\r\nHost: x\r\n\r\n"),
             ("a request line of 64 KiB", b"GET /" + b"p" * 65536 + b" HTTP/1.1\r\n\r\n")):
