@@ -309,11 +309,10 @@ def bad_bodies(body):
         if isinstance(v, str):
             where = ".".join(map(str, p))
             out.append((f"{where} invalid UTF-8",
-                        dumps_raw(replaced(body, p, MARK), b'"\xc0\xaf' + b'"')))
+                        dumps_raw(replaced(body, p, MARK), b'"\xc0\xaf"')))
             out.append((f"{where} an object", json.dumps(replaced(body, p, {"bi": 1})).encode()))
             break
-    lists = [(p, v) for p, v in walk_lists(body)]
-    for p, v in lists[:1]:
+    for p, v in list(walk_lists(body))[:1]:
         out.append((f"{'.'.join(map(str, p))} huge", json.dumps(
             replaced(body, p, (v or [1]) * max(1, 60000 // max(1, len(json.dumps(v or [1])))))
         ).encode()))
@@ -350,6 +349,7 @@ def strict_param(value):
 
 
 def headers_for(token, headers, body):
+    """headers with the caller's token and, with a body, its content type."""
     h = dict(headers or {})
     if token is not None:
         h["Authorization"] = f"Bearer {token}"
@@ -358,26 +358,24 @@ def headers_for(token, headers, body):
     return h
 
 
-def sweep_route(sw, method, pattern, url, body, headers, token, n):
+def sweep_route(sw, method, pattern, url, body, headers, token):
     """Every bad request of one route (nothing here may change state)."""
     ep = f"{method} {pattern}"
     path, _, query = url.partition("?")
+    enc = json.dumps(body).encode() if body is not None else None
     if method in ("POST", "PUT", "PATCH"):
         for what, data in bad_bodies(body if isinstance(body, dict) else {}):
             sw.send(ep, what, method, url, data, headers_for(token, headers, data))
     # Any route: a query parameter that is not UTF-8 (none is read as text).
     sw.send(ep, "?bi= invalid UTF-8", method, f"{path}?{query + '&' if query else ''}bi=%FF",
-            json.dumps(body).encode() if body is not None else None,
-            headers_for(token, headers, body))
+            enc, headers_for(token, headers, body))
     # The route's query parameters, each with each bad value.
     params = [p.partition("=") for p in query.split("&") if p]
     for i, (k, _, v) in enumerate(params):
         for what, bad, strict in BAD_QUERY:
             q = "&".join(f"{k2}={bad if j == i else v2}" for j, (k2, _, v2) in enumerate(params))
-            enc = json.dumps(body).encode() if body is not None else None
-            status, _ = sw.send(ep, f"?{k}= {what}", method, f"{path}?{q}", enc,
-                                headers_for(token, headers, body),
-                                allow_2xx=not (strict or strict_param(v)))
+            sw.send(ep, f"?{k}= {what}", method, f"{path}?{q}", enc,
+                    headers_for(token, headers, body), allow_2xx=not (strict or strict_param(v)))
     # Each path parameter replaced by something no id is.
     pat = pattern.split("/")
     segs = path.split("/")
@@ -387,7 +385,6 @@ def sweep_route(sw, method, pattern, url, body, headers, token, n):
                 continue
             for what, bad, text in BAD_SEGMENTS:
                 u = "/".join(bad if j == i else s for j, s in enumerate(segs))
-                enc = json.dumps(body).encode() if body is not None else None
                 read = method in ("GET", "HEAD") and text is not None
                 status, data = sw.send(ep, f"{p} {what}", method,
                                        u + (f"?{query}" if query else ""), enc,
@@ -396,7 +393,6 @@ def sweep_route(sw, method, pattern, url, body, headers, token, n):
                     sw.check_echo(ep, f"{p} {what}", data, text, text)
     # A bad Idempotency-Key: not UTF-8, or longer than any key.
     if headers and "Idempotency-Key" in headers:
-        enc = json.dumps(body).encode() if body is not None else None
         for what, key in (("invalid UTF-8", "k\xff\xfe"), ("1,000 characters", "k" * 1000)):
             sw.send(ep, f"Idempotency-Key {what}", method, url, enc,
                     headers_for(token, dict(headers, **{"Idempotency-Key": key}), body))
@@ -439,7 +435,7 @@ def test_bad_input_on_every_route(w):
     sw = Sweep(client, types)
     before = snapshot(w)
     for n, ((method, pattern), (url, body, headers, token)) in enumerate(sorted(valid.items())):
-        sweep_route(sw, method, pattern, url.replace("{n}", str(n)), body, headers, token, n)
+        sweep_route(sw, method, pattern, url.replace("{n}", str(n)), body, headers, token)
     # What libevent refuses itself: a body over server.max_body_bytes (from
     # its Content-Length, never read), headers over server.max_header_bytes,
     # a request line that does not parse.
