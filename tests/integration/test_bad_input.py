@@ -131,9 +131,9 @@ def raw_exchange(port, data):
     """Send data on a fresh connection (no body follows) and read the answer
     until the daemon closes: (status, headers, body) or (None, {}, why)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=PER_REQUEST_S)
+    got = b""
     try:
         s.sendall(data)
-        got = b""
         while True:
             chunk = s.recv(65536)
             if not chunk:
