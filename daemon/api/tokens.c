@@ -232,8 +232,9 @@ dm_api_tokens_create_parse(struct dm_req *r, const json_t *body, enum dm_token_r
 	    (!json_is_string(label) || json_string_length(label) > DM_API_TOKENS_LABEL_MAX))
 		dm_field_errors_add(errors, "label", "must be a string of at most 200 bytes");
 	dm_api_tokens_expires(body, expires, expires_cap, errors);
-	static const char *const known[] = {"role",	"label",   "expires_in",   "warehouses",
-					    "stations", "courier", "engineer", "pickup_point", NULL};
+	static const char *const known[] = {"role", "label", "expires_in", "warehouses",
+					    "stations", "courier", "engineer", "pickup_point",
+					    NULL};
 	dm_field_errors_unknown(body, "", known, errors);
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid token request",
