@@ -40,7 +40,6 @@
 #include "warehouse/civil.h"
 
 #define DM_API_COD_BODY_MAX 4096
-#define DM_API_COD_KEY_MAX 255              /* Idempotency-Key bytes */
 #define DM_API_COD_TEXT_MAX 500             /* characters of notes or a reason */
 #define DM_API_COD_HANDED_MAX_FEN INT64_C(100000000000) /* 1,000,000,000.00 CNY */
 #define DM_API_COD_LIST_MAX "500"           /* discrepancies listed at most */
@@ -180,9 +179,7 @@ dm_api_cod_keyed_begin(struct dm_req *r, const char *const *known, json_t **erro
 		return NULL;
 	*errors = json_array();
 	*key = dm_req_header(r, "Idempotency-Key");
-	if (*key == NULL || (*key)[0] == '\0' || strlen(*key) > DM_API_COD_KEY_MAX)
-		dm_field_errors_add(*errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_idempotency_key(*errors, *key, true);
 	dm_field_errors_unknown(body, "", known, *errors);
 	*day = json_string_value(json_object_get(body, "day"));
 	if (!dm_api_cod_valid_day(*day))

@@ -25,6 +25,7 @@
 #include "daemon/io/http.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/order_committer.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/admission.h"
 #include "daemon/api/order_body.h"
 #include "daemon/base/log.h"
@@ -626,14 +627,19 @@ dm_api_orders_cancel(struct dm_req *r)
 			return;
 		const json_t *v = json_object_get(body, "reason");
 		reason = json_string_value(v);
+		static const char *const known[] = {"reason", NULL};
+		json_t *errors = json_array();
 		if ((v != NULL && reason == NULL) ||
-		    (reason != NULL && strlen(reason) > DM_INTAKE_REASON_MAX)) {
+		    (reason != NULL && strlen(reason) > DM_INTAKE_REASON_MAX))
+			dm_field_errors_add(errors, "reason", "must be a string of at most 200 bytes");
+		dm_field_errors_unknown(body, "", known, errors);
+		if (json_array_size(errors) > 0) {
 			json_decref(body);
 			dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid cancellation",
-				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "reason",
-						 "message", "must be a string of at most 200 bytes"));
+				       json_pack("{s:o}", "errors", errors));
 			return;
 		}
+		json_decref(errors);
 		if (reason == NULL)
 			reason = "";
 	}
@@ -652,7 +658,7 @@ static const struct dm_route dm_api_orders_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/orders/{id}",
 	 .handler = dm_api_orders_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/orders/{id}/cancel",

@@ -33,7 +33,6 @@
 #define DM_API_PICKUP_ADDRESS_MAX 500
 #define DM_API_PICKUP_HOURS_MAX 200
 #define DM_API_PICKUP_CAPACITY_MAX 100000
-#define DM_API_PICKUP_KEY_MAX 255
 #define DM_API_PICKUP_CODES 8 /* candidate codes per arrival: SQL takes the first free one */
 
 static const char *const dm_api_pickup_sizes[] = {"S", "M", "L", NULL};
@@ -514,9 +513,7 @@ dm_api_pickup_collections(struct dm_req *r)
 		return;
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_PICKUP_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_idempotency_key(errors, key, true);
 	dm_field_errors_unknown(body, "", known, errors);
 	const char *code = json_string_value(json_object_get(body, "code"));
 	if (code == NULL || strlen(code) != 6 || strspn(code, "0123456789") != 6)
@@ -545,12 +542,12 @@ static const struct dm_route dm_api_pickup_points_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/pickup-points",
 	 .handler = dm_api_pickup_points_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/pickup-points/{id}",
 	 .handler = dm_api_pickup_points_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
 	{.methods = EVHTTP_REQ_PATCH,
 	 .pattern = "/v1/pickup-points/{id}",
@@ -560,7 +557,7 @@ static const struct dm_route dm_api_pickup_points_routes[] = {
 	{.methods = EVHTTP_REQ_DELETE,
 	 .pattern = "/v1/pickup-points/{id}",
 	 .handler = dm_api_pickup_points_retire,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION)},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/pickup-points/{id}/arrivals",

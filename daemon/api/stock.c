@@ -12,6 +12,7 @@
 #include "daemon/base/daemon.h"
 #include "daemon/io/http.h"
 #include "daemon/svc/stock_hints.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
@@ -83,6 +84,16 @@ dm_api_stock_put(struct dm_req *r)
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
 		return;
+	static const char *const known[] = {"on_hand", "reason", NULL};
+	json_t *unknown = json_array();
+	dm_field_errors_unknown(body, "", known, unknown);
+	if (json_array_size(unknown) > 0) {
+		json_decref(body);
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "unknown members",
+			       json_pack("{s:o}", "errors", unknown));
+		return;
+	}
+	json_decref(unknown);
 	const json_t *v = json_object_get(body, "on_hand");
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > DM_H_STOCK_ON_HAND_MAX) {
@@ -250,13 +261,13 @@ static const struct dm_route dm_api_stock_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/warehouses/{id}/stock",
 	 .handler = dm_api_stock_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(WAREHOUSE),
 	 .scope_param = 1},
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/stock-ledger",
 	 .handler = dm_api_stock_ledger,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 };
 

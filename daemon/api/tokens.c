@@ -232,6 +232,10 @@ dm_api_tokens_create_parse(struct dm_req *r, const json_t *body, enum dm_token_r
 	    (!json_is_string(label) || json_string_length(label) > DM_API_TOKENS_LABEL_MAX))
 		dm_field_errors_add(errors, "label", "must be a string of at most 200 bytes");
 	dm_api_tokens_expires(body, expires, expires_cap, errors);
+	static const char *const known[] = {"role", "label", "expires_in", "warehouses",
+					    "stations", "courier", "engineer", "pickup_point",
+					    NULL};
+	dm_field_errors_unknown(body, "", known, errors);
 	if (json_array_size(errors) > 0) {
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid token request",
 			       json_pack("{s:o}", "errors", errors));
@@ -370,7 +374,7 @@ static const struct dm_route dm_api_tokens_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/tokens/whoami",
 	 .handler = dm_api_tokens_whoami,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLES_ANY},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/admin/tokens",
@@ -380,12 +384,12 @@ static const struct dm_route dm_api_tokens_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/tokens",
 	 .handler = dm_api_tokens_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 	{.methods = EVHTTP_REQ_DELETE,
 	 .pattern = "/v1/admin/tokens/{id}",
 	 .handler = dm_api_tokens_revoke,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 };
 

@@ -191,12 +191,12 @@ static const struct dm_route dm_api_tracking_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/orders/{id}/tracking",
 	 .handler = dm_api_tracking_order,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/track/{code}",
 	 .handler = dm_api_tracking_code,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLES_PUBLIC},
 };
 

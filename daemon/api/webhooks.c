@@ -146,7 +146,8 @@ dm_api_webhooks_check_url(const json_t *v, json_t *errors)
 		dm_field_errors_add(errors, "url",
 				    "must be an http:// or https:// URL with a host name or IPv4 "
 				    "address, without user, password or fragment");
-	evhttp_uri_free(uri);
+	if (uri != NULL) /* libevent 2.1's evhttp_uri_free(NULL) dereferences it */
+		evhttp_uri_free(uri);
 }
 
 /* Check the events: distinct known names, at least one; into out (a JSON array). */
@@ -430,7 +431,7 @@ static const struct dm_route dm_api_webhooks_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/webhooks",
 	 .handler = dm_api_webhooks_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/webhooks",
@@ -440,22 +441,22 @@ static const struct dm_route dm_api_webhooks_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/webhooks/{id}",
 	 .handler = dm_api_webhooks_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 	{.methods = EVHTTP_REQ_DELETE,
 	 .pattern = "/v1/webhooks/{id}",
 	 .handler = dm_api_webhooks_delete,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/webhook-deliveries",
 	 .handler = dm_api_webhooks_deliveries,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/admin/webhook-deliveries/{id}/retry",
 	 .handler = dm_api_webhooks_retry,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 };
 

@@ -26,7 +26,7 @@ struct dm_route {
 	int methods;           /* bitmask of enum evhttp_cmd_type */
 	const char *pattern;   /* "/v1/orders/{id}": {name} matches one path segment */
 	dm_handler_fn *handler;
-	long body_limit;       /* bytes; 0 means the server's max_body_bytes */
+	long body_limit;       /* bytes; 0: the server's max_body_bytes; or DM_ROUTE_NO_BODY */
 	unsigned flags;        /* DM_ROUTE_* */
 	unsigned roles;        /* who may call it: DM_ROLE(x) bits, DM_ROLES_ANY or DM_ROLES_PUBLIC */
 	int scope_param;       /* 1-based path {param} naming the resource a scoped role
@@ -37,6 +37,9 @@ struct dm_route {
 #define DM_ROLE(name) (1u << DM_TOKEN_##name)
 #define DM_ROLES_ANY ((1u << DM_TOKEN_ROLE_COUNT) - 1u) /* any valid token */
 #define DM_ROLES_PUBLIC (1u << 31)                     /* no token needed */
+
+/* body_limit of a route that takes no body: a request with any is refused (413). */
+#define DM_ROUTE_NO_BODY (-1L)
 
 #define DM_ROUTE_EXPENSIVE 0x1u /* CPU-heavy (planning): its own, lower rate limit */
 #define DM_ROUTE_UNLIMITED 0x2u /* answered from memory for probes (health): no rate limit */

@@ -346,7 +346,8 @@ dm_webhook_sender_send(struct dm_webhook_sender_delivery *dl, const char *url,
 	event_add(dl->timer, &deadline);
 	rc = 0;
 out:
-	evhttp_uri_free(uri);
+	if (uri != NULL) /* libevent 2.1's evhttp_uri_free(NULL) dereferences it */
+		evhttp_uri_free(uri);
 	return rc;
 }
 

@@ -495,6 +495,63 @@ def pickup_request(w, method, path, order_id, n):
     return url, None, None
 
 
+def fresh_ids(w, d, path, seq, shop):
+    """The ids a row's path names, made fresh for one request: an order
+    (from ORDER), a courier token, for a service path an engineer of the
+    order's station and for {appointment_id} a booking, for {webhook_id} and
+    {delivery_id} a webhook of shop (the order_service token's id) with a
+    dead delivery. seq numbers the keys."""
+    o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"authz-o{next(seq)}"),
+                  headers={"Idempotency-Key": f"authz-o{next(seq)}"})
+    assert o.status == 201, o
+    t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
+    assert t.status == 201, t
+    harness.TOKENS_ISSUED.append(t.json()["token"])
+    ids = {"order_id": o.json()["id"], "token_id": t.json()["id"],
+           "tracking_code": o.json()["tracking_code"]}
+    if "service" in path:
+        engineer_for(w, o.json()["station"]["id"])
+    if "{appointment_id}" in path:
+        b = d.request("POST", f"/v1/orders/{ids['order_id']}/services",
+                      body={"type": "repair", "line": 1, "window_start": SERVICE_WINDOW},
+                      headers={"Idempotency-Key": f"authz-svc-o{next(seq)}"})
+        assert b.status == 201, b
+        ids["appointment_id"] = b.json()["id"]
+    if "{webhook_id}" in path or "{delivery_id}" in path:
+        h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/authz",
+                                                    "events": ["shipment.failed"],
+                                                    "owner": shop})
+        assert h.status == 201, h
+        ids["webhook_id"] = h.json()["id"]
+        ids["delivery_id"] = w.pg.psql("dispatchd", f"""
+            INSERT INTO webhook_outbox (webhook_id, event_id, event, body, status)
+            VALUES ('{h.json()["id"]}', 1, 'shipment.failed', '{{}}', 'dead')
+            RETURNING id""")
+    return ids
+
+
+def request_for(w, d, method, path, body, role, ids, n):
+    """(url, body, headers) of a row's request as role sends it: the row's
+    body kind ("scan", "stop", ...) made by its fixture above, or its path
+    filled with ids and the in-scope warehouse and station."""
+    if body == "scan":
+        return scan_request(d, role, path, n)
+    if body == "stop":
+        return stop_request(w, path, ids["order_id"], n)
+    if body == "return":
+        return return_request(w, role, path, ids["order_id"], n)
+    if body == "booking":
+        return booking_request(path, ids["order_id"], n)
+    if body == "visit":
+        return visit_request(w, method, path, ids["order_id"], n)
+    if body == "exchange":
+        return exchange_request(w, path, ids["order_id"], n)
+    if body == "settlement":
+        return cod_request(d, path, n)
+    if body == "pickup":
+        return pickup_request(w, method, path, ids["order_id"], n)
+    return path.format(wh=WH_IN, st=ST_IN, **ids), body, None
+
 def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
         body = dict(body, external_id=body["external_id"].format(n=n))
@@ -512,61 +569,15 @@ def test_every_route_against_every_role(w):
 
     shop = d.get("/v1/admin/tokens/whoami", token=tokens["order_service"]).json()["id"]
 
-    def fresh_ids(path):
-        o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"authz-o{next(seq)}"),
-                      headers={"Idempotency-Key": f"authz-o{next(seq)}"})
-        assert o.status == 201, o
-        t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
-        assert t.status == 201, t
-        harness.TOKENS_ISSUED.append(t.json()["token"])
-        ids = {"order_id": o.json()["id"], "token_id": t.json()["id"],
-               "tracking_code": o.json()["tracking_code"]}
-        if "service" in path:
-            engineer_for(w, o.json()["station"]["id"])
-        if "{appointment_id}" in path:
-            b = d.request("POST", f"/v1/orders/{ids['order_id']}/services",
-                          body={"type": "repair", "line": 1, "window_start": SERVICE_WINDOW},
-                          headers={"Idempotency-Key": f"authz-svc-o{next(seq)}"})
-            assert b.status == 201, b
-            ids["appointment_id"] = b.json()["id"]
-        if "{webhook_id}" in path or "{delivery_id}" in path:
-            h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/authz",
-                                                        "events": ["shipment.failed"],
-                                                        "owner": shop})
-            assert h.status == 201, h
-            ids["webhook_id"] = h.json()["id"]
-            ids["delivery_id"] = w.pg.psql("dispatchd", f"""
-                INSERT INTO webhook_outbox (webhook_id, event_id, event, body, status)
-                VALUES ('{h.json()["id"]}', 1, 'shipment.failed', '{{}}', 'dead')
-                RETURNING id""")
-        return ids
-
     checked = 0
     for (method, pattern), (who, path, body) in sorted(ROUTES.items()):
         for caller, token in tokens.items():
             checked += 1
             role = caller.split("_out")[0] if caller.endswith("_out") else caller
             out_of_scope = caller.endswith("_out")
-            ids = fresh_ids(path)
-            n, headers, req = next(seq), None, body
-            if body == "scan":
-                url, req, headers = scan_request(d, role, path, n)
-            elif body == "stop":
-                url, req, headers = stop_request(w, path, ids["order_id"], n)
-            elif body == "return":
-                url, req, headers = return_request(w, role, path, ids["order_id"], n)
-            elif body == "booking":
-                url, req, headers = booking_request(path, ids["order_id"], n)
-            elif body == "visit":
-                url, req, headers = visit_request(w, method, path, ids["order_id"], n)
-            elif body == "exchange":
-                url, req, headers = exchange_request(w, path, ids["order_id"], n)
-            elif body == "settlement":
-                url, req, headers = cod_request(d, path, n)
-            elif body == "pickup":
-                url, req, headers = pickup_request(w, method, path, ids["order_id"], n)
-            else:
-                url = path.format(wh=WH_IN, st=ST_IN, **ids)
+            ids = fresh_ids(w, d, path, seq, shop)
+            n = next(seq)
+            url, req, headers = request_for(w, d, method, path, body, role, ids, n)
             r = send(d, token, method, url, req, n, headers)
             if who == PUBLIC:
                 want = "2xx"
