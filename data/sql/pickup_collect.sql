@@ -3,7 +3,9 @@
 -- is its keyed hash (hex, daemon/base/pickup_code.c: PostgreSQL never sees
 -- a code). The parcel held there with this code is collected (order event
 -- pickup.collected, feed line pickup.collected), its shipments delivered
--- (stop_shipments_move: the delivered event) and the code is dead. A
+-- by the lifecycle's collected_at_point (shipment_next: from out for
+-- delivery or, on the station's shelf, arrived at the station; one
+-- delivered event each, stop_shipments_move) and the code is dead. A
 -- wrong code, a code already used and a code of a parcel that never existed
 -- get the same answer ({"r":"invalid"} naming code), so the answer says
 -- nothing of which parcels exist; each is a row of pickup_code_failures.
@@ -79,11 +81,8 @@ BEGIN
 		collected_by = p_actor, collect_key = p_key
 	 WHERE id = v_parcel.id;
 	-- The customer has the parcel: the order is delivered (the delivered
-	-- webhook, the return window). A parcel on the station's own shelf was
-	-- never out with a courier: it goes out and is delivered at the counter.
-	PERFORM stop_shipments_move(v_parcel.order_id, 'out_for_delivery', p_now,
-				    jsonb_build_object('point', p_point, 'point_name', p.name));
-	PERFORM stop_shipments_move(v_parcel.order_id, 'delivered', p_now,
+	-- webhook, the return window), in one step from where it waited.
+	PERFORM stop_shipments_move(v_parcel.order_id, 'collected_at_point', p_now,
 				    jsonb_build_object('point', p_point, 'point_name', p.name,
 						       'by', p_actor, 'proof', 'pickup_code'));
 	INSERT INTO order_events (order_id, kind, at, detail)
