@@ -10,7 +10,7 @@
 -- digits (the daemon's is a keyed BLAKE2b PostgreSQL cannot make).
 BEGIN;
 \ir fixtures.psql
-SELECT plan(38);
+SELECT plan(40);
 
 INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
 	('station', 'ST1', 'Station one', '{"district": "D1"}',
@@ -18,7 +18,7 @@ INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
 	 ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326), 1e8);
 INSERT INTO got SELECT 'o' || i, intake_commit(jsonb_build_array(
 	pg_temp.entry('pk' || i, '[{"w": "W1", "sku": "A", "qty": 1}]')))
-FROM generate_series(1, 4) i;
+FROM generate_series(1, 5) i;
 
 CREATE FUNCTION pg_temp.save(p_id text, p_body text, p_role text DEFAULT 'admin',
 			     p_scope text[] DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
@@ -124,6 +124,14 @@ SELECT is((SELECT string_agg(r.order_id || ':' || r.reason || ':' || r.status ||
 SELECT is(pickup_expire('2026-11-27T00:00:00Z', true, 100), 0, 'an expired parcel stays expired');
 SELECT is(pg_temp.arrive('O-pk2', '{777777}')->>'current', 'expired',
 	  'an expired parcel is not scanned in again');
+-- A parcel held when migration 037 dropped its 6-digit code: its next scan
+-- gives it a code (the first the point never had), answered as a repeat.
+UPDATE orders SET pickup_point_id = 'P1', status = 'out_for_delivery' WHERE id = 'O-pk5';
+INSERT INTO pickup_parcels (point_id, order_id, arrived_at, hold_until)
+VALUES ('P1', 'O-pk5', '2026-11-26T03:00:00Z', '2026-11-29T03:00:00Z');
+SELECT is(pg_temp.arrive('O-pk5', '{111111,888888}')->>'r', 'ok', 'a codeless parcel scanned again');
+SELECT is((SELECT encode(code_hash, 'hex') FROM pickup_parcels WHERE order_id = 'O-pk5'),
+	  pg_temp.h('888888'), 'gets a code now');
 SELECT is((SELECT count(*)::int FROM returns WHERE order_id = 'O-pk2'), 1, 'nor returned twice');
 
 SELECT * FROM finish();
