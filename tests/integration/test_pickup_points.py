@@ -3,9 +3,12 @@ with the real PostgreSQL and the daemon: the records (admin; a station for
 its own points; a pickup_point token reads its own), bad bodies, parcels
 scanned in (capacity never exceeded under concurrent arrivals, per size for
 a locker; a repeated scan takes no second place), collections with the code
-(idempotent under its key; a wrong, reused or never issued code gets the
-same answer), and every state change on the order's events and the
-station's feed. Orders are routed to a point by an SQL fixture
+(idempotent under its key, another code under it refused; a wrong, reused
+or never issued code gets the same answer; wrong codes limited per token
+and per point across daemons), codes 8 digits and shown to the order
+service only, arrivals only of parcels on their way, expiry that skips
+what another transaction holds, and every state change on the order's
+events and the station's feed. Orders are routed to a point by an SQL fixture
 (orders.pickup_point_id) until the promise offers delivery_option pickup."""
 import datetime
 import json
@@ -441,14 +444,14 @@ def test_expiry_without_return_to_warehouse(w):
     # meanwhile, instead of waiting behind the lock.
     def hold():
         try:
-            sql(w, f"SELECT 1 FROM orders WHERE id = '{busy}' FOR UPDATE; SELECT pg_sleep(5)")
+            sql(w, f"SELECT 1 FROM orders WHERE id = '{busy}' FOR UPDATE; SELECT pg_sleep(20)")
         except Exception:
             pass   # cancelled below once seen
 
     holder = threading.Thread(target=hold)
     holder.start()
     harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
-                                      "WHERE query LIKE '%pg_sleep(5)%' AND pid <> "
+                                      "WHERE query LIKE '%pg_sleep(20)%' AND pid <> "
                                       "pg_backend_pid()") == "1", what="the lock held")
     d = expiry_daemon(w, "2030-01-12T00:00:00Z", "false")
     harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
@@ -457,7 +460,7 @@ def test_expiry_without_return_to_warehouse(w):
     assert holder.is_alive(), "the lock was released before the free parcel expired"
     assert sql(w, f"SELECT status FROM pickup_parcels WHERE order_id = '{busy}'") == "held"
     sql(w, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-           "WHERE query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()")
+           "WHERE query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid()")
     holder.join()
     harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
                                       f"WHERE order_id = '{busy}'") == "expired",
