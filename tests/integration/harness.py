@@ -18,8 +18,8 @@ one this harness started (PostgreSQL's data_directory and postmaster.pid,
 Redis's process_id and dir), not another program on the same port."""
 import atexit
 import ctypes
-import glob
 import hashlib
+import glob
 import http.client
 import json
 import os
