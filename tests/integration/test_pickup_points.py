@@ -444,14 +444,14 @@ def test_expiry_without_return_to_warehouse(w):
     # meanwhile, instead of waiting behind the lock.
     def hold():
         try:
-            sql(w, f"SELECT 1 FROM orders WHERE id = '{busy}' FOR UPDATE; SELECT pg_sleep(20)")
+            sql(w, f"SELECT 1 FROM orders WHERE id = '{busy}' FOR UPDATE; SELECT pg_sleep(120)")
         except Exception:
             pass   # cancelled below once seen
 
     holder = threading.Thread(target=hold)
     holder.start()
     harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
-                                      "WHERE query LIKE '%pg_sleep(20)%' AND pid <> "
+                                      "WHERE query LIKE '%pg_sleep(120)%' AND pid <> "
                                       "pg_backend_pid()") == "1", what="the lock held")
     d = expiry_daemon(w, "2030-01-12T00:00:00Z", "false")
     harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
@@ -460,7 +460,7 @@ def test_expiry_without_return_to_warehouse(w):
     assert holder.is_alive(), "the lock was released before the free parcel expired"
     assert sql(w, f"SELECT status FROM pickup_parcels WHERE order_id = '{busy}'") == "held"
     sql(w, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-           "WHERE query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid()")
+           "WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()")
     holder.join()
     harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
                                       f"WHERE order_id = '{busy}'") == "expired",
