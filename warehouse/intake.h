@@ -96,7 +96,7 @@ enum wh_intake_reply {
 	WH_INTAKE_ABANDONED,           /* the request was answered already: send nothing */
 	WH_INTAKE_PICKUP_FULL,         /* the chosen pickup point has no place left */
 	WH_INTAKE_PICKUP_INVALID,      /* no open pickup point of the order's station has the id */
-	WH_INTAKE_PICKUP_LARGE         /* a pickup order with large items (the promise offers none) */
+	WH_INTAKE_PICKUP_LARGE         /* a pickup order with large items (never offered one) */
 };
 
 /* The order's outcome in intake_commit's result ("r"), decoded once. */

@@ -106,8 +106,8 @@ wh_shipment_collected_at_point(enum wh_shipment_state from, enum wh_shipment_sta
 			*to = from;
 		return WH_SHIPMENT_SAME;
 	}
-	for (size_t i = 0; i < sizeof wh_shipment_collect_from / sizeof wh_shipment_collect_from[0];
-	     i++) {
+	size_t n = sizeof wh_shipment_collect_from / sizeof wh_shipment_collect_from[0];
+	for (size_t i = 0; i < n; i++) {
 		if (wh_shipment_collect_from[i] == from) {
 			if (to != NULL)
 				*to = WH_SHIPMENT_DELIVERED;

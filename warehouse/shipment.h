@@ -17,8 +17,9 @@
  * it to picked), but one: collected_at_point, the customer collecting the
  * parcel at a pickup point (issue 13), delivers it from where a parcel at a
  * point is: out for delivery (a courier handed it to the point) or arrived at
- * the station (the station's own shelf; it never went out). PostgreSQL holds the same table (data/sql/shipment_next.sql)
- * and is the authority, because it decides under the shipment's row lock;
+ * the station (the station's own shelf; it never went out). PostgreSQL
+ * holds the same table (data/sql/shipment_next.sql) and is the authority,
+ * because it decides under the shipment's row lock;
  * this core lets the daemon refuse unknown events and events a role may never
  * scan before any round trip, and names the states for the API. Pure. */
 #ifndef WH_SHIPMENT_H

@@ -109,7 +109,8 @@ dm_api_orders_http(enum wh_intake_reply reply, const char **detail)
 		[WH_INTAKE_PICKUP_FULL] = {DM_PROBLEM_PICKUP_POINT_FULL, "the pickup point has no place "
 						 "left; GET /v1/promise offers the others"},
 		[WH_INTAKE_PICKUP_INVALID] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is invalid"},
-		[WH_INTAKE_PICKUP_LARGE] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is invalid"},
+		[WH_INTAKE_PICKUP_LARGE] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is "
+						   "invalid"},
 	};
 	if ((size_t)reply >= sizeof map / sizeof map[0])
 		reply = WH_INTAKE_BAD_EVENT;
@@ -234,8 +235,9 @@ dm_api_orders_reply(struct dm_api_order *o, const struct wh_intake_need *need)
 								  "order's station has this id");
 		break;
 	case WH_INTAKE_PICKUP_LARGE:
-		extra = dm_api_orders_field_error("delivery_option", "\"pickup\" is not offered for an "
-								     "order with large items");
+		extra = dm_api_orders_field_error("delivery_option",
+						  "\"pickup\" is not offered for an order with "
+						  "large items");
 		break;
 	case WH_INTAKE_UNKNOWN_SKU: {
 		json_t *errors = dm_api_orders_unknown_skus(o);

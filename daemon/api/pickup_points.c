@@ -257,8 +257,9 @@ dm_api_pickup_answer(struct dm_req *r, const struct dm_pg_reply *reply, const ch
 	else if (strcmp(what, "below_held") == 0 || strcmp(what, "holding") == 0)
 		dm_req_problem(r, DM_PROBLEM_PICKUP_POINT_HOLDING,
 			       json_object_get(res, "routed") != NULL
-				       ? "the pickup point holds parcels or orders are on their way to it"
-				       : "the pickup point holds parcels this change leaves without a place",
+				       ? "the pickup point holds parcels or orders on their way"
+				       : "the pickup point holds parcels this change leaves "
+					 "without a place",
 			       json_pack("{s:O*,s:O*}", "held", held, "routed",
 					 json_object_get(res, "routed")));
 	else if (strcmp(what, "illegal") == 0) {
@@ -277,8 +278,8 @@ dm_api_pickup_answer(struct dm_req *r, const struct dm_pg_reply *reply, const ch
 		json_int_t after = json_integer_value(json_object_get(res, "retry_after"));
 		dm_req_problem_after(r, DM_PROBLEM_RATE_LIMITED,
 				     after > 0 && after <= 86400 ? (int)after : 1,
-				     "too many wrong pickup codes: collections here are refused until "
-				     "Retry-After",
+				     "too many wrong pickup codes: collections here are refused "
+				     "until Retry-After",
 				     NULL);
 	}
 	else if (strcmp(what, "invalid") == 0) {
@@ -322,7 +323,7 @@ dm_api_pickup_query(struct dm_req *r, const char *sql, const char *const *p, int
 {
 	const char *role;
 	const char *params[12];
-	_Static_assert(sizeof params / sizeof params[0] >= 8 + 4, "n <= 8 parameters and four more");
+	_Static_assert(sizeof params / sizeof params[0] >= 8 + 4, "n <= 8 parameters, four more");
 	int64_t now_s;
 	int32_t offset_s;
 	char now[32];
@@ -522,8 +523,8 @@ dm_api_pickup_arrivals(struct dm_req *r)
 	snprintf(hold, sizeof hold, "%d", r->cfg->cfg->pickup_hold_days);
 	const char *p[] = {r->params[0], order, json_string_value(size), hashes, boxes, hold};
 	dm_api_pickup_query(r,
-			    "SELECT pickup_arrival($1, $2, $3, $4::text[], $5::text[], $6::int, $7, "
-			    "ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), $9, "
+			    "SELECT pickup_arrival($1, $2, $3, $4::text[], $5::text[], $6::int, "
+			    "$7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), $9, "
 			    "to_timestamp($10))",
 			    p, 6, true, dm_api_pickup_parcel_done);
 	json_decref(body);

@@ -4,11 +4,12 @@
  * code). Both documents are data/sql/order_tracking_doc.sql's, the one
  * place that decides what each view shows; this file checks the path,
  * picks the view, puts in a held pickup parcel's code for the order service
- * only (opened from its sealed box, daemon/base/pickup_code.h), and while the parcel is out for delivery puts in the
- * courier's live position from Redis when it is newer (by device time)
- * than PostgreSQL's courier_positions row, which the handheld API updates
- * at most every 30 s. There is deliberately no write route under
- * /v1/track: a tracking code can never cancel or change an order. */
+ * only (opened from its sealed box, daemon/base/pickup_code.h), and while
+ * the parcel is out for delivery puts in the courier's live position from
+ * Redis when it is newer (by device time) than PostgreSQL's
+ * courier_positions row, which the handheld API updates at most every 30 s.
+ * There is deliberately no write route under /v1/track: a tracking code can
+ * never cancel or change an order. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

@@ -12,7 +12,7 @@
 
 _Static_assert(DM_TOKEN_KEY_BYTES == crypto_kdf_KEYBYTES, "the token key is a kdf key");
 _Static_assert(DM_PICKUP_CODE_BOX_BYTES ==
-		       crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + DM_PICKUP_CODE_DIGITS,
+		       crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 8,
 	       "a box is nonce, MAC and code");
 
 static void
@@ -68,7 +68,8 @@ dm_pickup_code_open(const unsigned char key[DM_TOKEN_KEY_BYTES], const unsigned 
 	if (box == NULL || len != DM_PICKUP_CODE_BOX_BYTES)
 		return -1;
 	dm_pickup_code_subkey(key, DM_PICKUP_CODE_KDF_BOX, sub);
-	int rc = crypto_secretbox_open_easy((unsigned char *)code, box + crypto_secretbox_NONCEBYTES,
+	int rc = crypto_secretbox_open_easy((unsigned char *)code,
+					    box + crypto_secretbox_NONCEBYTES,
 					    len - crypto_secretbox_NONCEBYTES, box, sub);
 	sodium_memzero(sub, sizeof sub);
 	code[DM_PICKUP_CODE_DIGITS] = '\0';

@@ -16,7 +16,8 @@ DROP INDEX pickup_parcels_code;
 ALTER TABLE pickup_parcels DROP COLUMN code;
 CREATE UNIQUE INDEX pickup_parcels_code_hash ON pickup_parcels (point_id, code_hash);
 -- the signatures change: hashes and boxes instead of codes, the wrong-code limits
-DROP FUNCTION IF EXISTS pickup_arrival(text, text, text, text[], int, text, text[], text, timestamptz);
+DROP FUNCTION IF EXISTS pickup_arrival(text, text, text, text[], int, text, text[], text,
+				       timestamptz);
 DROP FUNCTION IF EXISTS pickup_collect(text, text, text, text, text[], text, timestamptz);
 
 -- Wrong codes tried at a point: one row per collection whose code named no

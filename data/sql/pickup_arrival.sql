@@ -104,7 +104,8 @@ BEGIN
 		RETURN jsonb_build_object('r', 'full', 'held', v_held);
 	END IF;
 	IF v_n IS NULL THEN
-		RAISE EXCEPTION 'pickup_arrival: no free pickup code among %', cardinality(p_hashes);
+		RAISE EXCEPTION 'pickup_arrival: no free pickup code among %',
+			cardinality(p_hashes);
 	END IF;
 	INSERT INTO pickup_parcels (point_id, order_id, size, code_hash, code_box, arrived_at,
 				    hold_until, arrived_by)

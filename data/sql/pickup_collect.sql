@@ -62,7 +62,8 @@ BEGIN
 		 WHERE f.point_id = p_point AND f.at > p_now - make_interval(secs => p_limits[4])
 		HAVING count(*) >= p_limits[3]) x;
 	IF v_wait IS NOT NULL THEN
-		RETURN jsonb_build_object('r', 'limited', 'retry_after', greatest(1, ceil(v_wait))::int);
+		RETURN jsonb_build_object('r', 'limited',
+					  'retry_after', greatest(1, ceil(v_wait))::int);
 	END IF;
 	SELECT * INTO v_parcel FROM pickup_parcels
 	 WHERE point_id = p_point AND code_hash = v_hash AND status = 'held';
@@ -74,7 +75,8 @@ BEGIN
 		SELECT * INTO v_parcel FROM pickup_parcels WHERE id = v_parcel.id FOR UPDATE;
 	END IF;
 	IF v_parcel.id IS NULL OR v_parcel.status <> 'held' THEN
-		INSERT INTO pickup_code_failures (point_id, actor, at) VALUES (p_point, p_actor, p_now);
+		INSERT INTO pickup_code_failures (point_id, actor, at)
+		VALUES (p_point, p_actor, p_now);
 		RETURN v_no;
 	END IF;
 	UPDATE pickup_parcels SET status = 'collected', collected_at = p_now,

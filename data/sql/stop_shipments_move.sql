@@ -2,9 +2,10 @@
 -- by event p_to where the lifecycle allows it (shipment_next), in the
 -- caller's transaction, appending one order_events row per shipment moved
 -- (kind: the state it moved to, so collected_at_point is a delivered event;
--- detail p_detail plus "from", and "event" when it is not the state); then the order follows its shipments
--- once they all share one state, as in shipment_scan. Shipments already in
--- p_to, or that cannot go there, are left alone. Returns how many moved.
+-- detail p_detail plus "from", and "event" when it is not the state);
+-- then the order follows its shipments once they all share one state, as
+-- in shipment_scan. Shipments already where p_to leads, or that cannot go
+-- there, are left alone. Returns how many moved.
 -- The caller holds the order's row lock (stop_event, courier_route_start).
 CREATE OR REPLACE FUNCTION stop_shipments_move(p_order text, p_to text, p_at timestamptz,
 					       p_detail jsonb)
