@@ -110,6 +110,8 @@ dm_api_orders_http(enum wh_intake_reply reply, const char **detail)
 		[WH_INTAKE_PICKUP_FULL] = {DM_PROBLEM_PICKUP_POINT_FULL, "the pickup point has no place "
 						 "left; GET /v1/promise offers the others"},
 		[WH_INTAKE_PICKUP_INVALID] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is invalid"},
+		[WH_INTAKE_PICKUP_LARGE] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is "
+						   "invalid"},
 	};
 	if ((size_t)reply >= sizeof map / sizeof map[0])
 		reply = WH_INTAKE_BAD_EVENT;
@@ -232,6 +234,11 @@ dm_api_orders_reply(struct dm_api_order *o, const struct wh_intake_need *need)
 	case WH_INTAKE_PICKUP_INVALID:
 		extra = dm_api_orders_field_error("pickup_point", "no open pickup point of the "
 								  "order's station has this id");
+		break;
+	case WH_INTAKE_PICKUP_LARGE:
+		extra = dm_api_orders_field_error("delivery_option",
+						  "\"pickup\" is not offered for an order with "
+						  "large items");
 		break;
 	case WH_INTAKE_UNKNOWN_SKU: {
 		json_t *errors = dm_api_orders_unknown_skus(o);
@@ -531,6 +538,7 @@ dm_api_orders_post(struct dm_req *r)
 		.slot_local_s = wh_civil_from_utc(o->in.slot_utc_s, o->offset_s),
 		.hints_fresh = dm_stock_hints_fresh(cache, o->in.skus, o->in.nlines,
 						    dm_clock_mono_s()),
+		.pickup = o->in.pickup_point[0] != '\0',
 	};
 	wh_intake_init(&o->flow, &order);
 	dm_api_orders_run(o, &(struct wh_intake_event){.kind = WH_INTAKE_EV_START});

@@ -307,6 +307,13 @@ dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply, const cha
 void
 dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_t *extra)
 {
+	dm_req_problem_after(r, kind, dm_problem_retry_after_s(kind), detail, extra);
+}
+
+void
+dm_req_problem_after(struct dm_req *r, enum dm_problem kind, int retry_s, const char *detail,
+		     json_t *extra)
+{
 	int status = dm_problem_status(kind);
 	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", dm_problem_type(kind), "title",
 			      dm_problem_title(kind), "status", status, "detail", detail);
@@ -322,7 +329,6 @@ dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_
 		dm_req_reply(r, 503, "application/problem+json", oom, sizeof oom - 1);
 		return;
 	}
-	int retry_s = dm_problem_retry_after_s(kind);
 	if (retry_s > 0 && r->req != NULL) {
 		char v[16];
 		snprintf(v, sizeof v, "%d", retry_s);

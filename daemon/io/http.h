@@ -157,4 +157,9 @@ void dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply,
  * adds extension members such as "errors". No-op if answered. */
 void dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_t *extra);
 
+/* dm_req_problem with Retry-After retry_s seconds (none when <= 0) instead
+ * of the kind's own. */
+void dm_req_problem_after(struct dm_req *r, enum dm_problem kind, int retry_s, const char *detail,
+			  json_t *extra);
+
 #endif

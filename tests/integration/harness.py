@@ -682,6 +682,19 @@ class World:
                 shutil.rmtree(self.pg.dir, ignore_errors=True)
 
 
+def pickup_code_hash(world, code):
+    """The hex keyed hash the daemon stores for pickup code (8 digits) under
+    the world's token key (daemon/base/pickup_code.c: BLAKE2b keyed with
+    sub-key 1 of crypto_kdf context "dmpickup" of the token key), for SQL
+    fixtures that put a parcel with a known code in place."""
+    raw = open(world.key_file, "rb").read()
+    key = hashlib.blake2b(raw, digest_size=32, key=b"dispatchd token key v1").digest()
+    sub = hashlib.blake2b(b"", digest_size=32, key=key,
+                          salt=(1).to_bytes(8, "little") + bytes(8),
+                          person=b"dmpickup" + bytes(8)).digest()
+    return hashlib.blake2b(code.encode(), digest_size=32, key=sub).hexdigest()
+
+
 def _exit_on_signal(sig, frame):
     # Unwinds through the finally blocks below: the world is closed.
     raise SystemExit(128 + sig)

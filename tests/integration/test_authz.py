@@ -484,14 +484,17 @@ def pickup_request(w, method, path, order_id, n):
     if method == "PATCH":
         return url, {"name": "Authz point"}, None
     if path.endswith("/arrivals") or path.endswith("/collections"):
-        q(f"UPDATE orders SET pickup_point_id = '{PP_IN}' WHERE id = '{order_id}'")
+        q(f"UPDATE orders SET pickup_point_id = '{PP_IN}' WHERE id = '{order_id}'; "
+          f"UPDATE shipments SET status = 'out_for_delivery' WHERE order_id = '{order_id}'")
     if path.endswith("/arrivals"):
         return url, {"order": order_id}, None
     if path.endswith("/collections"):
-        q(f"INSERT INTO pickup_parcels (point_id, order_id, code, arrived_at, hold_until) "
-          f"VALUES ('{PP_IN}', '{order_id}', '{n % 1000000:06d}', now(), "
+        code = f"{n % 10 ** 8:08d}"
+        q(f"INSERT INTO pickup_parcels (point_id, order_id, code_hash, arrived_at, hold_until) "
+          f"VALUES ('{PP_IN}', '{order_id}', "
+          f"decode('{harness.pickup_code_hash(w, code)}', 'hex'), now(), "
           f"now() + interval '3 days')")
-        return url, {"code": f"{n % 1000000:06d}"}, {"Idempotency-Key": f"authz-pk-{n}"}
+        return url, {"code": code}, {"Idempotency-Key": f"authz-pk-{n}"}
     return url, None, None
 
 
