@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit fault-long fuzz bench clean
+.PHONY: all deps build build-asan build-fuzz package up down migrate demo test test-unit fault-long fuzz valgrind bench clean
 
 all: build
 
@@ -62,6 +62,11 @@ fault-long: build
 FUZZ_SECONDS ?= 3600
 fuzz: build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh
+
+# The integration tests with dispatchd under valgrind's memcheck (about an
+# hour: scripts/valgrind.sh); VALGRIND_TESTS=regex picks some.
+valgrind: build
+	@scripts/valgrind.sh
 
 # Every benchmark, one name=value figure a line (scripts/bench.sh). Runs on
 # this checkout's `make up` stack, whose ports are fixed and shared by every

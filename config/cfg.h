@@ -175,6 +175,10 @@ struct cfg {
 	int pickup_hold_days;                /* a pickup point holds a parcel this many days */
 	int pickup_return_to_warehouse;      /* 1: an uncollected parcel goes on as a return */
 	long pickup_expiry_interval_ms;      /* the expiry tick (svc/pickup_expiry.c); 0: off */
+	int pickup_code_failures_per_token;  /* wrong pickup codes a token may try ... */
+	int pickup_code_failures_token_window_s; /* ... in this many seconds */
+	int pickup_code_failures_per_point;  /* wrong pickup codes tried at one point ... */
+	int pickup_code_failures_point_window_s; /* ... in this many seconds */
 	int n_return_policies; /* [returns.CATEGORY], in file order; unset keys are [returns]'s */
 	struct cfg_return_policy return_policies[CFG_MAX_RETURN_POLICIES];
 	/* [testing]: for tests only; the shipped unit refuses a non-system clock */

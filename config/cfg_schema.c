@@ -182,6 +182,20 @@ static const struct cfg_key cfg_schema_table[] = {
 	{"pickup", "expiry_interval_ms", CFG_T_LONG, F(pickup_expiry_interval_ms), "60000", 0,
 	 3600000, true, false,
 	 "how often parcels past their hold deadline are sent back (0: never, tests only)"},
+	{"pickup", "code_failures_per_token", CFG_T_INT, F(pickup_code_failures_per_token), "5", 1,
+	 1000, true, false,
+	 "after this many wrong pickup codes from one token within code_failures_token_window_s, "
+	 "its collections are refused (429) until the oldest leaves the window"},
+	{"pickup", "code_failures_token_window_s", CFG_T_INT,
+	 F(pickup_code_failures_token_window_s), "600", 1, 86400, true, false,
+	 "the window (seconds) of code_failures_per_token"},
+	{"pickup", "code_failures_per_point", CFG_T_INT, F(pickup_code_failures_per_point), "50",
+	 1, 100000, true, false,
+	 "after this many wrong pickup codes at one point (all tokens) within "
+	 "code_failures_point_window_s, collections there are refused (429)"},
+	{"pickup", "code_failures_point_window_s", CFG_T_INT,
+	 F(pickup_code_failures_point_window_s), "3600", 1, 86400, true, false,
+	 "the window (seconds) of code_failures_per_point"},
 	{"testing", "clock", CFG_T_CLOCK, F(testing_clock), "system", 0, 0, true, false,
 	 "wall clock: system, fixed (at clock_at), offset (by clock_offset_s) or driven (from "
 	 "clock_at, moved by PUT /v1/admin/clock); tests only, "

@@ -722,7 +722,7 @@ class Day:
             if eta > self.now:
                 c["next"] = eta
                 break
-            self.stop_event(c, s)
+            self.stop_event(c, dict(s, wave=route["wave"]))
             pt = [s["point"]["lon"], s["point"]["lat"]] if s.get("point") else c["pos"]
             c["km"] += km(c["pos"], pt) * 1.3
             c["pos"] = pt
@@ -757,6 +757,7 @@ class Day:
             c["stops"] += 1
             return
         fail = rng.random() < self.a.fail_rate
+        method = None   # how a COD order was paid at the door
         if o is not None and o.get("cod_fen") and rng.random() < 0.02:
             body = {"event": "failed", "reason": "refused"}
         elif fail:
@@ -798,6 +799,9 @@ class Day:
                 o["courier"] = c["id"]
                 if o.get("cod_fen"):
                     c["cod_fen"] += o["cod_fen"]
+                    # the ledger's day is the stop's wave date
+                    o["cod_method"] = method
+                    o["cod_day"] = f"{s['wave'][:4]}-{s['wave'][4:6]}-{s['wave'][6:8]}"
                     self.cod_fen += o["cod_fen"]
                 if o["mode"] == "pickup":
                     self.pickup_pending.append((self.now + dt.timedelta(minutes=10), o["id"]))
@@ -1075,7 +1079,8 @@ class Day:
                                             "notes": "end of shift"},
                                       key=f"{self.run}-set-{cid}-{day}", ok=(200, 201, 409, 422))
                 self.settlements.append({"courier": cid, "day": day, "expected_fen": fen,
-                                         "handed_fen": handed, "status": code})
+                                         "handed_fen": handed, "code": code,
+                                         "status": (doc or {}).get("status")})
 
     # -------------------------------------------------------------- the loop
     def run_day(self):
@@ -1150,14 +1155,14 @@ class Day:
         return not any(o.get("return_at") for o in self.orders.values())
 
     def collect_cod_days(self):
-        """The COD each courier collected per wave day (the ledger's day)."""
+        """The cash each courier collected per wave day (the ledger's day):
+        what they hand over (card and mobile payments are not handed in)."""
         for c in self.couriers.values():
             c["cod_day"] = {}
         for o in self.orders.values():
-            if o.get("cod_fen") and o["status"] == "delivered" and o.get("courier"):
+            if o.get("cod_method") == "cash" and o["status"] == "delivered" and o.get("courier"):
                 c = self.couriers[o["courier"]]
-                day = o["delivered_at"].astimezone(TZ).date().isoformat()
-                c["cod_day"][day] = c["cod_day"].get(day, 0) + o["cod_fen"]
+                c["cod_day"][o["cod_day"]] = c["cod_day"].get(o["cod_day"], 0) + o["cod_fen"]
 
     # -------------------------------------------------------------- figures
     def deadline(self, o):

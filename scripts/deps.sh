@@ -8,7 +8,7 @@ PACKAGES=(
 	libevent-dev libpq-dev libhiredis-dev libgeos-dev libjansson-dev libsystemd-dev
 	libinih-dev libcmocka-dev libsodium-dev libssl-dev
 	postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-client-15 redis-server
-	systemd python3 python3-yaml curl wrk clang libclang-rt-14-dev
+	systemd python3 python3-yaml curl wrk clang libclang-rt-14-dev valgrind
 	dpkg-dev fakeroot file lintian man-db groff-base
 	# The demo report's test opens it in headless Chromium; the font draws the
 	# Chinese district names in its screenshots.

@@ -70,7 +70,7 @@ wh_intake_reply_name(enum wh_intake_reply reply)
 		"slot_invalid",  "too_fast",       "unknown_sku",       "hints_unavailable",
 		"hints_failed",  "store_unavailable", "store_failed",   "plan_failed",
 		"nomem",         "bad_event",      "abandoned",         "pickup_full",
-		"pickup_invalid"};
+		"pickup_invalid", "pickup_large"};
 	return (size_t)reply < sizeof names / sizeof names[0] ? names[reply] : "?";
 }
 
@@ -247,6 +247,10 @@ wh_intake_counters(struct wh_intake *in)
 	struct wh_err err;
 	in->n_cap = 0;
 	in->has_slot = false;
+	/* A pickup point takes parcels only: the promise offers no point to an
+	 * order with large items (its van delivers them to the door). */
+	if (in->order.pickup && plan->has_large)
+		return wh_intake_end(in, WH_INTAKE_PICKUP_LARGE);
 	if (in->order.has_slot) {
 		enum wh_status st = plan->has_standard
 			? wh_slot_check(in->order.cfg, &station, in->order.now_local_s,

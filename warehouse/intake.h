@@ -95,7 +95,8 @@ enum wh_intake_reply {
 	WH_INTAKE_BAD_EVENT,           /* an event that does not answer the last need */
 	WH_INTAKE_ABANDONED,           /* the request was answered already: send nothing */
 	WH_INTAKE_PICKUP_FULL,         /* the chosen pickup point has no place left */
-	WH_INTAKE_PICKUP_INVALID       /* no open pickup point of the order's station has the id */
+	WH_INTAKE_PICKUP_INVALID,      /* no open pickup point of the order's station has the id */
+	WH_INTAKE_PICKUP_LARGE         /* a pickup order with large items (never offered one) */
 };
 
 /* The order's outcome in intake_commit's result ("r"), decoded once. */
@@ -181,6 +182,7 @@ struct wh_intake_order {
 	bool has_slot;                       /* the customer chose a precise slot ... */
 	int64_t slot_local_s;                /* ... starting then (local) */
 	bool hints_fresh;                    /* the cached hints are recent enough to plan on */
+	bool pickup;                         /* for a pickup point: refused with large items */
 };
 
 /* One order's flow. Plain data: embed it in the request's state. Read the

@@ -42,6 +42,13 @@ static const struct {
 	{WH_SHIPMENT_RETURNING_TO_WAREHOUSE, WH_SHIPMENT_RETURNED},
 };
 
+/* The states collected_at_point delivers from (data/sql/shipment_next.sql
+ * lists the same; test_shipments.py compares them). */
+static const enum wh_shipment_state wh_shipment_collect_from[] = {
+	WH_SHIPMENT_ARRIVED_AT_STATION,
+	WH_SHIPMENT_OUT_FOR_DELIVERY,
+};
+
 static bool
 wh_shipment_valid(enum wh_shipment_state s)
 {
@@ -83,6 +90,27 @@ wh_shipment_next(enum wh_shipment_state from, enum wh_shipment_state event,
 		if (wh_shipment_moves[i].from == from && wh_shipment_moves[i].to == event) {
 			if (to != NULL)
 				*to = event;
+			return WH_SHIPMENT_MOVED;
+		}
+	}
+	return WH_SHIPMENT_ILLEGAL;
+}
+
+enum wh_shipment_step
+wh_shipment_collected_at_point(enum wh_shipment_state from, enum wh_shipment_state *to)
+{
+	if (!wh_shipment_valid(from))
+		return WH_SHIPMENT_INVALID;
+	if (from == WH_SHIPMENT_DELIVERED) {
+		if (to != NULL)
+			*to = from;
+		return WH_SHIPMENT_SAME;
+	}
+	size_t n = sizeof wh_shipment_collect_from / sizeof wh_shipment_collect_from[0];
+	for (size_t i = 0; i < n; i++) {
+		if (wh_shipment_collect_from[i] == from) {
+			if (to != NULL)
+				*to = WH_SHIPMENT_DELIVERED;
 			return WH_SHIPMENT_MOVED;
 		}
 	}

@@ -7,14 +7,19 @@
  *                          | failed -> rescheduled -> out_for_delivery (the next wave)
  *                                    | returning_to_warehouse -> returned
  *   allocated | picked | packed -> cancelled
+ *   arrived_at_station | out_for_delivery -> delivered, by collected_at_point only
  *
  * Cancelling is allowed until the parcel leaves its warehouse (before
  * departed_warehouse): after that it is on a truck and only a failed delivery
  * sends it back. delivered, returned and cancelled are final.
  *
  * An event is named after the state it moves the shipment to ("picked" moves
- * it to picked). PostgreSQL holds the same table (data/sql/shipment_next.sql)
- * and is the authority, because it decides under the shipment's row lock;
+ * it to picked), but one: collected_at_point, the customer collecting the
+ * parcel at a pickup point (issue 13), delivers it from where a parcel at a
+ * point is: out for delivery (a courier handed it to the point) or arrived at
+ * the station (the station's own shelf; it never went out). PostgreSQL
+ * holds the same table (data/sql/shipment_next.sql) and is the authority,
+ * because it decides under the shipment's row lock;
  * this core lets the daemon refuse unknown events and events a role may never
  * scan before any round trip, and names the states for the API. Pure. */
 #ifndef WH_SHIPMENT_H
@@ -73,6 +78,13 @@ enum wh_shipment_step wh_shipment_next(enum wh_shipment_state from, enum wh_ship
 /* True when event is a scan the API takes (picked, packed,
  * departed_warehouse, arrived_at_station) and who may post it. */
 bool wh_shipment_scan_allowed(enum wh_shipment_scanner who, enum wh_shipment_state event);
+
+/* The collected_at_point event from state from: WH_SHIPMENT_MOVED with *to
+ * (may be NULL) delivered from arrived_at_station or out_for_delivery,
+ * WH_SHIPMENT_SAME from delivered, WH_SHIPMENT_ILLEGAL from any other state,
+ * WH_SHIPMENT_INVALID out of range. */
+enum wh_shipment_step wh_shipment_collected_at_point(enum wh_shipment_state from,
+						     enum wh_shipment_state *to) WH_MUST_CHECK;
 
 /* True when no transition leaves s (delivered, returned, cancelled). */
 bool wh_shipment_final(enum wh_shipment_state s);

@@ -133,6 +133,10 @@ dm_access_body_token(const json_t *body, struct dm_access_body_token *out, json_
 		dm_field_errors_add(errors, "label", "must be a string of at most 200 bytes");
 	out->label = json_is_string(label) ? json_string_value(label) : "";
 	dm_access_body_token_expires(body, out->expires, sizeof out->expires, errors);
+	static const char *const known[] = {"role",     "label",   "expires_in", "warehouses",
+					    "stations", "courier", "engineer",	 "pickup_point",
+					    NULL};
+	dm_field_errors_unknown(body, "", known, errors);
 	return json_array_size(errors) > before ? -1 : 0;
 }
 

@@ -29,7 +29,7 @@ struct dm_access_body_token {
  * "engineer"? | "pickup_point"? (one id), "label"? (<= 200 bytes),
  * "expires_in"? (seconds, or "30d": s, m, h, d, w; about ten years at
  * most)}: the scope member must be the role's and present exactly when the
- * role takes one. Other members are ignored. Returns 0, or -1 after
+ * role takes one. Other members are refused. Returns 0, or -1 after
  * appending errors. */
 int dm_access_body_token(const json_t *body, struct dm_access_body_token *out, json_t *errors);
 

@@ -73,9 +73,10 @@ dm_api_admin_log_level(struct dm_req *r)
 	for (int i = CFG_LOG_ERROR; level != NULL && i <= CFG_LOG_DEBUG; i++)
 		if (strcasecmp(level, cfg_log_level_name(i)) == 0)
 			found = i;
-	if (found < 0) {
+	if (found < 0 || json_object_size(body) != 1) {
 		json_t *errors = json_pack("{s:[{s:s,s:s}]}", "errors", "field", "level", "message",
-					   "must be one of error, warning, info, debug");
+					   "must be the only member, one of error, warning, info, "
+					   "debug");
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid log level", errors);
 	} else {
 		dm_log_set_level(found);
@@ -118,7 +119,7 @@ static const struct dm_route dm_api_admin_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/migrations",
 	 .handler = dm_api_admin_migrations,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 	{.methods = EVHTTP_REQ_PUT,
 	 .pattern = "/v1/admin/log-level",

@@ -41,7 +41,6 @@
 #include "warehouse/civil.h"
 
 #define DM_API_COD_BODY_MAX 4096
-#define DM_API_COD_KEY_MAX 255              /* Idempotency-Key bytes */
 #define DM_API_COD_LIST_MAX "500"           /* discrepancies listed at most */
 
 /* The caller's path ids: station and courier. False after answering 404. */
@@ -120,9 +119,7 @@ dm_api_cod_keyed_begin(struct dm_req *r, json_t **errors, const char **key)
 		return NULL;
 	*errors = json_array();
 	*key = dm_req_header(r, "Idempotency-Key");
-	if (*key == NULL || (*key)[0] == '\0' || strlen(*key) > DM_API_COD_KEY_MAX)
-		dm_field_errors_add(*errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_idempotency_key(*errors, *key, true);
 	return body;
 }
 

@@ -51,7 +51,7 @@ static const struct dm_route dm_api_engineers_me_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/engineers/me/route",
 	 .handler = dm_api_engineers_me_route,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ENGINEER)},
 };
 

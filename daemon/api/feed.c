@@ -350,7 +350,7 @@ static const struct dm_route dm_api_feed_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/stations/{id}/feed",
 	 .handler = dm_api_feed_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION),
 	 .scope_param = 1},
 };

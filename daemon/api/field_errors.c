@@ -34,10 +34,14 @@ dm_field_errors_idempotency_key(json_t *errors, const char *key, bool required)
 {
 	if (key == NULL && !required)
 		return true;
-	if (key != NULL && key[0] != '\0' && strlen(key) <= DM_FIELD_ERRORS_KEY_MAX)
+	size_t n = key != NULL ? strlen(key) : 0;
+	bool ok = n > 0 && n <= DM_FIELD_ERRORS_KEY_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = key[i] >= 0x21 && key[i] <= 0x7e;
+	if (ok)
 		return true;
 	dm_field_errors_add(errors, "Idempotency-Key",
-			    required ? "the header is required (1 to 255 bytes)"
-				     : "must be 1 to 255 bytes");
+			    required ? "the header is required (1 to 255 visible ASCII characters)"
+				     : "must be 1 to 255 visible ASCII characters");
 	return false;
 }

@@ -22,7 +22,9 @@ void dm_field_errors_unknown(const json_t *obj, const char *prefix, const char *
 #define DM_FIELD_ERRORS_KEY_MAX 255
 
 /* Check an Idempotency-Key header value (NULL: absent): 1 to
- * DM_FIELD_ERRORS_KEY_MAX bytes, and present when required. Appends one
+ * DM_FIELD_ERRORS_KEY_MAX visible ASCII characters (as an order's key: the
+ * key is a query parameter of PostgreSQL, which refuses bytes that are not
+ * UTF-8), and present when required. Appends one
  * entry for field "Idempotency-Key" when it is not; returns true when it is. */
 bool dm_field_errors_idempotency_key(json_t *errors, const char *key, bool required);
 

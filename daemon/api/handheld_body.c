@@ -204,8 +204,12 @@ dm_handheld_body_collected(const json_t *in, json_t *errors)
 	else if (cfg_money_parse(json_string_value(amount), &fen) != 0 ||
 		 fen > DM_HANDHELD_BODY_COLLECT_MAX_FEN)
 		dm_field_errors_add(errors, "collected.amount",
-				    "must be a decimal string of 0.00 to 1000000.00 with at most "
+				    "must be a decimal string of 0.01 to 1000000.00 with at most "
 				    "two decimals, such as \"12.30\"");
+	else if (fen == 0) /* an order asks at least 0.01: nothing paid is no delivery */
+		dm_field_errors_add(errors, "collected.amount",
+				    "must be at least 0.01: a delivery where nothing was "
+				    "collected is a failed stop (reason refused), not a delivery");
 	const char *ref = dm_handheld_body_text(in, "reference", "collected.reference",
 						DM_HANDHELD_BODY_PAYREF_MAX, &bad, errors);
 	if (ref != NULL && !bad) {

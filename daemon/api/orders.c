@@ -25,6 +25,7 @@
 #include "daemon/io/http.h"
 #include "daemon/svc/stock_hints.h"
 #include "daemon/svc/order_committer.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/admission.h"
 #include "daemon/api/order_body.h"
 #include "daemon/base/log.h"
@@ -109,6 +110,8 @@ dm_api_orders_http(enum wh_intake_reply reply, const char **detail)
 		[WH_INTAKE_PICKUP_FULL] = {DM_PROBLEM_PICKUP_POINT_FULL, "the pickup point has no place "
 						 "left; GET /v1/promise offers the others"},
 		[WH_INTAKE_PICKUP_INVALID] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is invalid"},
+		[WH_INTAKE_PICKUP_LARGE] = {DM_PROBLEM_VALIDATION_FAILED, "the request body is "
+						   "invalid"},
 	};
 	if ((size_t)reply >= sizeof map / sizeof map[0])
 		reply = WH_INTAKE_BAD_EVENT;
@@ -231,6 +234,11 @@ dm_api_orders_reply(struct dm_api_order *o, const struct wh_intake_need *need)
 	case WH_INTAKE_PICKUP_INVALID:
 		extra = dm_api_orders_field_error("pickup_point", "no open pickup point of the "
 								  "order's station has this id");
+		break;
+	case WH_INTAKE_PICKUP_LARGE:
+		extra = dm_api_orders_field_error("delivery_option",
+						  "\"pickup\" is not offered for an order with "
+						  "large items");
 		break;
 	case WH_INTAKE_UNKNOWN_SKU: {
 		json_t *errors = dm_api_orders_unknown_skus(o);
@@ -530,6 +538,7 @@ dm_api_orders_post(struct dm_req *r)
 		.slot_local_s = wh_civil_from_utc(o->in.slot_utc_s, o->offset_s),
 		.hints_fresh = dm_stock_hints_fresh(cache, o->in.skus, o->in.nlines,
 						    dm_clock_mono_s()),
+		.pickup = o->in.pickup_point[0] != '\0',
 	};
 	wh_intake_init(&o->flow, &order);
 	dm_api_orders_run(o, &(struct wh_intake_event){.kind = WH_INTAKE_EV_START});
@@ -626,14 +635,19 @@ dm_api_orders_cancel(struct dm_req *r)
 			return;
 		const json_t *v = json_object_get(body, "reason");
 		reason = json_string_value(v);
+		static const char *const known[] = {"reason", NULL};
+		json_t *errors = json_array();
 		if ((v != NULL && reason == NULL) ||
-		    (reason != NULL && strlen(reason) > DM_INTAKE_REASON_MAX)) {
+		    (reason != NULL && strlen(reason) > DM_INTAKE_REASON_MAX))
+			dm_field_errors_add(errors, "reason", "must be a string of at most 200 bytes");
+		dm_field_errors_unknown(body, "", known, errors);
+		if (json_array_size(errors) > 0) {
 			json_decref(body);
 			dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid cancellation",
-				       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "reason",
-						 "message", "must be a string of at most 200 bytes"));
+				       json_pack("{s:o}", "errors", errors));
 			return;
 		}
+		json_decref(errors);
 		if (reason == NULL)
 			reason = "";
 	}
@@ -652,7 +666,7 @@ static const struct dm_route dm_api_orders_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/orders/{id}",
 	 .handler = dm_api_orders_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/orders/{id}/cancel",

@@ -7,6 +7,7 @@
 
 #include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
+#include "daemon/base/pickup_code.h"
 #include "daemon/base/token.h"
 
 const char *const dm_pickup_body_sizes[] = {"S", "M", "L", NULL};
@@ -180,7 +181,7 @@ dm_pickup_body_collection(const json_t *body, json_t *errors)
 	size_t before = json_array_size(errors);
 	dm_field_errors_unknown(body, "", known, errors);
 	const char *code = json_string_value(json_object_get(body, "code"));
-	if (code == NULL || strlen(code) != 6 || strspn(code, "0123456789") != 6)
-		dm_field_errors_add(errors, "code", "must be the 6-digit pickup code");
+	if (!dm_pickup_code_valid(code))
+		dm_field_errors_add(errors, "code", "must be the 8-digit pickup code");
 	return json_array_size(errors) > before ? NULL : code;
 }

@@ -31,7 +31,7 @@ json_t *dm_pickup_body_point(const json_t *body, bool create, json_t *errors);
  * appending errors. */
 const char *dm_pickup_body_arrival(const json_t *body, const char **size, json_t *errors);
 
-/* POST .../collections: {"code": 6 digits}. Returns the code (borrowed), or
+/* POST .../collections: {"code": 8 digits}. Returns the code (borrowed), or
  * NULL after appending errors. */
 const char *dm_pickup_body_collection(const json_t *body, json_t *errors);
 

@@ -4,15 +4,16 @@
  * pickup_point token reads its own), parcels scanned in at a point
  * (.../arrivals: a unit of the point's capacity and a single-use pickup code)
  * and collected with their code (.../collections). This file checks bodies
- * and makes the random codes; the scope (outside it: 404, as if the point did
+ * and makes the random codes, handing SQL only their keyed hashes and sealed
+ * boxes (daemon/base/pickup_code.h); the scope (outside it: 404, as if the point did
  * not exist), the capacity under the point's row lock and every state change
  * are decided in SQL (data/sql/pickup_*.sql). */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+
+#include <sodium.h>
 
 #include "config/cfg.h"
 #include "daemon/api/admission.h"
@@ -22,6 +23,7 @@
 #include "daemon/api/tables.h"
 #include "daemon/base/clock.h"
 #include "daemon/base/log.h"
+#include "daemon/base/pickup_code.h"
 #include "daemon/base/reload.h"
 #include "daemon/base/token.h"
 #include "daemon/io/http.h"
@@ -30,7 +32,6 @@
 #include "daemon/svc/tokens.h"
 
 #define DM_API_PICKUP_BODY_MAX 4096
-#define DM_API_PICKUP_KEY_MAX 255
 #define DM_API_PICKUP_CODES 8 /* candidate codes per arrival: SQL takes the first free one */
 
 /* The caller's role name and scope ids (a JSON array text, owned by the
@@ -101,14 +102,32 @@ dm_api_pickup_answer(struct dm_req *r, const struct dm_pg_reply *reply, const ch
 			       json_pack("{s:O*}", "held", held));
 	else if (strcmp(what, "below_held") == 0 || strcmp(what, "holding") == 0)
 		dm_req_problem(r, DM_PROBLEM_PICKUP_POINT_HOLDING,
-			       "the pickup point holds parcels this change leaves without a place",
-			       json_pack("{s:O*}", "held", held));
-	else if (strcmp(what, "illegal") == 0)
-		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION, "the parcel was collected already",
+			       json_object_get(res, "routed") != NULL
+				       ? "the pickup point holds parcels or orders on their way"
+				       : "the pickup point holds parcels this change leaves "
+					 "without a place",
+			       json_pack("{s:O*,s:O*}", "held", held, "routed",
+					 json_object_get(res, "routed")));
+	else if (strcmp(what, "illegal") == 0) {
+		const char *m = json_string_value(json_object_get(res, "message"));
+		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION,
+			       m != NULL ? m : "not legal from the parcel's current state",
 			       json_pack("{s:O*}", "current_status", json_object_get(res, "current")));
-	else if (strcmp(what, "mismatch") == 0)
+	} else if (strcmp(what, "mismatch") == 0) {
+		json_t *errors = json_array();
+		dm_field_errors_add(errors, "Idempotency-Key",
+				    "already used for a collection with another code");
 		dm_req_problem(r, DM_PROBLEM_IDEMPOTENCY_KEY_REUSED,
-			       "the Idempotency-Key was used for another collection", NULL);
+			       "the Idempotency-Key was used for another collection",
+			       json_pack("{s:o}", "errors", errors));
+	} else if (strcmp(what, "limited") == 0) {
+		json_int_t after = json_integer_value(json_object_get(res, "retry_after"));
+		dm_req_problem_after(r, DM_PROBLEM_RATE_LIMITED,
+				     after > 0 && after <= 86400 ? (int)after : 1,
+				     "too many wrong pickup codes: collections here are refused "
+				     "until Retry-After",
+				     NULL);
+	}
 	else if (strcmp(what, "invalid") == 0) {
 		json_t *errors = json_array();
 		dm_field_errors_add(errors, json_string_value(json_object_get(res, "field")),
@@ -150,6 +169,7 @@ dm_api_pickup_query(struct dm_req *r, const char *sql, const char *const *p, int
 {
 	const char *role;
 	const char *params[12];
+	_Static_assert(sizeof params / sizeof params[0] >= 8 + 4, "n <= 8 parameters, four more");
 	int64_t now_s;
 	int32_t offset_s;
 	char now[32];
@@ -280,41 +300,52 @@ dm_api_pickup_points_list(struct dm_req *r)
 
 /* ---- parcels ---- */
 
-/* n random 6-digit codes (uniform: rejection sampling of 32-bit draws from
- * getrandom) as a PostgreSQL array literal into out. -1 when the OS has no
- * randomness to give. */
-static int
-dm_api_pickup_codes(char *out, size_t cap)
+/* DM_API_PICKUP_CODES candidate codes (daemon/base/pickup_code.h) as two
+ * PostgreSQL array literals of hex: their keyed hashes and their boxes. SQL
+ * takes the first whose hash the point never had; the codes themselves are
+ * wiped here and never leave the daemon. */
+static void
+dm_api_pickup_codes(const unsigned char key[DM_TOKEN_KEY_BYTES], char *hashes, char *boxes,
+		    size_t cap)
 {
-	uint32_t draw[DM_API_PICKUP_CODES * 2];
-	size_t o = 0, got = 0;
-	const uint32_t limit = UINT32_MAX - UINT32_MAX % 1000000u; /* no modulo bias */
-	out[o++] = '{';
-	while (got < DM_API_PICKUP_CODES) {
-		ssize_t n = getrandom(draw, sizeof draw, 0);
-		if (n != (ssize_t)sizeof draw) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
+	char code[DM_PICKUP_CODE_DIGITS + 1];
+	unsigned char hash[DM_PICKUP_CODE_HASH_BYTES], box[DM_PICKUP_CODE_BOX_BYTES];
+	size_t h = 0, b = 0;
+	hashes[h++] = '{';
+	boxes[b++] = '{';
+	for (int i = 0; i < DM_API_PICKUP_CODES; i++) {
+		dm_pickup_code_new(key, code, hash, box);
+		if (i > 0) {
+			hashes[h++] = ',';
+			boxes[b++] = ',';
 		}
-		for (size_t i = 0; i < sizeof draw / sizeof draw[0] && got < DM_API_PICKUP_CODES;
-		     i++) {
-			if (draw[i] >= limit)
-				continue;
-			o += (size_t)snprintf(out + o, cap - o, "%s%06u", got > 0 ? "," : "",
-					      (unsigned)(draw[i] % 1000000u));
-			got++;
-		}
+		sodium_bin2hex(hashes + h, cap - h, hash, sizeof hash);
+		h += 2 * sizeof hash;
+		sodium_bin2hex(boxes + b, cap - b, box, sizeof box);
+		b += 2 * sizeof box;
 	}
-	snprintf(out + o, cap - o, "}");
-	return 0;
+	sodium_memzero(code, sizeof code);
+	snprintf(hashes + h, cap - h, "}");
+	snprintf(boxes + b, cap - b, "}");
+}
+
+/* No token key: no code can be made or checked (and no token either). */
+static bool
+dm_api_pickup_key_ok(struct dm_req *r)
+{
+	if (r->cfg->token_key_set)
+		return true;
+	dm_req_problem(r, DM_PROBLEM_NOT_READY, "no [auth] token_key_file is configured", NULL);
+	return false;
 }
 
 static void
 dm_api_pickup_arrivals(struct dm_req *r)
 {
-	char codes[DM_API_PICKUP_CODES * 8 + 4], hold[16];
-	if (!dm_api_pickup_path_ok(r))
+	char hashes[DM_API_PICKUP_CODES * (2 * DM_PICKUP_CODE_HASH_BYTES + 1) + 4];
+	char boxes[DM_API_PICKUP_CODES * (2 * DM_PICKUP_CODE_BOX_BYTES + 1) + 4];
+	char hold[16];
+	if (!dm_api_pickup_path_ok(r) || !dm_api_pickup_key_ok(r))
 		return;
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
@@ -328,35 +359,30 @@ dm_api_pickup_arrivals(struct dm_req *r)
 		return;
 	}
 	json_decref(errors);
-	if (dm_api_pickup_codes(codes, sizeof codes) != 0) {
-		json_decref(body);
-		dm_log_error("api", "%s getrandom failed: %s", r->id, strerror(errno));
-		dm_req_problem(r, DM_PROBLEM_INTERNAL, "no randomness for a pickup code", NULL);
-		return;
-	}
+	dm_api_pickup_codes(r->cfg->token_key, hashes, boxes, sizeof boxes);
 	snprintf(hold, sizeof hold, "%d", r->cfg->cfg->pickup_hold_days);
-	const char *p[] = {r->params[0], order, size, codes, hold};
+	const char *p[] = {r->params[0], order, size, hashes, boxes, hold};
 	dm_api_pickup_query(r,
-			    "SELECT pickup_arrival($1, $2, $3, $4::text[], $5::int, $6, "
-			    "ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8, "
-			    "to_timestamp($9))",
-			    p, 5, true, dm_api_pickup_parcel_done);
+			    "SELECT pickup_arrival($1, $2, $3, $4::text[], $5::text[], $6::int, "
+			    "$7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), $9, "
+			    "to_timestamp($10))",
+			    p, 6, true, dm_api_pickup_parcel_done);
 	json_decref(body);
 }
 
 static void
 dm_api_pickup_collections(struct dm_req *r)
 {
-	if (!dm_api_pickup_path_ok(r))
+	unsigned char hash[DM_PICKUP_CODE_HASH_BYTES];
+	char hex[2 * DM_PICKUP_CODE_HASH_BYTES + 1], limits[64];
+	if (!dm_api_pickup_path_ok(r) || !dm_api_pickup_key_ok(r))
 		return;
 	json_t *body = dm_req_body_json(r);
 	if (body == NULL)
 		return;
 	json_t *errors = json_array();
 	const char *key = dm_req_header(r, "Idempotency-Key");
-	if (key == NULL || key[0] == '\0' || strlen(key) > DM_API_PICKUP_KEY_MAX)
-		dm_field_errors_add(errors, "Idempotency-Key",
-				    "the header is required (1 to 255 bytes)");
+	dm_field_errors_idempotency_key(errors, key, true);
 	const char *code = dm_pickup_body_collection(body, errors);
 	if (json_array_size(errors) > 0) {
 		json_decref(body);
@@ -364,12 +390,18 @@ dm_api_pickup_collections(struct dm_req *r)
 		return;
 	}
 	json_decref(errors);
-	const char *p[] = {r->params[0], code, key};
+	dm_pickup_code_hash(r->cfg->token_key, code, hash);
+	sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+	const struct cfg *c = r->cfg->cfg;
+	snprintf(limits, sizeof limits, "{%d,%d,%d,%d}", c->pickup_code_failures_per_token,
+		 c->pickup_code_failures_token_window_s, c->pickup_code_failures_per_point,
+		 c->pickup_code_failures_point_window_s);
+	const char *p[] = {r->params[0], hex, key, limits};
 	dm_api_pickup_query(r,
-			    "SELECT pickup_collect($1, $2, $3, $4, "
-			    "ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6, "
-			    "to_timestamp($7))",
-			    p, 3, true, dm_api_pickup_parcel_done);
+			    "SELECT pickup_collect($1, $2, $3, $4::int[], $5, "
+			    "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), $7, "
+			    "to_timestamp($8))",
+			    p, 4, true, dm_api_pickup_parcel_done);
 	json_decref(body);
 }
 
@@ -382,12 +414,12 @@ static const struct dm_route dm_api_pickup_points_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/pickup-points",
 	 .handler = dm_api_pickup_points_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/pickup-points/{id}",
 	 .handler = dm_api_pickup_points_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION) | DM_ROLE(PICKUP_POINT)},
 	{.methods = EVHTTP_REQ_PATCH,
 	 .pattern = "/v1/pickup-points/{id}",
@@ -397,7 +429,7 @@ static const struct dm_route dm_api_pickup_points_routes[] = {
 	{.methods = EVHTTP_REQ_DELETE,
 	 .pattern = "/v1/pickup-points/{id}",
 	 .handler = dm_api_pickup_points_retire,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION)},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/pickup-points/{id}/arrivals",

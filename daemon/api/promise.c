@@ -366,7 +366,7 @@ static const struct dm_route dm_api_promise_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/promise",
 	 .handler = dm_api_promise_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(ORDER_SERVICE)},
 };
 

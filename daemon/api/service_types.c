@@ -102,7 +102,7 @@ static const struct dm_route dm_api_service_types_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/service-types",
 	 .handler = dm_api_service_types_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLES_PUBLIC},
 };
 

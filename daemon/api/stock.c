@@ -12,6 +12,7 @@
 #include "daemon/base/daemon.h"
 #include "daemon/io/http.h"
 #include "daemon/svc/stock_hints.h"
+#include "daemon/api/field_errors.h"
 #include "daemon/api/order_body.h"
 #include "daemon/base/log.h"
 #include "daemon/io/pg.h"
@@ -89,7 +90,9 @@ dm_api_stock_put(struct dm_req *r)
 	if (rc != 0) {
 		json_decref(body);
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED,
-			       rc == -2 ? "invalid reason" : "invalid stock level",
+			       rc == -3   ? "unknown members"
+			       : rc == -2 ? "invalid reason"
+					  : "invalid stock level",
 			       json_pack("{s:o}", "errors", errors));
 		return;
 	}
@@ -243,13 +246,13 @@ static const struct dm_route dm_api_stock_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/warehouses/{id}/stock",
 	 .handler = dm_api_stock_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(WAREHOUSE),
 	 .scope_param = 1},
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/stock-ledger",
 	 .handler = dm_api_stock_ledger,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 };
 

@@ -254,7 +254,7 @@ static const struct dm_route dm_api_tokens_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/tokens/whoami",
 	 .handler = dm_api_tokens_whoami,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLES_ANY},
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/admin/tokens",
@@ -264,12 +264,12 @@ static const struct dm_route dm_api_tokens_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/admin/tokens",
 	 .handler = dm_api_tokens_list,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 	{.methods = EVHTTP_REQ_DELETE,
 	 .pattern = "/v1/admin/tokens/{id}",
 	 .handler = dm_api_tokens_revoke,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN)},
 };
 

@@ -15,6 +15,11 @@ int
 dm_warehouse_body_stock(const json_t *body, int64_t *on_hand, const char **reason,
 			json_t *errors)
 {
+	static const char *const known[] = {"on_hand", "reason", NULL};
+	size_t before = json_array_size(errors);
+	dm_field_errors_unknown(body, "", known, errors);
+	if (json_array_size(errors) > before)
+		return -3;
 	const json_t *v = json_object_get(body, "on_hand");
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > DM_WAREHOUSE_BODY_ON_HAND_MAX) {

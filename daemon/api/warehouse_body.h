@@ -21,8 +21,8 @@
 
 /* {"on_hand": 0..DM_WAREHOUSE_BODY_ON_HAND_MAX, "reason"?: at most 200
  * bytes} into *on_hand and *reason (borrowed from body; "" when absent).
- * Other members are ignored. Returns 0, or after appending one error (the
- * first problem) -1 for on_hand, -2 for reason. */
+ * Returns 0; or -3 after appending one error per unknown member; else, after
+ * appending one error (the first problem), -1 for on_hand, -2 for reason. */
 int dm_warehouse_body_stock(const json_t *body, int64_t *on_hand, const char **reason,
 			    json_t *errors);
 

@@ -175,7 +175,7 @@ static const struct dm_route dm_api_wave_plans_routes[] = {
 	{.methods = EVHTTP_REQ_POST,
 	 .pattern = "/v1/stations/{id}/waves/{key}/plan",
 	 .handler = dm_api_wave_plans_plan,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .flags = DM_ROUTE_EXPENSIVE,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION),
 	 .scope_param = 1},
@@ -189,7 +189,7 @@ static const struct dm_route dm_api_wave_plans_routes[] = {
 	{.methods = EVHTTP_REQ_GET,
 	 .pattern = "/v1/stations/{id}/waves/{key}/routes",
 	 .handler = dm_api_wave_plans_get,
-	 .body_limit = 1,
+	 .body_limit = DM_ROUTE_NO_BODY,
 	 .roles = DM_ROLE(ADMIN) | DM_ROLE(STATION),
 	 .scope_param = 1},
 };

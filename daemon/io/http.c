@@ -5,14 +5,18 @@
  * their tables in (struct dm_daemon route_tables).
  *
  * Bodies larger than the server-wide max_body_bytes are refused by libevent
- * itself before they are read (413, its own short HTML body, connection
- * closed): reading them only to answer in JSON would defeat the limit. A
- * route's own smaller body_limit answers 413 problem+json. */
+ * itself from their Content-Length before they are read (413, connection
+ * closed): reading them only to answer from a handler would defeat the limit.
+ * A route's own smaller body_limit answers 413 from dm_http_serve. Every
+ * answer libevent makes itself (that 413, a malformed request line, headers
+ * over max_header_bytes) goes through evhttp_send_error, which this file
+ * replaces so that it too is problem+json (see evhttp_send_error below). */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/listener.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -303,6 +307,13 @@ dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply, const cha
 void
 dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_t *extra)
 {
+	dm_req_problem_after(r, kind, dm_problem_retry_after_s(kind), detail, extra);
+}
+
+void
+dm_req_problem_after(struct dm_req *r, enum dm_problem kind, int retry_s, const char *detail,
+		     json_t *extra)
+{
 	int status = dm_problem_status(kind);
 	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", dm_problem_type(kind), "title",
 			      dm_problem_title(kind), "status", status, "detail", detail);
@@ -318,7 +329,6 @@ dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_
 		dm_req_reply(r, 503, "application/problem+json", oom, sizeof oom - 1);
 		return;
 	}
-	int retry_s = dm_problem_retry_after_s(kind);
 	if (retry_s > 0 && r->req != NULL) {
 		char v[16];
 		snprintf(v, sizeof v, "%d", retry_s);
@@ -351,6 +361,63 @@ dm_req_body_json(struct dm_req *r)
 	return v;
 }
 
+/* libevent 2.1's own error answers in problem+json. libevent answers some
+ * requests without calling us: a request line or headers it cannot parse or
+ * that exceed max_header_bytes (400), a body whose Content-Length exceeds
+ * max_body_bytes (413), each through evhttp_send_error, whose page is HTML.
+ * libevent 2.1 has no hook for that page (2.2's evhttp_set_errorcb is one),
+ * but it calls evhttp_send_error through the dynamic symbol table, so this
+ * definition in the executable takes its place, for libevent's calls and ours.
+ * tests/integration/test_bad_input.py checks the answers; if a libevent
+ * build ever binds the call internally they turn HTML again and it fails.
+ * What evhttp_send_error promises: an answer with status error (mapped to
+ * the problem kind's own status), Connection: close, and the request freed
+ * once written; with no memory, the connection is dropped unanswered. */
+void
+evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	(void)reason; /* libevent's reason phrase; the detail is ours (no escaping needed) */
+	enum dm_problem kind = DM_PROBLEM_MALFORMED_REQUEST;
+	const char *detail = "the request line or headers are malformed, or the headers are "
+			     "larger than server.max_header_bytes";
+	if (error == 413) {
+		kind = DM_PROBLEM_BODY_TOO_LARGE;
+		detail = "the body is larger than server.max_body_bytes";
+	} else if (error == 404) {
+		kind = DM_PROBLEM_NOT_FOUND;
+		detail = "no such resource";
+	} else if (error == 501) {
+		detail = "the request method is not one this server knows"; /* a 4xx: the client's */
+	} else if (error == 503) {
+		kind = DM_PROBLEM_OUT_OF_MEMORY;
+		detail = "out of memory";
+	} else if (error >= 500) {
+		kind = DM_PROBLEM_INTERNAL;
+		detail = "the HTTP server failed";
+	}
+	struct evbuffer *buf = evbuffer_new();
+	if (buf == NULL) {
+		evhttp_connection_free(evhttp_request_get_connection(req));
+		return;
+	}
+	int status = dm_problem_status(kind);
+	evbuffer_add_printf(buf, "{\"type\":\"%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}",
+			    dm_problem_type(kind), dm_problem_title(kind), status, detail);
+	/* As libevent's own page does: a request line that did not parse left
+	 * no version, and the answer needs one. */
+	if (req->major == 0) {
+		req->major = 1;
+		req->minor = 1;
+	}
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_clear_headers(out);
+	evhttp_add_header(out, "Content-Type", "application/problem+json");
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	evhttp_add_header(out, "Connection", "close");
+	evhttp_send_reply(req, status, dm_http_status_title(status), buf);
+	evbuffer_free(buf);
+}
+
 static void
 dm_http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -358,6 +425,26 @@ dm_http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	dm_req_problem(r, DM_PROBLEM_BACKEND_TIMEOUT, "timed out waiting for a backend", NULL);
+}
+
+/* Why the query string qs, parsed into query, is not text every handler
+ * can take as it is (a parameter decoding to a NUL byte, which a C string
+ * would cut short, or to bytes that are not UTF-8, which PostgreSQL refuses
+ * as a query parameter), or NULL when it is. */
+static const char *
+dm_http_query_text(const char *qs, const struct evkeyvalq *query)
+{
+	for (const char *p = strchr(qs, '%'); p != NULL; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0')
+			return "a query parameter decodes to a NUL byte";
+	const struct evkeyval *kv;
+	TAILQ_FOREACH(kv, query, next)
+	{
+		if (!dm_route_match_utf8(kv->key, strlen(kv->key)) ||
+		    !dm_route_match_utf8(kv->value, strlen(kv->value)))
+			return "a query parameter is not UTF-8 text";
+	}
+	return NULL;
 }
 
 /* One request on either listener: the public one serves every route, the
@@ -411,6 +498,11 @@ dm_http_serve(struct dm_daemon *d, struct evhttp_request *req, bool operator_lis
 		dm_req_problem(r, DM_PROBLEM_MALFORMED_REQUEST, "malformed query string", NULL);
 		return;
 	}
+	const char *why = qs != NULL ? dm_http_query_text(qs, &r->query) : NULL;
+	if (why != NULL) {
+		dm_req_problem(r, DM_PROBLEM_MALFORMED_REQUEST, why, NULL);
+		return;
+	}
 	int allowed;
 	r->route = dm_http_route(r, path, method, &allowed);
 	if (operator_listener && r->route != NULL && !(r->route->flags & DM_ROUTE_OPERATOR)) {
@@ -437,8 +529,9 @@ dm_http_serve(struct dm_daemon *d, struct evhttp_request *req, bool operator_lis
 		dm_req_problem(r, DM_PROBLEM_METHOD_NOT_ALLOWED, detail, NULL);
 		return;
 	}
-	long limit = r->route->body_limit > 0 ? r->route->body_limit
-					      : r->cfg->cfg->max_body_bytes;
+	long limit = r->route->body_limit == DM_ROUTE_NO_BODY ? 0
+		     : r->route->body_limit > 0	   ? r->route->body_limit
+						   : r->cfg->cfg->max_body_bytes;
 	size_t blen = evbuffer_get_length(evhttp_request_get_input_buffer(req));
 	if ((long)blen > limit) {
 		char detail[128];
@@ -546,7 +639,9 @@ dm_http_start_operator(struct dm_daemon *d)
 	d->admin_http = evhttp_new(d->base);
 	if (d->admin_http == NULL)
 		return -1;
-	evhttp_set_allowed_methods(d->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	/* Every method reaches dm_http_serve, which answers 404 or 405 in
+	 * problem+json (libevent would answer 501 itself). */
+	evhttp_set_allowed_methods(d->admin_http, DM_HTTP_ALL_METHODS);
 	evhttp_set_gencb(d->admin_http, dm_http_operator_request_cb, d);
 	d->admin_listener = evhttp_bind_socket_with_handle(d->admin_http, cfg->admin_listen_address,
 							   (ev_uint16_t)cfg->admin_listen_port);

@@ -26,7 +26,7 @@ struct dm_route {
 	int methods;           /* bitmask of enum evhttp_cmd_type */
 	const char *pattern;   /* "/v1/orders/{id}": {name} matches one path segment */
 	dm_handler_fn *handler;
-	long body_limit;       /* bytes; 0 means the server's max_body_bytes */
+	long body_limit;       /* bytes; 0: the server's max_body_bytes; or DM_ROUTE_NO_BODY */
 	unsigned flags;        /* DM_ROUTE_* */
 	unsigned roles;        /* who may call it: DM_ROLE(x) bits, DM_ROLES_ANY or DM_ROLES_PUBLIC */
 	int scope_param;       /* 1-based path {param} naming the resource a scoped role
@@ -37,6 +37,9 @@ struct dm_route {
 #define DM_ROLE(name) (1u << DM_TOKEN_##name)
 #define DM_ROLES_ANY ((1u << DM_TOKEN_ROLE_COUNT) - 1u) /* any valid token */
 #define DM_ROLES_PUBLIC (1u << 31)                     /* no token needed */
+
+/* body_limit of a route that takes no body: a request with any is refused (413). */
+#define DM_ROUTE_NO_BODY (-1L)
 
 #define DM_ROUTE_EXPENSIVE 0x1u /* CPU-heavy (planning): its own, lower rate limit */
 #define DM_ROUTE_UNLIMITED 0x2u /* answered from memory for probes (health): no rate limit */
@@ -153,5 +156,10 @@ void dm_req_reply_pg_doc(struct dm_req *r, const struct dm_pg_reply *reply,
  * can help; detail is free text for people; extra (stolen, may be NULL)
  * adds extension members such as "errors". No-op if answered. */
 void dm_req_problem(struct dm_req *r, enum dm_problem kind, const char *detail, json_t *extra);
+
+/* dm_req_problem with Retry-After retry_s seconds (none when <= 0) instead
+ * of the kind's own. */
+void dm_req_problem_after(struct dm_req *r, enum dm_problem kind, int retry_s, const char *detail,
+			  json_t *extra);
 
 #endif

@@ -3,7 +3,9 @@
  * route tables themselves and what a match leads to belong to http.c.
  *
  * A decoded NUL is refused rather than kept: a C string would end there,
- * so "ord_1%00junk" would silently name "ord_1". */
+ * so "ord_1%00junk" would silently name "ord_1". So are bytes that are not
+ * UTF-8: PostgreSQL refuses them as a query parameter, which would turn a
+ * request for no such resource into a failed query. */
 #include <stddef.h>
 #include <string.h>
 
@@ -39,10 +41,45 @@ dm_route_match_decode(const char *src, size_t len, char *out, size_t cap)
 			return -1;
 		out[n++] = (char)c;
 	}
-	if (cap == 0)
+	if (cap == 0 || !dm_route_match_utf8(out, n))
 		return -1;
 	out[n] = '\0';
 	return (int)n;
+}
+
+bool
+dm_route_match_utf8(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = u[i];
+		size_t more;
+		unsigned min, cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			more = 1, min = 0x80, cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			more = 2, min = 0x800, cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			more = 3, min = 0x10000, cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i <= more)
+			return false;
+		for (size_t k = 1; k <= more; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (u[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += more + 1;
+	}
+	return true;
 }
 
 bool

@@ -1,7 +1,8 @@
 /* The pickup expiry tick (see pickup_expiry.h): a timer on the loop and one
  * pickup_expire query at a time, a batch of at most
- * DM_PICKUP_EXPIRY_BATCH parcels; a full batch ticks again at once. Nothing
- * here blocks. */
+ * DM_PICKUP_EXPIRY_BATCH parcels; a full batch ticks again at once (a short
+ * one may have skipped parcels locked elsewhere: the next interval takes
+ * them). Nothing here blocks. */
 #include <event2/event.h>
 #include <inttypes.h>
 #include <stdbool.h>

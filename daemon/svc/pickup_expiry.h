@@ -3,7 +3,10 @@
  * pickup_expire (data/sql/pickup_expire.sql), sends the parcels held at
  * pickup points past their hold deadline back to their station and, with
  * [pickup] return_to_warehouse, on to their warehouse as returns. Safe on
- * every daemon at once: the SQL takes each parcel under its row lock. */
+ * every daemon at once: the SQL takes each parcel's locks with SKIP LOCKED
+ * (a parcel another transaction holds waits for a later tick), so ticks
+ * share the due parcels and never wait on each other. It also deletes the
+ * wrong pickup code rows older than a day. */
 #ifndef DM_PICKUP_EXPIRY_H
 #define DM_PICKUP_EXPIRY_H
 

@@ -346,7 +346,7 @@ dm_webhook_sender_send(struct dm_webhook_sender_delivery *dl, const char *url,
 	event_add(dl->timer, &deadline);
 	rc = 0;
 out:
-	if (uri != NULL) /* libevent 2.1 dereferences NULL here */
+	if (uri != NULL) /* libevent 2.1's evhttp_uri_free(NULL) dereferences it */
 		evhttp_uri_free(uri);
 	return rc;
 }

@@ -7,22 +7,25 @@
 --            another request is a mismatch)
 --   p_key    the Idempotency-Key (per station, apart from the settlements'
 --            keys); p_now, p_actor (the token id)
--- The day is then recomputed. A correction that brings the day's balance
--- (cash collected + corrections - handed - written off) to exactly 0
--- closes the day's open settlements: each becomes resolved ("balanced by
--- correction N: reason"), with a resolution row of amount 0 naming the
--- correction (the correction itself accounts for the difference, so
--- nothing more is written off) and a cod.discrepancy feed line with status
--- resolved. A correction that leaves the day off balance closes nothing:
--- the next hand-over, or an admin's resolution, settles it.
+-- A correction explains what the day's open settlement (if any: at most one
+-- is open, cod_settle) leaves unexplained: it is recorded against it
+-- (settlement_id) and moves its open amount (cod_settlement_open) by
+-- minus the amount. The correction that brings it to exactly 0 closes it:
+-- resolved ("balanced by correction N: reason"), with a resolution row of
+-- amount 0 naming the correction (the correction itself accounts for the
+-- difference, so nothing more is written off) and a cod.discrepancy feed
+-- line with status resolved. One that leaves it off closes nothing: the
+-- next hand-over, or an admin's resolution, settles it. Without an open
+-- settlement the correction is pending (cod_day_sums): the next hand-over's
+-- expected includes it.
 -- Returns {"r":"ok","answer":{correction, closed: [settlement ids], day:
 --   cod_day_doc}} (a replay returns the first answer as it was) |
 --   {"r":"not_found"} (no such courier at the station) | {"r":"mismatch"} |
 --   {"r":"bad_order"} (the order has no stop or collection of the courier's
 --   day)
 -- Lock order: as cod_settle (cod_day_lock: the station's feed head, the
--- key, the courier's day), then the day's open settlements: a correction and a
--- hand-over of one day are counted one after the other.
+-- key, the courier's day), then the day's open settlement: a correction and
+-- a hand-over of one day are counted one after the other.
 CREATE OR REPLACE FUNCTION cod_correct(p_station text, p_courier text, p_key text, p_req jsonb,
 				       p_now timestamptz, p_actor text)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -31,11 +34,11 @@ DECLARE
 	v_order text := p_req->>'order';
 	v_reason text := p_req->>'reason';
 	v_id bigint;
-	v_balance bigint;
 	v_closed jsonb := '[]';
 	v_resolution text;
 	v_answer jsonb;
 	t record;
+	v_open cod_settlements;
 BEGIN
 	IF NOT cod_day_lock(p_station, p_courier, 'cod_correct_key', p_key, v_day) THEN
 		RETURN jsonb_build_object('r', 'not_found');
@@ -55,41 +58,36 @@ BEGIN
 			      AND left(s.wave_key, 8) = to_char(v_day, 'YYYYMMDD'))
 	   AND NOT EXISTS (SELECT 1 FROM cod_ledger l
 			    WHERE l.order_id = v_order AND l.courier_id = p_courier
-			      AND l.day = v_day) THEN
+			      AND l.station_id = p_station AND l.day = v_day) THEN
 		RETURN jsonb_build_object('r', 'bad_order');
 	END IF;
-	INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, amount_fen, reason, at,
-				created_by)
-	VALUES ('correction', p_station, p_courier, v_day, v_order, (p_req->>'amount_fen')::bigint,
-		v_reason, p_now, p_actor)
+	SELECT * INTO v_open FROM cod_settlements
+	 WHERE station_id = p_station AND courier_id = p_courier AND day = v_day
+	   AND status = 'open'
+	 ORDER BY seq DESC LIMIT 1 FOR UPDATE;
+	INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, settlement_id,
+				amount_fen, reason, at, created_by)
+	VALUES ('correction', p_station, p_courier, v_day, v_order, v_open.id,
+		(p_req->>'amount_fen')::bigint, v_reason, p_now, p_actor)
 	RETURNING id INTO v_id;
-	v_resolution := 'balanced by correction ' || v_id || ': ' || v_reason;
-	SELECT coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection' AND method = 'cash'), 0)
-	       + coalesce(sum(amount_fen) FILTER (WHERE kind = 'correction'), 0)
-	       - coalesce(sum(amount_fen) FILTER (WHERE kind IN ('handover', 'resolution')), 0)
-	  INTO v_balance
-	  FROM cod_ledger WHERE courier_id = p_courier AND day = v_day;
-	IF v_balance = 0 THEN
-		FOR t IN SELECT * FROM cod_settlements
-			  WHERE courier_id = p_courier AND day = v_day AND status = 'open'
-			  ORDER BY seq FOR UPDATE LOOP
-			INSERT INTO cod_ledger (kind, station_id, courier_id, day, settlement_id,
-						amount_fen, reason, correction_id, at, created_by)
-			VALUES ('resolution', t.station_id, t.courier_id, t.day, t.id, 0,
-				v_resolution, v_id, p_now, p_actor);
-			UPDATE cod_settlements
-			   SET status = 'resolved', resolved_at = p_now, resolved_by = p_actor,
-			       resolution = v_resolution
-			 WHERE id = t.id;
-			PERFORM station_feed_add(t.station_id, 'cod.discrepancy',
-				jsonb_build_object('settlement', t.id, 'courier', t.courier_id,
-					'day', to_char(t.day, 'YYYY-MM-DD'),
-					'difference', money_text(t.handed_fen - t.expected_fen),
-					'difference_fen', t.handed_fen - t.expected_fen,
-					'status', 'resolved', 'reason', v_resolution,
-					'correction', v_id));
-			v_closed := v_closed || to_jsonb(t.id);
-		END LOOP;
+	IF v_open.id IS NOT NULL AND cod_settlement_open(v_open.id) = 0 THEN
+		v_resolution := 'balanced by correction ' || v_id || ': ' || v_reason;
+		INSERT INTO cod_ledger (kind, station_id, courier_id, day, settlement_id,
+					amount_fen, reason, correction_id, at, created_by)
+		VALUES ('resolution', p_station, p_courier, v_day, v_open.id, 0, v_resolution, v_id,
+			p_now, p_actor);
+		UPDATE cod_settlements
+		   SET status = 'resolved', resolved_at = p_now, resolved_by = p_actor,
+		       resolution = v_resolution
+		 WHERE id = v_open.id;
+		PERFORM station_feed_add(p_station, 'cod.discrepancy',
+			jsonb_build_object('settlement', v_open.id, 'courier', p_courier,
+				'day', to_char(v_day, 'YYYY-MM-DD'),
+				'difference', money_text(v_open.handed_fen - v_open.expected_fen),
+				'difference_fen', v_open.handed_fen - v_open.expected_fen,
+				'status', 'resolved', 'reason', v_resolution,
+				'correction', v_id));
+		v_closed := v_closed || to_jsonb(v_open.id);
 	END IF;
 	v_answer := jsonb_build_object('correction', cod_entry_doc(v_id), 'closed', v_closed,
 				       'day', cod_day_doc(p_station, p_courier, v_day));

@@ -1,34 +1,25 @@
 -- cod_day_doc: GET /v1/stations/{id}/couriers/{cid}/settlements?day= (issue
--- 13, part C1): a courier's money of one day from the ledger, exactly:
+-- 13, part C1): a courier's money of one day at one station, from the
+-- ledger (cod_day_sums: that station's rows only), exactly:
 --   collected   {cash, card, mobile, total} (text and _fen) and count
 --   due         what the day's COD stops asked (due_fen of the collections)
---   expected    the cash to hand over: cash collected + corrections
+--   expected    what the courier owes in cash: cash collected + corrections
 --   handed      the hand-overs recorded (settlements)
---   written_off the resolved discrepancies (resolution rows)
---   balance     expected - handed - written_off: 0 when all is accounted
---   open        the open discrepancies' total (expected - handed, per settlement)
+--   written_off the differences written off by resolutions
+--   balance     handed + written_off - expected: 0 when all is accounted,
+--               negative when cash is not (yet) at the station
+--   pending     cash collections and corrections no hand-over counted yet
+--               (recorded after the last one): the next one expects them
+--   open        the open settlements' open amounts (cod_settlement_open),
+--               signed as their difference (negative: cash missing); it is
+--               always balance + pending, so after the shift's last
+--               hand-over (pending 0) open = balance, and a balanced day has
+--               nothing open
 --   settlements the day's settlements (cod_settlement_doc), in the order recorded
--- NULL when the courier is not the station's.
+-- NULL when the courier is not the station's and has no ledger row of the
+-- station on that day (a courier who moved keeps the old station's day).
 CREATE OR REPLACE FUNCTION cod_day_doc(p_station text, p_courier text, p_day date)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
-	WITH l AS (SELECT * FROM cod_ledger WHERE courier_id = p_courier AND day = p_day),
-	sums AS (
-		SELECT coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection'
-							  AND method = 'cash'), 0)::bigint AS cash,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection'
-							  AND method = 'card'), 0)::bigint AS card,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'collection'
-							  AND method = 'mobile'), 0)::bigint
-			   AS mobile,
-		       count(*) FILTER (WHERE kind = 'collection') AS n,
-		       coalesce(sum(due_fen) FILTER (WHERE kind = 'collection'), 0)::bigint AS due,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'correction'), 0)::bigint
-			   AS corr,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'handover'), 0)::bigint
-			   AS handed,
-		       coalesce(sum(amount_fen) FILTER (WHERE kind = 'resolution'), 0)::bigint
-			   AS written
-		  FROM l)
 	SELECT jsonb_build_object(
 		'station', p_station, 'courier', p_courier, 'day', to_char(p_day, 'YYYY-MM-DD'),
 		'currency', 'CNY',
@@ -43,16 +34,22 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 		'expected', money_text(s.cash + s.corr), 'expected_fen', s.cash + s.corr,
 		'handed', money_text(s.handed), 'handed_fen', s.handed,
 		'written_off', money_text(s.written), 'written_off_fen', s.written,
-		'balance', money_text(s.cash + s.corr - s.handed - s.written),
-		'balance_fen', s.cash + s.corr - s.handed - s.written,
+		'balance', money_text(s.handed + s.written - s.cash - s.corr),
+		'balance_fen', s.handed + s.written - s.cash - s.corr,
+		'pending', money_text(s.pending), 'pending_fen', s.pending,
 		'open', money_text(o.total), 'open_fen', o.total,
 		'settlements', coalesce((SELECT jsonb_agg(cod_settlement_doc(t.id) ORDER BY t.seq)
 					   FROM cod_settlements t
-					  WHERE t.courier_id = p_courier AND t.day = p_day),
+					  WHERE t.station_id = p_station AND t.courier_id = p_courier
+					    AND t.day = p_day),
 					'[]'::jsonb))
-	  FROM sums s,
-	       LATERAL (SELECT coalesce(sum(t.expected_fen - t.handed_fen), 0)::bigint AS total
+	  FROM cod_day_sums(p_station, p_courier, p_day) s,
+	       LATERAL (SELECT coalesce(sum(cod_settlement_open(t.id)), 0)::bigint AS total
 			  FROM cod_settlements t
-			 WHERE t.courier_id = p_courier AND t.day = p_day AND t.status = 'open') o
+			 WHERE t.station_id = p_station AND t.courier_id = p_courier
+			   AND t.day = p_day AND t.status = 'open') o
 	 WHERE EXISTS (SELECT 1 FROM couriers c WHERE c.id = p_courier AND c.station_id = p_station)
+	    OR EXISTS (SELECT 1 FROM cod_ledger l
+			WHERE l.courier_id = p_courier AND l.day = p_day
+			  AND l.station_id = p_station)
 $fn$;

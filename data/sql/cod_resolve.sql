@@ -1,13 +1,17 @@
 -- cod_resolve: POST /v1/stations/{id}/couriers/{cid}/settlements/{sid}/resolution
 -- (issue 13, part C1; admin): an open discrepancy is resolved with a reason.
--- The difference is written off by a ledger row (kind resolution, amount =
--- expected - handed, the reason), never by changing or deleting one; the
+-- What it leaves unexplained (cod_settlement_open: its difference less the
+-- corrections recorded against it) is written off by a ledger row (kind
+-- resolution, amount = minus that: + for cash missing, the reason), never
+-- by changing or deleting one; the
 -- settlement becomes resolved and the station's feed gets a
 -- cod.discrepancy line with status resolved.
 -- Returns {"r":"ok","settlement":doc} | {"r":"not_found"} |
 --   {"r":"illegal","current":status} (balanced or already resolved; the same
 --   reason again answers ok with the settlement as it is: a retry)
--- Lock order: the station's feed head, then the settlement row.
+-- Lock order: the station's feed head, then the settlement row (as
+-- cod_settle and cod_correct, which take the head first: one of them closes
+-- the settlement before the other looks at it).
 CREATE OR REPLACE FUNCTION cod_resolve(p_station text, p_courier text, p_id text,
 				       p_reason text, p_now timestamptz, p_actor text)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -27,9 +31,9 @@ BEGIN
 		RETURN jsonb_build_object('r', 'illegal', 'current', t.status);
 	END IF;
 	INSERT INTO cod_ledger (kind, station_id, courier_id, day, settlement_id, amount_fen,
-				reason, at)
+				reason, at, created_by)
 	VALUES ('resolution', t.station_id, t.courier_id, t.day, p_id,
-		t.expected_fen - t.handed_fen, p_reason, p_now);
+		-cod_settlement_open(p_id), p_reason, p_now, p_actor);
 	UPDATE cod_settlements SET status = 'resolved', resolved_at = p_now, resolution = p_reason,
 				   resolved_by = p_actor
 	 WHERE id = p_id;

@@ -3,25 +3,38 @@
 -- (orders.pickup_point_id), is scanned in there. It takes one place of the
 -- point's capacity (a locker: of its compartments of size p_size), counted
 -- under the point's row lock, so concurrent arrivals never exceed it; it gets
--- the first of p_codes (random 6-digit codes made by the daemon) that no
--- other parcel held at the point has, and a hold deadline p_hold_days after
--- p_now. Order event pickup.arrived, feed line pickup.arrived. A parcel of
--- the order already held here is answered again (a repeated scan).
+-- the first of the daemon's candidate codes that no parcel the point ever
+-- had has (p_hashes: their keyed hashes, p_boxes: the codes sealed, both hex,
+-- daemon/base/pickup_code.c; PostgreSQL never sees a code), and a hold
+-- deadline p_hold_days after p_now. Order event pickup.arrived, feed line
+-- pickup.arrived. A parcel of the order already held here is answered
+-- again (a repeated scan; one held without a code since migration 037 gets
+-- the candidate code now).
+-- Only a parcel on its way to the point is taken: the order not cancelled,
+-- and each of its shipments (but cancelled ones) out for delivery (a
+-- courier-served point: the courier brought it, pickup.handed_over) or, for
+-- the station's own shelf (shelf), arrived at the station or out for
+-- delivery. A parcel of the order that left the point (collected, expired:
+-- its return is on its way) is never scanned in again: illegal.
 -- Lock order (stop_event.sql): the station's feed head, the order row, the
--- point row. Returns {"r":"created"|"ok","parcel":doc} | {"r":"not_found"}
---   | {"r":"invalid","field":f,"message":m} | {"r":"full","held":n}
---   | {"r":"illegal","current":status}.
+-- point row; retired_at is read again under the point's lock, which
+-- pickup_point_retire takes too. Returns {"r":"created"|"ok","parcel":doc}
+--   | {"r":"not_found"} | {"r":"invalid","field":f,"message":m}
+--   | {"r":"full","held":n} | {"r":"illegal","current":status,"message":m}.
 CREATE OR REPLACE FUNCTION pickup_arrival(p_point text, p_order text, p_size text,
-					  p_codes text[], p_hold_days int, p_role text,
-					  p_scope text[], p_actor text, p_now timestamptz)
+					  p_hashes text[], p_boxes text[], p_hold_days int,
+					  p_role text, p_scope text[], p_actor text,
+					  p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
 	p pickup_points;
+	o orders;
 	v_parcel pickup_parcels;
 	v_held int;
 	v_cap int;
-	v_code text;
+	v_n int;
 	v_id bigint;
+	v_bad text;
 BEGIN
 	SELECT * INTO p FROM pickup_points WHERE id = p_point;
 	IF NOT FOUND OR p.retired_at IS NOT NULL
@@ -30,20 +43,50 @@ BEGIN
 	END IF;
 	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p.station_id, 0)
 	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
-	PERFORM 1 FROM orders WHERE id = p_order AND pickup_point_id = p_point FOR NO KEY UPDATE;
+	SELECT * INTO o FROM orders WHERE id = p_order AND pickup_point_id = p_point
+	   FOR NO KEY UPDATE;
 	IF NOT FOUND THEN
 		-- the same answer for no such order and an order routed elsewhere
 		RETURN jsonb_build_object('r', 'invalid', 'field', 'order',
 					  'message', 'no order routed to this pickup point has this id');
 	END IF;
 	SELECT * INTO p FROM pickup_points WHERE id = p_point FOR UPDATE;
+	IF p.retired_at IS NOT NULL THEN
+		RETURN jsonb_build_object('r', 'not_found'); -- retired meanwhile
+	END IF;
+	-- the candidate code no parcel of this point ever had
+	SELECT u.n INTO v_n FROM unnest(p_hashes) WITH ORDINALITY AS u (h, n)
+	 WHERE NOT EXISTS (SELECT 1 FROM pickup_parcels
+			    WHERE point_id = p_point AND code_hash = decode(u.h, 'hex'))
+	 ORDER BY u.n LIMIT 1;
 	SELECT * INTO v_parcel FROM pickup_parcels
-	 WHERE order_id = p_order AND point_id = p_point AND status IN ('held', 'collected')
-	 ORDER BY id DESC LIMIT 1;
+	 WHERE order_id = p_order AND point_id = p_point ORDER BY id DESC LIMIT 1;
 	IF FOUND AND v_parcel.status = 'held' THEN
+		IF v_parcel.code_hash IS NULL AND v_n IS NOT NULL THEN
+			UPDATE pickup_parcels SET code_hash = decode(p_hashes[v_n], 'hex'),
+				code_box = decode(p_boxes[v_n], 'hex')
+			 WHERE id = v_parcel.id;
+		END IF;
 		RETURN jsonb_build_object('r', 'ok', 'parcel', pickup_parcel_doc(v_parcel.id));
 	ELSIF FOUND THEN
-		RETURN jsonb_build_object('r', 'illegal', 'current', v_parcel.status);
+		RETURN jsonb_build_object('r', 'illegal', 'current', v_parcel.status,
+					  'message', 'the parcel left this pickup point already ('
+						     || v_parcel.status || ')');
+	END IF;
+	IF o.status = 'cancelled' THEN
+		v_bad := 'cancelled';
+	ELSE
+		SELECT coalesce(min(s.status) FILTER (WHERE s.status <> ALL (
+				CASE WHEN p.shelf THEN '{arrived_at_station,out_for_delivery}'::text[]
+				     ELSE '{out_for_delivery}'::text[] END)),
+				CASE WHEN count(*) = 0 THEN 'cancelled' END)
+		  INTO v_bad
+		  FROM shipments s WHERE s.order_id = p_order AND s.status <> 'cancelled';
+	END IF;
+	IF v_bad IS NOT NULL THEN
+		RETURN jsonb_build_object('r', 'illegal', 'current', v_bad,
+					  'message', 'the order''s parcel is not on its way to this '
+						     || 'pickup point (' || v_bad || ')');
 	END IF;
 	IF p.kind = 'locker' AND p_size IS NULL THEN
 		RETURN jsonb_build_object('r', 'invalid', 'field', 'size',
@@ -60,17 +103,14 @@ BEGIN
 	IF v_held >= v_cap THEN
 		RETURN jsonb_build_object('r', 'full', 'held', v_held);
 	END IF;
-	SELECT c INTO v_code FROM unnest(p_codes) WITH ORDINALITY AS u (c, n)
-	 WHERE NOT EXISTS (SELECT 1 FROM pickup_parcels
-			    WHERE point_id = p_point AND status = 'held' AND code = u.c)
-	 ORDER BY n LIMIT 1;
-	IF v_code IS NULL THEN
-		RAISE EXCEPTION 'pickup_arrival: no free pickup code among %', cardinality(p_codes);
+	IF v_n IS NULL THEN
+		RAISE EXCEPTION 'pickup_arrival: no free pickup code among %',
+			cardinality(p_hashes);
 	END IF;
-	INSERT INTO pickup_parcels (point_id, order_id, size, code, arrived_at, hold_until,
-				    arrived_by)
-	VALUES (p_point, p_order, p_size, v_code, p_now, p_now + make_interval(days => p_hold_days),
-		p_actor)
+	INSERT INTO pickup_parcels (point_id, order_id, size, code_hash, code_box, arrived_at,
+				    hold_until, arrived_by)
+	VALUES (p_point, p_order, p_size, decode(p_hashes[v_n], 'hex'), decode(p_boxes[v_n], 'hex'),
+		p_now, p_now + make_interval(days => p_hold_days), p_actor)
 	RETURNING id INTO v_id;
 	INSERT INTO order_events (order_id, kind, at, detail)
 	VALUES (p_order, 'pickup.arrived', p_now,

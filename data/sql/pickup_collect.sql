@@ -1,25 +1,39 @@
 -- pickup_collect: POST /v1/pickup-points/{id}/collections (docs/api.md,
--- "Pickup points"): the customer shows code p_code at point p_point. The
--- parcel held there with this code is collected (order event
+-- "Pickup points"): the customer shows their code at point p_point; p_hash
+-- is its keyed hash (hex, daemon/base/pickup_code.c: PostgreSQL never sees
+-- a code). The parcel held there with this code is collected (order event
 -- pickup.collected, feed line pickup.collected), its shipments delivered
--- (stop_shipments_move: the delivered event) and the code is dead. A
+-- by the lifecycle's collected_at_point (shipment_next: from out for
+-- delivery or, on the station's shelf, arrived at the station; one
+-- delivered event each, stop_shipments_move) and the code is dead. A
 -- wrong code, a code already used and a code of a parcel that never existed
 -- get the same answer ({"r":"invalid"} naming code), so the answer says
--- nothing of which parcels exist. The same Idempotency-Key p_key with the
--- same code answers the collection again (a retry); another key reusing the
--- code is refused like a wrong one.
--- Lock order (stop_event.sql): the idempotency key (the parcel's
--- collect_key), the station's feed head, the order row, the parcel, the
--- order's shipments.
+-- nothing of which parcels exist; each is a row of pickup_code_failures.
+-- Wrong codes are limited (p_limits: {per caller, its window in seconds,
+-- per point, its window}): once the caller p_actor has p_limits[1] of them
+-- in the last p_limits[2] s, or the point p_limits[3] in the last
+-- p_limits[4] s, every collection there is {"r":"limited","retry_after":s}
+-- (the seconds until the oldest counted one leaves its window), right code
+-- or not, so the limit says nothing either. The same Idempotency-Key p_key
+-- with the same code answers the collection again (a retry); the key of a
+-- collection at this point with another code is {"r":"mismatch"}.
+-- Lock order (stop_event.sql): a transaction advisory lock per point (at the
+-- idempotency key's place: it makes the key check, the count of wrong
+-- codes and the collection one step, so neither two daemons nor two
+-- requests at once pass the limit), the station's feed head, the order row,
+-- the parcel, the order's shipments.
 -- Returns {"r":"ok","parcel":doc} | {"r":"not_found"} (no such point for
--- this caller) | {"r":"invalid","field":"code","message":m}.
-CREATE OR REPLACE FUNCTION pickup_collect(p_point text, p_code text, p_key text,
-					  p_role text, p_scope text[], p_actor text,
-					  p_now timestamptz)
+-- this caller) | {"r":"invalid","field":"code","message":m}
+--   | {"r":"limited","retry_after":s} | {"r":"mismatch"}.
+CREATE OR REPLACE FUNCTION pickup_collect(p_point text, p_hash text, p_key text,
+					  p_limits int[], p_role text, p_scope text[],
+					  p_actor text, p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
 	p pickup_points;
 	v_parcel pickup_parcels;
+	v_hash bytea := decode(p_hash, 'hex');
+	v_wait double precision;
 	v_no jsonb := jsonb_build_object('r', 'invalid', 'field', 'code',
 					 'message', 'no parcel at this pickup point waits for this code');
 BEGIN
@@ -27,39 +41,50 @@ BEGIN
 	IF NOT FOUND OR NOT pickup_point_visible(p_point, p_role, p_scope) THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
+	PERFORM pg_advisory_xact_lock(hashtextextended('pickup_collect ' || p_point, 0));
 	-- a retry of a collection done under this key
 	SELECT * INTO v_parcel FROM pickup_parcels
 	 WHERE point_id = p_point AND status = 'collected' AND collect_key = p_key
-	   AND code = p_code;
-	IF FOUND THEN
+	 ORDER BY id LIMIT 1;
+	IF FOUND AND v_parcel.code_hash = v_hash THEN
 		RETURN jsonb_build_object('r', 'ok', 'parcel', pickup_parcel_doc(v_parcel.id));
+	ELSIF FOUND THEN
+		RETURN jsonb_build_object('r', 'mismatch');
+	END IF;
+	SELECT max(w) INTO v_wait FROM (
+		SELECT extract(epoch FROM min(f.at) + make_interval(secs => p_limits[2]) - p_now) w
+		  FROM pickup_code_failures f
+		 WHERE f.actor = p_actor AND f.at > p_now - make_interval(secs => p_limits[2])
+		HAVING count(*) >= p_limits[1]
+		UNION ALL
+		SELECT extract(epoch FROM min(f.at) + make_interval(secs => p_limits[4]) - p_now)
+		  FROM pickup_code_failures f
+		 WHERE f.point_id = p_point AND f.at > p_now - make_interval(secs => p_limits[4])
+		HAVING count(*) >= p_limits[3]) x;
+	IF v_wait IS NOT NULL THEN
+		RETURN jsonb_build_object('r', 'limited',
+					  'retry_after', greatest(1, ceil(v_wait))::int);
 	END IF;
 	SELECT * INTO v_parcel FROM pickup_parcels
-	 WHERE point_id = p_point AND status = 'held' AND code = p_code;
-	IF NOT FOUND THEN
-		RETURN v_no;
+	 WHERE point_id = p_point AND code_hash = v_hash AND status = 'held';
+	IF FOUND THEN
+		INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p.station_id, 0)
+		ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
+		PERFORM 1 FROM orders WHERE id = v_parcel.order_id FOR NO KEY UPDATE;
+		-- expired meanwhile (the expiry tick takes no advisory lock): dead
+		SELECT * INTO v_parcel FROM pickup_parcels WHERE id = v_parcel.id FOR UPDATE;
 	END IF;
-	INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (p.station_id, 0)
-	ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
-	PERFORM 1 FROM orders WHERE id = v_parcel.order_id FOR NO KEY UPDATE;
-	SELECT * INTO v_parcel FROM pickup_parcels WHERE id = v_parcel.id FOR UPDATE;
-	IF v_parcel.status <> 'held' THEN
-		-- collected or expired meanwhile: the retry under the same key, or dead
-		IF v_parcel.status = 'collected' AND v_parcel.collect_key = p_key THEN
-			RETURN jsonb_build_object('r', 'ok', 'parcel',
-						  pickup_parcel_doc(v_parcel.id));
-		END IF;
+	IF v_parcel.id IS NULL OR v_parcel.status <> 'held' THEN
+		INSERT INTO pickup_code_failures (point_id, actor, at)
+		VALUES (p_point, p_actor, p_now);
 		RETURN v_no;
 	END IF;
 	UPDATE pickup_parcels SET status = 'collected', collected_at = p_now,
 		collected_by = p_actor, collect_key = p_key
 	 WHERE id = v_parcel.id;
 	-- The customer has the parcel: the order is delivered (the delivered
-	-- webhook, the return window). A parcel on the station's own shelf was
-	-- never out with a courier: it goes out and is delivered at the counter.
-	PERFORM stop_shipments_move(v_parcel.order_id, 'out_for_delivery', p_now,
-				    jsonb_build_object('point', p_point, 'point_name', p.name));
-	PERFORM stop_shipments_move(v_parcel.order_id, 'delivered', p_now,
+	-- webhook, the return window), in one step from where it waited.
+	PERFORM stop_shipments_move(v_parcel.order_id, 'collected_at_point', p_now,
 				    jsonb_build_object('point', p_point, 'point_name', p.name,
 						       'by', p_actor, 'proof', 'pickup_code'));
 	INSERT INTO order_events (order_id, kind, at, detail)

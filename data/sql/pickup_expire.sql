@@ -6,11 +6,17 @@
 -- uncollected, status at_station, no refund: every line of the order; the
 -- station scans it departed_station and the warehouse received and
 -- inspects it as any return, which restores the stock) with feed line
--- return.arrived. Parcels are taken in (station, order) order, each under
--- the lock order of stop_event.sql (the station's feed head, the order row,
--- the parcel), so two daemons ticking at once never deadlock and never
--- expire a parcel twice (the parcel is re-read under its lock). Returns
--- the number expired.
+-- return.arrived. Each parcel is taken under the lock order of
+-- stop_event.sql (the station's feed head, the order row, the parcel), every
+-- lock with SKIP LOCKED: a parcel whose station feed, order or row another
+-- transaction holds (another daemon's tick, a collection) is left for a
+-- later tick, and the loop goes on with the next due parcel. So the tick
+-- never waits while it holds locks (no deadlock, though it holds several
+-- stations' heads at once), two daemons ticking at once share the due
+-- parcels instead of one waiting for the other and then finding them done,
+-- and a parcel expires once (it is re-read under its lock). Also deletes
+-- the wrong-code rows (pickup_code_failures) older than a day. Returns the
+-- number expired.
 CREATE OR REPLACE FUNCTION pickup_expire(p_now timestamptz, p_return boolean, p_limit int)
 RETURNS int LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -20,15 +26,23 @@ DECLARE
 	v_wh text;
 	n int := 0;
 BEGIN
+	DELETE FROM pickup_code_failures WHERE at < p_now - interval '1 day';
 	FOR c IN SELECT k.id, p.station_id, p.name, k.order_id
 		   FROM pickup_parcels k JOIN pickup_points p ON p.id = k.point_id
 		  WHERE k.status = 'held' AND k.hold_until <= p_now
-		  ORDER BY p.station_id, k.order_id LIMIT p_limit LOOP
-		INSERT INTO station_feed_heads AS h (station_id, seq) VALUES (c.station_id, 0)
-		ON CONFLICT (station_id) DO UPDATE SET seq = h.seq;
-		PERFORM 1 FROM orders WHERE id = c.order_id FOR NO KEY UPDATE;
-		SELECT * INTO v_parcel FROM pickup_parcels WHERE id = c.id FOR UPDATE;
-		CONTINUE WHEN v_parcel.status <> 'held' OR v_parcel.hold_until > p_now;
+		  ORDER BY p.station_id, k.order_id LOOP
+		EXIT WHEN n >= p_limit;
+		IF NOT EXISTS (SELECT 1 FROM station_feed_heads WHERE station_id = c.station_id) THEN
+			INSERT INTO station_feed_heads (station_id, seq) VALUES (c.station_id, 0)
+			ON CONFLICT (station_id) DO NOTHING;
+		END IF;
+		PERFORM 1 FROM station_feed_heads WHERE station_id = c.station_id
+		   FOR UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
+		PERFORM 1 FROM orders WHERE id = c.order_id FOR NO KEY UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
+		SELECT * INTO v_parcel FROM pickup_parcels WHERE id = c.id FOR UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND OR v_parcel.status <> 'held' OR v_parcel.hold_until > p_now;
 		UPDATE pickup_parcels SET status = 'expired', expired_at = p_now WHERE id = c.id;
 		v_ret := NULL;
 		IF p_return THEN

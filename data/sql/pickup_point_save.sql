@@ -7,7 +7,8 @@
 -- points of its stations and may not move one to another station.
 -- Returns {"r":"created"|"ok","point":doc} | {"r":"not_found"}
 --   | {"r":"exists"} | {"r":"no_station"} | {"r":"below_held","held":n}
---   | {"r":"invalid","field":f,"message":m} (compartments of a point).
+--   | {"r":"invalid","field":f,"message":m} (compartments of a point; capacity
+--   of a locker without compartments).
 CREATE OR REPLACE FUNCTION pickup_point_save(p_id text, p_body jsonb, p_role text,
 					     p_scope text[], p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -57,6 +58,11 @@ BEGIN
 	ELSIF v_kind = 'locker' AND p.kind = 'point' AND NOT p_body ? 'compartments' THEN
 		RETURN jsonb_build_object('r', 'invalid', 'field', 'compartments',
 					  'message', 'a locker needs its compartments');
+	ELSIF v_kind = 'locker' AND p_body ? 'capacity' AND NOT p_body ? 'compartments' THEN
+		-- the API sends capacity with compartments (their sum) only
+		RETURN jsonb_build_object('r', 'invalid', 'field', 'capacity',
+					  'message', 'a locker''s capacity is the sum of its '
+						     || 'compartments: change compartments');
 	END IF;
 	IF v_held > 0 AND v_kind <> p.kind THEN
 		RETURN jsonb_build_object('r', 'below_held', 'held', v_held);

@@ -5,9 +5,10 @@
 -- (awaiting_arrival before the scan-in, handed_to_point once a courier
 -- handed it to a courier-served point [issue 13 part R] and until the
 -- point scans it in, then held, collected or expired)
--- with hold_until. The pickup code is in the full view only (the order
--- service shows it to its customer) and only while the parcel is held:
--- never in the public view of the tracking code.
+-- with hold_until. Never the pickup code: PostgreSQL holds it sealed, and
+-- the daemon puts it in (daemon/api/tracking.c) for the order service only
+-- (which shows it to its customer), only while the parcel is held; never in
+-- admin's view nor the public view of the tracking code.
 CREATE OR REPLACE FUNCTION pickup_tracking_doc(p_order text, p_public boolean)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 	SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -18,8 +19,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $fn$
 			SELECT 1 FROM order_events e
 			 WHERE e.order_id = o.id AND e.kind = 'pickup.handed_over')
 			THEN 'handed_to_point' ELSE 'awaiting_arrival' END),
-		'hold_until', to_char(k.hold_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-		'code', CASE WHEN NOT p_public AND k.status = 'held' THEN k.code END))
+		'hold_until', to_char(k.hold_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
 	FROM orders o JOIN pickup_points p ON p.id = o.pickup_point_id
 	LEFT JOIN LATERAL (SELECT * FROM pickup_parcels
 			    WHERE order_id = o.id AND point_id = p.id

@@ -33,7 +33,8 @@
 -- failed and rescheduled events.
 -- Cash on delivery (issue 13, part C1): delivered on a stop whose order is
 -- cod (orders.payment_method, cod_amount_fen) requires "collected" {method,
--- amount_fen, reference?, short_reason?} (the daemon checked its shape): not
+-- amount_fen, reference?, short_reason?} (the daemon checked its shape): at
+-- least 0.01 (nothing collected is a failed stop, not a delivery), not
 -- more than due, a short_reason when less. It appends a collection to
 -- cod_ledger (the day is the wave's date; one per stop, so a replay never
 -- counts twice) and the order event payment.collected (a webhook). Other
@@ -143,6 +144,9 @@ BEGIN
 			bad := 'collected:this order is cash on delivery: '
 			       || 'record what was collected ('
 			       || money_text(pay.cod_amount_fen) || ' CNY due)';
+		ELSIF pay.payment_method = 'cod' AND (coll->>'amount_fen')::bigint <= 0 THEN
+			bad := 'collected.amount:must be at least 0.01: a delivery where nothing '
+			       || 'was collected is a failed stop (reason refused), not a delivery';
 		ELSIF pay.payment_method = 'cod'
 		      AND (coll->>'amount_fen')::bigint > pay.cod_amount_fen THEN
 			bad := 'collected.amount:is more than the amount due ('

@@ -3,6 +3,9 @@
 - slowloris: clients that send their headers, or a body, a few bytes at a
   time and never finish, while others send ordinary requests: those are
   served all along;
+- 10,000 idle connections with the descriptors the unit gives it
+  (LimitNOFILE=65536): the daemon holds them all and keeps answering other
+  clients, with bounded memory;
 - more idle connections than the daemon has file descriptors (its
   RLIMIT_NOFILE lowered with prlimit): the daemon stays up, and once the
   idle clients are gone it serves again.
@@ -21,6 +24,7 @@ from workload import harness  # noqa: E402
 SLOW = 50            # slowloris connections
 NOFILE = 256         # the daemon's descriptor limit in the idle test
 IDLE = 400           # idle connections opened against it: more than it can hold
+MANY_IDLE = 10000    # idle connections the daemon holds while it serves others
 
 
 def open_socks(port, n):
@@ -65,6 +69,64 @@ def test_slowloris_headers_and_bodies(w):
     assert d.get("/healthz").status == 200
     workload.report("slowloris", {"slow_connections": SLOW, "requests_served_meanwhile": served,
                                   "slowest_answer_ms": round(slowest * 1000)})
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def test_ten_thousand_idle_connections(w):
+    workload.setup(w)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = MANY_IDLE + 500
+    assert hard >= want, f"the test needs {want} descriptors, the hard limit is {hard}"
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    d, _ = workload.start(w)
+    # The shipped unit gives 65536 (systemd/dispatchd.service); a container
+    # may not allow as many: what this machine's hard limit allows.
+    nofile = min(65536, hard)
+    subprocess.run(["prlimit", f"--pid={d.proc.pid}", f"--nofile={nofile}:{nofile}"], check=True)
+    rss_before = rss_kib(d.proc.pid)
+    idle = []
+    try:
+        for _ in range(MANY_IDLE):
+            idle.append(socket.create_connection(("127.0.0.1", d.port), timeout=5))
+        # Half of them have started a request and stopped: they hold a
+        # parser's state, not only a socket.
+        for s in idle[::2]:
+            s.sendall(b"GET /v1/promise HTTP/1.1\r\nHost: x\r\n")
+        # Every connection accepted: the daemon answers a new client only
+        # after its listener has taken those before it.
+        harness.wait_until(lambda: d.get("/healthz", token=None, timeout=10).status == 200,
+                           timeout=30, what="an answer with 10,000 idle connections open")
+        slowest, served = 0.0, 0
+        for _ in range(50):
+            t0 = time.monotonic()
+            r = d.get(f"/v1/promise?lat={workload.DONGCHENG['lat']}"
+                      f"&lon={workload.DONGCHENG['lon']}&sku={w.sku}:1", timeout=10)
+            slowest = max(slowest, time.monotonic() - t0)
+            assert r.status == 200, r
+            served += 1
+        rss_during = rss_kib(d.proc.pid)
+        held = sum(1 for _ in os.listdir(f"/proc/{d.proc.pid}/fd"))
+        assert held >= MANY_IDLE, f"the daemon holds {held} descriptors, not the {MANY_IDLE} clients"
+        assert "accept() failed" not in d.log()
+    finally:
+        for s in idle:
+            s.close()
+    per_conn = (rss_during - rss_before) * 1024 / MANY_IDLE
+    # libevent keeps a bufferevent and an evhttp_connection a client: a few KiB.
+    assert per_conn < 16 * 1024, f"{per_conn:.0f} bytes of memory an idle connection"
+    harness.wait_until(lambda: len(os.listdir(f"/proc/{d.proc.pid}/fd")) < 1000, timeout=30,
+                       what="the closed clients' descriptors released")
+    assert d.get("/readyz", token=None).status == 200
+    assert d.proc.poll() is None
+    workload.report("many_idle", {"idle_connections": MANY_IDLE, "daemon_nofile": nofile,
+                                  "requests_served_meanwhile": served,
+                                  "slowest_answer_ms": round(slowest * 1000),
+                                  "rss_growth_bytes_per_connection": round(per_conn)})
 
 
 def cpu_s(pid):

@@ -9,7 +9,6 @@ The history is Jepsen's: one entry per request, made when it is invoked
 status, or None when the connection failed: indeterminate). Only 2xx
 answers are promises the daemon made; each must be in PostgreSQL at the
 end. A definite refusal (503 from an outage) must have changed nothing."""
-import fcntl
 import http.client
 import json
 import os
@@ -452,22 +451,8 @@ def check_invariants(w):
 
 
 def report(section, figures):
-    """Write one test's figures as `section.name = value` lines to the build
-    folder's reliability.txt, replacing that section's earlier lines
-    (scripts/reliability_doc.py copies them into docs/reliability.md)."""
-    path = os.path.join(harness.BUILD_DIR, "reliability.txt")
-    # The fault tests run in parallel (ctest -j): one writer at a time.
-    with open(path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        lines = []
-        if os.path.exists(path):
-            with open(path) as f:
-                lines = [l for l in f if not l.startswith(section + ".")]
-        lines += [f"{section}.{k} = {v}\n" for k, v in figures.items()]
-        tmp = path + f".{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.writelines(sorted(lines))
-        os.replace(tmp, path)
+    """The test's figures into build/reliability.txt (harness.reliability_report)."""
+    harness.reliability_report(section, figures)
 
 
 class Proxy:

@@ -80,11 +80,12 @@ fuzz_handheld_body_event(const json_t *body)
 	if (failed != (json_object_get(ev, "reason") != NULL))
 		__builtin_trap();
 	/* A collection's normal form holds the amount in fen (amount_fen, an
-	 * integer of at least 0), not the decimal string of the body. */
+	 * integer of at least 1: nothing collected is no delivery), not the
+	 * decimal string of the body. */
 	const json_t *coll = json_object_get(ev, "collected");
 	if (coll != NULL) {
 		const json_t *fen = json_object_get(coll, "amount_fen");
-		if (!json_is_integer(fen) || json_integer_value(fen) < 0 ||
+		if (!json_is_integer(fen) || json_integer_value(fen) < 1 ||
 		    json_object_get(coll, "amount") != NULL ||
 		    !json_is_string(json_object_get(coll, "method")))
 			__builtin_trap();

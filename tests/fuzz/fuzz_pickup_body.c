@@ -7,9 +7,10 @@
  * their limits (texts, lon -180..180, lat -90..90, kind point or locker), a
  * create all the required ones, and a locker its three compartment counts
  * whose sum is its capacity (0..100000); an arrival an order id and a
- * size S, M or L or none; a collection a 6-digit code. */
+ * size S, M or L or none; a collection an 8-digit code. */
 #include "daemon/api/order_body.h"
 #include "daemon/api/pickup_body.h"
+#include "daemon/base/pickup_code.h"
 #include "tests/fuzz/fuzz_common.h"
 
 static void
@@ -84,7 +85,8 @@ fuzz_pickup_body_check(uint8_t which, const json_t *body)
 	} else {
 		const char *code = dm_pickup_body_collection(body, errors);
 		fuzz_common_check_errors(errors, 0, code != NULL);
-		if (code != NULL && (strlen(code) != 6 || strspn(code, "0123456789") != 6))
+		if (code != NULL && (strlen(code) != DM_PICKUP_CODE_DIGITS ||
+				     strspn(code, "0123456789") != DM_PICKUP_CODE_DIGITS))
 			__builtin_trap();
 	}
 	json_decref(errors);

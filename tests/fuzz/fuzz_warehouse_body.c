@@ -3,9 +3,10 @@
  * stock count (PUT .../stock/{sku}), '1' one shipment scan, anything else a
  * batch of scans; the rest is the body. Each promises to take any object
  * and either accept it or add {field, message} errors, never both (a stock
- * count: exactly one). An accepted count is in 0..1000000000 with a reason
- * of at most 200 bytes; an accepted scan has an event a warehouse or
- * station may scan, a place of at most 200 bytes and its time in UTC
+ * count: one per unknown member, else exactly one). An accepted count is in
+ * 0..1000000000 with a reason of at most 200 bytes; an accepted scan has an
+ * event a warehouse or station may scan, a place of at most 200 bytes and
+ * its time in UTC
  * "YYYY-MM-DDTHH:MM:SSZ" (the clock's when none was given), which reads
  * back as itself; a batch's normal form has one entry per scan given, each
  * with an order id, a seq in 1..32767 and a key of 1..255 bytes, and parses
@@ -77,7 +78,8 @@ fuzz_warehouse_body_check(uint8_t which, const json_t *body)
 		fuzz_common_check_errors(errors, 0, rc == 0);
 		if (rc == 0 ? on_hand < 0 || on_hand > DM_WAREHOUSE_BODY_ON_HAND_MAX ||
 				  reason == NULL || strlen(reason) > DM_WAREHOUSE_BODY_REASON_MAX
-			    : json_array_size(errors) != 1 || (rc != -1 && rc != -2))
+			    : (rc == -3 ? json_array_size(errors) == 0
+					: json_array_size(errors) != 1 || (rc != -1 && rc != -2)))
 			__builtin_trap();
 	} else if (which == '1') {
 		struct dm_warehouse_body_scan s;

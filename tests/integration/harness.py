@@ -18,6 +18,7 @@ one this harness started (PostgreSQL's data_directory and postmaster.pid,
 Redis's process_id and dir), not another program on the same port."""
 import atexit
 import ctypes
+import fcntl
 import hashlib
 import glob
 import http.client
@@ -45,8 +46,15 @@ PG_TMP_PREFIX = ("dispatchd-test-pg-"
                  + hashlib.md5(os.path.realpath(SOURCE_DIR).encode()).hexdigest()[:12] + "-")
 
 
+# `make valgrind` (scripts/valgrind.sh) sets DISPATCH_VALGRIND=1: dispatchd
+# runs under valgrind's memcheck, which fails it (exit VALGRIND_EXIT) on any
+# invalid access or definite leak, and every wait of the harness is
+# TIME_SCALE times longer.
+VALGRIND = os.environ.get("DISPATCH_VALGRIND") == "1"
+VALGRIND_EXIT = 99
+TIME_SCALE = float(os.environ.get("DISPATCH_TIME_SCALE", "10" if VALGRIND else "1"))
 # A daemon still running this long after SIGTERM fails its test.
-STOP_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 20.0 * TIME_SCALE
 # Attempts at starting PostgreSQL or Redis on a fresh port when the one
 # picked was taken between picking and binding.
 PORT_ATTEMPTS = 5
@@ -130,6 +138,7 @@ def clock_conf(at=TEST_NOW, driven=False):
 
 
 def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -141,6 +150,37 @@ def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
             last = e
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def valgrind_argv(world):
+    """The command prefix that runs dispatchd under memcheck (VALGRIND), or
+    nothing. Its report goes to valgrind-PID.log in the world's folder."""
+    if not VALGRIND:
+        return []
+    return ["valgrind", "--tool=memcheck", f"--error-exitcode={VALGRIND_EXIT}",
+            "--leak-check=full", "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect", "--num-callers=30",
+            f"--suppressions={os.path.join(SOURCE_DIR, 'tests', 'valgrind.supp')}",
+            f"--log-file={os.path.join(world.root, 'valgrind-%p.log')}"]
+
+
+def reliability_report(section, figures):
+    """Write one test's figures as `section.name = value` lines to the build
+    folder's reliability.txt, replacing that section's earlier lines
+    (scripts/reliability_doc.py copies them into docs/reliability.md)."""
+    path = os.path.join(BUILD_DIR, "reliability.txt")
+    # Tests run in parallel (ctest -j): one writer at a time.
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lines = []
+        if os.path.exists(path):
+            with open(path) as f:
+                lines = [l for l in f if not l.startswith(section + ".")]
+        lines += [f"{section}.{k} = {v}\n" for k, v in figures.items()]
+        tmp = path + f".{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.writelines(sorted(lines))
+        os.replace(tmp, path)
 
 
 def as_pg_user(argv):
@@ -426,7 +466,7 @@ class Daemon:
         full_env.pop("NOTIFY_SOCKET", None)
         full_env.update(env or {})
         self.log_file = open(self.log_path, "ab")
-        self.proc = spawn([os.path.join(BUILD_DIR, "dispatchd"), "-c", self.conf],
+        self.proc = spawn(valgrind_argv(world) + [os.path.join(BUILD_DIR, "dispatchd"), "-c", self.conf],
                           stdout=self.log_file, stderr=subprocess.STDOUT, env=full_env)
         try:
             self.port = wait_until(self._bound_port, what="dispatchd to listen")
@@ -498,7 +538,7 @@ class Daemon:
         another (its text) or None (anonymous), or headers has its own;
         operator=True sends it to the operators' listener instead."""
         conn = http.client.HTTPConnection("127.0.0.1", self.admin_port if operator else self.port,
-                                          timeout=timeout)
+                                          timeout=timeout * TIME_SCALE)
         if token is ADMIN:
             token = self.world.admin_token
         if token is not None and "Authorization" not in (headers or {}):
@@ -557,6 +597,10 @@ class Daemon:
         rc = self.proc.returncode
         if self.hung:
             return f"dispatchd did not exit within {STOP_TIMEOUT_S} s of SIGTERM"
+        if VALGRIND and rc == VALGRIND_EXIT:
+            path = os.path.join(self.world.root, f"valgrind-{self.proc.pid}.log")
+            with open(path, errors="replace") as f:
+                return "valgrind found errors in dispatchd:\n" + f.read()[-8000:]
         if rc not in (0, None, -signal.SIGKILL):
             return f"dispatchd exited with {rc}"
         return None
@@ -636,6 +680,19 @@ class World:
             shutil.rmtree(self.root, ignore_errors=True)
             if self.pg is not None and self.pg.owns_dir:
                 shutil.rmtree(self.pg.dir, ignore_errors=True)
+
+
+def pickup_code_hash(world, code):
+    """The hex keyed hash the daemon stores for pickup code (8 digits) under
+    the world's token key (daemon/base/pickup_code.c: BLAKE2b keyed with
+    sub-key 1 of crypto_kdf context "dmpickup" of the token key), for SQL
+    fixtures that put a parcel with a known code in place."""
+    raw = open(world.key_file, "rb").read()
+    key = hashlib.blake2b(raw, digest_size=32, key=b"dispatchd token key v1").digest()
+    sub = hashlib.blake2b(b"", digest_size=32, key=key,
+                          salt=(1).to_bytes(8, "little") + bytes(8),
+                          person=b"dmpickup" + bytes(8)).digest()
+    return hashlib.blake2b(code.encode(), digest_size=32, key=sub).hexdigest()
 
 
 def _exit_on_signal(sig, frame):

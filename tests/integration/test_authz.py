@@ -484,16 +484,76 @@ def pickup_request(w, method, path, order_id, n):
     if method == "PATCH":
         return url, {"name": "Authz point"}, None
     if path.endswith("/arrivals") or path.endswith("/collections"):
-        q(f"UPDATE orders SET pickup_point_id = '{PP_IN}' WHERE id = '{order_id}'")
+        q(f"UPDATE orders SET pickup_point_id = '{PP_IN}' WHERE id = '{order_id}'; "
+          f"UPDATE shipments SET status = 'out_for_delivery' WHERE order_id = '{order_id}'")
     if path.endswith("/arrivals"):
         return url, {"order": order_id}, None
     if path.endswith("/collections"):
-        q(f"INSERT INTO pickup_parcels (point_id, order_id, code, arrived_at, hold_until) "
-          f"VALUES ('{PP_IN}', '{order_id}', '{n % 1000000:06d}', now(), "
+        code = f"{n % 10 ** 8:08d}"
+        q(f"INSERT INTO pickup_parcels (point_id, order_id, code_hash, arrived_at, hold_until) "
+          f"VALUES ('{PP_IN}', '{order_id}', "
+          f"decode('{harness.pickup_code_hash(w, code)}', 'hex'), now(), "
           f"now() + interval '3 days')")
-        return url, {"code": f"{n % 1000000:06d}"}, {"Idempotency-Key": f"authz-pk-{n}"}
+        return url, {"code": code}, {"Idempotency-Key": f"authz-pk-{n}"}
     return url, None, None
 
+
+def fresh_ids(w, d, path, seq, shop):
+    """The ids a row's path names, made fresh for one request: an order
+    (from ORDER), a courier token, for a service path an engineer of the
+    order's station and for {appointment_id} a booking, for {webhook_id} and
+    {delivery_id} a webhook of shop (the order_service token's id) with a
+    dead delivery. seq numbers the keys."""
+    o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"authz-o{next(seq)}"),
+                  headers={"Idempotency-Key": f"authz-o{next(seq)}"})
+    assert o.status == 201, o
+    t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
+    assert t.status == 201, t
+    harness.TOKENS_ISSUED.append(t.json()["token"])
+    ids = {"order_id": o.json()["id"], "token_id": t.json()["id"],
+           "tracking_code": o.json()["tracking_code"]}
+    if "service" in path:
+        engineer_for(w, o.json()["station"]["id"])
+    if "{appointment_id}" in path:
+        b = d.request("POST", f"/v1/orders/{ids['order_id']}/services",
+                      body={"type": "repair", "line": 1, "window_start": SERVICE_WINDOW},
+                      headers={"Idempotency-Key": f"authz-svc-o{next(seq)}"})
+        assert b.status == 201, b
+        ids["appointment_id"] = b.json()["id"]
+    if "{webhook_id}" in path or "{delivery_id}" in path:
+        h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/authz",
+                                                    "events": ["shipment.failed"],
+                                                    "owner": shop})
+        assert h.status == 201, h
+        ids["webhook_id"] = h.json()["id"]
+        ids["delivery_id"] = w.pg.psql("dispatchd", f"""
+            INSERT INTO webhook_outbox (webhook_id, event_id, event, body, status)
+            VALUES ('{h.json()["id"]}', 1, 'shipment.failed', '{{}}', 'dead')
+            RETURNING id""")
+    return ids
+
+
+def request_for(w, d, method, path, body, role, ids, n):
+    """(url, body, headers) of a row's request as role sends it: the row's
+    body kind ("scan", "stop", ...) made by its fixture above, or its path
+    filled with ids and the in-scope warehouse and station."""
+    if body == "scan":
+        return scan_request(d, role, path, n)
+    if body == "stop":
+        return stop_request(w, path, ids["order_id"], n)
+    if body == "return":
+        return return_request(w, role, path, ids["order_id"], n)
+    if body == "booking":
+        return booking_request(path, ids["order_id"], n)
+    if body == "visit":
+        return visit_request(w, method, path, ids["order_id"], n)
+    if body == "exchange":
+        return exchange_request(w, path, ids["order_id"], n)
+    if body == "settlement":
+        return cod_request(d, path, n)
+    if body == "pickup":
+        return pickup_request(w, method, path, ids["order_id"], n)
+    return path.format(wh=WH_IN, st=ST_IN, **ids), body, None
 
 def send(d, token, method, path, body, n, headers=None):
     if isinstance(body, dict) and "external_id" in body:
@@ -512,59 +572,15 @@ def test_every_route_against_every_role(w):
 
     shop = d.get("/v1/admin/tokens/whoami", token=tokens["order_service"]).json()["id"]
 
-    def fresh_ids(path):
-        o = d.request("POST", "/v1/orders", body=dict(ORDER, external_id=f"authz-o{next(seq)}"),
-                      headers={"Idempotency-Key": f"authz-o{next(seq)}"})
-        assert o.status == 201, o
-        t = d.request("POST", "/v1/admin/tokens", body={"role": "courier", "courier": "c-9"})
-        assert t.status == 201, t
-        harness.TOKENS_ISSUED.append(t.json()["token"])
-        ids = {"order_id": o.json()["id"], "token_id": t.json()["id"],
-               "tracking_code": o.json()["tracking_code"]}
-        if "service" in path:
-            engineer_for(w, o.json()["station"]["id"])
-        if "{appointment_id}" in path:
-            b = d.request("POST", f"/v1/orders/{ids['order_id']}/services",
-                          body={"type": "repair", "line": 1, "window_start": SERVICE_WINDOW},
-                          headers={"Idempotency-Key": f"authz-svc-o{next(seq)}"})
-            assert b.status == 201, b
-            ids["appointment_id"] = b.json()["id"]
-        if "{webhook_id}" in path or "{delivery_id}" in path:
-            h = d.request("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/authz",
-                                                        "events": ["shipment.failed"],
-                                                        "owner": shop})
-            assert h.status == 201, h
-            ids["webhook_id"] = h.json()["id"]
-            ids["delivery_id"] = w.pg.psql("dispatchd", f"""
-                INSERT INTO webhook_outbox (webhook_id, event_id, event, body, status)
-                VALUES ('{h.json()["id"]}', 1, 'shipment.failed', '{{}}', 'dead')
-                RETURNING id""")
-        return ids
-
+    checked = 0
     for (method, pattern), (who, path, body) in sorted(ROUTES.items()):
         for caller, token in tokens.items():
+            checked += 1
             role = caller.split("_out")[0] if caller.endswith("_out") else caller
             out_of_scope = caller.endswith("_out")
-            ids = fresh_ids(path)
-            n, headers, req = next(seq), None, body
-            if body == "scan":
-                url, req, headers = scan_request(d, role, path, n)
-            elif body == "stop":
-                url, req, headers = stop_request(w, path, ids["order_id"], n)
-            elif body == "return":
-                url, req, headers = return_request(w, role, path, ids["order_id"], n)
-            elif body == "booking":
-                url, req, headers = booking_request(path, ids["order_id"], n)
-            elif body == "visit":
-                url, req, headers = visit_request(w, method, path, ids["order_id"], n)
-            elif body == "exchange":
-                url, req, headers = exchange_request(w, path, ids["order_id"], n)
-            elif body == "settlement":
-                url, req, headers = cod_request(d, path, n)
-            elif body == "pickup":
-                url, req, headers = pickup_request(w, method, path, ids["order_id"], n)
-            else:
-                url = path.format(wh=WH_IN, st=ST_IN, **ids)
+            ids = fresh_ids(w, d, path, seq, shop)
+            n = next(seq)
+            url, req, headers = request_for(w, d, method, path, body, role, ids, n)
             r = send(d, token, method, url, req, n, headers)
             if who == PUBLIC:
                 want = "2xx"
@@ -588,6 +604,9 @@ def test_every_route_against_every_role(w):
                 failures.append(f"{method} {pattern} as {caller}: want {want}, got {r.status} "
                                 f"{r.body[:160]}")
     assert not failures, "\n".join(failures)
+    harness.reliability_report("authorisation", {"routes": len(ROUTES),
+                                                 "callers": len(tokens),
+                                                 "route_caller_pairs_checked": checked})
 
 
 def test_metrics_are_served_to_operators_without_a_token(w):

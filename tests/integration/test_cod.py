@@ -5,6 +5,7 @@ courier's route; the delivered event's collection (method, amount,
 reference, short_reason) into the append-only cod_ledger with the order
 event payment.collected. Couriers, plans and stops are the SQL fixtures of
 test_handheld.py."""
+import concurrent.futures
 import json
 import subprocess
 import uuid
@@ -33,6 +34,38 @@ def cod_order(w, d, amount="1299.00", method="cod", at_station=True):
                f"UPDATE shipments SET status = 'arrived_at_station' "
                f"WHERE order_id = '{o['id']}'")
     return o
+
+
+def cod_orders(w, d, amounts):
+    """Fresh COD orders of one new SKU, one per amount, placed four at a time,
+    their shipments at the station. Returns the 201 documents in order."""
+    sku = new_sku(w, {FDC: len(amounts)})
+
+    def place(amount):
+        r = post(d, order_body([(sku, 1)], recipient=hh.RECIPIENT,
+                               payment={"method": "cod", "amount": amount, "currency": "CNY"}))
+        assert r.status == 201, r
+        return r.json()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        orders = list(pool.map(place, amounts))
+    ids = ", ".join(f"'{o['id']}'" for o in orders)
+    sql(w, f"UPDATE orders SET status = 'arrived_at_station' WHERE id IN ({ids}); "
+           f"UPDATE shipments SET status = 'arrived_at_station' WHERE order_id IN ({ids})")
+    return orders
+
+
+def route_of(w, orders, cid):
+    """One planned delivery stop per order on the courier's route of the test
+    wave, in order (as test_handheld's stop(), in one statement): the ids."""
+    sids = ["stp_" + uuid.uuid4().hex[:16] for _ in orders]
+    sql(w, "INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status, "
+           "courier_id, route_version, position, eta, window_start, window_end, proof) VALUES "
+           + ", ".join(f"('{sid}', '{hh.ST}', '{hh.WAVE}', '{o['id']}', 'delivery', 1, "
+                       f"'planned', '{cid}', 1, {i}, '2030-01-08T01:30:00Z'::timestamptz "
+                       f"+ interval '10 minutes' * {i}, '2030-01-08T01:00:00Z', "
+                       f"'2030-01-08T05:00:00Z', 'photo')"
+                       for i, (sid, o) in enumerate(zip(sids, orders))))
+    return sids
 
 
 def test_order_payment_is_stored_in_fen_and_shown(w):
@@ -212,7 +245,7 @@ def test_delivered_records_the_collection_once(w):
     bad(d, tok, s0, dict(deliv, collected={"method": "cash", "amount": "1299.00",
                                            "short_reason": "other"}),
         "collected.short_reason", key="k-cod")
-    bad(d, tok, s1, dict(deliv, collected={"method": "cash", "amount": "0.00"}), "collected")
+    bad(d, tok, s1, dict(deliv, collected={"method": "cash", "amount": "0.10"}), "collected")
     assert ledger(w, f"courier_id = '{ann}'") == "0|0"
     # Collected by card: the ledger, the event, the outcome.
     coll = {"method": "card", "amount": "1299.00", "reference": "POS-778812"}
@@ -315,6 +348,12 @@ def test_short_collection_with_a_reason(w):
     o = cod_order(w, d, amount="0.30")
     plan(w, hh.WAVE, [ann])
     s0 = stop(w, o["id"], ann, 0)
+    # Nothing collected, even with a reason, is a refusal, not a delivery.
+    for amount in ("0.00", "0"):
+        bad(d, tok, s0, {"event": "delivered", "proof": PHOTO,
+                         "collected": {"method": "cash", "amount": amount,
+                                       "short_reason": "customer_short"}}, "collected.amount")
+    assert ledger(w, f"stop_id = '{s0}'") == "0|0"
     r = delivered(d, tok, s0, {"method": "mobile", "amount": "0.10", "reference": "WX-1",
                                "short_reason": "partial_refusal"})
     assert r.status == 200, r
@@ -381,6 +420,20 @@ def resolve(d, cid, sid, reason, token=None):
                      body={"reason": reason}, **kw)
 
 
+def adds_up(doc):
+    """The model (docs/api.md "Cash on delivery"): the open settlements'
+    open amounts add up to balance + pending (both negative when cash is
+    missing), at most one is open, and a balanced day has nothing open.
+    Returns doc."""
+    opens = [s for s in doc["settlements"] if s["status"] == "open"]
+    assert doc["open_fen"] == doc["balance_fen"] + doc["pending_fen"] == \
+        sum(s["open_fen"] for s in opens), doc
+    assert len(opens) <= 1 and all(s["open_fen"] != 0 for s in opens), doc
+    assert doc["balance_fen"] == doc["handed_fen"] + doc["written_off_fen"] - \
+        doc["expected_fen"], doc
+    return doc
+
+
 def fen_of(text):
     """'12.30' -> 1230, with integers only."""
     whole, _, cents = text.partition(".")
@@ -397,16 +450,16 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
     n = 50
     amounts = [("0.10" if i % 7 == 0 else f"{(i * 37) % 500 + 1}.{(i * 13) % 100:02d}")
                for i in range(n)]
-    orders = [cod_order(w, d, amount=a) for a in amounts]
+    orders = cod_orders(w, d, amounts)
     plan(w, hh.WAVE, [ann])
-    stops = [stop(w, o["id"], ann, i) for i, o in enumerate(orders)]
+    stops = route_of(w, orders, ann)
     want = {"cash": 0, "card": 0, "mobile": 0, "n": 0, "due": 0}
     refused = 0
+    sends = []   # (stop, body, replayed): sent by four handhelds at once below
     for i, (o, sid, amount) in enumerate(zip(orders, stops, amounts)):
         due = fen_of(amount)
         if i % 10 == 3:
-            r = event(d, tok, sid, {"event": "failed", "reason": "refused"})
-            assert r.status == 200, r
+            sends.append((sid, {"event": "failed", "reason": "refused"}, False))
             refused += 1
             continue
         method = ("card", "mobile", "cash", "cash", "cash")[i % 5]
@@ -416,17 +469,24 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
         if i % 10 == 7 and due > 5:
             coll["amount"] = text_of(due - 5)
             coll["short_reason"] = "customer_short"
-        key = f"k-{sid}"
-        r = delivered(d, tok, sid, coll, key=key)
-        assert r.status == 200, (i, r)
-        if i % 4 == 0:   # the handheld retries: the same answer, counted once
-            again = delivered(d, tok, sid, coll, key=key)
-            assert (again.status, again.body) == (r.status, r.body), again
+        # i % 4 == 0: the handheld retries: the same answer, counted once
+        sends.append((sid, {"event": "delivered", "proof": PHOTO, "collected": coll},
+                      i % 4 == 0))
         got = fen_of(coll["amount"])
         want[method] += got
         want["n"] += 1
         want["due"] += due
     assert refused == 5
+
+    def send(job):
+        sid, body, replayed = job
+        r = event(d, tok, sid, body, key=f"k-{sid}")
+        assert r.status == 200, (sid, r)
+        if replayed:
+            again = event(d, tok, sid, body, key=f"k-{sid}")
+            assert (again.status, again.body) == (r.status, r.body), again
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(send, sends))
     # A refused COD delivery goes back through the usual reschedule rules:
     # a retry in the next wave, nothing collected.
     assert sql(w, f"SELECT count(*) FROM stops WHERE station_id = '{hh.ST}' AND attempt = 2 "
@@ -441,8 +501,9 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
         == (want["cash"], want["card"], want["mobile"], want["n"], want["due"]), (doc, want)
     assert c["cash"] == text_of(want["cash"]) and \
         c["total_fen"] == want["cash"] + want["card"] + want["mobile"], doc
-    assert (doc["expected_fen"], doc["handed_fen"], doc["balance_fen"]) == \
-        (want["cash"], 0, want["cash"]), doc
+    # Nothing handed over yet: all of it pending, nothing open.
+    assert (doc["expected_fen"], doc["handed_fen"], doc["balance_fen"], doc["pending_fen"],
+            doc["open_fen"]) == (want["cash"], 0, -want["cash"], want["cash"], 0), adds_up(doc)
     assert sql(w, f"SELECT count(*) FROM order_events e JOIN stops s ON s.order_id = e.order_id "
                   f"WHERE s.courier_id = '{ann}' AND e.kind = 'payment.collected'") == \
         str(want["n"])
@@ -453,8 +514,8 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
     assert r.status == 201, r
     st = r.json()
     assert (st["status"], st["expected_fen"], st["handed_fen"], st["difference"],
-            st["difference_fen"]) == \
-        ("open", want["cash"], want["cash"] - short, "-0.30", -short), st
+            st["difference_fen"], st["open"], st["open_fen"]) == \
+        ("open", want["cash"], want["cash"] - short, "-0.30", -short, "-0.30", -short), st
     again = settle(d, ann, {"day": "2030-01-08", "handed": text_of(want["cash"] - short),
                             "notes": "end of shift"}, key="k-settle")
     assert (again.status, again.body) == (201, r.body), again
@@ -471,8 +532,10 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
     lst = d.get("/v1/admin/cod-discrepancies?status=open")
     assert lst.status == 200 and [x["id"] for x in lst.json()["discrepancies"]] == [st["id"]], lst
     doc = day_doc(d, ann)
-    assert (doc["handed_fen"], doc["open_fen"], doc["balance_fen"]) == \
-        (want["cash"] - short, short, short), doc
+    # Open and balance are signed as the difference: negative, cash missing.
+    assert (doc["handed_fen"], doc["open"], doc["open_fen"], doc["balance_fen"],
+            doc["pending_fen"]) == (want["cash"] - short, "-0.30", -short, -short, 0), \
+        adds_up(doc)
     # Resolved with a reason: a ledger row, nothing changed or deleted.
     r = resolve(d, ann, st["id"], "coins lost; deducted from wages")
     assert r.status == 200 and r.json()["status"] == "resolved", r
@@ -486,7 +549,7 @@ def test_a_shift_of_50_cod_stops_adds_up_exactly(w):
             .json()["discrepancies"]] == [st["id"]]
     doc = day_doc(d, ann)
     assert (doc["expected_fen"], doc["handed_fen"], doc["written_off_fen"], doc["open_fen"],
-            doc["balance_fen"]) == (want["cash"], want["cash"] - short, short, 0, 0), doc
+            doc["balance_fen"]) == (want["cash"], want["cash"] - short, short, 0, 0), adds_up(doc)
     assert sql(w, f"SELECT string_agg(kind || ':' || amount_fen, ' ' ORDER BY id) FROM cod_ledger "
                   f"WHERE courier_id = '{ann}' AND kind <> 'collection'") == \
         f"handover:{want['cash'] - short} resolution:{short}"
@@ -523,20 +586,23 @@ def test_ten_fen_three_times_is_thirty_fen(w):
     # A correction is a new ledger row (operations.md): it moves expected.
     sql(w, f"INSERT INTO cod_ledger (kind, station_id, courier_id, day, amount_fen, reason, at) "
            f"VALUES ('correction', '{hh.ST}', '{ann}', '2030-01-08', -10, 'miscounted', now())")
+    # After the day's hand-over it is pending: the courier handed 0.10 too
+    # much, which the next hand-over (or a resolution) settles.
     doc = day_doc(d, ann)
-    assert (doc["expected"], doc["handed"], doc["balance"], doc["balance_fen"]) == \
-        ("0.20", "0.30", "-0.10", -10), doc
+    assert (doc["expected"], doc["handed"], doc["balance"], doc["balance_fen"],
+            doc["pending_fen"], doc["open_fen"]) == ("0.20", "0.30", "0.10", 10, -10, 0), \
+        adds_up(doc)
 
 
 def at_once(n, post):
-    """post(key) from n threads at once: the even ones with one key, the odd
-    ones each with its own. All must be 201, the even ones byte for byte the
-    same answer."""
+    """post(key, i) from n threads at once (i: the thread's number): the even
+    ones with one key, the odd ones each with its own. All must be 201, the
+    even ones byte for byte the same answer. Returns the answers."""
     import threading
     answers = [None] * n
 
     def send(i):
-        answers[i] = post("same" if i % 2 == 0 else f"k-{i}")
+        answers[i] = post("same" if i % 2 == 0 else f"k-{i}", i)
     threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
@@ -544,20 +610,33 @@ def at_once(n, post):
         t.join()
     assert all(a.status == 201 for a in answers), answers
     assert len({answers[i].body for i in range(0, n, 2)}) == 1, answers
+    return answers
 
 
 def test_concurrent_hand_overs_are_counted_one_after_the_other(w):
     d, ann = three_dimes_collected(w)
-    # One request sent four times; four hand-overs of 0.10.
-    at_once(8, lambda key: settle(d, ann, {"day": "2030-01-08", "handed": "0.10"}, key=key))
+    # One request sent four times; four hand-overs of 0.10; through two
+    # daemons on the one database (threads 0, 1, 4, 5 and 2, 3, 6, 7).
+    d2 = daemon(w, extra_conf=hh.NO_SCHEDULER)
+    first = at_once(8, lambda key, i: settle((d, d2)[i // 2 % 2], ann,
+                                             {"day": "2030-01-08", "handed": "0.10"},
+                                             key=key))[0]
     doc = day_doc(d, ann)
     # Five hand-overs, each against what the ones before left: 0.30, 0.20, ...
     assert [s["expected_fen"] for s in doc["settlements"]] == [30, 20, 10, 0, -10], doc
-    assert [s["status"] for s in doc["settlements"]] == \
-        ["open", "open", "balanced", "open", "open"], doc
-    # Open differences: 20 + 10 - 10 - 20 (the courier handed 0.20 too much).
-    assert (doc["handed_fen"], doc["balance_fen"], doc["open_fen"]) == (50, -20, 0), doc
+    # Each takes over what the open one before it left unexplained, which is
+    # then closed (carried_into): the courier handed 0.20 too much, open once.
+    ss = doc["settlements"]
+    assert [s["status"] for s in ss] == \
+        ["resolved", "resolved", "balanced", "resolved", "open"], doc
+    assert [s.get("carried_into") for s in ss] == [ss[1]["id"], ss[2]["id"], None, ss[4]["id"],
+                                                   None], doc
+    assert (doc["handed_fen"], doc["balance_fen"], doc["pending_fen"], doc["open_fen"],
+            doc["written_off_fen"]) == (50, 20, 0, 20, 0), adds_up(doc)
     assert sql(w, f"SELECT count(*) FROM cod_settlements WHERE courier_id = '{ann}'") == "5"
+    # A replay answers the first answer byte for byte, though closed since.
+    again = settle(d, ann, {"day": "2030-01-08", "handed": "0.10"}, key="same")
+    assert (again.status, again.body) == (201, first.body), again
 
 
 def test_settlements_bad_input_and_who_may_call(w):
@@ -640,8 +719,11 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
     assert (first["correction"]["kind"], first["correction"]["amount"],
             first["correction"]["amount_fen"], first["correction"]["order"],
             first["closed"]) == ("correction", "-0.05", -5, o["id"], []), first
+    # Recorded against the open settlement: what it leaves unexplained moves.
     assert (first["day"]["expected_fen"], first["day"]["balance_fen"],
-            first["day"]["settlements"][0]["status"]) == (95, 5, "open"), first
+            first["day"]["settlements"][0]["status"], first["day"]["open_fen"],
+            first["correction"]["settlement"]) == (95, -5, "open", -5, st["id"]), \
+        adds_up(first["day"])
     # A replay answers byte for byte; the key with another body is refused.
     again = correct(d, ann, body, key="k-corr")
     assert (again.status, again.body) == (201, r.body), again
@@ -658,34 +740,38 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
     assert (s0["status"], s0["resolution"]) == \
         ("resolved", f"balanced by correction {cid}: one coin fake"), s0
     assert (doc["day"]["balance_fen"], doc["day"]["written_off_fen"], doc["day"]["open_fen"]) \
-        == (0, 0, 0), doc
+        == (0, 0, 0), adds_up(doc["day"])
     assert st["id"] not in [x["id"] for x in d.get("/v1/admin/cod-discrepancies?status=open")
                             .json()["discrepancies"]]
     feed = json.loads(sql(w, f"SELECT data FROM station_feed WHERE station_id = '{hh.ST}' "
                              f"AND kind = 'cod.discrepancy' ORDER BY seq DESC LIMIT 1"))
     assert (feed["status"], feed["correction"], feed["settlement"]) == \
         ("resolved", cid, st["id"]), feed
-    # The ledger, in order, with the running balance of what the courier holds.
+    # The ledger, in order, with the running balance (negative: not at the station).
     lg = cod_ledger(d, ann)
     assert lg.status == 200, lg
     rows = [(e["kind"], e["amount_fen"], e["balance_fen"], e.get("correction"))
             for e in lg.json()["entries"]]
-    assert rows == [("collection", 100, 100, None), ("handover", 90, 10, None),
-                    ("correction", -5, 5, None), ("correction", -5, 0, None),
+    assert rows == [("collection", 100, -100, None), ("handover", 90, -10, None),
+                    ("correction", -5, -5, None), ("correction", -5, 0, None),
                     ("resolution", 0, 0, cid)], rows
     assert (lg.json()["balance_fen"], lg.json()["open_fen"]) == (0, 0), lg.json()
     # A correction that leaves the day off balance closes nothing.
     st2 = settle(d, ann, {"day": "2030-01-08", "handed": "0.20"}).json()
     r = correct(d, ann, {"day": "2030-01-08", "amount": "0.10", "reason": "found in the van"})
     assert r.status == 201 and r.json()["closed"] == [], r
-    assert r.json()["day"]["balance_fen"] == -10 and \
+    assert (st2["difference_fen"], st2["status"]) == (20, "open"), st2
+    assert r.json()["day"]["balance_fen"] == 10 and \
         r.json()["day"]["settlements"][1]["id"] == st2["id"] and \
-        r.json()["day"]["settlements"][1]["status"] == "open", r.json()
+        r.json()["day"]["settlements"][1]["open_fen"] == 10 and \
+        r.json()["day"]["settlements"][1]["status"] == "open", adds_up(r.json()["day"])
     # Sent at once: one key four times is one correction; three others, three.
-    at_once(7, lambda key: correct(d, ann, {"day": "2030-01-08", "amount": "0.01",
-                                            "reason": "x"}, key=key))
+    at_once(7, lambda key, i: correct(d, ann, {"day": "2030-01-08", "amount": "0.01",
+                                               "reason": "x"}, key=key))
     assert sql(w, f"SELECT count(*) FROM cod_ledger WHERE courier_id = '{ann}' "
                   f"AND kind = 'correction'") == "7"
+    # The four were recorded against the open one: 0.10 - 0.04 still open.
+    assert adds_up(day_doc(d, ann))["open_fen"] == 6
 
 
 def test_corrections_bad_input_changes_nothing(w):

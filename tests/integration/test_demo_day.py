@@ -161,6 +161,16 @@ def test_a_short_simulated_day(w):
         "AND o.status NOT IN ('delivered', 'cancelled')"))
     cod = q("SELECT coalesce(sum(amount_fen), 0) FROM cod_ledger WHERE kind = 'collection'")
     assert f"{int(cod) // 100}.{int(cod) % 100:02d}" == f["cod_collected_cny"], (cod, f)
+    # The shift's hand-overs of cash add up: each is exact but at most one,
+    # short by 10.00 on purpose; every day's open differences are its balance.
+    sets = (q("SELECT string_agg(status || ':' || (handed_fen - expected_fen), ' ' "
+              "ORDER BY seq) FROM cod_settlements") or "").split()
+    assert sets and set(sets) <= {"balanced:0", "open:-1000"} and \
+        sets.count("open:-1000") <= 1, sets
+    assert q("SELECT count(*) FROM (SELECT DISTINCT station_id, courier_id, day "
+             "FROM cod_settlements) k, cod_day_doc(k.station_id, k.courier_id, k.day) d "
+             "WHERE (d->>'open_fen')::bigint <> (d->>'balance_fen')::bigint "
+             "OR (d->>'pending_fen')::bigint <> 0") == "0"
     # Every time the daemon stamped is the simulated day's, not the real
     # clock's: scans without an `at` took the driven clock.
     years = q("SELECT string_agg(DISTINCT extract(year FROM e.at)::text, ',') FROM order_events e "

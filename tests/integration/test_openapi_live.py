@@ -725,7 +725,8 @@ def test_issue_13_c2_pickup_points_answer_as_documented(w):
     orders = [c("POST", "/v1/orders", "/v1/orders", 201, body=order_body([(sku, 1)]),
                 headers={"Idempotency-Key": uuid.uuid4().hex}).json() for _ in range(3)]
     sql(w, f"UPDATE orders SET pickup_point_id = '{pid}' WHERE id IN "
-           f"({','.join(repr(o['id']) for o in orders)})")
+           f"({','.join(repr(o['id']) for o in orders)}); UPDATE shipments SET status = "
+           f"'out_for_delivery' WHERE order_id IN ({','.join(repr(o['id']) for o in orders)})")
     arr = "/v1/pickup-points/{id}/arrivals"
     at = f"/v1/pickup-points/{pid}/arrivals"
     c("POST", arr, at, 201, body={"order": orders[0]["id"]})
@@ -740,14 +741,27 @@ def test_issue_13_c2_pickup_points_answer_as_documented(w):
     tr = "/v1/orders/{id}/tracking"
     c("GET", tr, f"/v1/orders/{orders[0]['id']}/tracking", 200)
     c("GET", "/v1/track/{code}", f"/v1/track/{orders[0]['tracking_code']}", 200, token=None)
-    code = sql(w, f"SELECT code FROM pickup_parcels WHERE order_id = '{orders[0]['id']}'")
+    shop = w.token("order_service", label="oa pickup shop")
+    pp = w.token("pickup_point", pid, label="oa pickup point")
+    harness.wait_until(lambda: d.get(f"/v1/orders/{orders[0]['id']}/tracking",
+                                     token=shop).status == 200, what="the shop token known")
+    harness.wait_until(lambda: d.get(f"/v1/pickup-points/{pid}", token=pp).status == 200,
+                       what="the point token known")
+    code = c("GET", tr, f"/v1/orders/{orders[0]['id']}/tracking", 200,
+             token=shop).json()["pickup"]["code"]
+    wrong = f"{(int(code) + 1) % 10 ** 8:08d}"
     col = "/v1/pickup-points/{id}/collections"
     cat = f"/v1/pickup-points/{pid}/collections"
     c("POST", col, cat, 200, body={"code": code}, headers={"Idempotency-Key": "oa-pk"})
     c("POST", col, cat, 200, body={"code": code}, headers={"Idempotency-Key": "oa-pk"})
+    c("POST", col, cat, 422, body={"code": wrong}, headers={"Idempotency-Key": "oa-pk"})
     c("POST", col, cat, 422, body={"code": code}, headers={"Idempotency-Key": "oa-pk2"})
     c("POST", col, "/v1/pickup-points/oa-none/collections", 404, body={"code": code},
       headers={"Idempotency-Key": "oa-pk3"})
+    for i in range(5):
+        c("POST", col, cat, 422, body={"code": wrong}, headers={"Idempotency-Key": f"oa-w{i}"},
+          token=pp)
+    c("POST", col, cat, 429, body={"code": wrong}, headers={"Idempotency-Key": "oa-w5"}, token=pp)
     c("GET", tr, f"/v1/orders/{orders[0]['id']}/tracking", 200)
     c.done()
 

@@ -15,7 +15,7 @@ import harness
 import wave_fixtures
 from test_orders import DONGCHENG, FDC, new_sku, order_body, post, sql
 from test_pickup_points import (ST, ST2, arrive, code_of, collect, events, feed_kinds, known,
-                                pk_daemon, point)
+                                on_its_way, pk_daemon, point)
 
 FULL = "urn:dispatchd:problem:pickup-point-full"
 
@@ -70,8 +70,9 @@ def test_pickup_order_stored_shown_and_refused_when_full(w):
     r = post(d, body, key="pk-in-full")
     assert r.status == 201, r
     assert post(d, pickup_body(sku, p["id"])).json()["type"] == FULL
+    on_its_way(w, o["id"])
     assert arrive(d, p["id"], o["id"]).status == 201
-    assert collect(d, p["id"], code_of(w, o["id"])).status == 200
+    assert collect(d, p["id"], code_of(w, d, o["id"])).status == 200
     assert post(d, pickup_body(sku, p["id"])).status == 201
 
 
@@ -87,6 +88,15 @@ def test_unknown_retired_or_other_station_point_is_422(w):
         assert r.status == 422, (pid, r)
         assert [e["field"] for e in r.json()["errors"]] == ["pickup_point"], r
         assert available(w, sku) == before
+    # Large items go to the door: the promise offers no point, intake refuses one.
+    open_pt = point(d)
+    big = new_sku(w, {FDC: 5}, weight_g=60000, large=True)
+    r = post(d, pickup_body(big, open_pt["id"]))
+    assert r.status == 422 and [e["field"] for e in r.json()["errors"]] == \
+        ["delivery_option"], r
+    assert available(w, big) == "5" and d.get(f"/v1/pickup-points/{open_pt['id']}").json()[
+        "held"] == 0
+    assert sql(w, f"SELECT used FROM pickup_points WHERE id = '{open_pt['id']}'") == "0"
     # Bad bodies name the field before anything is planned.
     for body, fields in (
             (order_body([(sku, 1)], delivery_option="pickup"), ["pickup_point"]),

@@ -3,9 +3,12 @@ with the real PostgreSQL and the daemon: the records (admin; a station for
 its own points; a pickup_point token reads its own), bad bodies, parcels
 scanned in (capacity never exceeded under concurrent arrivals, per size for
 a locker; a repeated scan takes no second place), collections with the code
-(idempotent under its key; a wrong, reused or never issued code gets the
-same answer), and every state change on the order's events and the
-station's feed. Orders are routed to a point by an SQL fixture
+(idempotent under its key, another code under it refused; a wrong, reused
+or never issued code gets the same answer; wrong codes limited per token
+and per point across daemons), codes 8 digits and shown to the order
+service only, arrivals only of parcels on their way, expiry that skips
+what another transaction holds, and every state change on the order's
+events and the station's feed. Orders are routed to a point by an SQL fixture
 (orders.pickup_point_id) until the promise offers delivery_option pickup."""
 import datetime
 import json
@@ -19,9 +22,10 @@ ST, ST2 = "bj-st-001", "bj-st-002"
 CONF = "[pickup]\nhold_days = 3\nexpiry_interval_ms = 0\n"
 
 
-def pk_daemon(w, extra=""):
+def pk_daemon(w, extra="", pickup=""):
+    """A daemon with CONF's [pickup] keys plus pickup's (lines of that section)."""
     prepare(w)
-    d = w.daemon(extra_conf=harness.clock_conf() + CONF + extra)
+    d = w.daemon(extra_conf=harness.clock_conf() + CONF + pickup + extra)
     harness.wait_until(lambda: d.get("/readyz").status == 200, what="ready")
     harness.wait_until(lambda: d.get("/v1/stations").status == 200, what="areas loaded")
     return d
@@ -44,8 +48,16 @@ def point(d, pid=None, station=ST, **kw):
     return r.json()
 
 
-def routed_orders(w, d, pid, n):
-    """n fresh orders routed to point pid (SQL fixture)."""
+def on_its_way(w, *orders, status="out_for_delivery"):
+    """The orders' shipments moved to status by hand (a courier-served point
+    takes a parcel out for delivery, the station's shelf one at the station)."""
+    sql(w, f"UPDATE shipments SET status = '{status}' WHERE order_id IN "
+           f"({','.join(repr(o) for o in orders)}) AND status <> 'cancelled'")
+
+
+def routed_orders(w, d, pid, n, status="out_for_delivery"):
+    """n fresh orders routed to point pid (SQL fixture), their shipments in
+    status (None: as placed, at the warehouse)."""
     sku = new_sku(w, {FDC: n + 5})
     ids = []
     for _ in range(n):
@@ -54,12 +66,19 @@ def routed_orders(w, d, pid, n):
         ids.append(r.json()["id"])
     sql(w, f"UPDATE orders SET pickup_point_id = '{pid}' WHERE id IN "
            f"({','.join(repr(i) for i in ids)})")
+    if status is not None:
+        on_its_way(w, *ids, status=status)
     return ids
 
 
-def code_of(w, order):
-    return sql(w, f"SELECT code FROM pickup_parcels WHERE order_id = '{order}' "
-                  f"AND status = 'held'")
+def code_of(w, d, order):
+    """The order's pickup code as the order service's tracking view shows
+    it (PostgreSQL holds only its hash and its sealed box); None when none."""
+    if getattr(d, "pk_shop", None) is None:
+        d.pk_shop = known(d, w.token("order_service", label="pk code reader"))
+    r = d.get(f"/v1/orders/{order}/tracking", token=d.pk_shop)
+    assert r.status == 200, r
+    return (r.json().get("pickup") or {}).get("code")
 
 
 def arrive(d, pid, order, token=harness.ADMIN, **kw):
@@ -188,12 +207,12 @@ def test_bad_bodies_are_422_naming_each_field(w):
                         ({"order": "o", "x": 1}, "x"), ({}, "order")):
         r = d.request("POST", f"/v1/pickup-points/{p['id']}/arrivals", body=body)
         assert r.status == 422 and field in [e["field"] for e in r.json()["errors"]], r
-    for body in ({"code": 123456}, {"code": "12345"}, {"code": "12345a"}, {},
-                 {"code": "123456", "order": "x"}):
+    for body in ({"code": 12345678}, {"code": "123456"}, {"code": "1234567a"}, {},
+                 {"code": "123456789"}, {"code": "12345678", "order": "x"}):
         r = d.request("POST", f"/v1/pickup-points/{p['id']}/collections", body=body,
                       headers={"Idempotency-Key": "k"})
         assert r.status == 422, (body, r)
-    r = d.request("POST", f"/v1/pickup-points/{p['id']}/collections", body={"code": "123456"})
+    r = d.request("POST", f"/v1/pickup-points/{p['id']}/collections", body={"code": "12345678"})
     assert r.status == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key", r
     # Invalid UTF-8 and huge members in every body: malformed or 422, nothing stored.
     for path, raw in ((f"/v1/pickup-points/{p['id']}/arrivals", b'{"order":"\xc3\x28"}'),
@@ -225,13 +244,19 @@ def test_arrival_collection_on_events_and_feed(w):
     at = datetime.datetime.fromisoformat(parcel["arrived_at"].replace("Z", "+00:00"))
     assert parcel["hold_until"] == (at + datetime.timedelta(days=3)).strftime(
         "%Y-%m-%dT%H:%M:%SZ"), parcel
-    code = code_of(w, o)
-    assert len(code) == 6 and code.isdigit(), code
-    # The code: in the order service's tracking view, never in the public one
-    # nor on the timeline.
-    shop = known(d, w.token("order_service", label="pk shop"))
+    code = code_of(w, d, o)
+    assert len(code) == 8 and code.isdigit(), code
+    # The code: in the order service's tracking view, never in admin's full
+    # view, the public one nor on the timeline; PostgreSQL holds only its
+    # keyed hash and its sealed box, never the digits.
+    shop = d.pk_shop
     full = d.get(f"/v1/orders/{o}/tracking", token=shop).json()
     assert full["pickup"]["code"] == code and full["pickup"]["status"] == "held", full
+    adm = d.get(f"/v1/orders/{o}/tracking").json()
+    assert adm["pickup"]["status"] == "held" and "code" not in adm["pickup"], adm
+    assert code not in sql(w, f"SELECT k::text FROM pickup_parcels k WHERE order_id = '{o}'")
+    assert sql(w, f"SELECT length(code_hash) || ' ' || length(code_box) FROM pickup_parcels "
+                  f"WHERE order_id = '{o}'") == "32 48"
     assert full["pickup"]["point"]["id"] == p["id"], full
     line = [e for e in full["events"] if e["kind"] == "pickup.arrived"]
     assert len(line) == 1 and line[0]["text"].startswith("Ready for pickup at "), full
@@ -250,7 +275,7 @@ def test_arrival_collection_on_events_and_feed(w):
     assert a.status == b.status == 422 and a.json()["errors"] == b.json()["errors"], (a, b)
     # Collection: a wrong code and a never issued code get the answer a
     # reused one gets later; the right one collects, under its key again.
-    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    wrong = f"{(int(code) + 1) % 10 ** 8:08d}"
     bad = collect(d, p["id"], wrong, token=pp)
     assert bad.status == 422 and bad.json()["errors"][0]["field"] == "code", bad
     r = collect(d, p["id"], code, key="collect-1", token=pp)
@@ -260,6 +285,12 @@ def test_arrival_collection_on_events_and_feed(w):
     reused = collect(d, p["id"], code, key="collect-2", token=pp)
     assert (reused.status, reused.json()["errors"], reused.json()["detail"]) == \
         (bad.status, bad.json()["errors"], bad.json()["detail"]), reused
+    # The collection's key with another code: refused as a key reused with
+    # another body (as POST /v1/orders answers), not taken for a new attempt.
+    other_body = collect(d, p["id"], wrong, key="collect-1", token=pp)
+    assert other_body.status == 422, other_body
+    assert other_body.json()["type"] == "urn:dispatchd:problem:idempotency-key-reused", other_body
+    assert other_body.json()["errors"][0]["field"] == "Idempotency-Key", other_body
     assert d.get(f"/v1/pickup-points/{p['id']}").json()["held"] == 0
     # A scan after the collection is refused.
     assert arrive(d, p["id"], o).status == 409
@@ -271,7 +302,7 @@ def test_arrival_collection_on_events_and_feed(w):
     assert feed_kinds(w, o) == "pickup.arrived,pickup.collected", feed_kinds(w, o)
     # Another point's token cannot collect here (as if it did not exist).
     pp2 = known(d, w.token("pickup_point", "pp-elsewhere", label="pk other"))
-    assert collect(d, p["id"], "000000", token=pp2).status == 404
+    assert collect(d, p["id"], "00000000", token=pp2).status == 404
 
 
 def test_capacity_is_never_exceeded_under_concurrent_arrivals(w):
@@ -297,7 +328,7 @@ def test_capacity_is_never_exceeded_under_concurrent_arrivals(w):
     full = arrive(d, p["id"], orders[results.index(409)])
     assert full.json()["type"] == "urn:dispatchd:problem:pickup-point-full", full
     # Codes of the held parcels are distinct.
-    assert sql(w, f"SELECT count(DISTINCT code) FROM pickup_parcels "
+    assert sql(w, f"SELECT count(DISTINCT code_hash) FROM pickup_parcels "
                   f"WHERE point_id = '{p['id']}' AND status = 'held'") == "5"
     # Capacity below what is held, or retiring it, is refused.
     r = d.request("PATCH", f"/v1/pickup-points/{p['id']}", body={"capacity": 4})
@@ -325,13 +356,14 @@ def test_one_code_collects_once_under_concurrent_collections(w):
     p = point(d, capacity=2)
     [o] = routed_orders(w, d, p["id"], 1)
     assert arrive(d, p["id"], o).status == 201
-    code = code_of(w, o)
+    code = code_of(w, d, o)
+    tok = known(d, w.token("pickup_point", p["id"], label="pk race"))
     results = [None] * 12
     go = threading.Event()
 
     def one(i):
         go.wait()
-        results[i] = collect(d, p["id"], code, key=f"race-{i}").status
+        results[i] = collect(d, p["id"], code, key=f"race-{i}", token=tok).status
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(len(results))]
     for t in threads:
@@ -339,7 +371,10 @@ def test_one_code_collects_once_under_concurrent_collections(w):
     go.set()
     for t in threads:
         t.join()
-    assert sorted(results) == [200] + [422] * 11, results
+    # One collects; the others are wrong codes now (the same token: after
+    # code_failures_per_token = 5 of them, 429), counted exactly however
+    # many arrive at once.
+    assert sorted(results) == [200] + [422] * 5 + [429] * 6, results
     assert events(w, o) == "pickup.arrived,pickup.collected", events(w, o)
 
 
@@ -360,7 +395,7 @@ def test_expiry_sends_the_parcel_back_and_on_to_the_warehouse(w):
     # kept arrived later: its deadline is not passed at the later clock.
     sql(w, f"UPDATE pickup_parcels SET hold_until = hold_until + interval '10 days' "
            f"WHERE order_id = '{kept}'")
-    code = code_of(w, due)
+    code = code_of(w, d, due)
     d.stop()
     later = "2030-01-11T00:00:01Z"   # 3 days and 1 s after the test clock
     d = expiry_daemon(w, later, "true")
@@ -390,20 +425,118 @@ def test_expiry_sends_the_parcel_back_and_on_to_the_warehouse(w):
     assert sql(w, f"SELECT count(*) FROM order_events WHERE order_id = '{due}' "
                   f"AND kind = 'pickup.expired'") == "1"
     assert sql(w, f"SELECT count(*) FROM returns WHERE order_id = '{due}'") == "1"
+    # Its scan again (the parcel is on its way back) takes no second place
+    # and makes no second return, which would restore the stock twice.
+    r = arrive(d, p["id"], due)
+    assert r.status == 409 and r.json()["current_status"] == "expired", r
+    assert sql(w, f"SELECT count(*) FROM returns WHERE order_id = '{due}'") == "1"
+    assert sql(w, f"SELECT count(*) FROM pickup_parcels WHERE order_id = '{due}'") == "1"
 
 
 def test_expiry_without_return_to_warehouse(w):
     d = pk_daemon(w)
-    p = point(d, capacity=1)
-    [o] = routed_orders(w, d, p["id"], 1)
-    assert arrive(d, p["id"], o).status == 201
+    p = point(d, capacity=2)
+    busy, o = sorted(routed_orders(w, d, p["id"], 2))
+    assert arrive(d, p["id"], o).status == 201 and arrive(d, p["id"], busy).status == 201
     d.stop()
+    # Another transaction holds the first due parcel's order (SKIP LOCKED):
+    # the tick leaves that parcel for later and expires the next one
+    # meanwhile, instead of waiting behind the lock.
+    def hold():
+        try:
+            sql(w, f"SELECT 1 FROM orders WHERE id = '{busy}' FOR UPDATE; SELECT pg_sleep(120)")
+        except Exception:
+            pass   # cancelled below once seen
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE query LIKE '%pg_sleep(120)%' AND pid <> "
+                                      "pg_backend_pid()") == "1", what="the lock held")
     d = expiry_daemon(w, "2030-01-12T00:00:00Z", "false")
     harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
                                       f"WHERE order_id = '{o}'") == "expired",
-                       what="the parcel expired")
+                       timeout=3, what="the parcel expired while the other is locked")
+    assert holder.is_alive(), "the lock was released before the free parcel expired"
+    assert sql(w, f"SELECT status FROM pickup_parcels WHERE order_id = '{busy}'") == "held"
+    sql(w, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+           "WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()")
+    holder.join()
+    harness.wait_until(lambda: sql(w, f"SELECT status FROM pickup_parcels "
+                                      f"WHERE order_id = '{busy}'") == "expired",
+                       what="the locked parcel expired after its lock")
     assert sql(w, f"SELECT count(*) FROM returns WHERE order_id = '{o}'") == "0"
     assert feed_kinds(w, o) == "pickup.arrived,pickup.expired", feed_kinds(w, o)
+
+
+def test_arrival_needs_the_parcel_on_its_way_and_retire_waits_for_it(w):
+    d = pk_daemon(w)
+    p = point(d, capacity=5)
+    shelf = point(d, capacity=5)
+    sql(w, f"UPDATE pickup_points SET shelf = true WHERE id = '{shelf['id']}'")
+    # Still at the warehouse, or cancelled: not scanned in (409 naming the state).
+    [home] = routed_orders(w, d, p["id"], 1, status=None)
+    r = arrive(d, p["id"], home)
+    assert r.status == 409 and r.json()["current_status"] == "allocated", r
+    [gone] = routed_orders(w, d, p["id"], 1, status=None)
+    assert d.request("POST", f"/v1/orders/{gone}/cancel",
+                     body={"reason": "customer"}).status == 200
+    r = arrive(d, p["id"], gone)
+    assert r.status == 409 and r.json()["current_status"] == "cancelled", r
+    # At the station: on the station's own shelf, not yet at a courier-served point.
+    [st_o] = routed_orders(w, d, p["id"], 1, status="arrived_at_station")
+    r = arrive(d, p["id"], st_o)
+    assert r.status == 409 and r.json()["current_status"] == "arrived_at_station", r
+    [sh_o] = routed_orders(w, d, shelf["id"], 1, status="arrived_at_station")
+    assert arrive(d, shelf["id"], sh_o).status == 201
+    assert sql(w, f"SELECT count(*) FROM pickup_parcels WHERE order_id IN "
+                  f"('{home}', '{gone}', '{st_o}')") == "0"
+    # Retiring waits for the orders still on their way (none held yet).
+    assert d.get(f"/v1/pickup-points/{p['id']}").json()["held"] == 0
+    r = d.request("DELETE", f"/v1/pickup-points/{p['id']}")
+    assert r.status == 409 and (r.json()["held"], r.json()["routed"]) == (0, 2), r
+    sql(w, f"UPDATE orders SET pickup_point_id = NULL WHERE id IN ('{home}', '{st_o}')")
+    assert d.request("DELETE", f"/v1/pickup-points/{p['id']}").status == 200
+    # A locker's capacity is its compartments': PATCH capacity alone is 422.
+    lk = point(d, kind="locker", capacity=None, compartments={"S": 2})
+    r = d.request("PATCH", f"/v1/pickup-points/{lk['id']}", body={"capacity": 50})
+    assert r.status == 422 and [e["field"] for e in r.json()["errors"]] == ["capacity"], r
+    assert d.get(f"/v1/pickup-points/{lk['id']}").json()["capacity"] == 2
+
+
+def test_wrong_codes_are_limited_across_daemons(w):
+    limits = ("code_failures_per_token = 3\ncode_failures_token_window_s = 600\n"
+              "code_failures_per_point = 5\ncode_failures_point_window_s = 3600\n")
+    d = pk_daemon(w, pickup=limits)
+    p = point(d, capacity=2)
+    [o] = routed_orders(w, d, p["id"], 1)
+    assert arrive(d, p["id"], o).status == 201
+    code = code_of(w, d, o)
+    wrong = f"{(int(code) + 7) % 10 ** 8:08d}"
+    a = known(d, w.token("pickup_point", p["id"], label="pk guess a"))
+    for _ in range(3):
+        assert collect(d, p["id"], wrong, token=a).status == 422
+    # The caller's limit: every further attempt, the right code too, is 429
+    # with Retry-After (the fixed clock: the whole window), so the answer
+    # says nothing of the code.
+    lim = collect(d, p["id"], code, token=a)
+    assert lim.status == 429 and lim.headers["retry-after"] == "600", lim
+    assert lim.json()["type"] == "urn:dispatchd:problem:rate-limited", lim
+    assert collect(d, p["id"], wrong, token=a).json()["detail"] == lim.json()["detail"]
+    # The count is PostgreSQL's: a second daemon refuses the same caller,
+    # and the point's limit adds up the callers over both.
+    d2 = w.daemon(extra_conf=harness.clock_conf() + CONF + limits)
+    harness.wait_until(lambda: d2.get("/readyz").status == 200, what="the second daemon")
+    b = known(d2, w.token("station", ST, label="pk guess b"))
+    assert collect(d2, p["id"], code, token=a).status == 429
+    assert [collect(d2, p["id"], wrong, token=b).status for _ in range(2)] == [422, 422]
+    lim = collect(d2, p["id"], code, token=b)
+    assert lim.status == 429 and lim.headers["retry-after"] == "3600", lim
+    assert sql(w, f"SELECT status FROM pickup_parcels WHERE order_id = '{o}'") == "held"
+    # Once the wrong codes leave their windows, the right code collects.
+    sql(w, f"UPDATE pickup_code_failures SET at = at - interval '1 hour 1 second' "
+           f"WHERE point_id = '{p['id']}'")
+    assert collect(d2, p["id"], code, token=b).status == 200
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (reliability_report only: no services here)
+
 SOURCE_DIR = os.environ.get("DISPATCH_SOURCE_DIR",
                             os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD_DIR = os.environ.get("DISPATCH_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
@@ -38,6 +41,7 @@ def main():
         exposure = float(m.group(1))
         assert exposure <= 2.0, exposure
         print(f"ok   systemd-analyze verify; security exposure {exposure}")
+        harness.reliability_report("systemd_unit", {"security_exposure": exposure})
         check_test_clock_refused(text, tmp)
 
 

@@ -10,7 +10,7 @@
 -- hand).
 BEGIN;
 \ir fixtures.psql
-SELECT plan(26);
+SELECT plan(28);
 
 INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
 	('station', 'ST1', 'Station one', '{"district": "D1"}',
@@ -114,17 +114,29 @@ SELECT is(pickup_tracking_doc('O-k1', false)->>'status', 'handed_to_point',
 SELECT is(pg_temp.used('P1'), 3, 'the place stays taken');
 
 -- 5. The point scans it in: a place, a code, the hold deadline.
-SELECT is(pickup_arrival('P1', 'O-k1', NULL, '{111111}', 3, 'pickup_point', '{P1}', 'tok_pp',
-			 '2026-11-23T03:00:00Z')->>'r', 'created', 'the arrival scan takes it in');
+SELECT is(pickup_arrival('P1', 'O-k1', NULL, ARRAY[repeat('11', 32)], ARRAY[repeat('00', 48)], 3,
+			 'pickup_point', '{P1}', 'tok_pp', '2026-11-23T03:00:00Z')->>'r', 'created',
+	  'the arrival scan takes it in');
 SELECT is(pickup_tracking_doc('O-k1', false)->>'status', 'held', 'then held');
 SELECT ok(pg_temp.exact(), 'counter = recount after an arrival');
 -- The shelf's order, at the station, is scanned into the shelf.
-SELECT is(pickup_arrival('PS', 'O-k5', NULL, '{222222}', 3, 'station', '{ST1}', 'tok_st',
-			 '2026-11-23T03:00:00Z')->>'r', 'created', 'a shelf order is scanned in');
+SELECT is(pickup_arrival('PS', 'O-k5', NULL, ARRAY[repeat('22', 32)], ARRAY[repeat('00', 48)], 3,
+			 'station', '{ST1}', 'tok_st', '2026-11-23T03:00:00Z')->>'r', 'created',
+	  'a shelf order is scanned in');
 
 -- 6. Collection, cancellation, expiry, re-routing: the counter follows.
-SELECT is(pickup_collect('P1', '111111', 'c1', 'admin', '{}', 'tok', '2026-11-23T04:00:00Z')
-	  ->>'r', 'ok', 'collected');
+SELECT is(pickup_collect('P1', repeat('11', 32), 'c1', '{5,600,50,3600}', 'admin', '{}', 'tok',
+			 '2026-11-23T04:00:00Z')->>'r', 'ok', 'collected');
+SELECT is((SELECT string_agg(kind || ':' || (detail->>'from') || ':' || (detail->>'event'), ','
+			     ORDER BY id)
+	    FROM order_events WHERE order_id = 'O-k1' AND at = '2026-11-23T04:00:00Z'
+	      AND kind NOT LIKE 'pickup.%'),
+	  'delivered:out_for_delivery:collected_at_point',
+	  'a collection delivers in one lifecycle step (collected_at_point)');
+SELECT is(shipment_next('arrived_at_station', 'collected_at_point') || ','
+	  || shipment_next('delivered', 'collected_at_point') || ','
+	  || coalesce(shipment_next('departed_warehouse', 'collected_at_point'), 'illegal'),
+	  'delivered,delivered,illegal', 'from the shelf too; never from the warehouse''s side');
 SELECT is(pg_temp.used('P1'), 2, 'a collection frees a place');
 SELECT ok(pg_temp.exact(), 'counter = recount after a collection');
 SELECT is(pickup_expire('2026-11-27T00:00:00Z', false, 10), 1, 'the shelf parcel expires');

@@ -1,6 +1,6 @@
 /* Unit tests for warehouse/shipment.c: names round-trip, every legal
  * transition of the lifecycle, a set of illegal ones, idempotent re-scans,
- * and which role may scan what. */
+ * which role may scan what, and collected_at_point (issue 13). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -167,6 +167,30 @@ shipment_who_scans_what(void **state)
 	}
 }
 
+/* A parcel collected at a pickup point is delivered from where it waited:
+ * out for delivery (a courier-served point) or at the station (its shelf). */
+static void
+shipment_collected_at_point(void **state)
+{
+	(void)state;
+	for (int f = 0; f < WH_SHIPMENT_STATE_COUNT; f++) {
+		enum wh_shipment_state to = CA;
+		enum wh_shipment_step st = wh_shipment_collected_at_point(f, &to);
+		if (f == AS || f == OD) {
+			assert_int_equal(st, WH_SHIPMENT_MOVED);
+			assert_int_equal(to, DE);
+		} else if (f == DE) {
+			assert_int_equal(st, WH_SHIPMENT_SAME);
+			assert_int_equal(to, DE);
+		} else {
+			assert_int_equal(st, WH_SHIPMENT_ILLEGAL);
+			assert_int_equal(to, CA); /* untouched */
+		}
+	}
+	assert_int_equal(wh_shipment_collected_at_point(WH_SHIPMENT_STATE_COUNT, NULL),
+			 WH_SHIPMENT_INVALID);
+}
+
 int
 main(void)
 {
@@ -177,6 +201,7 @@ main(void)
 		cmocka_unit_test(shipment_named_illegal_cases),
 		cmocka_unit_test(shipment_rescan_is_idempotent),
 		cmocka_unit_test(shipment_who_scans_what),
+		cmocka_unit_test(shipment_collected_at_point),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

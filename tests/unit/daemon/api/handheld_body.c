@@ -162,6 +162,8 @@ static const struct event_case event_cases[] = {
 	 "collected.amount", NULL},
 	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"cash\",\"amount\":\"1000000.01\"}}",
 	 "collected.amount", NULL},
+	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"cash\",\"amount\":\"0.00\","
+	 "\"short_reason\":\"customer_short\"}}", "collected.amount", NULL},
 	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"mobile\",\"amount\":\"1.00\"}}",
 	 "collected.reference", NULL},
 	{"{\"event\":\"delivered\",\"collected\":{\"method\":\"cash\",\"amount\":\"1.00\","

@@ -53,6 +53,13 @@ static const struct route_case route_cases[] = {
 	/* a decoded NUL would cut the id short: no match */
 	{"/v1/orders/{id}", "/v1/orders/%00", false, 0, {NULL}},
 	{"/v1/orders/{id}", "/v1/orders/ord_1%00junk", false, 0, {NULL}},
+	/* bytes that are not UTF-8 (PostgreSQL would refuse the parameter): no match */
+	{"/v1/orders/{id}", "/v1/orders/%FF%FE", false, 0, {NULL}},
+	{"/v1/orders/{id}", "/v1/orders/a%C0%AF", false, 0, {NULL}},     /* overlong '/' */
+	{"/v1/orders/{id}", "/v1/orders/%ED%A0%80", false, 0, {NULL}},   /* a surrogate */
+	{"/v1/orders/{id}", "/v1/orders/%F4%90%80%80", false, 0, {NULL}}, /* above U+10FFFF */
+	{"/v1/orders/{id}", "/v1/orders/%E5%8C", false, 0, {NULL}},      /* cut short */
+	{"/v1/orders/{id}", "/v1/orders/%F0%9F%98%80", true, 1, {"\xf0\x9f\x98\x80"}},
 	/* several parameters, in pattern order */
 	{"/v1/stations/{id}/waves/{key}/plan", "/v1/stations/bj-st-001/waves/20261123-W0900/plan",
 	 true, 2, {"bj-st-001", "20261123-W0900"}},
