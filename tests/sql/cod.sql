@@ -11,7 +11,7 @@
 -- resolution of 0 naming it.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(50);
+SELECT plan(54);
 
 INSERT INTO got SELECT 'orders', intake_commit(jsonb_build_array(
 	pg_temp.entry('c1', '[{"w": "W1", "sku": "A", "qty": 1}]')
@@ -104,7 +104,8 @@ CREATE FUNCTION pg_temp.corr(p_key text, p_req jsonb) RETURNS jsonb LANGUAGE sql
 			   '2026-11-23T13:00:00Z', 'tok_admin')
 $$;
 SELECT is(pg_temp.corr('c8', '{"amount_fen": 2, "reason": "r",
-				"settlement": "set_0000000000000000"}')->>'r', 'bad_settlement', 'a settlement named that is not the day''s open one');
+				"settlement": "set_0000000000000000"}')->>'r', 'bad_settlement',
+	  'a settlement named that is not the day''s open one');
 INSERT INTO got SELECT 'c1', pg_temp.corr('c1', jsonb_build_object('amount_fen', 2,
 	'reason', 'coin found',
 	'settlement', (SELECT id FROM cod_settlements WHERE idempotency_key = 'h2')));
@@ -371,6 +372,52 @@ SELECT is((SELECT (cod_day_doc('ST1', 'ann', '2026-11-25')->>'balance_fen') || '
 				  "reason": "r"}', now(), 'x')->>'r') || ' '
 		  || coalesce(cod_day_doc('ST1', 'ann', '2026-11-26')::text, 'none')),
 	  '0 ok none', 'the old station keeps her day there, and only that');
+
+-- Migration 039 on rows recorded before 038: a correction with settlement
+-- NULL after an open settlement's hand-over, of an order that hand-over
+-- counted, is moved onto it by a net-zero pair (here closing it); one
+-- without an order stays pending; a settlement 038 closed (carried_into,
+-- resolved_by NULL) without a feed line gets its resolved line.
+INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
+			amount_fen, due_fen, at)
+VALUES ('collection', 'ST1', 'ann', '2026-11-21', 'O-c1', 'old-1', 'cash', 10000, 10000, now());
+INSERT INTO got SELECT 'w1', cod_settle('ST1', 'ann', 'w1', '{"day": "2026-11-21",
+	"handed_fen": 9000}', now(), 'tok_x');
+INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, amount_fen, reason, at)
+VALUES ('correction', 'ST1', 'ann', '2026-11-21', 'O-c1', -1000, 'keyed high', now()),
+       ('correction', 'ST1', 'ann', '2026-11-21', NULL, 300, 'found', now());
+INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
+			amount_fen, due_fen, at)
+VALUES ('collection', 'ST1', 'ann', '2026-11-20', 'O-c1', 'old-2', 'cash', 500, 500, now());
+INSERT INTO got SELECT 'w2', cod_settle('ST1', 'ann', 'w2', '{"day": "2026-11-20",
+	"handed_fen": 0}', now(), 'tok_x');
+INSERT INTO cod_ledger (kind, station_id, courier_id, day, amount_fen, reason, at)
+VALUES ('correction', 'ST1', 'ann', '2026-11-20', 100, 'r', now());
+INSERT INTO got SELECT 'w3', cod_settle('ST1', 'ann', 'w3', '{"day": "2026-11-20",
+	"handed_fen": 0}', now(), 'tok_x');
+UPDATE cod_settlements SET resolved_by = NULL WHERE idempotency_key = 'w2';
+-- (as 038 left it: no resolved line; the test's transaction rolls back)
+ALTER TABLE station_feed DISABLE TRIGGER station_feed_no_update;
+DELETE FROM station_feed WHERE kind = 'cod.discrepancy' AND data->>'status' = 'resolved'
+   AND data->>'settlement' = (SELECT id FROM cod_settlements WHERE idempotency_key = 'w2');
+ALTER TABLE station_feed ENABLE TRIGGER station_feed_no_update;
+SELECT is((SELECT (d->>'open_fen') || ' ' || (d->>'pending_fen')
+	     FROM cod_day_doc('ST1', 'ann', '2026-11-21') AS d), '-1000 -700',
+	  'before 039: the old corrections are pending');
+\ir ../../data/migrations/039_cod_corrections_counted.sql
+SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'pending_fen') || ' ' || (d->>'open_fen')
+		  || ' ' || (d->'settlements'->0->>'status')
+	     FROM cod_day_doc('ST1', 'ann', '2026-11-21') AS d), '-300 300 0 resolved',
+	  '039: the order''s correction moved onto the settlement, closing it; the other pending');
+SELECT is((SELECT string_agg(kind || ':' || amount_fen || ':' || (settlement_id IS NOT NULL),
+			     ' ' ORDER BY id)
+	     FROM cod_ledger WHERE day = '2026-11-21' AND kind IN ('correction', 'resolution')),
+	  'correction:-1000:false correction:300:false correction:1000:false '
+	  || 'correction:-1000:true resolution:0:true', '039 appends a net-zero pair');
+SELECT is((SELECT count(*)::int FROM station_feed WHERE kind = 'cod.discrepancy'
+	     AND data->>'status' = 'resolved' AND data->>'carried_into' = (
+		SELECT id FROM cod_settlements WHERE idempotency_key = 'w3')), 1,
+	  '039: the resolved feed line of a settlement 038 closed');
 
 SELECT * FROM finish();
 ROLLBACK;
