@@ -265,15 +265,25 @@ SELECT is(pg_temp.prop(s / 10.0, date '2026-12-01' + s, 40), NULL,
 	  'the day adds up after every step, sequence ' || s)
   FROM generate_series(1, 6) s;
 
+-- Fixtures of the named cases: a cash collection of O-c1 at ST1 (its stop
+-- id, day, fen) and a hand-over (its key, day, fen) kept in got.
+CREATE FUNCTION pg_temp.cash(p_stop text, p_day date, p_fen bigint) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
+				amount_fen, due_fen, at)
+	VALUES ('collection', 'ST1', 'ann', p_day, 'O-c1', p_stop, 'cash', p_fen, p_fen, now())
+$$;
+CREATE FUNCTION pg_temp.hand(p_key text, p_day date, p_fen bigint) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO got SELECT p_key, cod_settle('ST1', 'ann', p_key,
+		jsonb_build_object('day', p_day, 'handed_fen', p_fen), now(), 'tok_x')
+$$;
+
 -- The cases the property covers, named. A second hand-over that makes a
 -- shortfall good closes it (carried into the second, which is balanced).
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-25', 'O-c1', 'one-1', 'cash', 100, 100, now());
-INSERT INTO got SELECT 's1', cod_settle('ST1', 'ann', 's1', '{"day": "2026-11-25",
-	"handed_fen": 80}', now(), 'tok_x');
-INSERT INTO got SELECT 's2', cod_settle('ST1', 'ann', 's2', '{"day": "2026-11-25",
-	"handed_fen": 20}', now(), 'tok_x');
+SELECT pg_temp.cash('one-1', '2026-11-25', 100);
+SELECT pg_temp.hand('s1', '2026-11-25', 80);
+SELECT pg_temp.hand('s2', '2026-11-25', 20);
 SELECT is((SELECT string_agg(status || ':' || expected_fen || ':' || coalesce(carried_into, '-'),
 			     ' ' ORDER BY seq) FROM cod_settlements WHERE day = '2026-11-25'),
 	  'resolved:100:' || (SELECT v->'settlement'->>'id' FROM got WHERE step = 's2')
@@ -281,17 +291,13 @@ SELECT is((SELECT string_agg(status || ':' || expected_fen || ':' || coalesce(ca
 SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'open_fen') || ' ' || (d->>'written_off_fen')
 	     FROM cod_day_doc('ST1', 'ann', '2026-11-25') AS d), '0 0 0',
 	  'nothing written off, nothing open');
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-25', 'O-c1', 'one-2', 'cash', 30, 30, now());
+SELECT pg_temp.cash('one-2', '2026-11-25', 30);
 SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'pending_fen') || ' ' || (d->>'open_fen')
 	     FROM cod_day_doc('ST1', 'ann', '2026-11-25') AS d), '-30 30 0',
 	  'a later collection is pending, not open');
 -- Two short hand-overs after it: one open settlement, the shortfall once.
-INSERT INTO got SELECT 's3', cod_settle('ST1', 'ann', 's3', '{"day": "2026-11-25",
-	"handed_fen": 10}', now(), 'x');
-INSERT INTO got SELECT 's4', cod_settle('ST1', 'ann', 's4', '{"day": "2026-11-25",
-	"handed_fen": 0}', now(), 'x');
+SELECT pg_temp.hand('s3', '2026-11-25', 10);
+SELECT pg_temp.hand('s4', '2026-11-25', 0);
 SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'open_fen') || ' '
 		  || jsonb_path_query_array(d, '$.settlements[*].status')::text
 	     FROM cod_day_doc('ST1', 'ann', '2026-11-25') AS d),
@@ -308,11 +314,8 @@ INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status, co
 		   route_version, position, window_start, window_end, proof) VALUES
 	('stp_00000000000000c3', 'ST1', '20261124-W0900', 'O-c2', 'delivery', 2, 'planned', 'ann',
 	 1, 0, '2026-11-24T01:00:00Z', '2026-11-24T05:00:00Z', 'none');
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-24', 'O-c1', 'am-1', 'cash', 100000, 100000, now());
-INSERT INTO got SELECT 'u1', cod_settle('ST1', 'ann', 'u1', '{"day": "2026-11-24",
-	"handed_fen": 90000}', now(), 'tok_x');
+SELECT pg_temp.cash('am-1', '2026-11-24', 100000);
+SELECT pg_temp.hand('u1', '2026-11-24', 90000);
 INSERT INTO got SELECT 'u2', cod_correct('ST1', 'ann', 'u2', '{"day": "2026-11-24",
 	"amount_fen": 20000, "reason": "collected, not recorded", "order": "O-c2"}', now(),
 	'tok_admin');
@@ -332,14 +335,9 @@ SELECT is(cod_settle('ST1', 'ann', 'u3', '{"day": "2026-11-24", "handed_fen": 20
 -- The reverse: 900.00 of 1000.00 handed (-100.00 open), 500.00 collected in
 -- cash after it, then corrected -500.00 ("it was card"): pending, so
 -- resolving writes off 100.00 and the day adds up to 0.
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-22', 'O-c1', 'am-2', 'cash', 100000, 100000, now());
-INSERT INTO got SELECT 'v1', cod_settle('ST1', 'ann', 'v1', '{"day": "2026-11-22",
-	"handed_fen": 90000}', now(), 'tok_x');
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-22', 'O-c1', 'pm-2', 'cash', 50000, 50000, now());
+SELECT pg_temp.cash('am-2', '2026-11-22', 100000);
+SELECT pg_temp.hand('v1', '2026-11-22', 90000);
+SELECT pg_temp.cash('pm-2', '2026-11-22', 50000);
 SELECT is((SELECT coalesce(c->'answer'->'correction'->>'settlement', 'none') || ' '
 		  || (c->'answer'->'day'->>'open')
 	     FROM cod_correct('ST1', 'ann', 'v2', '{"day": "2026-11-22", "amount_fen": -50000,
@@ -378,23 +376,16 @@ SELECT is((SELECT (cod_day_doc('ST1', 'ann', '2026-11-25')->>'balance_fen') || '
 -- counted, is moved onto it by a net-zero pair (here closing it); one
 -- without an order stays pending; a settlement 038 closed (carried_into,
 -- resolved_by NULL) without a feed line gets its resolved line.
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-21', 'O-c1', 'old-1', 'cash', 10000, 10000, now());
-INSERT INTO got SELECT 'w1', cod_settle('ST1', 'ann', 'w1', '{"day": "2026-11-21",
-	"handed_fen": 9000}', now(), 'tok_x');
+SELECT pg_temp.cash('old-1', '2026-11-21', 10000);
+SELECT pg_temp.hand('w1', '2026-11-21', 9000);
 INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, amount_fen, reason, at)
 VALUES ('correction', 'ST1', 'ann', '2026-11-21', 'O-c1', -1000, 'keyed high', now()),
        ('correction', 'ST1', 'ann', '2026-11-21', NULL, 300, 'found', now());
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-20', 'O-c1', 'old-2', 'cash', 500, 500, now());
-INSERT INTO got SELECT 'w2', cod_settle('ST1', 'ann', 'w2', '{"day": "2026-11-20",
-	"handed_fen": 0}', now(), 'tok_x');
+SELECT pg_temp.cash('old-2', '2026-11-20', 500);
+SELECT pg_temp.hand('w2', '2026-11-20', 0);
 INSERT INTO cod_ledger (kind, station_id, courier_id, day, amount_fen, reason, at)
 VALUES ('correction', 'ST1', 'ann', '2026-11-20', 100, 'r', now());
-INSERT INTO got SELECT 'w3', cod_settle('ST1', 'ann', 'w3', '{"day": "2026-11-20",
-	"handed_fen": 0}', now(), 'tok_x');
+SELECT pg_temp.hand('w3', '2026-11-20', 0);
 UPDATE cod_settlements SET resolved_by = NULL WHERE idempotency_key = 'w2';
 -- (as 038 left it: no resolved line; the test's transaction rolls back)
 ALTER TABLE station_feed DISABLE TRIGGER station_feed_no_update;
