@@ -94,6 +94,12 @@ dm_api_cod_answer(struct dm_req *r, const struct dm_pg_reply *reply, int ok_stat
 		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid correction",
 			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "order", "message",
 					 "is not an order of this courier's day"));
+	} else if (strcmp(answer, "bad_settlement") == 0) {
+		dm_req_problem(r, DM_PROBLEM_VALIDATION_FAILED, "invalid correction",
+			       json_pack("{s:[{s:s,s:s}]}", "errors", "field", "settlement",
+					 "message",
+					 "is not the day's open settlement of this courier, or "
+					 "did not count the order's collection"));
 	} else if (strcmp(answer, "illegal") == 0) {
 		const char *cur = PQgetvalue(reply->res, 0, 2);
 		snprintf(detail, sizeof detail, "the settlement is %s: nothing to resolve", cur);
@@ -222,21 +228,13 @@ dm_api_cod_resolve_done(struct dm_req *r, const struct dm_pg_reply *reply)
 	dm_api_cod_answer(r, reply, 200, "no such settlement of this courier", "settlement");
 }
 
-/* True for a settlement id's shape ("set_" and 16 lower-case hex digits). */
-static bool
-dm_api_cod_valid_settlement(const char *id)
-{
-	return strlen(id) == 20 && strncmp(id, "set_", 4) == 0 &&
-	       strspn(id + 4, "0123456789abcdef") == 16;
-}
-
 static void
 dm_api_cod_resolve(struct dm_req *r)
 {
 	char at[32];
 	if (!dm_api_cod_ids(r))
 		return;
-	if (!dm_api_cod_valid_settlement(r->params[2])) {
+	if (!dm_cod_body_settlement_id(r->params[2])) {
 		dm_req_problem(r, DM_PROBLEM_NOT_FOUND, "no such settlement of this courier", NULL);
 		return;
 	}

@@ -29,6 +29,13 @@ dm_cod_body_day(const char *s)
 	return y2 == y && m2 == m && d2 == d;
 }
 
+bool
+dm_cod_body_settlement_id(const char *s)
+{
+	return s != NULL && strlen(s) == 20 && strncmp(s, "set_", 4) == 0 &&
+	       strspn(s + 4, "0123456789abcdef") == 16;
+}
+
 /* Characters (UTF-8 code points) of s, valid UTF-8 as jansson gives it. */
 static size_t
 dm_cod_body_chars(const char *s)
@@ -144,7 +151,8 @@ dm_cod_body_resolution(const json_t *body, json_t *errors)
 json_t *
 dm_cod_body_correction(const json_t *body, json_t *errors)
 {
-	static const char *const known[] = {"day", "amount", "reason", "order", NULL};
+	static const char *const known[] = {"day", "amount", "reason", "order", "settlement",
+					    NULL};
 	size_t before = json_array_size(errors);
 	int64_t fen = 0;
 	const char *day = dm_cod_body_day_member(body, known, errors);
@@ -154,11 +162,20 @@ dm_cod_body_correction(const json_t *body, json_t *errors)
 	if (order != NULL && !json_is_null(order) &&
 	    !(json_is_string(order) && dm_order_body_valid_id(json_string_value(order))))
 		dm_field_errors_add(errors, "order", "must be an order id of this courier's day");
+	const json_t *settlement = json_object_get(body, "settlement");
+	if (settlement != NULL && !json_is_null(settlement) &&
+	    !dm_cod_body_settlement_id(json_string_value(settlement)))
+		dm_field_errors_add(errors, "settlement",
+				    "must be a settlement id (\"set_\" and 16 hex digits): the day's "
+				    "open settlement this correction explains");
 	if (json_array_size(errors) > before)
 		return NULL;
 	json_t *req = json_pack("{s:s,s:I,s:s}", "day", day, "amount_fen", (json_int_t)fen,
 				"reason", reason);
 	if (req != NULL && json_is_string(order))
 		json_object_set_new(req, "order", json_string(json_string_value(order)));
+	if (req != NULL && json_is_string(settlement))
+		json_object_set_new(req, "settlement",
+				    json_string(json_string_value(settlement)));
 	return req;
 }

@@ -28,10 +28,14 @@ json_t *dm_cod_body_settlement(const json_t *body, json_t *errors);
  * (borrowed from body), or NULL after appending errors. */
 const char *dm_cod_body_resolution(const json_t *body, json_t *errors);
 
+/* True for a settlement id's shape ("set_" and 16 lower-case hex digits). */
+bool dm_cod_body_settlement_id(const char *s);
+
 /* POST .../cod-corrections: {"day", "amount": a non-zero signed decimal
- * string, "reason", "order"? (an order id or null)}. Returns its normal form
- * {"day", "amount_fen", "reason", "order"?} (a new object), or NULL after
- * appending errors. */
+ * string, "reason", "order"? (an order id or null), "settlement"? (a
+ * settlement id or null)}. Returns its normal form {"day", "amount_fen",
+ * "reason", "order"?, "settlement"?} (a new object), or NULL after appending
+ * errors. */
 json_t *dm_cod_body_correction(const json_t *body, json_t *errors);
 
 #endif

@@ -3,26 +3,33 @@
 -- row (kind correction, signed amount, reason, optional order); nothing is
 -- changed or deleted.
 --   p_req    {"day": "YYYY-MM-DD", "amount_fen": n (non-zero), "reason",
---            "order"?} as the daemon parsed it (stored: the same key with
+--            "order"?, "settlement"?} as the daemon parsed it (stored: the same key with
 --            another request is a mismatch)
 --   p_key    the Idempotency-Key (per station, apart from the settlements'
 --            keys); p_now, p_actor (the token id)
--- A correction explains what the day's open settlement (if any: at most one
--- is open, cod_settle) leaves unexplained: it is recorded against it
--- (settlement_id) and moves its open amount (cod_settlement_open) by
--- minus the amount. The correction that brings it to exactly 0 closes it:
--- resolved ("balanced by correction N: reason"), with a resolution row of
--- amount 0 naming the correction (the correction itself accounts for the
--- difference, so nothing more is written off) and a cod.discrepancy feed
--- line with status resolved. One that leaves it off closes nothing: the
--- next hand-over, or an admin's resolution, settles it. Without an open
--- settlement the correction is pending (cod_day_sums): the next hand-over's
--- expected includes it.
+-- A correction is recorded against the day's open settlement (if any: at
+-- most one is open, cod_settle; settlement_id) only when it is about money
+-- that settlement counted: with "settlement" (the admin names it; it must
+-- be that open settlement, and with "order" too, that order's collection
+-- must precede its hand-over), or with "order" alone when a collection row
+-- of that order precedes the settlement's hand-over row. Attached, it moves
+-- the settlement's open amount (cod_settlement_open) by minus the amount;
+-- the correction that brings it to exactly 0 closes it: resolved ("balanced
+-- by correction N: reason"), with a resolution row of amount 0 naming the
+-- correction (the correction itself accounts for the difference, so
+-- nothing more is written off) and a cod.discrepancy feed line with status
+-- resolved. One that leaves it off closes nothing: the next hand-over, or
+-- an admin's resolution, settles it. Any other correction (money the open
+-- settlement never counted: an order collected after its hand-over or not
+-- recorded at all, or no order and no settlement named) is pending
+-- (cod_day_sums): the next hand-over's expected includes it, and resolving
+-- the open settlement does not write it off.
 -- Returns {"r":"ok","answer":{correction, closed: [settlement ids], day:
 --   cod_day_doc}} (a replay returns the first answer as it was) |
 --   {"r":"not_found"} (no such courier at the station) | {"r":"mismatch"} |
 --   {"r":"bad_order"} (the order has no stop or collection of the courier's
---   day)
+--   day) | {"r":"bad_settlement"} ("settlement" is not the day's open
+--   settlement, or did not count the order's collection)
 -- Lock order: as cod_settle (cod_day_lock: the station's feed head, the
 -- key, the courier's day), then the day's open settlement: a correction and
 -- a hand-over of one day are counted one after the other.
@@ -39,6 +46,8 @@ DECLARE
 	v_answer jsonb;
 	t record;
 	v_open cod_settlements;
+	v_counted boolean;
+	v_attach text;
 BEGIN
 	IF NOT cod_day_lock(p_station, p_courier, 'cod_correct_key', p_key, v_day) THEN
 		RETURN jsonb_build_object('r', 'not_found');
@@ -65,6 +74,24 @@ BEGIN
 	 WHERE station_id = p_station AND courier_id = p_courier AND day = v_day
 	   AND status = 'open'
 	 ORDER BY seq DESC LIMIT 1 FOR UPDATE;
+	-- Did the open settlement count the order's collection (a collection
+	-- row of it before the settlement's hand-over row)?
+	v_counted := v_order IS NOT NULL AND v_open.id IS NOT NULL
+		     AND EXISTS (SELECT 1 FROM cod_ledger c, cod_ledger h
+				  WHERE h.settlement_id = v_open.id AND h.kind = 'handover'
+				    AND c.kind = 'collection' AND c.order_id = v_order
+				    AND c.courier_id = p_courier AND c.station_id = p_station
+				    AND c.day = v_day AND c.id < h.id);
+	IF p_req->>'settlement' IS NOT NULL THEN
+		IF v_open.id IS DISTINCT FROM p_req->>'settlement'
+		   OR (v_order IS NOT NULL AND NOT v_counted) THEN
+			RETURN jsonb_build_object('r', 'bad_settlement');
+		END IF;
+		v_attach := v_open.id;
+	ELSIF v_counted THEN
+		v_attach := v_open.id;
+	END IF;
+	v_open.id := v_attach;
 	INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, settlement_id,
 				amount_fen, reason, at, created_by)
 	VALUES ('correction', p_station, p_courier, v_day, v_order, v_open.id,

@@ -4,7 +4,8 @@
 -- (text and _fen: collected, handed, a correction's signed amount, or the
 -- difference a resolution wrote off) and what the kind names: order, stop,
 -- method, due, reference, short_reason (collections), settlement
--- (hand-overs, resolutions), reason (corrections, resolutions), correction
+-- (hand-overs, resolutions, a correction recorded against one), reason
+-- (corrections, resolutions), correction
 -- (a resolution that a correction closed). NULL if unknown.
 CREATE OR REPLACE FUNCTION cod_entry_doc(p_id bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $fn$

@@ -4,7 +4,8 @@
  * body. Each promises to take any object and either accept it or add
  * {field, message} errors, never both. An accepted settlement's normal form
  * has a real day of 2000..2999 and handed_fen in 0..100,000,000,000; a
- * correction's a non-zero amount_fen within that either way; a reason is
+ * correction's a non-zero amount_fen within that either way, and its
+ * settlement, when given, a settlement id ("set_" and 16 hex); a reason is
  * 1..500 characters, not only spaces, without control characters but tabs
  * and line breaks. Money round-trips: the normal form, written back as a
  * decimal string ("-12.30"), parses again to itself. */
@@ -76,8 +77,12 @@ fuzz_cod_body_check(uint8_t which, const json_t *body)
 			    (settlement ? fen < 0 : fen == 0 || fen < -DM_COD_BODY_MAX_FEN) ||
 			    fen > DM_COD_BODY_MAX_FEN)
 				__builtin_trap();
-			if (!settlement)
+			if (!settlement) {
 				fuzz_cod_body_text(json_string_value(json_object_get(req, "reason")));
+				const json_t *sid = json_object_get(req, "settlement");
+				if (sid != NULL && !dm_cod_body_settlement_id(json_string_value(sid)))
+					__builtin_trap();
+			}
 			fuzz_cod_body_again(req, settlement ? "handed_fen" : "amount_fen",
 					    settlement ? "handed" : "amount", settlement);
 		}

@@ -730,8 +730,10 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
     r = correct(d, ann, dict(body, amount="-0.06"), key="k-corr")
     assert r.status == 422 and r.json()["type"] == \
         "urn:dispatchd:problem:idempotency-key-reused", r
-    # The second brings the day to 0: the discrepancy closes by itself.
-    r = correct(d, ann, {"day": "2030-01-08", "amount": "-0.05", "reason": "one coin fake"})
+    # The second, naming the settlement it explains, brings the day to 0:
+    # the discrepancy closes by itself.
+    r = correct(d, ann, {"day": "2030-01-08", "amount": "-0.05", "reason": "one coin fake",
+                         "settlement": st["id"]})
     assert r.status == 201, r
     doc = r.json()
     cid = doc["correction"]["id"]
@@ -758,7 +760,11 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
     assert (lg.json()["balance_fen"], lg.json()["open_fen"]) == (0, 0), lg.json()
     # A correction that leaves the day off balance closes nothing.
     st2 = settle(d, ann, {"day": "2030-01-08", "handed": "0.20"}).json()
-    r = correct(d, ann, {"day": "2030-01-08", "amount": "0.10", "reason": "found in the van"})
+    r = correct(d, ann, {"day": "2030-01-08", "amount": "0.10", "reason": "found in the van",
+                         "settlement": st["id"]})
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "settlement", r
+    r = correct(d, ann, {"day": "2030-01-08", "amount": "0.10", "reason": "found in the van",
+                         "settlement": st2["id"]})
     assert r.status == 201 and r.json()["closed"] == [], r
     assert (st2["difference_fen"], st2["status"]) == (20, "open"), st2
     assert r.json()["day"]["balance_fen"] == 10 and \
@@ -767,11 +773,19 @@ def test_a_correction_that_balances_the_day_closes_its_discrepancy(w):
         r.json()["day"]["settlements"][1]["status"] == "open", adds_up(r.json()["day"])
     # Sent at once: one key four times is one correction; three others, three.
     at_once(7, lambda key, i: correct(d, ann, {"day": "2030-01-08", "amount": "0.01",
-                                               "reason": "x"}, key=key))
+                                               "reason": "x", "settlement": st2["id"]},
+                                      key=key))
     assert sql(w, f"SELECT count(*) FROM cod_ledger WHERE courier_id = '{ann}' "
                   f"AND kind = 'correction'") == "7"
     # The four were recorded against the open one: 0.10 - 0.04 still open.
     assert adds_up(day_doc(d, ann))["open_fen"] == 6
+    # One naming neither settlement nor order is pending: the open one keeps
+    # its 0.06 (a resolution writes off that only), the next hand-over
+    # expects the 0.50.
+    r = correct(d, ann, {"day": "2030-01-08", "amount": "0.50", "reason": "not recorded"})
+    assert r.status == 201 and "settlement" not in r.json()["correction"], r
+    assert (r.json()["day"]["open_fen"], r.json()["day"]["pending_fen"]) == (6, 50), \
+        adds_up(r.json()["day"])
 
 
 def test_corrections_bad_input_changes_nothing(w):
@@ -792,7 +806,9 @@ def test_corrections_bad_input_changes_nothing(w):
             ({"reason": "r" * 501}, "reason"), ({"reason": 5}, "reason"),
             ({"day": "2030-02-30"}, "day"), ({"order": 7}, "order"),
             ({"order": "bad id!"}, "order"), ({"extra": 1}, "extra"),
-            ({"order": "o-nobody"}, "order"), ({"order": other_day["id"]}, "order")):
+            ({"order": "o-nobody"}, "order"), ({"order": other_day["id"]}, "order"),
+            ({"settlement": 5}, "settlement"), ({"settlement": "set_x"}, "settlement"),
+            ({"settlement": "set_0000000000000000"}, "settlement")):
         r = correct(d, ann, dict(ok, **patch))
         assert r.status == 422 and r.headers["content-type"] == "application/problem+json", \
             (patch, r)

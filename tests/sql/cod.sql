@@ -11,7 +11,7 @@
 -- resolution of 0 naming it.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(42);
+SELECT plan(54);
 
 INSERT INTO got SELECT 'orders', intake_commit(jsonb_build_array(
 	pg_temp.entry('c1', '[{"w": "W1", "sku": "A", "qty": 1}]')
@@ -103,10 +103,17 @@ CREATE FUNCTION pg_temp.corr(p_key text, p_req jsonb) RETURNS jsonb LANGUAGE sql
 	SELECT cod_correct('ST1', 'ann', p_key, '{"day": "2026-11-23"}'::jsonb || p_req,
 			   '2026-11-23T13:00:00Z', 'tok_admin')
 $$;
-INSERT INTO got SELECT 'c1', pg_temp.corr('c1', '{"amount_fen": 2, "reason": "coin found"}');
+SELECT is(pg_temp.corr('c8', '{"amount_fen": 2, "reason": "r",
+				"settlement": "set_0000000000000000"}')->>'r', 'bad_settlement',
+	  'a settlement named that is not the day''s open one');
+INSERT INTO got SELECT 'c1', pg_temp.corr('c1', jsonb_build_object('amount_fen', 2,
+	'reason', 'coin found',
+	'settlement', (SELECT id FROM cod_settlements WHERE idempotency_key = 'h2')));
 SELECT is((SELECT (v->'answer'->'closed')::text || ' ' || (v->'answer'->'day'->>'balance')
-	     FROM got WHERE step = 'c1'), '[] 0.03', 'off balance: it closes nothing');
-SELECT is(pg_temp.corr('c1', '{"amount_fen": 2, "reason": "coin found"}'),
+		  || ' ' || (v->'answer'->'day'->>'open')
+	     FROM got WHERE step = 'c1'), '[] 0.03 0.03', 'off balance: it closes nothing');
+SELECT is(pg_temp.corr('c1', jsonb_build_object('amount_fen', 2, 'reason', 'coin found',
+	'settlement', (SELECT id FROM cod_settlements WHERE idempotency_key = 'h2'))),
 	  (SELECT v FROM got WHERE step = 'c1'), 'a replay answers the first answer');
 SELECT is(pg_temp.corr('c1', '{"amount_fen": 3, "reason": "coin found"}')->>'r', 'mismatch',
 	  'the key with another request');
@@ -135,7 +142,8 @@ SELECT throws_ok($$UPDATE cod_corrections SET answer = '{}'$$, '23001', NULL,
 -- open, none is open at 0, and a balanced day (balance and pending 0) has
 -- nothing open. Property check: random sequences of collections (cash,
 -- card, mobile; some at another station), hand-overs (exact, short, over),
--- corrections and resolutions, the invariant checked after every step
+-- corrections (naming the open settlement, an order or neither: attached
+-- or pending) and resolutions, the invariant checked after every step
 -- against sums of the ledger and a pending kept by the test itself.
 -- Returns NULL, or the first step that breaks it.
 CREATE FUNCTION pg_temp.prop(p_seed float8, p_day date, p_steps int) RETURNS text
@@ -152,6 +160,9 @@ DECLARE
 	r float8;
 	op text;
 	m text;
+	want text;
+	got_r text;
+	attached boolean;
 	at timestamptz := p_day + time '20:00';
 BEGIN
 	PERFORM setseed(p_seed);
@@ -195,11 +206,33 @@ BEGIN
 			IF x = 0 THEN
 				x := 7;
 			END IF;
-			op := 'correct ' || x;
-			PERFORM cod_correct('ST1', 'ann', 'pc-' || p_day || '-' || i,
-					    jsonb_build_object('day', p_day, 'amount_fen', x,
-							       'reason', 'r'), at, 'tok_admin');
-			IF open_id IS NULL THEN
+			-- naming the open settlement (attached; refused without one),
+			-- the order (attached when the open one counted a collection
+			-- of it; refused when the day has none) or neither (pending)
+			m := (ARRAY['settlement', 'order', 'none'])[1 + floor(random() * 3)::int];
+			op := 'correct ' || x || ' ' || m;
+			want := CASE WHEN m = 'settlement' AND open_id IS NULL THEN 'bad_settlement'
+				     WHEN m = 'order' AND NOT EXISTS (SELECT 1 FROM cod_ledger
+					WHERE kind = 'collection' AND station_id = 'ST1'
+					  AND courier_id = 'ann' AND day = p_day) THEN 'bad_order'
+				     ELSE 'ok' END;
+			attached := m = 'settlement' OR (m = 'order' AND EXISTS (
+				SELECT 1 FROM cod_ledger c, cod_ledger h
+				 WHERE h.settlement_id = open_id AND h.kind = 'handover'
+				   AND c.kind = 'collection' AND c.station_id = 'ST1'
+				   AND c.courier_id = 'ann' AND c.day = p_day AND c.id < h.id));
+			got_r := cod_correct('ST1', 'ann', 'pc-' || p_day || '-' || i,
+					     jsonb_build_object('day', p_day, 'amount_fen', x,
+								'reason', 'r')
+					     || CASE m WHEN 'settlement' THEN
+						  jsonb_build_object('settlement',
+							coalesce(open_id, 'set_0000000000000000'))
+						WHEN 'order' THEN '{"order": "O-c1"}'
+						ELSE '{}' END, at, 'tok_admin')->>'r';
+			IF got_r IS DISTINCT FROM want THEN
+				RETURN format('step %s (%s): %s, not %s', i, op, got_r, want);
+			END IF;
+			IF want = 'ok' AND NOT attached THEN
 				pend := pend + x;
 			END IF;
 		ELSE
@@ -232,15 +265,25 @@ SELECT is(pg_temp.prop(s / 10.0, date '2026-12-01' + s, 40), NULL,
 	  'the day adds up after every step, sequence ' || s)
   FROM generate_series(1, 6) s;
 
+-- Fixtures of the named cases: a cash collection of O-c1 at ST1 (its stop
+-- id, day, fen) and a hand-over (its key, day, fen) kept in got.
+CREATE FUNCTION pg_temp.cash(p_stop text, p_day date, p_fen bigint) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
+				amount_fen, due_fen, at)
+	VALUES ('collection', 'ST1', 'ann', p_day, 'O-c1', p_stop, 'cash', p_fen, p_fen, now())
+$$;
+CREATE FUNCTION pg_temp.hand(p_key text, p_day date, p_fen bigint) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO got SELECT p_key, cod_settle('ST1', 'ann', p_key,
+		jsonb_build_object('day', p_day, 'handed_fen', p_fen), now(), 'tok_x')
+$$;
+
 -- The cases the property covers, named. A second hand-over that makes a
 -- shortfall good closes it (carried into the second, which is balanced).
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-25', 'O-c1', 'one-1', 'cash', 100, 100, now());
-INSERT INTO got SELECT 's1', cod_settle('ST1', 'ann', 's1', '{"day": "2026-11-25",
-	"handed_fen": 80}', now(), 'tok_x');
-INSERT INTO got SELECT 's2', cod_settle('ST1', 'ann', 's2', '{"day": "2026-11-25",
-	"handed_fen": 20}', now(), 'tok_x');
+SELECT pg_temp.cash('one-1', '2026-11-25', 100);
+SELECT pg_temp.hand('s1', '2026-11-25', 80);
+SELECT pg_temp.hand('s2', '2026-11-25', 20);
 SELECT is((SELECT string_agg(status || ':' || expected_fen || ':' || coalesce(carried_into, '-'),
 			     ' ' ORDER BY seq) FROM cod_settlements WHERE day = '2026-11-25'),
 	  'resolved:100:' || (SELECT v->'settlement'->>'id' FROM got WHERE step = 's2')
@@ -248,22 +291,65 @@ SELECT is((SELECT string_agg(status || ':' || expected_fen || ':' || coalesce(ca
 SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'open_fen') || ' ' || (d->>'written_off_fen')
 	     FROM cod_day_doc('ST1', 'ann', '2026-11-25') AS d), '0 0 0',
 	  'nothing written off, nothing open');
-INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
-			amount_fen, due_fen, at)
-VALUES ('collection', 'ST1', 'ann', '2026-11-25', 'O-c1', 'one-2', 'cash', 30, 30, now());
+SELECT pg_temp.cash('one-2', '2026-11-25', 30);
 SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'pending_fen') || ' ' || (d->>'open_fen')
 	     FROM cod_day_doc('ST1', 'ann', '2026-11-25') AS d), '-30 30 0',
 	  'a later collection is pending, not open');
 -- Two short hand-overs after it: one open settlement, the shortfall once.
-INSERT INTO got SELECT 's3', cod_settle('ST1', 'ann', 's3', '{"day": "2026-11-25",
-	"handed_fen": 10}', now(), 'x');
-INSERT INTO got SELECT 's4', cod_settle('ST1', 'ann', 's4', '{"day": "2026-11-25",
-	"handed_fen": 0}', now(), 'x');
+SELECT pg_temp.hand('s3', '2026-11-25', 10);
+SELECT pg_temp.hand('s4', '2026-11-25', 0);
 SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'open_fen') || ' '
 		  || jsonb_path_query_array(d, '$.settlements[*].status')::text
 	     FROM cod_day_doc('ST1', 'ann', '2026-11-25') AS d),
 	  '-20 -20 ["resolved", "balanced", "resolved", "open"]',
 	  'two short hand-overs: the shortfall of 0.20 is open once');
+
+-- A correction is recorded against the open settlement only when that
+-- settlement counted the money (docs/api.md "A correction that explains
+-- the open discrepancy closes it"). 1000.00 collected, 900.00 handed (open
+-- -100.00); the afternoon's 200.00 of O-c2 never recorded by the handheld,
+-- corrected +200.00 with the order: pending, not against the settlement;
+-- resolving writes off 100.00 only and the next hand-over expects 200.00.
+INSERT INTO stops (id, station_id, wave_key, order_id, kind, attempt, status, courier_id,
+		   route_version, position, window_start, window_end, proof) VALUES
+	('stp_00000000000000c3', 'ST1', '20261124-W0900', 'O-c2', 'delivery', 2, 'planned', 'ann',
+	 1, 0, '2026-11-24T01:00:00Z', '2026-11-24T05:00:00Z', 'none');
+SELECT pg_temp.cash('am-1', '2026-11-24', 100000);
+SELECT pg_temp.hand('u1', '2026-11-24', 90000);
+INSERT INTO got SELECT 'u2', cod_correct('ST1', 'ann', 'u2', '{"day": "2026-11-24",
+	"amount_fen": 20000, "reason": "collected, not recorded", "order": "O-c2"}', now(),
+	'tok_admin');
+SELECT is((SELECT coalesce(v->'answer'->'correction'->>'settlement', 'none') || ' '
+		  || (v->'answer'->'day'->>'open') || ' ' || (v->'answer'->'day'->>'pending')
+	     FROM got WHERE step = 'u2'), 'none -100.00 200.00',
+	  'a correction of an order collected after the hand-over is pending, not open');
+SELECT is(cod_resolve('ST1', 'ann', (SELECT v->'settlement'->>'id' FROM got WHERE step = 'u1'),
+		      'lost', now(), 'tok_admin')->'settlement'->>'status', 'resolved',
+	  'the shortfall resolved');
+SELECT is((SELECT (d->>'written_off') || ' ' || (d->>'pending') || ' ' || (d->>'open')
+	     FROM cod_day_doc('ST1', 'ann', '2026-11-24') AS d), '100.00 200.00 0.00',
+	  'only the 100.00 the hand-over lacked is written off');
+SELECT is(cod_settle('ST1', 'ann', 'u3', '{"day": "2026-11-24", "handed_fen": 20000}', now(),
+		     'tok_x')->'settlement'->>'expected', '200.00',
+	  'the next hand-over expects the 200.00 the courier still holds');
+-- The reverse: 900.00 of 1000.00 handed (-100.00 open), 500.00 collected in
+-- cash after it, then corrected -500.00 ("it was card"): pending, so
+-- resolving writes off 100.00 and the day adds up to 0.
+SELECT pg_temp.cash('am-2', '2026-11-22', 100000);
+SELECT pg_temp.hand('v1', '2026-11-22', 90000);
+SELECT pg_temp.cash('pm-2', '2026-11-22', 50000);
+SELECT is((SELECT coalesce(c->'answer'->'correction'->>'settlement', 'none') || ' '
+		  || (c->'answer'->'day'->>'open')
+	     FROM cod_correct('ST1', 'ann', 'v2', '{"day": "2026-11-22", "amount_fen": -50000,
+			      "reason": "the afternoon''s 500.00 was card"}', now(), 'tok_admin') c),
+	  'none -100.00', 'a correction naming no order nor settlement is pending');
+SELECT is(cod_resolve('ST1', 'ann', (SELECT v->'settlement'->>'id' FROM got WHERE step = 'v1'),
+		      'lost', now(), 'tok_admin')->'settlement'->>'status', 'resolved',
+	  'the reverse shortfall resolved');
+SELECT is((SELECT (d->>'written_off') || ' ' || (d->>'balance') || ' ' || (d->>'pending')
+		  || ' ' || (d->>'open')
+	     FROM cod_day_doc('ST1', 'ann', '2026-11-22') AS d), '100.00 0.00 0.00 0.00',
+	  'the reverse: 100.00 written off, the day adds up to 0');
 
 -- The courier also worked for station ST2 that day: its money is its own.
 INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, stop_id, method,
@@ -284,6 +370,45 @@ SELECT is((SELECT (cod_day_doc('ST1', 'ann', '2026-11-25')->>'balance_fen') || '
 				  "reason": "r"}', now(), 'x')->>'r') || ' '
 		  || coalesce(cod_day_doc('ST1', 'ann', '2026-11-26')::text, 'none')),
 	  '0 ok none', 'the old station keeps her day there, and only that');
+
+-- Migration 039 on rows recorded before 038: a correction with settlement
+-- NULL after an open settlement's hand-over, of an order that hand-over
+-- counted, is moved onto it by a net-zero pair (here closing it); one
+-- without an order stays pending; a settlement 038 closed (carried_into,
+-- resolved_by NULL) without a feed line gets its resolved line.
+SELECT pg_temp.cash('old-1', '2026-11-21', 10000);
+SELECT pg_temp.hand('w1', '2026-11-21', 9000);
+INSERT INTO cod_ledger (kind, station_id, courier_id, day, order_id, amount_fen, reason, at)
+VALUES ('correction', 'ST1', 'ann', '2026-11-21', 'O-c1', -1000, 'keyed high', now()),
+       ('correction', 'ST1', 'ann', '2026-11-21', NULL, 300, 'found', now());
+SELECT pg_temp.cash('old-2', '2026-11-20', 500);
+SELECT pg_temp.hand('w2', '2026-11-20', 0);
+INSERT INTO cod_ledger (kind, station_id, courier_id, day, amount_fen, reason, at)
+VALUES ('correction', 'ST1', 'ann', '2026-11-20', 100, 'r', now());
+SELECT pg_temp.hand('w3', '2026-11-20', 0);
+UPDATE cod_settlements SET resolved_by = NULL WHERE idempotency_key = 'w2';
+-- (as 038 left it: no resolved line; the test's transaction rolls back)
+ALTER TABLE station_feed DISABLE TRIGGER station_feed_no_update;
+DELETE FROM station_feed WHERE kind = 'cod.discrepancy' AND data->>'status' = 'resolved'
+   AND data->>'settlement' = (SELECT id FROM cod_settlements WHERE idempotency_key = 'w2');
+ALTER TABLE station_feed ENABLE TRIGGER station_feed_no_update;
+SELECT is((SELECT (d->>'open_fen') || ' ' || (d->>'pending_fen')
+	     FROM cod_day_doc('ST1', 'ann', '2026-11-21') AS d), '-1000 -700',
+	  'before 039: the old corrections are pending');
+\ir ../../data/migrations/039_cod_corrections_counted.sql
+SELECT is((SELECT (d->>'balance_fen') || ' ' || (d->>'pending_fen') || ' ' || (d->>'open_fen')
+		  || ' ' || (d->'settlements'->0->>'status')
+	     FROM cod_day_doc('ST1', 'ann', '2026-11-21') AS d), '-300 300 0 resolved',
+	  '039: the order''s correction moved onto the settlement, closing it; the other pending');
+SELECT is((SELECT string_agg(kind || ':' || amount_fen || ':' || (settlement_id IS NOT NULL),
+			     ' ' ORDER BY id)
+	     FROM cod_ledger WHERE day = '2026-11-21' AND kind IN ('correction', 'resolution')),
+	  'correction:-1000:false correction:300:false correction:1000:false '
+	  || 'correction:-1000:true resolution:0:true', '039 appends a net-zero pair');
+SELECT is((SELECT count(*)::int FROM station_feed WHERE kind = 'cod.discrepancy'
+	     AND data->>'status' = 'resolved' AND data->>'carried_into' = (
+		SELECT id FROM cod_settlements WHERE idempotency_key = 'w3')), 1,
+	  '039: the resolved feed line of a settlement 038 closed');
 
 SELECT * FROM finish();
 ROLLBACK;
