@@ -539,6 +539,36 @@ def test_wrong_codes_are_limited_across_daemons(w):
     sql(w, f"UPDATE pickup_code_failures SET at = at - interval '1 hour 1 second' "
            f"WHERE point_id = '{p['id']}'")
     assert collect(d2, p["id"], code, token=b).status == 200
+    # The caller's limit holds across points too: wrong codes sent to six
+    # points at once, through both daemons, pass it by none.
+    c = known(d2, known(d, w.token("station", ST, label="pk guess c")))
+    others = [point(d)["id"] for _ in range(6)]
+    got = []
+
+    def one(i):
+        got.append(collect((d, d2)[i % 2], others[i], wrong, token=c).status)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(others))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == [422] * 3 + [429] * 3, got
+    assert sql(w, "SELECT count(*) FROM pickup_code_failures WHERE point_id IN ("
+                  + ",".join(repr(x) for x in others) + ")") == "3"
+    # Two collections of one caller at two points at once: the second waits
+    # for the first (the caller's advisory lock, taken before the point's),
+    # so it counts the first's wrong code and is limited (limit 1).
+    call = ("SELECT pickup_collect('{}', repeat('00', 32), '{}', '{{1,600,50,3600}}', "
+            "'admin', '{{}}', 'tok_race', now())")
+    first = threading.Thread(target=sql, args=(
+        w, "BEGIN; " + call.format(others[0], "race-a") + "; SELECT pg_sleep(2); COMMIT;"))
+    first.start()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                      "wait_event = 'PgSleep' AND query LIKE '%race-a%'") == "1",
+                       what="the first collection done, its transaction open")
+    second = sql(w, call.format(others[1], "race-b") + "->>'r'")
+    first.join()
+    assert second == "limited", second
 
 
 def test_a_new_token_key_gives_held_parcels_new_codes_on_a_scan(w):
