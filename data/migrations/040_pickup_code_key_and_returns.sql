@@ -89,32 +89,20 @@ CREATE TRIGGER shipments_pickup_used_ins AFTER INSERT ON shipments
 	FOR EACH STATEMENT EXECUTE FUNCTION pickup_used_shipments_trg();
 
 -- A parcel leaving its point changes nothing for an order whose shipments
--- went back already (it took no place).
-CREATE OR REPLACE FUNCTION pickup_used_parcels_trg() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE
-	o orders;
-	other boolean;
-	was_left boolean;
-	now_left boolean;
-BEGIN
-	SELECT * INTO o FROM orders WHERE id = NEW.order_id;
-	IF o.pickup_point_id IS DISTINCT FROM NEW.point_id OR o.status = 'cancelled'
-	   OR pickup_shipments_back(ARRAY(SELECT status FROM shipments
-					   WHERE order_id = NEW.order_id)) THEN
-		RETURN NULL;
-	END IF;
-	other := EXISTS (SELECT 1 FROM pickup_parcels
-			  WHERE order_id = NEW.order_id AND point_id = NEW.point_id
-			    AND id <> NEW.id AND status IN ('collected', 'expired'));
-	was_left := other OR TG_OP = 'UPDATE' AND OLD.status IN ('collected', 'expired');
-	now_left := other OR NEW.status IN ('collected', 'expired');
-	IF was_left <> now_left THEN
-		UPDATE pickup_points SET used = used + CASE WHEN now_left THEN -1 ELSE 1 END
-		 WHERE id = NEW.point_id;
-	END IF;
-	RETURN NULL;
-END
+-- went back already (it took no place): its triggers skip such an order.
+CREATE FUNCTION pickup_order_back(p_order text) RETURNS boolean LANGUAGE sql STABLE AS $fn$
+	SELECT pickup_shipments_back(ARRAY(SELECT status FROM shipments WHERE order_id = p_order))
 $fn$;
+DROP TRIGGER pickup_parcels_used_ins ON pickup_parcels;
+DROP TRIGGER pickup_parcels_used_upd ON pickup_parcels;
+CREATE TRIGGER pickup_parcels_used_ins AFTER INSERT ON pickup_parcels
+	FOR EACH ROW WHEN (NEW.status IN ('collected', 'expired')
+			   AND NOT pickup_order_back(NEW.order_id))
+	EXECUTE FUNCTION pickup_used_parcels_trg();
+CREATE TRIGGER pickup_parcels_used_upd AFTER UPDATE OF status ON pickup_parcels
+	FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status
+			   AND NOT pickup_order_back(NEW.order_id))
+	EXECUTE FUNCTION pickup_used_parcels_trg();
 
 -- The places taken now (orders sent back before this migration give theirs).
 UPDATE pickup_points p SET used = (SELECT count(*) FROM orders o
