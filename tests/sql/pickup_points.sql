@@ -10,7 +10,7 @@
 -- digits (the daemon's is a keyed BLAKE2b PostgreSQL cannot make).
 BEGIN;
 \ir fixtures.psql
-SELECT plan(46);
+SELECT plan(47);
 
 INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
 	('station', 'ST1', 'Station one', '{"district": "D1"}',
@@ -160,6 +160,24 @@ SELECT is((SELECT string_agg(kind, ',' ORDER BY id) FROM order_events
 	  'pickup.code_issued,pickup.code_issued/pickup.code_issued,pickup.code_issued',
 	  'each new code is an order event and a feed line');
 SELECT is((SELECT count(*)::int FROM returns WHERE order_id = 'O-pk2'), 1, 'nor returned twice');
+-- The point moved to another station between the arrival's first read and
+-- its lock (played by a trigger on the feed head it locks): the feed head
+-- locked is the wrong one, so the scan is answered as one to send again.
+INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
+	('station', 'ST2', 'Station two', '{"district": "D1"}',
+	 ST_Multi(ST_MakeEnvelope(116.3, 39.8, 116.5, 40.0, 4326)),
+	 ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326), 1e8);
+CREATE FUNCTION test_move_p1() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE pickup_points SET station_id = 'ST2' WHERE id = 'P1';
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER test_move_p1 BEFORE INSERT ON station_feed_heads
+	FOR EACH ROW EXECUTE FUNCTION test_move_p1();
+SELECT is(pg_temp.arrive('O-pk5', '{999000}'), '{"r": "retry"}',
+	  'a point moved station meanwhile: send again');
+DROP TRIGGER test_move_p1 ON station_feed_heads;
 
 SELECT * FROM finish();
 ROLLBACK;
