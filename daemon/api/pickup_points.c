@@ -108,6 +108,9 @@ dm_api_pickup_answer(struct dm_req *r, const struct dm_pg_reply *reply, const ch
 					 "without a place",
 			       json_pack("{s:O*,s:O*}", "held", held, "routed",
 					 json_object_get(res, "routed")));
+	else if (strcmp(what, "retry") == 0) /* the point moved station meanwhile */
+		dm_req_problem(r, DM_PROBLEM_BACKEND_UNAVAILABLE,
+			       "the pickup point changed meanwhile: send the request again", NULL);
 	else if (strcmp(what, "illegal") == 0) {
 		const char *m = json_string_value(json_object_get(res, "message"));
 		dm_req_problem(r, DM_PROBLEM_ILLEGAL_TRANSITION,
@@ -305,8 +308,8 @@ dm_api_pickup_points_list(struct dm_req *r)
  * takes the first whose hash the point never had; the codes themselves are
  * wiped here and never leave the daemon. */
 static void
-dm_api_pickup_codes(const unsigned char key[DM_TOKEN_KEY_BYTES], char *hashes, char *boxes,
-		    size_t cap)
+dm_api_pickup_codes(const unsigned char key[DM_TOKEN_KEY_BYTES], char *hashes, size_t hcap,
+		    char *boxes, size_t bcap)
 {
 	char code[DM_PICKUP_CODE_DIGITS + 1];
 	unsigned char hash[DM_PICKUP_CODE_HASH_BYTES], box[DM_PICKUP_CODE_BOX_BYTES];
@@ -319,14 +322,14 @@ dm_api_pickup_codes(const unsigned char key[DM_TOKEN_KEY_BYTES], char *hashes, c
 			hashes[h++] = ',';
 			boxes[b++] = ',';
 		}
-		sodium_bin2hex(hashes + h, cap - h, hash, sizeof hash);
+		sodium_bin2hex(hashes + h, hcap - h, hash, sizeof hash);
 		h += 2 * sizeof hash;
-		sodium_bin2hex(boxes + b, cap - b, box, sizeof box);
+		sodium_bin2hex(boxes + b, bcap - b, box, sizeof box);
 		b += 2 * sizeof box;
 	}
 	sodium_memzero(code, sizeof code);
-	snprintf(hashes + h, cap - h, "}");
-	snprintf(boxes + b, cap - b, "}");
+	snprintf(hashes + h, hcap - h, "}");
+	snprintf(boxes + b, bcap - b, "}");
 }
 
 /* No token key: no code can be made or checked (and no token either). */
@@ -344,7 +347,8 @@ dm_api_pickup_arrivals(struct dm_req *r)
 {
 	char hashes[DM_API_PICKUP_CODES * (2 * DM_PICKUP_CODE_HASH_BYTES + 1) + 4];
 	char boxes[DM_API_PICKUP_CODES * (2 * DM_PICKUP_CODE_BOX_BYTES + 1) + 4];
-	char hold[16];
+	char hold[16], key_id[2 * DM_PICKUP_CODE_KEY_ID_BYTES + 1];
+	unsigned char id[DM_PICKUP_CODE_KEY_ID_BYTES];
 	if (!dm_api_pickup_path_ok(r) || !dm_api_pickup_key_ok(r))
 		return;
 	json_t *body = dm_req_body_json(r);
@@ -359,14 +363,16 @@ dm_api_pickup_arrivals(struct dm_req *r)
 		return;
 	}
 	json_decref(errors);
-	dm_api_pickup_codes(r->cfg->token_key, hashes, boxes, sizeof boxes);
+	dm_api_pickup_codes(r->cfg->token_key, hashes, sizeof hashes, boxes, sizeof boxes);
+	dm_pickup_code_key_id(r->cfg->token_key, id);
+	sodium_bin2hex(key_id, sizeof key_id, id, sizeof id);
 	snprintf(hold, sizeof hold, "%d", r->cfg->cfg->pickup_hold_days);
-	const char *p[] = {r->params[0], order, size, hashes, boxes, hold};
+	const char *p[] = {r->params[0], order, size, hashes, boxes, key_id, hold};
 	dm_api_pickup_query(r,
-			    "SELECT pickup_arrival($1, $2, $3, $4::text[], $5::text[], $6::int, "
-			    "$7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), $9, "
-			    "to_timestamp($10))",
-			    p, 6, true, dm_api_pickup_parcel_done);
+			    "SELECT pickup_arrival($1, $2, $3, $4::text[], $5::text[], $6, $7::int, "
+			    "$8, ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10, "
+			    "to_timestamp($11))",
+			    p, 7, true, dm_api_pickup_parcel_done);
 	json_decref(body);
 }
 

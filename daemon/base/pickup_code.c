@@ -43,6 +43,20 @@ dm_pickup_code_hash(const unsigned char key[DM_TOKEN_KEY_BYTES], const char *cod
 }
 
 void
+dm_pickup_code_key_id(const unsigned char key[DM_TOKEN_KEY_BYTES],
+		      unsigned char id[DM_PICKUP_CODE_KEY_ID_BYTES])
+{
+	static const char what[] = "dispatchd pickup code key id";
+	unsigned char sub[crypto_secretbox_KEYBYTES], out[crypto_generichash_BYTES_MIN];
+	_Static_assert(DM_PICKUP_CODE_KEY_ID_BYTES <= crypto_generichash_BYTES_MIN, "a prefix");
+	dm_pickup_code_subkey(key, DM_PICKUP_CODE_KDF_HASH, sub);
+	(void)crypto_generichash(out, sizeof out, (const unsigned char *)what, sizeof what - 1,
+				 sub, sizeof sub);
+	memcpy(id, out, DM_PICKUP_CODE_KEY_ID_BYTES);
+	sodium_memzero(sub, sizeof sub);
+}
+
+void
 dm_pickup_code_new(const unsigned char key[DM_TOKEN_KEY_BYTES],
 		   char code[DM_PICKUP_CODE_DIGITS + 1],
 		   unsigned char hash[DM_PICKUP_CODE_HASH_BYTES],

@@ -16,6 +16,7 @@
 #define DM_PICKUP_CODE_DIGITS 8
 #define DM_PICKUP_CODE_HASH_BYTES 32
 #define DM_PICKUP_CODE_BOX_BYTES (24 + 16 + DM_PICKUP_CODE_DIGITS) /* nonce, MAC, code */
+#define DM_PICKUP_CODE_KEY_ID_BYTES 8
 
 /* Whether code is exactly DM_PICKUP_CODE_DIGITS ASCII digits. */
 bool dm_pickup_code_valid(const char *code);
@@ -24,6 +25,12 @@ bool dm_pickup_code_valid(const char *code);
  * same hash, and without the key no hash can be made to test a guess. */
 void dm_pickup_code_hash(const unsigned char key[DM_TOKEN_KEY_BYTES], const char *code,
 			 unsigned char hash[DM_PICKUP_CODE_HASH_BYTES]);
+
+/* The fingerprint of key stored with each code (pickup_parcels.code_key_id):
+ * the same key gives the same id, another key (almost surely) another, and
+ * the id tells nothing of the key (a keyed hash of a constant). */
+void dm_pickup_code_key_id(const unsigned char key[DM_TOKEN_KEY_BYTES],
+			   unsigned char id[DM_PICKUP_CODE_KEY_ID_BYTES]);
 
 /* A new code, uniform over all DM_PICKUP_CODE_DIGITS-digit strings
  * (randombytes_uniform), into code (DM_PICKUP_CODE_DIGITS + 1 bytes), with

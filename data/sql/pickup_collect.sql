@@ -13,14 +13,16 @@
 -- per point, its window}): once the caller p_actor has p_limits[1] of them
 -- in the last p_limits[2] s, or the point p_limits[3] in the last
 -- p_limits[4] s, every collection there is {"r":"limited","retry_after":s}
--- (the seconds until the oldest counted one leaves its window), right code
--- or not, so the limit says nothing either. The same Idempotency-Key p_key
+-- (the seconds until enough of the counted ones left their window for the
+-- count to be below the limit again), right code or not, so the limit says
+-- nothing either. The same Idempotency-Key p_key
 -- with the same code answers the collection again (a retry); the key of a
 -- collection at this point with another code is {"r":"mismatch"}.
--- Lock order (stop_event.sql): a transaction advisory lock per point (at the
--- idempotency key's place: it makes the key check, the count of wrong
--- codes and the collection one step, so neither two daemons nor two
--- requests at once pass the limit), the station's feed head, the order row,
+-- Lock order (stop_event.sql): a transaction advisory lock per caller, then
+-- one per point (at the idempotency key's place: they make the key check,
+-- the counts of wrong codes and the collection one step, so neither two
+-- daemons nor two requests at once pass a limit, the caller's one neither
+-- by sending to several points at once), the station's feed head, the order row,
 -- the parcel, the order's shipments.
 -- Returns {"r":"ok","parcel":doc} | {"r":"not_found"} (no such point for
 -- this caller) | {"r":"invalid","field":"code","message":m}
@@ -34,6 +36,7 @@ DECLARE
 	v_parcel pickup_parcels;
 	v_hash bytea := decode(p_hash, 'hex');
 	v_wait double precision;
+	v_count bigint;
 	v_no jsonb := jsonb_build_object('r', 'invalid', 'field', 'code',
 					 'message', 'no parcel at this pickup point waits for this code');
 BEGIN
@@ -41,6 +44,8 @@ BEGIN
 	IF NOT FOUND OR NOT pickup_point_visible(p_point, p_role, p_scope) THEN
 		RETURN jsonb_build_object('r', 'not_found');
 	END IF;
+	-- the caller's lock first: its wrong codes are counted over every point
+	PERFORM pg_advisory_xact_lock(hashtextextended('pickup_collect actor ' || p_actor, 0));
 	PERFORM pg_advisory_xact_lock(hashtextextended('pickup_collect ' || p_point, 0));
 	-- a retry of a collection done under this key
 	SELECT * INTO v_parcel FROM pickup_parcels
@@ -51,16 +56,25 @@ BEGIN
 	ELSIF FOUND THEN
 		RETURN jsonb_build_object('r', 'mismatch');
 	END IF;
-	SELECT max(w) INTO v_wait FROM (
-		SELECT extract(epoch FROM min(f.at) + make_interval(secs => p_limits[2]) - p_now) w
-		  FROM pickup_code_failures f
-		 WHERE f.actor = p_actor AND f.at > p_now - make_interval(secs => p_limits[2])
-		HAVING count(*) >= p_limits[1]
-		UNION ALL
-		SELECT extract(epoch FROM min(f.at) + make_interval(secs => p_limits[4]) - p_now)
-		  FROM pickup_code_failures f
-		 WHERE f.point_id = p_point AND f.at > p_now - make_interval(secs => p_limits[4])
-		HAVING count(*) >= p_limits[3]) x;
+	-- Over a limit: wait until the count is below it again, when the
+	-- (count - limit + 1)-th oldest counted row leaves its window.
+	SELECT count(*) INTO v_count FROM pickup_code_failures
+	 WHERE actor = p_actor AND at > p_now - make_interval(secs => p_limits[2]);
+	IF v_count >= p_limits[1] THEN
+		SELECT extract(epoch FROM at + make_interval(secs => p_limits[2]) - p_now)
+		  INTO v_wait FROM pickup_code_failures
+		 WHERE actor = p_actor AND at > p_now - make_interval(secs => p_limits[2])
+		 ORDER BY at OFFSET v_count - p_limits[1] LIMIT 1;
+	END IF;
+	SELECT count(*) INTO v_count FROM pickup_code_failures
+	 WHERE point_id = p_point AND at > p_now - make_interval(secs => p_limits[4]);
+	IF v_count >= p_limits[3] THEN
+		SELECT greatest(v_wait, extract(epoch FROM at + make_interval(secs => p_limits[4])
+							   - p_now))
+		  INTO v_wait FROM pickup_code_failures
+		 WHERE point_id = p_point AND at > p_now - make_interval(secs => p_limits[4])
+		 ORDER BY at OFFSET v_count - p_limits[3] LIMIT 1;
+	END IF;
 	IF v_wait IS NOT NULL THEN
 		RETURN jsonb_build_object('r', 'limited',
 					  'retry_after', greatest(1, ceil(v_wait))::int);

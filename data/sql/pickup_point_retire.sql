@@ -2,7 +2,8 @@
 -- more parcels (retired_at set; the row stays for the parcels' history).
 -- Refused while it holds parcels or orders routed to it are still on their
 -- way (pickup_points.used: routed, not cancelled, their parcel not yet
--- collected or expired there). Under the point's row lock, which
+-- collected or expired there, their shipments not all sent back to the
+-- warehouse: migration 040). Under the point's row lock, which
 -- pickup_arrival takes too (and reads retired_at again under it), so no
 -- parcel is scanned in at a point retired meanwhile.
 -- Returns {"r":"ok","point":doc} | {"r":"not_found"}

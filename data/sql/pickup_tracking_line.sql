@@ -8,6 +8,8 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
 			WHEN 'pickup.arrived' THEN 'Ready for pickup at ' || (p_detail->>'point_name')
 			WHEN 'pickup.handed_over' THEN 'Handed to pickup point '
 				|| (p_detail->>'point_name') || ', not yet scanned in'
+			WHEN 'pickup.code_issued' THEN 'New pickup code for '
+				|| (p_detail->>'point_name')
 			WHEN 'pickup.collected' THEN 'Collected at ' || (p_detail->>'point_name')
 			WHEN 'pickup.expired' THEN 'Not collected in time: back to the station'
 			ELSE 'Pickup point' END,

@@ -103,13 +103,13 @@ SELECT 'engineer_day_not_visits', coalesce(sc.engineer_id, a.e) || ' '
  WHERE coalesce(sc.visits, 0) <> coalesce(a.n, 0);
 
 -- No pickup point holding more orders than its capacity: the orders routed
--- to it that have not left it (not cancelled, no parcel collected or expired).
+-- to it that take a place (pickup_place_taken: not cancelled, no parcel
+-- collected or expired, its shipments not all gone back; migration 040).
 SELECT 'pickup_point_over_capacity', p.id || ' orders=' || count(o.id) || ' capacity='
 	|| p.capacity
   FROM pickup_points p
-  JOIN orders o ON o.pickup_point_id = p.id AND o.status <> 'cancelled'
- WHERE NOT EXISTS (SELECT 1 FROM pickup_parcels pp
-		    WHERE pp.order_id = o.id AND pp.status IN ('collected', 'expired'))
+  JOIN orders o ON o.pickup_point_id = p.id
+ WHERE pickup_place_taken(o.id, p.id, o.status)
  GROUP BY p.id, p.capacity
 HAVING count(o.id) > p.capacity;
 

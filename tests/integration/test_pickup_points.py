@@ -12,6 +12,8 @@ events and the station's feed. Orders are routed to a point by an SQL fixture
 (orders.pickup_point_id) until the promise offers delivery_option pickup."""
 import datetime
 import json
+import os
+import subprocess
 import threading
 import uuid
 
@@ -537,6 +539,78 @@ def test_wrong_codes_are_limited_across_daemons(w):
     sql(w, f"UPDATE pickup_code_failures SET at = at - interval '1 hour 1 second' "
            f"WHERE point_id = '{p['id']}'")
     assert collect(d2, p["id"], code, token=b).status == 200
+    # The caller's limit holds across points too: wrong codes sent to six
+    # points at once, through both daemons, pass it by none.
+    c = known(d2, known(d, w.token("station", ST, label="pk guess c")))
+    others = [point(d)["id"] for _ in range(6)]
+    got = []
+
+    def one(i):
+        got.append(collect((d, d2)[i % 2], others[i], wrong, token=c).status)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(others))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == [422] * 3 + [429] * 3, got
+    assert sql(w, "SELECT count(*) FROM pickup_code_failures WHERE point_id IN ("
+                  + ",".join(repr(x) for x in others) + ")") == "3"
+    # Two collections of one caller at two points at once: the second waits
+    # for the first (the caller's advisory lock, taken before the point's),
+    # so it counts the first's wrong code and is limited (limit 1).
+    call = ("SELECT pickup_collect('{}', repeat('00', 32), '{}', '{{1,600,50,3600}}', "
+            "'admin', '{{}}', 'tok_race', now())")
+    first = threading.Thread(target=sql, args=(
+        w, "BEGIN; " + call.format(others[0], "race-a") + "; SELECT pg_sleep(2); COMMIT;"))
+    first.start()
+    harness.wait_until(lambda: sql(w, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                      "wait_event = 'PgSleep' AND query LIKE '%race-a%'") == "1",
+                       what="the first collection done, its transaction open")
+    second = sql(w, call.format(others[1], "race-b") + "->>'r'")
+    first.join()
+    assert second == "limited", second
+
+
+def test_a_new_token_key_gives_held_parcels_new_codes_on_a_scan(w):
+    """Last (its daemon's key differs from the world's): the token key file
+    replaced, a held parcel's code is dead; scanning it in again issues a
+    new one (pickup.code_issued), which the order service shows and which
+    collects."""
+    d = pk_daemon(w)
+    p = point(d, capacity=2)
+    [o] = routed_orders(w, d, p["id"], 1)
+    assert arrive(d, p["id"], o).status == 201
+    old = code_of(w, d, o)
+    other = os.path.join(w.root, "pickup-other.key")
+    ctl = os.path.join(harness.BUILD_DIR, "dispatchctl")
+    assert subprocess.run([ctl, "tokens", "init-key", other], capture_output=True).returncode == 0
+
+    def token(role, *scope):
+        argv = [ctl, "tokens", "create", "--role", role, "--label", "pk new key",
+                "--dsn", w.pg.dsn, "--key-file", other]
+        if scope:
+            argv += ["--pickup-point", scope[0]]
+        r = subprocess.run(argv, capture_output=True, text=True, check=True)
+        tok = dict(line.split(None, 1) for line in r.stdout.splitlines() if " " in line)["token"]
+        harness.TOKENS_ISSUED.append(tok)
+        return tok
+    d.reload(extra_conf=harness.clock_conf() + CONF + f"[auth]\ntoken_key_file = {other}\n")
+    pp = known(d, token("pickup_point", p["id"]))
+    d.pk_shop = known(d, token("order_service"))
+    # Under the new key the old code neither opens nor collects.
+    assert code_of(w, d, o) is None
+    assert collect(d, p["id"], old, token=pp).status == 422
+    r = arrive(d, p["id"], o, token=pp)
+    assert r.status == 200 and r.json()["status"] == "held", r
+    new = code_of(w, d, o)
+    assert new is not None and len(new) == 8, new
+    assert events(w, o) == "pickup.arrived,pickup.code_issued", events(w, o)
+    assert feed_kinds(w, o) == "pickup.arrived,pickup.code_issued", feed_kinds(w, o)
+    # A second scan under the same key keeps the code: nothing new to show.
+    assert arrive(d, p["id"], o, token=pp).status == 200 and code_of(w, d, o) == new
+    assert events(w, o) == "pickup.arrived,pickup.code_issued", events(w, o)
+    r = collect(d, p["id"], new, token=pp)
+    assert r.status == 200 and r.json()["status"] == "collected", r
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ SELECT is(intake_commit(jsonb_build_array(pg_temp.pe('k8', 'P1')))->0->>'r', 'pi
 
 -- A collected parcel frees its place.
 UPDATE shipments SET status = 'out_for_delivery' WHERE order_id = 'O-k1';
-SELECT is(pickup_arrival('P1', 'O-k1', NULL, ARRAY[repeat('ab', 32)], ARRAY[repeat('00', 48)], 3,
+SELECT is(pickup_arrival('P1', 'O-k1', NULL, ARRAY[repeat('ab', 32)], ARRAY[repeat('00', 48)], repeat('aa', 8), 3,
 			 'admin', '{}', 'tok_test', '2026-11-23T03:00:00Z')->>'r', 'created',
 	  'the parcel arrives');
 SELECT is(pickup_collect('P1', repeat('ab', 32), 'c1', '{5,600,50,3600}', 'admin', '{}',

@@ -10,7 +10,7 @@
 -- digits (the daemon's is a keyed BLAKE2b PostgreSQL cannot make).
 BEGIN;
 \ir fixtures.psql
-SELECT plan(40);
+SELECT plan(47);
 
 INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
 	('station', 'ST1', 'Station one', '{"district": "D1"}',
@@ -28,11 +28,13 @@ CREATE FUNCTION pg_temp.h(p_code text) RETURNS text LANGUAGE sql AS $$
 	SELECT encode(sha256(convert_to(p_code, 'UTF8')), 'hex')
 $$;
 CREATE FUNCTION pg_temp.arrive(p_order text, p_codes text[], p_point text DEFAULT 'P1',
-			       p_size text DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS $$
+			       p_size text DEFAULT NULL, p_key_id text DEFAULT repeat('aa', 8))
+RETURNS jsonb LANGUAGE sql AS $$
 	SELECT pickup_arrival(p_point, p_order, p_size,
 			      ARRAY(SELECT pg_temp.h(c) FROM unnest(p_codes) WITH ORDINALITY u (c, n)
 				    ORDER BY n),
-			      ARRAY(SELECT repeat('00', 48) FROM unnest(p_codes)), 3, 'admin', '{}',
+			      ARRAY(SELECT repeat('00', 48) FROM unnest(p_codes)), p_key_id, 3,
+			      'admin', '{}',
 			      'tok_test', '2026-11-23T02:00:00Z')
 $$;
 CREATE FUNCTION pg_temp.collect(p_code text, p_key text, p_limits int[] DEFAULT '{5,600,50,3600}')
@@ -101,6 +103,14 @@ SELECT is(pg_temp.collect('222222', 'k4', '{3,600,50,3600}'), '{"r": "limited", 
 	  'over the caller''s limit even the right code is refused, until the window passes');
 SELECT is(pg_temp.collect('222222', 'k4', '{9,600,3,60}'), '{"r": "limited", "retry_after": 60}',
 	  'and over the point''s');
+-- Over the limit by more than one: the wait lasts until enough of them
+-- left the window (here the 2nd oldest of 3 with a limit of 2), not the oldest.
+INSERT INTO pickup_code_failures (point_id, actor, at) VALUES
+	('P1', 'tok_x', '2026-11-24T01:51:40Z'), ('P1', 'tok_x', '2026-11-24T01:53:20Z'),
+	('P1', 'tok_x', '2026-11-24T01:55:00Z');
+SELECT is(pickup_collect('P1', pg_temp.h('222222'), 'k5', '{2,600,50,3600}', 'pickup_point',
+			 '{P1}', 'tok_x', '2026-11-24T02:00:00Z'),
+	  '{"r": "limited", "retry_after": 200}', 'retry_after: until the count is below the limit');
 SELECT is((SELECT status FROM pickup_parcels WHERE order_id = 'O-pk2'), 'held', 'still held');
 SELECT is(pg_temp.arrive('O-pk3', '{111111,333333}')->>'r', 'created',
 	  'a place freed by the collection is taken');
@@ -132,7 +142,42 @@ VALUES ('P1', 'O-pk5', '2026-11-26T03:00:00Z', '2026-11-29T03:00:00Z');
 SELECT is(pg_temp.arrive('O-pk5', '{111111,888888}')->>'r', 'ok', 'a codeless parcel scanned again');
 SELECT is((SELECT encode(code_hash, 'hex') FROM pickup_parcels WHERE order_id = 'O-pk5'),
 	  pg_temp.h('888888'), 'gets a code now');
+-- The token key file replaced: a repeated scan under the same key keeps the
+-- code; under another key (its fingerprint) the dead code is replaced, and
+-- the order service learns of it (order event and feed line).
+SELECT is(pg_temp.arrive('O-pk5', '{999000}')->>'r', 'ok', 'scanned again under the same key');
+SELECT is((SELECT encode(code_hash, 'hex') FROM pickup_parcels WHERE order_id = 'O-pk5'),
+	  pg_temp.h('888888'), 'keeps its code');
+SELECT is(pg_temp.arrive('O-pk5', '{888888,999000}', 'P1', NULL, repeat('bb', 8))->>'r', 'ok',
+	  'scanned again after the key changed');
+SELECT is((SELECT encode(code_hash, 'hex') || ':' || encode(code_key_id, 'hex')
+	     FROM pickup_parcels WHERE order_id = 'O-pk5'),
+	  pg_temp.h('999000') || ':' || repeat('bb', 8), 'a new code under the new key');
+SELECT is((SELECT string_agg(kind, ',' ORDER BY id) FROM order_events
+	    WHERE order_id = 'O-pk5' AND kind LIKE 'pickup.%')
+	  || '/' || (SELECT string_agg(kind, ',' ORDER BY seq) FROM station_feed
+		     WHERE station_id = 'ST1' AND data->>'order' = 'O-pk5'),
+	  'pickup.code_issued,pickup.code_issued/pickup.code_issued,pickup.code_issued',
+	  'each new code is an order event and a feed line');
 SELECT is((SELECT count(*)::int FROM returns WHERE order_id = 'O-pk2'), 1, 'nor returned twice');
+-- The point moved to another station between the arrival's first read and
+-- its lock (played by a trigger on the feed head it locks): the feed head
+-- locked is the wrong one, so the scan is answered as one to send again.
+INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
+	('station', 'ST2', 'Station two', '{"district": "D1"}',
+	 ST_Multi(ST_MakeEnvelope(116.3, 39.8, 116.5, 40.0, 4326)),
+	 ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326), 1e8);
+CREATE FUNCTION test_move_p1() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE pickup_points SET station_id = 'ST2' WHERE id = 'P1';
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER test_move_p1 BEFORE INSERT ON station_feed_heads
+	FOR EACH ROW EXECUTE FUNCTION test_move_p1();
+SELECT is(pg_temp.arrive('O-pk5', '{999000}'), '{"r": "retry"}',
+	  'a point moved station meanwhile: send again');
+DROP TRIGGER test_move_p1 ON station_feed_heads;
 
 SELECT * FROM finish();
 ROLLBACK;

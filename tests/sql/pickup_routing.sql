@@ -7,10 +7,11 @@
 -- delivered) until the point's arrival scan takes it in; and the point's
 -- counter pickup_points.used equals the recount after every kind of change
 -- (intake, arrival, collection, cancellation, expiry, an order re-routed by
--- hand).
+-- hand, a failed drop sending the parcel back to the warehouse, migration
+-- 040), so that a point whose orders all went back can be retired.
 BEGIN;
 \ir fixtures.psql
-SELECT plan(28);
+SELECT plan(32);
 
 INSERT INTO areas (kind, id, name, props, geom, point, area_m2) VALUES
 	('station', 'ST1', 'Station one', '{"district": "D1"}',
@@ -114,13 +115,13 @@ SELECT is(pickup_tracking_doc('O-k1', false)->>'status', 'handed_to_point',
 SELECT is(pg_temp.used('P1'), 3, 'the place stays taken');
 
 -- 5. The point scans it in: a place, a code, the hold deadline.
-SELECT is(pickup_arrival('P1', 'O-k1', NULL, ARRAY[repeat('11', 32)], ARRAY[repeat('00', 48)], 3,
+SELECT is(pickup_arrival('P1', 'O-k1', NULL, ARRAY[repeat('11', 32)], ARRAY[repeat('00', 48)], repeat('aa', 8), 3,
 			 'pickup_point', '{P1}', 'tok_pp', '2026-11-23T03:00:00Z')->>'r', 'created',
 	  'the arrival scan takes it in');
 SELECT is(pickup_tracking_doc('O-k1', false)->>'status', 'held', 'then held');
 SELECT ok(pg_temp.exact(), 'counter = recount after an arrival');
 -- The shelf's order, at the station, is scanned into the shelf.
-SELECT is(pickup_arrival('PS', 'O-k5', NULL, ARRAY[repeat('22', 32)], ARRAY[repeat('00', 48)], 3,
+SELECT is(pickup_arrival('PS', 'O-k5', NULL, ARRAY[repeat('22', 32)], ARRAY[repeat('00', 48)], repeat('aa', 8), 3,
 			 'station', '{ST1}', 'tok_st', '2026-11-23T03:00:00Z')->>'r', 'created',
 	  'a shelf order is scanned in');
 
@@ -149,6 +150,20 @@ SELECT is(pg_temp.used('P1') || '/' || pg_temp.exact()::text, '1/true',
 UPDATE orders SET pickup_point_id = 'P2' WHERE id IN ('O-k2', 'O-k6');
 SELECT is(pg_temp.used('P1') || '/' || pg_temp.used('P2') || '/' || pg_temp.exact()::text,
 	  '0/2/true', 're-routed by hand: both points follow, counter = recount');
+
+-- 7. A drop that failed for good sends the parcel back: the order gives its
+-- place back (migration 040), so the point can be retired.
+UPDATE shipments SET status = 'out_for_delivery' WHERE order_id = 'O-k2';
+SELECT is(pg_temp.ev('stp_00000000000000a2', 'e2', '{"event": "failed", "reason": "closed"}')
+	  ->'stop'->'outcome'->>'returning_to_warehouse', 'true',
+	  'a failed drop with no wave left sends the parcel back');
+SELECT is(pg_temp.used('P2') || '/' || pg_temp.exact()::text, '1/true',
+	  'the returning order gives its place back, counter = recount');
+UPDATE shipments SET status = 'returning_to_warehouse' WHERE order_id = 'O-k6';
+SELECT is(pg_temp.used('P2') || '/' || pg_temp.exact()::text, '0/true',
+	  'any writer of shipments.status moves the counter, counter = recount');
+SELECT is(pickup_point_retire('P2', 'admin', '{}', '2026-11-27T00:00:00Z')->>'r', 'ok',
+	  'a point whose orders all went back is retired');
 
 SELECT * FROM finish();
 ROLLBACK;

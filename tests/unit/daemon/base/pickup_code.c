@@ -53,6 +53,20 @@ test_hash_is_keyed(void **state)
 }
 
 static void
+test_key_id_names_the_key(void **state)
+{
+	(void)state;
+	unsigned char a1[DM_PICKUP_CODE_KEY_ID_BYTES], a2[DM_PICKUP_CODE_KEY_ID_BYTES];
+	unsigned char b[DM_PICKUP_CODE_KEY_ID_BYTES];
+	dm_pickup_code_key_id(key_a, a1);
+	dm_pickup_code_key_id(key_a, a2);
+	dm_pickup_code_key_id(key_b, b);
+	assert_memory_equal(a1, a2, sizeof a1);
+	assert_memory_not_equal(a1, b, sizeof a1);
+	assert_memory_not_equal(a1, key_a, sizeof a1); /* not the key's own bytes */
+}
+
+static void
 test_box_opens_under_its_key_only(void **state)
 {
 	(void)state;
@@ -85,6 +99,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codes_are_eight_digits_over_the_range),
 		cmocka_unit_test(test_hash_is_keyed),
+		cmocka_unit_test(test_key_id_names_the_key),
 		cmocka_unit_test(test_box_opens_under_its_key_only),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
