@@ -52,6 +52,13 @@ PG_TMP_PREFIX = ("dispatchd-test-pg-"
 # TIME_SCALE times longer.
 VALGRIND = os.environ.get("DISPATCH_VALGRIND") == "1"
 VALGRIND_EXIT = 99
+# The daemon's own deadlines (their defaults, docs/operations.md) that
+# memcheck's slowness would trip: scaled too under valgrind.
+VALGRIND_DEADLINES_MS = {
+    "server": {"request_timeout_ms": 10000},
+    "postgres": {"connect_timeout_ms": 3000, "query_timeout_ms": 5000},
+    "redis": {"connect_timeout_ms": 1000, "command_timeout_ms": 1000},
+}
 TIME_SCALE = float(os.environ.get("DISPATCH_TIME_SCALE", "10" if VALGRIND else "1"))
 # A daemon still running this long after SIGTERM fails its test.
 STOP_TIMEOUT_S = 20.0 * TIME_SCALE
@@ -499,15 +506,25 @@ class Daemon:
         m = re.search(r"operators' listener on [^ ]*:([0-9]+)\n", self.log())
         return int(m.group(1)) if m else None
 
+    def _slow_keys(self, section, extra):
+        """Under valgrind, the section's deadlines TIME_SCALE times their
+        defaults, unless the test sets them itself; nothing otherwise."""
+        if not VALGRIND:
+            return ""
+        given = self.server_conf + (self.extra_conf if extra is None else extra)
+        return "".join(f"{k} = {round(v * TIME_SCALE)}\n"
+                       for k, v in VALGRIND_DEADLINES_MS[section].items()
+                       if not re.search(rf"^{k}\s*=", given, re.M))
+
     def conf_text(self, extra=None):
         w = self.world
         return ("[server]\nlisten_address = 127.0.0.1\nlisten_port = 0\n"
                 "admin_listen_address = 127.0.0.1\nadmin_listen_port = 0\n"
-                + self.server_conf +
+                + self._slow_keys("server", extra) + self.server_conf +
                 f"[postgres]\ndsn = {w.pg.dsn}\npool_size = 2\nreconnect_max_ms = 500\n"
-                f"health_interval_ms = 300\n"
+                f"health_interval_ms = 300\n" + self._slow_keys("postgres", extra) +
                 f"[redis]\nhost = 127.0.0.1\nport = {w.redis.port}\nreconnect_max_ms = 500\n"
-                f"health_interval_ms = 300\n"
+                f"health_interval_ms = 300\n" + self._slow_keys("redis", extra) +
                 f"[paths]\nmigrations_dir = {SOURCE_DIR}/data/migrations\n"
                 + (f"[auth]\ntoken_key_file = {w.key_file}\n"
                    if self.auth and "token_key_file" not in (self.extra_conf if extra is None
