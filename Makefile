@@ -63,8 +63,8 @@ FUZZ_SECONDS ?= 3600
 fuzz: build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh
 
-# The integration tests with dispatchd under valgrind's memcheck (about an
-# hour: scripts/valgrind.sh); VALGRIND_TESTS=regex picks some.
+# The integration tests with dispatchd under valgrind's memcheck (hours on two
+# cores: scripts/valgrind.sh); VALGRIND_TESTS=regex picks some.
 valgrind: build
 	@scripts/valgrind.sh
 
