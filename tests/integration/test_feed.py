@@ -248,8 +248,11 @@ def test_scan_through_one_daemon_wakes_a_poll_on_another(w):
         assert r.status == 200, r
     before = head(w, station)
     tok = w.token("station", station, label="feed station")
-    harness.wait_until(lambda: d2.get("/v1/admin/tokens/whoami", token=tok).status == 200,
-                       what="d2 to know the token")
+    # Both daemons learn the new token on their own (its notification or
+    # their refresh): the scan goes through d1, the poll through d2.
+    for d, name in ((d1, "d1"), (d2, "d2")):
+        harness.wait_until(lambda: d.get("/v1/admin/tokens/whoami", token=tok).status == 200,
+                           what=f"{name} to know the token")
     p = Poll(d2, station, before, 40, token=tok)
     waiters(d2, 1)
     r = d1.request("POST", f"/v1/shipments/{order}/1/events", body={"event": "arrived_at_station"},
